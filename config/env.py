@@ -1,0 +1,84 @@
+"""Typed readers for environment variables.
+
+Each helper returns a safe development default when the variable is unset and
+raises ImproperlyConfigured when it is set to something malformed, so a typo in
+production fails at start-up instead of silently falling back.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_email(name: str, default: str) -> dict:
+    """Parse EMAIL_URL: smtp://user:pass@host:port[?tls=1|ssl=1], console:, locmem:, file:///dir."""
+    raw = os.environ.get(name, default)
+    url = urlparse(raw)
+    backends = {
+        "smtp": "django.core.mail.backends.smtp.EmailBackend",
+        "console": "django.core.mail.backends.console.EmailBackend",
+        "locmem": "django.core.mail.backends.locmem.EmailBackend",
+        "file": "django.core.mail.backends.filebased.EmailBackend",
+    }
+    if url.scheme not in backends:
+        raise ImproperlyConfigured(f"{name} scheme must be one of {sorted(backends)}, got {raw!r}")
+    query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+    try:
+        port = url.port or 25
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a malformed port: {raw!r}") from None
+    config = {"EMAIL_BACKEND": backends[url.scheme]}
+    if url.scheme == "smtp":
+        config.update(
+            EMAIL_HOST=url.hostname or "localhost",
+            EMAIL_PORT=port,
+            EMAIL_HOST_USER=unquote(url.username or ""),
+            EMAIL_HOST_PASSWORD=unquote(url.password or ""),
+            EMAIL_USE_TLS=query.get("tls", "0").lower() in _TRUE,
+            EMAIL_USE_SSL=query.get("ssl", "0").lower() in _TRUE,
+        )
+    elif url.scheme == "file":
+        config["EMAIL_FILE_PATH"] = url.path
+    return config

@@ -1,0 +1,197 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from consent.levels import ConsentLevel
+
+
+class Source(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    SUBSCRIPTION_CENTER = "subscription_center", _("Subscription center")
+    DOUBLE_OPT_IN = "double_opt_in", _("Double opt-in")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    JOURNEY = "journey", _("Journey")
+    SYSTEM = "system", _("System")
+
+
+class ConsentField(models.TextChoices):
+    CONSENT_GIVEN = "consent_given", _("Consent given")
+    TRACKING = "tracking_allowed", _("Tracking")
+    PURPOSE = "purpose", _("Purpose consent")
+
+
+class Purpose(models.Model):
+    """A consent option such as "Newsletter", answered yes or no per contact."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("key"), max_length=100, unique=True)
+    description = models.TextField(_("wording shown to the contact"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # The wording is evidence: a confirmation records which version of it the contact saw.
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("purpose")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PurposeConsent(models.Model):
+    """One contact's current answer for one purpose. Written only by consent.services."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="purpose_consents")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consents")
+    granted = models.BooleanField(_("granted"))
+    changed_at = models.DateTimeField(_("date"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=32, choices=Source.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("purpose consent")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "purpose"], name="purposeconsent_one_per_purpose")
+        ]
+        indexes = [models.Index(fields=["purpose", "granted", "contact"], name="purposeconsent_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'yes' if self.granted else 'no'}"
+
+
+class ConsentChangeQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Consent change records are append-only.")
+
+    def delete(self):
+        raise PermissionError("Consent change records are append-only.")
+
+
+class ConsentChange(models.Model):
+    """Who changed which consent of whom, from what to what, when, how and why.
+
+    Append-only evidence (GDPR Art. 7(1): the controller must be able to demonstrate consent).
+    """
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="consent_changes")
+    field = models.CharField(_("field"), max_length=32, choices=ConsentField.choices)
+    purpose = models.ForeignKey(Purpose, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    old_value = models.CharField(_("from"), max_length=32, blank=True)
+    new_value = models.CharField(_("to"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=32, choices=Source.choices)
+    channel = models.CharField(
+        _("channel"), max_length=64, blank=True, help_text=_("e.g. phone, letter, web")
+    )
+    justification = models.TextField(_("justification"), blank=True)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    effective_at = models.DateTimeField(_("effective"), default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True, db_index=True)
+
+    objects = ConsentChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent change record")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["contact", "-recorded_at"], name="consentchange_contact_idx"),
+            models.Index(fields=["field", "-recorded_at"], name="consentchange_field_idx"),
+        ]
+        permissions = [("export_consentchange", "Can export consent change records")]
+
+    def __str__(self) -> str:
+        return f"{self.field_label}: {self.old_display} → {self.new_display}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Consent change records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Consent change records are append-only.")
+
+    @property
+    def field_label(self) -> str:
+        if self.field == ConsentField.PURPOSE and self.purpose_id:
+            return f"{ConsentField.PURPOSE.label}: {self.purpose}"
+        return str(ConsentField(self.field).label)
+
+    def _display(self, raw: str) -> str:
+        if raw == "":
+            return "—"
+        if self.field == ConsentField.CONSENT_GIVEN:
+            level = int(raw)
+            return f"{level} {ConsentLevel(level).label}"
+        if self.field == ConsentField.TRACKING:
+            return str(_("Allow") if raw == "True" else _("Do not allow"))
+        return str(_("Yes") if raw == "True" else _("No"))
+
+    @property
+    def old_display(self) -> str:
+        return self._display(self.old_value)
+
+    @property
+    def new_display(self) -> str:
+        return self._display(self.new_value)
+
+
+class ComplianceSettings(models.Model):
+    """The organisation's switches and retention periods; exactly one row (pk=1)."""
+
+    min_consent_level_selection_enabled = models.BooleanField(
+        _("Enable minimum consent level selection"),
+        default=False,
+        help_text=_("Lets journeys and segments require a minimum consent level."),
+    )
+    log_consent_changes = models.BooleanField(
+        _("Log consent changes"),
+        default=False,
+        help_text=_("Write a consent change record for every change. Off: changes apply without a record."),
+    )
+    double_opt_in_expiry_hours = models.PositiveIntegerField(
+        _("double opt-in link valid for (hours)"), default=72
+    )
+    request_response_days = models.PositiveIntegerField(
+        _("data subject request deadline (days)"), default=30, help_text=_("GDPR Art. 12(3): one month.")
+    )
+    access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("compliance settings")
+        verbose_name_plural = _("compliance settings")
+
+    def __str__(self) -> str:
+        return str(_("Compliance settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "ComplianceSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class ConsentLevelSnapshot(models.Model):
+    """How many contacts held each level on a day; written nightly by a beat task for trend charts."""
+
+    date = models.DateField()
+    level = models.PositiveSmallIntegerField(choices=ConsentLevel.choices)
+    contacts = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["date", "level"], name="snapshot_one_per_day_level")]
+        ordering = ["-date", "level"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {ConsentLevel(self.level).label}: {self.contacts}"

@@ -1,0 +1,202 @@
+"""The one write path for consent (rule 1 of DESIGN.md).
+
+Nothing else writes Contact.consent_given, Contact.tracking_allowed or PurposeConsent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.levels import CHILD_MAXIMUM, ConsentLevel
+from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
+from contacts.models import Contact
+
+# A raise from these sources is only a request: it takes effect through double opt-in.
+_NO_DIRECT_RAISE = {Source.SUBSCRIPTION_CENTER, Source.JOURNEY}
+
+
+def consent_change(
+    *,
+    contact: Contact,
+    source: str,
+    level: int | None = None,
+    purposes: Mapping[Purpose | str, bool] | None = None,
+    tracking_allowed: bool | None = None,
+    actor=None,
+    channel: str = "",
+    justification: str = "",
+    evidence: dict | None = None,
+    effective_at: datetime | None = None,
+) -> list[ConsentChange]:
+    """Change a contact's consent level, purpose answers and/or tracking choice, with its records.
+
+    One record per field that really changes, written in the same transaction as the change
+    (GDPR Art. 7(1)), unless ComplianceSettings.log_consent_changes is off. Returns the records
+    written; unchanged values write nothing. Raises ValidationError and saves nothing on bad input.
+    """
+    if source not in Source.values:
+        raise ValidationError(_("Unknown consent source “%(source)s”."), params={"source": source})
+    justification = (justification or "").strip()
+    if source == Source.ADMIN and not justification:
+        raise ValidationError(
+            {"justification": _("Say why you change this consent by hand, e.g. “phone call on 12 May”.")}
+        )
+    effective_at = effective_at or timezone.now()
+    if effective_at > timezone.now():
+        raise ValidationError(_("A consent change cannot take effect in the future."))
+
+    with transaction.atomic():
+        # Lock the row: two changes to one contact at once must see each other's result, so both
+        # records chain old → new without a lost update.
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        planned = _plan(locked, level=level, tracking_allowed=tracking_allowed, purposes=purposes)
+        _check_allowed(locked, planned, source=source)
+        records = _apply(
+            locked,
+            planned,
+            source=source,
+            actor=actor,
+            channel=channel,
+            justification=justification,
+            evidence=evidence or {},
+            effective_at=effective_at,
+        )
+    # Let the caller's instance show what was applied.
+    contact.consent_given = locked.consent_given
+    contact.tracking_allowed = locked.tracking_allowed
+    return records
+
+
+def _plan(contact: Contact, *, level, tracking_allowed, purposes) -> list[tuple]:
+    """(field, purpose, old, new) for each value that differs from what the contact holds now."""
+    planned: list[tuple] = []
+    if level is not None:
+        try:
+            level = ConsentLevel(int(level))
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"consent_given": _("“%(value)s” is not a consent level (0–5).") % {"value": level}}
+            ) from None
+        if level != contact.consent_given:
+            planned.append((ConsentField.CONSENT_GIVEN, None, contact.consent_given, int(level)))
+    if tracking_allowed is not None and bool(tracking_allowed) != contact.tracking_allowed:
+        planned.append((ConsentField.TRACKING, None, contact.tracking_allowed, bool(tracking_allowed)))
+    if purposes:
+        resolved = _resolve_purposes(purposes)
+        current = {
+            pc.purpose_id: pc.granted
+            for pc in PurposeConsent.objects.select_for_update().filter(contact=contact, purpose__in=resolved)
+        }
+        for purpose, granted in resolved.items():
+            old = current.get(purpose.pk)
+            if old is None or old != bool(granted):
+                planned.append((ConsentField.PURPOSE, purpose, old, bool(granted)))
+    return planned
+
+
+def _resolve_purposes(purposes: Mapping[Purpose | str, bool]) -> dict[Purpose, bool]:
+    slugs = [key for key in purposes if isinstance(key, str)]
+    by_slug = {p.slug: p for p in Purpose.objects.filter(slug__in=slugs)}
+    unknown = sorted(set(slugs) - set(by_slug))
+    if unknown:
+        raise ValidationError(_("Unknown purpose: %(names)s.") % {"names": ", ".join(unknown)})
+    resolved = {}
+    for key, granted in purposes.items():
+        purpose = by_slug[key] if isinstance(key, str) else key
+        if granted not in (True, False):
+            raise ValidationError(_("The answer for %(purpose)s must be yes or no.") % {"purpose": purpose})
+        resolved[purpose] = granted
+    return resolved
+
+
+def _check_allowed(contact: Contact, planned: list[tuple], *, source: str) -> None:
+    for field, purpose, old, new in planned:
+        if field == ConsentField.CONSENT_GIVEN and contact.is_child and new > CHILD_MAXIMUM:
+            raise ValidationError(
+                {"consent_given": _("A child can never be given Profiling consent (GDPR Art. 8).")}
+            )
+        widens = (field == ConsentField.CONSENT_GIVEN and new > old) or (
+            field != ConsentField.CONSENT_GIVEN and new is True and old is not True
+        )
+        if widens and source in _NO_DIRECT_RAISE:
+            raise ValidationError(
+                _("A raise of consent from the %(source)s takes effect only through double opt-in.")
+                % {"source": Source(source).label}
+            )
+        if field == ConsentField.PURPOSE and not purpose.active and new is True:
+            raise ValidationError(_("The purpose “%(purpose)s” is retired.") % {"purpose": purpose})
+
+
+def _apply(contact: Contact, planned, *, source, actor, channel, justification, evidence, effective_at):
+    if not planned:
+        return []
+    contact_fields = {}
+    for field, purpose, _old, new in planned:
+        if field == ConsentField.PURPOSE:
+            pc, created = PurposeConsent.objects.get_or_create(
+                contact=contact,
+                purpose=purpose,
+                defaults={"granted": new, "changed_at": effective_at, "source": source},
+            )
+            if not created:
+                pc.granted, pc.changed_at, pc.source = new, effective_at, source
+                pc._history_user = actor
+                pc._change_reason = justification or Source(source).label
+                pc.full_clean()
+                pc.save()
+        else:
+            contact_fields[field] = new
+    if contact_fields:
+        for name, value in contact_fields.items():
+            setattr(contact, name, value)
+        contact.full_clean(validate_unique=False)
+        contact._history_user = actor
+        contact._change_reason = justification or Source(source).label
+        contact.save(update_fields=[*contact_fields, "updated_at"])
+
+    if not ComplianceSettings.load().log_consent_changes:
+        return []
+    records = [
+        ConsentChange(
+            contact=contact,
+            field=field,
+            purpose=purpose,
+            old_value="" if old is None else str(old),
+            new_value=str(new),
+            actor=actor,
+            source=source,
+            channel=channel,
+            justification=justification,
+            evidence=evidence,
+            effective_at=effective_at,
+        )
+        for field, purpose, old, new in planned
+    ]
+    for record in records:
+        record.full_clean()
+    return ConsentChange.objects.bulk_create(records)
+
+
+def consent_level_snapshot_take(*, day=None) -> int:
+    """Store today's number of contacts per level (one GROUP BY), replacing a same-day snapshot.
+
+    Feeds the 12-month trend of the compliance dashboard, which history alone cannot give cheaply.
+    """
+    from django.db.models import Count
+
+    from consent.models import ConsentLevelSnapshot
+
+    day = day or timezone.localdate()
+    counts = dict(Contact.objects.values_list("consent_given").annotate(n=Count("id")).order_by())
+    with transaction.atomic():
+        for level in ConsentLevel:
+            ConsentLevelSnapshot.objects.update_or_create(
+                date=day, level=level, defaults={"contacts": counts.get(level.value, 0)}
+            )
+    return sum(counts.values())

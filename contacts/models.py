@@ -1,0 +1,122 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from consent.levels import CHILD_MAXIMUM, ConsentLevel
+from contacts.normalize import normalize_email, normalize_phone
+
+TRACKING_CHOICES = [(True, _("Allow")), (False, _("Do not allow"))]
+MAX_GUARDIAN_DEPTH = 50  # far beyond any real family; stops a corrupt chain from looping forever
+
+
+class Contact(models.Model):
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    # Stored normalised (lower case), so equality lookups are case-insensitive and use the index.
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    phone = models.CharField(
+        _("phone"), max_length=32, blank=True, db_index=True, help_text=_("Stored as E.164.")
+    )
+
+    # Written only by consent.services (rule 1 of DESIGN.md).
+    consent_given = models.PositiveSmallIntegerField(
+        _("consent given"), choices=ConsentLevel.choices, default=ConsentLevel.NONE
+    )
+    tracking_allowed = models.BooleanField(_("tracking"), choices=TRACKING_CHOICES, default=False)
+
+    is_child = models.BooleanField(_("is a child"), default=False)
+    guardian = models.ForeignKey(
+        "self",
+        verbose_name=_("guardian"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wards",
+    )
+    processing_restricted = models.BooleanField(
+        _("processing restricted"),
+        default=False,
+        help_text=_("GDPR Art. 18: while set, the contact is kept but not processed for anything."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("contact")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # The eligibility selector's hot path: unrestricted contacts by level.
+            models.Index(
+                fields=["consent_given", "id"],
+                name="contact_eligible_idx",
+                condition=Q(processing_restricted=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consent_given__gte=0, consent_given__lte=5), name="contact_consent_level_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(is_child=True, consent_given__gt=CHILD_MAXIMUM),
+                name="contact_child_never_profiled",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_child=False) | Q(guardian__isnull=False), name="contact_child_has_guardian"
+            ),
+            models.CheckConstraint(condition=~Q(guardian=F("id")), name="contact_not_own_guardian"),
+        ]
+        permissions = [
+            ("view_sensitive_contact", "Can see child, guardian and restriction fields"),
+            ("export_contact", "Can export contacts to Excel"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or self.phone or f"Contact #{self.pk}"
+
+    def clean(self) -> None:
+        self.email = normalize_email(self.email) if self.email else ""
+        errors: dict[str, list[str]] = {}
+        try:
+            self.phone = normalize_phone(self.phone)
+        except ValidationError as exc:
+            errors.setdefault("phone", []).extend(exc.messages)
+        if not (self.email or self.phone or self.is_child):
+            errors.setdefault("email", []).append(_("Give an email address or a phone number."))
+        if self.is_child and self.consent_given > CHILD_MAXIMUM:
+            errors.setdefault("consent_given", []).append(
+                _(
+                    "A child can never be given Profiling consent (GDPR Art. 8); the highest level is Marketing."
+                )
+            )
+        errors_guardian = self._guardian_errors()
+        if errors_guardian:
+            errors.setdefault("guardian", []).extend(errors_guardian)
+        if errors:
+            raise ValidationError(errors)
+
+    def _guardian_errors(self) -> list[str]:
+        if self.is_child and self.pk and self.wards.exists():
+            return [_("This contact is the guardian of other contacts, so it cannot be marked as a child.")]
+        if self.guardian_id is None:
+            return [_("A child needs a guardian.")] if self.is_child else []
+        if self.pk and self.guardian_id == self.pk:
+            return [_("A contact cannot be their own guardian.")]
+        guardian = self.guardian
+        if guardian.is_child:
+            return [_("A guardian cannot be a child.")]
+        seen = {self.pk}
+        ancestor = guardian
+        for _depth in range(MAX_GUARDIAN_DEPTH):
+            if ancestor is None:
+                return []
+            if ancestor.pk in seen:
+                return [_("This guardian would create a loop of guardians.")]
+            seen.add(ancestor.pk)
+            ancestor = ancestor.guardian
+        return [_("The chain of guardians is too long.")]

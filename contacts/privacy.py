@@ -1,0 +1,19 @@
+from contacts.models import Contact
+from dsr.registry import Erasure, register
+
+register(
+    Contact,
+    fields=[
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "is_child",
+        "guardian",
+        "consent_given",
+        "tracking_allowed",
+        "processing_restricted",
+    ],
+    contact_path="",
+    erasure=Erasure.DELETE,
+)

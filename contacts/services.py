@@ -1,0 +1,59 @@
+"""Writes to contacts that carry a rule. Consent fields are not written here: see consent.services."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+
+# The consent service owns these (rule 1 of DESIGN.md).
+CONSENT_FIELDS = frozenset({"consent_given", "tracking_allowed"})
+PROFILE_FIELDS = frozenset(
+    {"first_name", "last_name", "email", "phone", "is_child", "guardian", "processing_restricted"}
+)
+
+
+def _check_fields(fields: dict) -> None:
+    consent = CONSENT_FIELDS & fields.keys()
+    if consent:
+        raise ValidationError(
+            _("Consent is changed through the consent service, not here: %s") % ", ".join(consent)
+        )
+    unknown = fields.keys() - PROFILE_FIELDS
+    if unknown:
+        raise ValidationError(_("Unknown contact fields: %s") % ", ".join(sorted(unknown)))
+
+
+def contact_create(*, actor=None, reason: str = "", **fields) -> Contact:
+    """Create a contact at consent level 0 (none); raise its consent afterwards with consent_change."""
+    _check_fields(fields)
+    contact = Contact(**fields)
+    contact.full_clean()
+    contact._history_user = actor
+    contact._change_reason = reason or "created"
+    with transaction.atomic():
+        contact.save()
+    return contact
+
+
+def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) -> Contact:
+    """Change profile fields (names, email, phone, child/guardian, restriction) with history."""
+    _check_fields(fields)
+    with transaction.atomic():
+        # Lock so a concurrent consent change and this profile edit do not overwrite each other.
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+        if not changed:
+            return locked
+        for name in changed:
+            setattr(locked, name, fields[name])
+        locked.full_clean()
+        locked._history_user = actor
+        locked._change_reason = reason or "profile updated"
+        # clean() normalises email and phone even when they were not passed in.
+        locked.save(update_fields=sorted({*changed, "email", "phone", "updated_at"}))
+    for name in changed:
+        setattr(contact, name, getattr(locked, name))
+    return locked

@@ -1,0 +1,1 @@
+"""Data subject requests and the personal-data registry every app registers in."""

@@ -1,0 +1,57 @@
+"""The personal-data registry (rule 3 of DESIGN.md).
+
+Each app's privacy.py registers the models that hold personal data, which fields are personal,
+how a row reaches its Contact, and what erasure does to it. Discovery, export and erasure walk
+this registry; a system check (dsr.checks) refuses any model pointing at Contact that is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class Erasure(models.TextChoices):
+    DELETE = "delete", "delete the rows"
+    ANONYMISE = "anonymise", "keep the rows, strip the personal fields"
+    KEEP = "keep", "keep under a legal hold"
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    model: type[models.Model]
+    fields: tuple[str, ...]
+    contact_path: str  # ORM path from the model to Contact; "" for Contact itself
+    erasure: Erasure
+    legal_hold: str = ""
+
+    def rows_for(self, contact) -> models.QuerySet:
+        """All rows of this model that belong to `contact`."""
+        if not self.contact_path:
+            return self.model._default_manager.filter(pk=contact.pk)
+        return self.model._default_manager.filter(**{self.contact_path: contact})
+
+
+_registry: dict[type[models.Model], PersonalData] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    fields: list[str] | tuple[str, ...],
+    contact_path: str,
+    erasure: Erasure,
+    legal_hold: str = "",
+) -> None:
+    if erasure == Erasure.KEEP and not legal_hold:
+        raise ValueError(f"{model._meta.label}: erasure KEEP needs the legal hold's reason")
+    _registry[model] = PersonalData(model, tuple(fields), contact_path, Erasure(erasure), legal_hold)
+
+
+def entries() -> list[PersonalData]:
+    return list(_registry.values())
+
+
+def entry_for(model: type[models.Model]) -> PersonalData | None:
+    return _registry.get(model)

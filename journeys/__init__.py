@@ -1,0 +1,1 @@
+"""Segments, customer journeys and lead scoring, all picking contacts through consent.selectors."""

@@ -1,0 +1,1 @@
+"""Staff roles (Privacy officer, Marketer, Auditor) and what each may do in the admin."""

@@ -1,0 +1,86 @@
+"""The three staff roles as Django groups, with their permissions kept in code.
+
+sync_roles() is idempotent: it runs after every migrate and from `manage.py setup_roles`, and
+sets each group's permissions to exactly what is listed here, so a hand edit cannot drift.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+PRIVACY_OFFICER = "Privacy officer"
+MARKETER = "Marketer"
+AUDITOR = "Auditor"
+ROLES = (PRIVACY_OFFICER, MARKETER, AUDITOR)
+
+PRODUCT_APPS = ("contacts", "consent", "subscriptions", "journeys", "dsr", "staff")
+# Append-only evidence: no role may add, change or delete a consent change record by hand.
+NOBODY = {"consent.add_consentchange", "consent.change_consentchange", "consent.delete_consentchange"}
+
+MARKETER_PERMISSIONS = {
+    "contacts.view_contact",
+    "contacts.add_contact",
+    "contacts.change_contact",
+    "contacts.export_contact",
+    "consent.view_purpose",
+    "consent.view_purposeconsent",
+    "consent.view_consentchange",
+    "subscriptions.*",
+    "journeys.*",
+}
+AUDITOR_PERMISSIONS = {
+    "contacts.view_contact",
+    "contacts.view_sensitive_contact",
+    "consent.view_*",
+    "consent.export_consentchange",
+    "subscriptions.view_*",
+    "journeys.view_*",
+    "dsr.view_*",
+    "django_celery_beat.view_*",
+}
+
+
+def _all_product_permissions() -> set[str]:
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Permission.objects.filter(content_type__app_label__in=PRODUCT_APPS).select_related(
+            "content_type"
+        )
+    } - NOBODY | {"django_celery_beat.view_periodictask", "django_celery_beat.view_crontabschedule"}
+
+
+def _expand(patterns: set[str], available: set[str]) -> set[str]:
+    chosen = set()
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            chosen |= {name for name in available if name.startswith(pattern[:-1])}
+        elif pattern in available:
+            chosen.add(pattern)
+    return chosen - NOBODY
+
+
+def role_permissions() -> dict[str, set[str]]:
+    available = {
+        f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.select_related("content_type")
+    }
+    return {
+        PRIVACY_OFFICER: _all_product_permissions() & available,
+        MARKETER: _expand(MARKETER_PERMISSIONS, available),
+        AUDITOR: _expand(AUDITOR_PERMISSIONS, available),
+    }
+
+
+@transaction.atomic
+def sync_roles() -> dict[str, int]:
+    """Create the role groups and set their permissions to the lists above. Returns counts per role."""
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
+    }
+    counts = {}
+    for role, names in role_permissions().items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([by_name[name] for name in names])
+        counts[role] = len(names)
+    return counts

@@ -1,0 +1,1 @@
+"""Subscription lists, the subscription center, double opt-in and unsubscribe (issue: subscriptions)."""
