@@ -1,0 +1,164 @@
+import json
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin_tools import CappedCountPaginator, XlsxExportMixin
+from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose
+
+
+@admin.register(Purpose)
+class PurposeAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(XlsxExportMixin, admin.ModelAdmin):
+    """Read-only for everyone, superusers included: the records are evidence (append-only)."""
+
+    export_permission = "consent.export_consentchange"
+    export_title = "Consent change records"
+    list_display = (
+        "recorded_at",
+        "contact_link",
+        "field_label",
+        "old_display",
+        "new_display",
+        "source",
+        "actor",
+    )
+    list_filter = ("field", "source", "purpose", ("recorded_at", admin.DateFieldListFilter))
+    list_select_related = ("contact", "actor", "purpose")
+    search_fields = ("=contact__email",)
+    search_help_text = _("Full email address of the contact.")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 100
+    fields = (
+        "contact",
+        "field",
+        "purpose",
+        "old_value",
+        "new_value",
+        "source",
+        "channel",
+        "actor",
+        "justification",
+        "evidence",
+        "effective_at",
+        "recorded_at",
+    )
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lower()
+        return (queryset.filter(contact__email=term) if term else queryset), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("contact"), ordering="contact")
+    def contact_link(self, record):
+        url = reverse("admin:contacts_contact_change", args=[record.contact_id])
+        return format_html('<a href="{}">{}</a>', url, record.contact)
+
+    @admin.display(description=_("field"), ordering="field")
+    def field_label(self, record):
+        return record.field_label
+
+    @admin.display(description=_("from"))
+    def old_display(self, record):
+        return record.old_display
+
+    @admin.display(description=_("to"))
+    def new_display(self, record):
+        return record.new_display
+
+    def export_header(self, request):
+        return [
+            "Record ID",
+            "Recorded",
+            "Effective",
+            "Contact ID",
+            "Contact",
+            "Contact email",
+            "Field",
+            "From",
+            "To",
+            "Source",
+            "Channel",
+            "By",
+            "Justification",
+            "Evidence",
+        ]
+
+    def export_rows(self, request, queryset):
+        for record in queryset.select_related("contact", "actor", "purpose").iterator(chunk_size=2000):
+            yield [
+                record.pk,
+                record.recorded_at,
+                record.effective_at,
+                record.contact_id,
+                str(record.contact),
+                record.contact.email,
+                record.field_label,
+                record.old_display,
+                record.new_display,
+                record.get_source_display(),
+                record.channel,
+                record.actor.get_username() if record.actor else "",
+                record.justification,
+                json.dumps(record.evidence, sort_keys=True) if record.evidence else "",
+            ]
+
+
+@admin.register(ComplianceSettings)
+class ComplianceSettingsAdmin(SimpleHistoryAdmin):
+    """One row: the list view goes straight to it; it can be neither added nor deleted."""
+
+    fieldsets = (
+        (_("Switches"), {"fields": ("min_consent_level_selection_enabled", "log_consent_changes")}),
+        (
+            _("Periods"),
+            {"fields": ("double_opt_in_expiry_hours", "request_response_days", "access_log_retention_days")},
+        ),
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        settings = ComplianceSettings.load()
+        return HttpResponseRedirect(reverse("admin:consent_compliancesettings_change", args=[settings.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentLevelSnapshot)
+class ConsentLevelSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("date", "level", "contacts")
+    list_filter = ("level",)
+    date_hierarchy = "date"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

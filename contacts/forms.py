@@ -1,0 +1,93 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from consent.levels import ConsentLevel, describe
+from contacts.models import Contact
+
+ANSWERS = [("", _("— no answer —")), ("yes", _("Yes")), ("no", _("No"))]
+CHANNELS = [
+    ("", _("—")),
+    ("phone", _("Phone call")),
+    ("letter", _("Letter")),
+    ("email", _("Email")),
+    ("in_person", _("In person")),
+    ("web", _("Web form")),
+    ("other", _("Other")),
+]
+
+
+def purpose_field_name(purpose) -> str:
+    return f"purpose_{purpose.pk}"
+
+
+class ContactAdminForm(forms.ModelForm):
+    """The contact form of the admin. Consent fields are validated here and written by the
+    consent service in ContactAdmin.save_model; a consent change needs a justification."""
+
+    purposes: list = []  # set per request by ContactAdmin.get_form, with one field each
+
+    justification = forms.CharField(
+        label=_("Justification"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when you change consent, e.g. “phone call on 12 May, withdrew marketing”."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=CHANNELS, required=False)
+
+    class Meta:
+        model = Contact
+        # The admin narrows this per role with its fieldsets.
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "consent_given",
+            "tracking_allowed",
+            "is_child",
+            "guardian",
+            "processing_restricted",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "consent_given" in self.fields:
+            self.fields["consent_given"].help_text = " ".join(
+                f"{level.value} {level.label}: {describe(level)}" for level in ConsentLevel
+            )
+        answers = {}
+        if self.instance.pk:
+            answers = {pc.purpose_id: pc.granted for pc in self.instance.purpose_consents.all()}
+        for purpose in self.purposes:
+            name = purpose_field_name(purpose)
+            if name in self.fields and purpose.pk in answers:
+                self.fields[name].initial = "yes" if answers[purpose.pk] else "no"
+
+    def consent_changes(self) -> dict:
+        """Keyword arguments for consent_change() holding only what the user really changed."""
+        changes: dict = {}
+        if "consent_given" in self.changed_data:
+            changes["level"] = self.cleaned_data["consent_given"]
+        if "tracking_allowed" in self.changed_data:
+            changes["tracking_allowed"] = self.cleaned_data["tracking_allowed"]
+        purposes = {}
+        for purpose in self.purposes:
+            name = purpose_field_name(purpose)
+            answer = self.cleaned_data.get(name, "")
+            # "No answer" cannot withdraw an answer once given: choose "No" to withdraw.
+            if answer and name in self.changed_data:
+                purposes[purpose] = answer == "yes"
+        if purposes:
+            changes["purposes"] = purposes
+        return changes
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.consent_changes() and not (cleaned.get("justification") or "").strip():
+            self.add_error(
+                "justification",
+                _(
+                    "Say why you change this contact's consent, e.g. “phone call on 12 May, withdrew marketing”."
+                ),
+            )
+        return cleaned
