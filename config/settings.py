@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "subscriptions",
     "journeys",
     "dsr",
-    # Last: its post_migrate handler grants role permissions once every other app's exist.
     "staff",
 ]
 

@@ -14,27 +14,38 @@ from collections.abc import Iterable, Sequence
 from django.http import FileResponse
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
 EXCEL_MAX_ROWS = 1_048_576
-# OWASP CSV/formula injection: a cell starting with one of these may run as a formula in Excel,
-# LibreOffice or Google Sheets. Full-width forms are folded by some spreadsheet programs too.
-_FORMULA_START = re.compile(r"^[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
+# OWASP formula injection: text starting with one of these may be taken for a formula by Excel,
+# LibreOffice or Google Sheets (full-width forms are folded to ASCII by some of them).
+FORMULA_START = re.compile(r"^[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
 
 
-def safe_cell(value):
-    """A value as it may enter a spreadsheet: never a formula, no illegal XML characters."""
-    if value is None or isinstance(value, bool | int | float):
+def plain_value(value):
+    """A value as it may enter a spreadsheet: local naive datetimes, no illegal XML characters."""
+    if value is None or isinstance(value, bool | int | float | dt.date):
+        if isinstance(value, dt.datetime) and timezone.is_aware(value):
+            # Excel has no time zones: write the organisation's local wall-clock time.
+            return timezone.localtime(value).replace(tzinfo=None)
         return value
-    if isinstance(value, dt.datetime):
-        # Excel has no time zones: write the organisation's local wall-clock time.
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    if isinstance(value, dt.date):
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def safe_cell(sheet, value):
+    """A cell that can never run as a formula.
+
+    Risky text keeps its exact content (a phone number "+4930..." stays what it is) but is
+    written as a text cell with Excel's quotePrefix flag, the same mark Excel sets when a user
+    types a leading apostrophe: shown as text, never evaluated, not even after editing the cell.
+    """
+    value = plain_value(value)
+    if not (isinstance(value, str) and FORMULA_START.match(value)):
         return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    if _FORMULA_START.match(text):
-        text = "'" + text
-    return text
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+    cell.quotePrefix = True
+    return cell
 
 
 def write_workbook(
@@ -52,13 +63,14 @@ def write_workbook(
         if in_sheet >= max_rows_per_sheet:
             sheet_no += 1
             sheet = workbook.create_sheet(title[:31] if sheet_no == 1 else f"{title[:24]} ({sheet_no})")
-            sheet.append([safe_cell(h) for h in header])
+            sheet.append([safe_cell(sheet, h) for h in header])
             in_sheet = 0
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append([safe_cell(sheet, v) for v in row])
         in_sheet += 1
         written += 1
     if sheet is None:
-        workbook.create_sheet(title[:31]).append([safe_cell(h) for h in header])
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append([safe_cell(sheet, h) for h in header])
     workbook.save(fileobj)
     return written
 

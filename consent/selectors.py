@@ -90,6 +90,8 @@ def _tracked_fields(model):
 def _show(field, value) -> str:
     if value is None or value == "":
         return "—"
+    if field.name == "consent_given":
+        return f"{value} {dict(field.flatchoices).get(value, '')}"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if field.is_relation:

@@ -139,17 +139,13 @@ def _apply(contact: Contact, planned, *, source, actor, channel, justification, 
     contact_fields = {}
     for field, purpose, _old, new in planned:
         if field == ConsentField.PURPOSE:
-            pc, created = PurposeConsent.objects.get_or_create(
-                contact=contact,
-                purpose=purpose,
-                defaults={"granted": new, "changed_at": effective_at, "source": source},
-            )
-            if not created:
-                pc.granted, pc.changed_at, pc.source = new, effective_at, source
-                pc._history_user = actor
-                pc._change_reason = justification or Source(source).label
-                pc.full_clean()
-                pc.save()
+            pc = PurposeConsent.objects.filter(contact=contact, purpose=purpose).first()
+            pc = pc or PurposeConsent(contact=contact, purpose=purpose)
+            pc.granted, pc.changed_at, pc.source = new, effective_at, source
+            pc._history_user = actor
+            pc._change_reason = justification or Source(source).label
+            pc.full_clean(validate_unique=False)  # the row lock above and the constraint guard it
+            pc.save()
         else:
             contact_fields[field] = new
     if contact_fields:

@@ -1,11 +1,15 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
 def _sync_roles(sender, **kwargs) -> None:
-    from staff.roles import sync_roles
+    # post_migrate is sent once per app with models; sync after the last, when every
+    # permission exists (this app has no models of its own, so it never gets the signal).
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender is last:
+        from staff.roles import sync_roles
 
-    sync_roles()
+        sync_roles()
 
 
 class StaffConfig(AppConfig):
@@ -13,5 +17,4 @@ class StaffConfig(AppConfig):
     verbose_name = "Staff"
 
     def ready(self) -> None:
-        # Listed last in INSTALLED_APPS, so every other app's permissions exist by now.
-        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="staff.sync_roles")
+        post_migrate.connect(_sync_roles, dispatch_uid="staff.sync_roles")
