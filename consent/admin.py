@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -138,6 +139,8 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
     )
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         settings = ComplianceSettings.load()
         return HttpResponseRedirect(reverse("admin:consent_compliancesettings_change", args=[settings.pk]))
 

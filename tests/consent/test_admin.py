@@ -1,0 +1,146 @@
+"""Consent change records, purposes and compliance settings in the admin."""
+
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from consent.models import ComplianceSettings, ConsentChange, Source
+from consent.services import consent_change
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+RECORDS = reverse("admin:consent_consentchange_changelist")
+RECORDS_EXPORT = reverse("admin:consent_consentchange_export")
+
+
+@pytest.fixture
+def record(logging_on, privacy_officer):
+    contact = ContactFactory(email="holly@contoso.com")
+    consent_change(
+        contact=contact,
+        level=3,
+        source=Source.ADMIN,
+        actor=privacy_officer,
+        justification="letter of 3 March",
+    )
+    return ConsentChange.objects.get(contact=contact)
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.org", "x-long-password-123")
+
+
+def test_records_cannot_be_added_changed_or_deleted_in_the_admin_even_by_a_superuser(
+    client, superuser, record
+):
+    client.force_login(superuser)
+    change = reverse("admin:consent_consentchange_change", args=[record.pk])
+    page = client.get(change)
+    assert page.status_code == 200  # readable
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(change, {"justification": "rewritten", "new_value": "5"}).status_code == 403
+    assert client.get(reverse("admin:consent_consentchange_add")).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:consent_consentchange_delete", args=[record.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    listing = client.get(RECORDS)
+    assert "delete_selected" not in dict(listing.context["action_form"].fields["action"].choices)
+    record.refresh_from_db()
+    assert (record.justification, record.new_value) == ("letter of 3 March", "3")
+
+
+def test_records_list_filters_by_source_and_searches_by_email(client_as, auditor, record):
+    other = ContactFactory(email="ivy@contoso.com")
+    consent_change(contact=other, level=2, source=Source.IMPORT)
+    client = client_as(auditor)
+    assert list(client.get(RECORDS, {"source__exact": "admin"}).context["cl"].result_list) == [record]
+    assert list(client.get(RECORDS, {"q": "HOLLY@contoso.com"}).context["cl"].result_list) == [record]
+
+
+def test_auditor_exports_the_filtered_consent_history(client_as, auditor, record):
+    consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+    response = client_as(auditor).get(RECORDS_EXPORT, {"source__exact": "admin"})
+    rows = [
+        list(r)
+        for r in openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values
+    ]
+    header, body = rows[0], rows[1:]
+    assert len(body) == 1
+    exported = dict(zip(header, body[0], strict=True))
+    assert exported["Contact email"] == "holly@contoso.com"
+    assert (exported["From"], exported["To"]) == ("0 None", "3 Subscriptions")
+    assert exported["Source"] == "Admin" and exported["Justification"] == "letter of 3 March"
+    assert exported["By"] == record.actor.username
+
+
+def test_formula_in_a_justification_is_neutralised_in_the_export(client_as, auditor, logging_on):
+    consent_change(contact=ContactFactory(), level=1, source=Source.ADMIN, justification="=cmd|' /C calc'!A0")
+    response = client_as(auditor).get(RECORDS_EXPORT)
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    cell = next(sheet.iter_rows(min_row=2))[header.index("Justification")]
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert cell.value == "=cmd|' /C calc'!A0"
+
+
+def test_marketer_may_read_but_not_export_consent_history(client_as, marketer, record):
+    client = client_as(marketer)
+    assert client.get(RECORDS).status_code == 200
+    assert client.get(RECORDS_EXPORT).status_code == 403
+    response = client.post(RECORDS, {"action": "export_selected_xlsx", "_selected_action": [record.pk]})
+    assert response.status_code != 200 or response.get("Content-Type", "").startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "url", [RECORDS, RECORDS_EXPORT, reverse("admin:consent_compliancesettings_changelist")]
+)
+def test_outsider_is_refused_consent_pages(client_as, outsider, url):
+    assert client_as(outsider).get(url).status_code == 403
+
+
+def test_compliance_settings_is_one_row_that_cannot_be_added_or_deleted(client_as, privacy_officer):
+    client = client_as(privacy_officer)
+    response = client.get(reverse("admin:consent_compliancesettings_changelist"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:consent_compliancesettings_change", args=[1])
+    assert client.get(reverse("admin:consent_compliancesettings_add")).status_code == 403
+    assert (
+        client.post(reverse("admin:consent_compliancesettings_delete", args=[1]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert ComplianceSettings.objects.count() == 1
+
+
+def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_recorded(
+    client_as, privacy_officer
+):
+    contact = ContactFactory()
+    consent_change(contact=contact, level=1, source=Source.IMPORT)
+    assert not ConsentChange.objects.exists()  # off by default, like a new installation
+
+    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    data = {
+        "log_consent_changes": "on",
+        "double_opt_in_expiry_hours": "72",
+        "request_response_days": "30",
+        "access_log_retention_days": "730",
+    }
+    assert client_as(privacy_officer).post(url, data).status_code == 302
+    consent_change(contact=contact, level=2, source=Source.IMPORT)
+    assert ConsentChange.objects.count() == 1
+    latest = ComplianceSettings.history.first()
+    assert latest.log_consent_changes is True and latest.history_user == privacy_officer
+
+
+def test_auditor_cannot_change_compliance_settings(client_as, auditor):
+    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    ComplianceSettings.load()
+    assert client_as(auditor).post(url, {"log_consent_changes": "on"}).status_code == 403
+    assert ComplianceSettings.load().log_consent_changes is False

@@ -1,0 +1,416 @@
+"""The contact pages of the admin, as each role sees them."""
+
+import io
+
+import openpyxl
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from consent.models import ConsentChange, PurposeConsent, Source
+from consent.services import consent_change
+from contacts.models import Contact
+from tests.factories import ContactFactory, PurposeFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:contacts_contact_add")
+LIST_URL = reverse("admin:contacts_contact_changelist")
+EXPORT_URL = reverse("admin:contacts_contact_export")
+INLINE = {
+    "consent_changes-TOTAL_FORMS": "0",
+    "consent_changes-INITIAL_FORMS": "0",
+    "consent_changes-MIN_NUM_FORMS": "0",
+    "consent_changes-MAX_NUM_FORMS": "1000",
+}
+
+
+def change_url(contact):
+    return reverse("admin:contacts_contact_change", args=[contact.pk])
+
+
+def form_data(contact=None, **overrides):
+    """What the browser posts for `contact` unchanged, with `overrides` applied."""
+    data = {
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "phone": "",
+        "consent_given": "0",
+        "tracking_allowed": "False",
+        "guardian": "",
+        "justification": "",
+        "channel": "",
+        **INLINE,
+    }
+    if contact is not None:
+        data.update(
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            email=contact.email,
+            phone=contact.phone,
+            consent_given=str(contact.consent_given),
+            tracking_allowed=str(contact.tracking_allowed),
+            guardian=str(contact.guardian_id or ""),
+        )
+        if contact.is_child:
+            data["is_child"] = "on"
+        if contact.processing_restricted:
+            data["processing_restricted"] = "on"
+        for answer in contact.purpose_consents.all():
+            data[f"purpose_{answer.purpose_id}"] = "yes" if answer.granted else "no"
+    for key, value in overrides.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def raise_to(contact, level, **kwargs):
+    consent_change(contact=contact, level=level, source=Source.IMPORT, **kwargs)
+
+
+def workbook_rows(response):
+    assert response.status_code == 200, response.status_code
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return [list(row) for row in book.active.values]
+
+
+# --- adding and changing ----------------------------------------------------------------------
+
+
+def test_officer_adds_contact_with_consent_and_purpose_writing_one_record_each(
+    client_as, privacy_officer, logging_on
+):
+    newsletter = PurposeFactory(name="Newsletter", slug="newsletter")
+    client = client_as(privacy_officer)
+    data = form_data(
+        first_name="Holly",
+        last_name="Berry",
+        email=" Holly@Contoso.COM ",
+        phone="030 1234567",
+        consent_given="4",
+        justification="signed paper form at the fair",
+        channel="in_person",
+        **{f"purpose_{newsletter.pk}": "yes"},
+    )
+    response = client.post(ADD_URL, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    contact = Contact.objects.get()
+    assert (contact.email, contact.phone, contact.consent_given) == ("holly@contoso.com", "+49301234567", 4)
+    assert PurposeConsent.objects.get(contact=contact, purpose=newsletter).granted is True
+    records = {r.field: r for r in ConsentChange.objects.filter(contact=contact)}
+    assert set(records) == {"consent_given", "purpose"}
+    level = records["consent_given"]
+    assert (level.old_value, level.new_value, level.source) == ("0", "4", Source.ADMIN)
+    assert level.actor == privacy_officer
+    assert level.justification == "signed paper form at the fair"
+    assert level.channel == "in_person"
+
+
+def test_consent_change_without_justification_is_refused_and_saves_nothing(
+    client_as, privacy_officer, logging_on
+):
+    contact = ContactFactory()
+    raise_to(contact, 3)
+    before = ConsentChange.objects.count()
+    response = client_as(privacy_officer).post(change_url(contact), form_data(contact, consent_given="1"))
+    assert response.status_code == 200
+    assert "justification" in response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert contact.consent_given == 3
+    assert ConsentChange.objects.count() == before
+
+
+def test_profile_edit_without_consent_change_needs_no_justification_and_writes_no_record(
+    client_as, privacy_officer, logging_on
+):
+    contact = ContactFactory(first_name="Ann")
+    raise_to(contact, 2)
+    before = ConsentChange.objects.count()
+    response = client_as(privacy_officer).post(change_url(contact), form_data(contact, first_name="Anna"))
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.first_name == "Anna"
+    assert ConsentChange.objects.count() == before
+    assert contact.history.first().history_user == privacy_officer
+
+
+def test_lowering_consent_with_justification_writes_exactly_one_record(
+    client_as, privacy_officer, logging_on
+):
+    contact = ContactFactory()
+    raise_to(contact, 4)
+    response = client_as(privacy_officer).post(
+        change_url(contact),
+        form_data(
+            contact,
+            consent_given="1",
+            justification="phone call on 12 May, withdrew marketing",
+            channel="phone",
+        ),
+    )
+    assert response.status_code == 302
+    record = ConsentChange.objects.filter(contact=contact, source=Source.ADMIN).get()
+    assert (record.old_value, record.new_value) == ("4", "1")
+    assert record.justification == "phone call on 12 May, withdrew marketing"
+
+
+def test_child_raised_to_profiling_shows_error_and_saves_nothing(client_as, privacy_officer, logging_on):
+    guardian = ContactFactory()
+    child = ContactFactory(is_child=True, guardian=guardian, email="")
+    raise_to(child, 3)
+    before = ConsentChange.objects.count()
+    response = client_as(privacy_officer).post(
+        change_url(child), form_data(child, consent_given="5", justification="asked for it")
+    )
+    assert response.status_code == 200
+    assert "Profiling" in str(response.context["adminform"].form.errors)
+    child.refresh_from_db()
+    assert child.consent_given == 3
+    assert ConsentChange.objects.count() == before
+
+
+def test_marking_profiled_contact_as_child_while_lowering_to_marketing_succeeds(
+    client_as, privacy_officer, logging_on
+):
+    guardian = ContactFactory()
+    contact = ContactFactory()
+    raise_to(contact, 5)
+    response = client_as(privacy_officer).post(
+        change_url(contact),
+        form_data(
+            contact, consent_given="4", is_child="on", guardian=str(guardian.pk), justification="age checked"
+        ),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert (contact.is_child, contact.guardian, contact.consent_given) == (True, guardian, 4)
+
+
+def test_guardian_loop_shows_error_and_saves_nothing(client_as, privacy_officer):
+    parent = ContactFactory()
+    grandparent = ContactFactory(guardian=parent)
+    response = client_as(privacy_officer).post(
+        change_url(parent), form_data(parent, guardian=str(grandparent.pk))
+    )
+    assert response.status_code == 200
+    assert "loop" in str(response.context["adminform"].form.errors["guardian"])
+    parent.refresh_from_db()
+    assert parent.guardian is None
+
+
+def test_invalid_email_shows_error_and_creates_nothing(client_as, privacy_officer):
+    response = client_as(privacy_officer).post(ADD_URL, form_data(first_name="X", email="not-an-address"))
+    assert response.status_code == 200
+    assert "email" in response.context["adminform"].form.errors
+    assert not Contact.objects.exists()
+
+
+def test_deleting_a_guardian_with_children_is_refused_with_an_explanation(client_as, privacy_officer):
+    guardian = ContactFactory(first_name="Gina")
+    ContactFactory(is_child=True, guardian=guardian, email="")
+    url = reverse("admin:contacts_contact_delete", args=[guardian.pk])
+    response = client_as(privacy_officer).post(url, {"post": "yes"})
+    assert response.status_code == 200
+    assert "protected" in response.content.decode().lower()
+    assert Contact.objects.filter(pk=guardian.pk).exists()
+
+
+def test_guardian_autocomplete_offers_no_children(client_as, privacy_officer):
+    adult = ContactFactory(first_name="Zed")
+    ContactFactory(first_name="Zoe", is_child=True, guardian=adult, email="")
+    url = reverse("admin:autocomplete")
+    response = client_as(privacy_officer).get(
+        url, {"term": "Z", "app_label": "contacts", "model_name": "contact", "field_name": "guardian"}
+    )
+    assert [item["id"] for item in response.json()["results"]] == [str(adult.pk)]
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+def test_marketer_sees_no_sensitive_fields_in_form_list_or_export(client_as, marketer):
+    contact = ContactFactory(processing_restricted=True)
+    client = client_as(marketer)
+    form = client.get(change_url(contact)).context["adminform"].form
+    assert not {"is_child", "guardian", "processing_restricted"} & set(form.fields)
+    listing = client.get(LIST_URL)
+    assert "processing_restricted" not in listing.context["cl"].list_display
+    header = workbook_rows(client.get(EXPORT_URL))[0]
+    assert "Processing restricted" not in header and "Is a child" not in header
+
+
+def test_marketer_edit_keeps_sensitive_fields_it_cannot_see(client_as, marketer):
+    contact = ContactFactory(processing_restricted=True)
+    data = form_data(contact, first_name="Changed", processing_restricted=None, is_child=None, guardian=None)
+    response = client_as(marketer).post(change_url(contact), data)
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.first_name == "Changed" and contact.processing_restricted is True
+
+
+def test_marketer_may_change_consent_with_a_justification(client_as, marketer, logging_on):
+    contact = ContactFactory()
+    response = client_as(marketer).post(
+        change_url(contact), form_data(contact, consent_given="3", justification="asked at the counter")
+    )
+    assert response.status_code == 302
+    assert ConsentChange.objects.get(contact=contact).actor == marketer
+
+
+def test_auditor_reads_contacts_but_cannot_change_them(client_as, auditor):
+    contact = ContactFactory(first_name="Ann")
+    client = client_as(auditor)
+    page = client.get(change_url(contact))
+    assert page.status_code == 200
+    assert "Processing restricted" in page.content.decode()  # the auditor sees sensitive fields
+    assert client.post(change_url(contact), form_data(contact, first_name="Eve")).status_code == 403
+    assert client.get(ADD_URL).status_code == 403
+    assert client.get(EXPORT_URL).status_code == 403  # audit history only, not contact lists
+    contact.refresh_from_db()
+    assert contact.first_name == "Ann"
+
+
+@pytest.mark.parametrize("url_name", ["changelist", "add", "export", "change", "history", "delete"])
+def test_outsider_and_anonymous_are_refused(client, client_as, outsider, url_name):
+    contact = ContactFactory()
+    args = [contact.pk] if url_name in {"change", "history", "delete"} else []
+    url = reverse(f"admin:contacts_contact_{url_name}", args=args)
+    assert client_as(outsider).get(url).status_code == 403
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+# --- list, search, filters --------------------------------------------------------------------
+
+
+def test_search_finds_by_email_in_any_case_by_phone_in_any_notation_and_by_name(client_as, privacy_officer):
+    holly = ContactFactory(
+        first_name="Holly", last_name="Berry", email="holly@contoso.com", phone="+49 30 1234567"
+    )
+    ContactFactory(first_name="Ivy", last_name="Green", email="ivy@contoso.com", phone="")
+    client = client_as(privacy_officer)
+
+    def found(term):
+        return list(client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+
+    assert found("HOLLY@Contoso.com") == [holly]
+    assert found("030 1234567") == [holly]
+    assert found("holly berry") == [holly]
+    assert found("Berr") == [holly]
+    assert found("nobody@contoso.com") == []
+
+
+def test_purpose_and_minimum_level_filters(client_as, privacy_officer):
+    newsletter = PurposeFactory(slug="newsletter")
+    yes, no, silent = ContactFactory(), ContactFactory(), ContactFactory()
+    consent_change(contact=yes, level=4, purposes={newsletter: True}, source=Source.IMPORT)
+    consent_change(contact=no, level=4, purposes={newsletter: False}, source=Source.IMPORT)
+    consent_change(contact=silent, level=2, source=Source.IMPORT)
+    client = client_as(privacy_officer)
+
+    def listed(**params):
+        return set(client.get(LIST_URL, params).context["cl"].result_list)
+
+    assert listed(purpose="newsletter:yes") == {yes}
+    assert listed(purpose="newsletter:no") == {no}
+    assert listed(purpose="newsletter:none") == {silent}
+    assert listed(level_gte="3") == {yes, no}
+
+
+@override_settings(ADMIN_LIST_COUNT_CAP=20)
+def test_long_list_is_counted_only_up_to_the_cap(client_as, privacy_officer):
+    ContactFactory.create_batch(25)
+    response = client_as(privacy_officer).get(LIST_URL)
+    assert "more than 20 contacts" in response.content.decode()
+    assert len(response.context["cl"].result_list) == 25  # still listed, only not counted
+
+
+def test_list_query_count_does_not_grow_with_rows(client_as, privacy_officer, django_assert_max_num_queries):
+    client = client_as(privacy_officer)
+    ContactFactory.create_batch(3)
+    with django_assert_max_num_queries(12):
+        client.get(LIST_URL)
+    ContactFactory.create_batch(40)
+    with django_assert_max_num_queries(12):
+        client.get(LIST_URL)
+
+
+# --- history and records on the contact's page -----------------------------------------------
+
+
+def test_history_can_be_filtered_to_one_field(client_as, privacy_officer, logging_on):
+    contact = ContactFactory(first_name="Ann")
+    raise_to(contact, 3)
+    raise_to(contact, 1)
+    client = client_as(privacy_officer)
+    url = reverse("admin:contacts_contact_history", args=[contact.pk])
+    client.post(change_url(contact), form_data(contact, first_name="Anna"))
+
+    every = client.get(url).context["rows"]
+    assert {row["field"] for row in every} >= {"Consent given", "First name"}
+    only_level = client.get(url, {"field": "consent_given"}).context["rows"]
+    assert [(row["old"], row["new"]) for row in only_level] == [
+        ("3 Subscriptions", "1 Consent"),
+        ("0 None", "3 Subscriptions"),
+    ]
+
+
+def test_marketer_history_hides_sensitive_fields(client_as, marketer, privacy_officer):
+    contact = ContactFactory()
+    client_as(privacy_officer).post(change_url(contact), form_data(contact, processing_restricted="on"))
+    url = reverse("admin:contacts_contact_history", args=[contact.pk])
+    assert any(
+        r["key"] == "processing_restricted" for r in client_as(privacy_officer).get(url).context["rows"]
+    )
+    assert not any(r["key"] == "processing_restricted" for r in client_as(marketer).get(url).context["rows"])
+
+
+def test_contact_page_lists_its_consent_change_records(client_as, privacy_officer, logging_on):
+    contact = ContactFactory()
+    consent_change(
+        contact=contact, level=2, source=Source.ADMIN, actor=privacy_officer, justification="by phone"
+    )
+    page = client_as(privacy_officer).get(change_url(contact)).content.decode()
+    assert "by phone" in page and "2 Transactional" in page
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def test_export_contains_exactly_the_filtered_contacts(client_as, privacy_officer):
+    newsletter = PurposeFactory(name="Newsletter", slug="newsletter")
+    wanted = ContactFactory(first_name="Holly", email="holly@contoso.com")
+    consent_change(contact=wanted, level=4, purposes={newsletter: True}, source=Source.IMPORT)
+    ContactFactory.create_batch(3)
+
+    rows = workbook_rows(client_as(privacy_officer).get(EXPORT_URL, {"purpose": "newsletter:yes"}))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 1
+    record = dict(zip(header, body[0], strict=True))
+    assert record["Email"] == "holly@contoso.com"
+    assert record["Consent level"] == 4 and record["Consent"] == "Marketing"
+    assert record["Purpose: Newsletter"] == "Yes"
+
+
+def test_export_action_exports_only_selected_contacts(client_as, privacy_officer):
+    chosen, _other = ContactFactory(first_name="Chosen"), ContactFactory(first_name="Other")
+    response = client_as(privacy_officer).post(
+        LIST_URL, {"action": "export_selected_xlsx", "_selected_action": [chosen.pk]}
+    )
+    body = workbook_rows(response)[1:]
+    assert [row[1] for row in body] == ["Chosen"]
+
+
+def test_export_neutralises_formulas_in_contact_data(client_as, privacy_officer):
+    ContactFactory(first_name='=HYPERLINK("http://evil.example","click")', last_name="@SUM(A1)")
+    response = client_as(privacy_officer).get(EXPORT_URL)
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    cells = next(book.active.iter_rows(min_row=2))
+    first, last = cells[1], cells[2]
+    assert first.data_type == "s" and first.quotePrefix  # text, never a formula
+    assert first.value == '=HYPERLINK("http://evil.example","click")'
+    assert last.data_type == "s" and last.quotePrefix

@@ -1,0 +1,45 @@
+"""Factories for test data. Consent is never set here: raise it with consent.services.consent_change."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from consent.models import Purpose
+from contacts.models import Contact
+from contacts.services import contact_create
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    phone = ""
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, so test contacts are validated and normalised like real ones.
+        return contact_create(**kwargs)
+
+
+class PurposeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Purpose
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Purpose {n}")
+    slug = factory.Sequence(lambda n: f"purpose-{n}")
+    description = factory.LazyAttribute(lambda p: f"We use your answer for {p.name}.")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    is_staff = True
+    password = factory.django.Password("correct-horse-battery-staple")
