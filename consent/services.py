@@ -40,16 +40,8 @@ def consent_change(
     (GDPR Art. 7(1)), unless ComplianceSettings.log_consent_changes is off. Returns the records
     written; unchanged values write nothing. Raises ValidationError and saves nothing on bad input.
     """
-    if source not in Source.values:
-        raise ValidationError(_("Unknown consent source “%(source)s”."), params={"source": source})
-    justification = (justification or "").strip()
-    if source == Source.ADMIN and not justification:
-        raise ValidationError(
-            {"justification": _("Say why you change this consent by hand, e.g. “phone call on 12 May”.")}
-        )
-    effective_at = effective_at or timezone.now()
-    if effective_at > timezone.now():
-        raise ValidationError(_("A consent change cannot take effect in the future."))
+    justification = _check_source(source=source, justification=justification)
+    effective_at = _check_effective(effective_at)
 
     with transaction.atomic():
         # Lock the row: two changes to one contact at once must see each other's result, so both
@@ -71,6 +63,24 @@ def consent_change(
     contact.consent_given = locked.consent_given
     contact.tracking_allowed = locked.tracking_allowed
     return records
+
+
+def _check_source(*, source: str, justification: str) -> str:
+    if source not in Source.values:
+        raise ValidationError(_("Unknown consent source “%(source)s”."), params={"source": source})
+    justification = (justification or "").strip()
+    if source == Source.ADMIN and not justification:
+        raise ValidationError(
+            {"justification": _("Say why you change this consent by hand, e.g. “phone call on 12 May”.")}
+        )
+    return justification
+
+
+def _check_effective(effective_at: datetime | None) -> datetime:
+    now = timezone.now()
+    if effective_at is not None and effective_at > now:
+        raise ValidationError(_("A consent change cannot take effect in the future."))
+    return effective_at or now
 
 
 def _plan(contact: Contact, *, level, tracking_allowed, purposes) -> list[tuple]:
@@ -196,3 +206,125 @@ def consent_level_snapshot_take(*, day=None) -> int:
                 date=day, level=level, defaults={"contacts": counts.get(level.value, 0)}
             )
     return sum(counts.values())
+
+
+def contacts_create_with_consent(
+    *,
+    rows,
+    source: str,
+    actor=None,
+    justification: str = "",
+    evidence: dict | None = None,
+    effective_at: datetime | None = None,
+    batch_size: int = 5000,
+) -> int:
+    """Create many new contacts with their starting consent, set-based, in one transaction.
+
+    The bulk twin of contact_create + consent_change for imports of new people and synthetic
+    data: every contact is validated, and gets its history row and (when logging is on) one
+    change record per consent value, exactly as the one-by-one path would write them.
+    `rows` is an iterable of dicts of Contact fields plus optional "purposes": {slug: bool}.
+    Returns how many contacts were created; on any invalid row nothing is created.
+    """
+    from itertools import islice
+
+    from simple_history.utils import bulk_create_with_history
+
+    justification = _check_source(source=source, justification=justification)
+    effective_at = _check_effective(effective_at)
+    log = ComplianceSettings.load().log_consent_changes
+    purposes = {p.slug: p for p in Purpose.objects.all()}
+    reason = justification or Source(source).label
+    iterator, created = iter(rows), 0
+    with transaction.atomic():
+        while batch := list(islice(iterator, batch_size)):
+            contacts, answers = [], []
+            for number, row in enumerate(batch, start=created + 1):
+                row = dict(row)
+                wanted = row.pop("purposes", {}) or {}
+                contact = Contact(**row)
+                try:
+                    widens = contact.consent_given or contact.tracking_allowed or any(wanted.values())
+                    if widens and source in _NO_DIRECT_RAISE:
+                        raise ValidationError(
+                            _("Consent from this source takes effect only through double opt-in.")
+                        )
+                    contact.full_clean(validate_unique=False, validate_constraints=False)
+                    unknown = set(wanted) - set(purposes)
+                    if unknown:
+                        raise ValidationError(
+                            _("Unknown purpose: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+                        )
+                except ValidationError as exc:
+                    raise ValidationError(
+                        _("Row %(n)s: %(errors)s") % {"n": number, "errors": "; ".join(exc.messages)}
+                    ) from exc
+                contacts.append(contact)
+                answers.append(wanted)
+            contacts = bulk_create_with_history(
+                contacts,
+                Contact,
+                batch_size=batch_size,
+                default_user=actor,
+                default_change_reason=reason,
+                default_date=effective_at,
+            )
+            consents = [
+                PurposeConsent(
+                    contact=c, purpose=purposes[slug], granted=granted, changed_at=effective_at, source=source
+                )
+                for c, wanted in zip(contacts, answers, strict=True)
+                for slug, granted in wanted.items()
+            ]
+            bulk_create_with_history(
+                consents,
+                PurposeConsent,
+                batch_size=batch_size,
+                default_user=actor,
+                default_change_reason=reason,
+                default_date=effective_at,
+            )
+            if log:
+                records = []
+                common = {
+                    "actor": actor,
+                    "source": source,
+                    "justification": justification,
+                    "evidence": evidence or {},
+                    "effective_at": effective_at,
+                }
+                for contact in contacts:
+                    if contact.consent_given:
+                        records.append(
+                            ConsentChange(
+                                contact=contact,
+                                field=ConsentField.CONSENT_GIVEN,
+                                old_value="0",
+                                new_value=str(contact.consent_given),
+                                **common,
+                            )
+                        )
+                    if contact.tracking_allowed:
+                        records.append(
+                            ConsentChange(
+                                contact=contact,
+                                field=ConsentField.TRACKING,
+                                old_value="False",
+                                new_value="True",
+                                **common,
+                            )
+                        )
+                records += [
+                    ConsentChange(
+                        contact=pc.contact,
+                        field=ConsentField.PURPOSE,
+                        purpose=pc.purpose,
+                        old_value="",
+                        new_value=str(pc.granted),
+                        **common,
+                    )
+                    for pc in consents
+                ]
+                ConsentChange.objects.bulk_create(records, batch_size=batch_size)
+            created += len(contacts)
+    return created
