@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "journeys",
     "dsr",
     "staff",
+    "bench",
 ]
 
 MIDDLEWARE = [

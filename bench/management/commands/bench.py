@@ -1,0 +1,89 @@
+import json
+import platform
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils import timezone
+
+from bench import measurements
+from bench.dataset import ensure_dataset, leave_bench_database, use_bench_database
+
+MEASUREMENTS = {
+    "eligibility": lambda o: measurements.eligibility(o["repeat"]),
+    "changelist": lambda o: measurements.changelist(o["repeat"]),
+    "audit_export": lambda o: measurements.audit_export(o["repeat"], o["contacts"]),
+    "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the product at scale against baselines in the same run, on a synthetic dataset kept in "
+        "its own database (built once per scale and schema). Prints a table and writes JSON."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--contacts", type=int, default=100_000, help="scale of the dataset (default 100000)"
+        )
+        parser.add_argument(
+            "--repeat", type=int, default=5, help="timed runs per operation; the median counts"
+        )
+        parser.add_argument("--changes", type=int, default=500, help="consent changes per timed run")
+        parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
+        parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
+
+    def handle(self, *args, **options):
+        if options["contacts"] < 100 or options["repeat"] < 1 or options["changes"] < 1:
+            raise CommandError("--contacts must be at least 100, --repeat and --changes at least 1.")
+        original = use_bench_database()
+        try:
+            self.stderr.write(f"dataset: {options['contacts']:,} contacts on {connection.vendor}")
+            dataset = ensure_dataset(contacts=options["contacts"], out=self.stderr)
+            results = []
+            for name in options["only"] or MEASUREMENTS:
+                self.stderr.write(f"measuring {name} ...")
+                results += MEASUREMENTS[name](options)
+        finally:
+            leave_bench_database(original)
+        self._print(results)
+        path = (
+            options["json"]
+            or settings.BASE_DIR / "bench" / "results" / f"{connection.vendor}-{options['contacts']}.json"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report = {
+            "when": timezone.now().isoformat(),
+            "database": connection.vendor,
+            "python": sys.version.split()[0],
+            "machine": platform.platform(),
+            "dataset": dataset,
+            "repeat": options["repeat"],
+            "results": [
+                {
+                    "operation": r.name,
+                    "n": r.n,
+                    "median_s": r.median_s,
+                    "baseline_median_s": r.baseline_s,
+                    "ratio": round(r.ratio, 2),
+                    **r.extra,
+                }
+                for r in results
+            ],
+        }
+        path.write_text(json.dumps(report, indent=2, default=str))
+        self.stdout.write(f"\nwritten to {path}")
+
+    def _print(self, results):
+        header = f"{'operation':<38} {'N':>10} {'median':>11} {'baseline':>11} {'ratio':>7}  notes"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for r in results:
+            notes = ", ".join(f"{k}={v}" for k, v in r.extra.items())
+            self.stdout.write(
+                f"{r.name:<38} {r.n:>10,} {r.median_s * 1000:>9.1f}ms {r.baseline_s * 1000:>9.1f}ms "
+                f"{r.ratio:>6.1f}x  {notes}"
+            )

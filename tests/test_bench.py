@@ -1,0 +1,42 @@
+"""The benchmark command at a tiny scale: every figure comes with a baseline and the answers agree."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from contacts.models import Contact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, capsys):
+    settings.VAR_DIR = tmp_path
+    target = tmp_path / "bench.json"
+    call_command("bench", contacts=300, repeat=1, changes=5, json=target)
+
+    report = json.loads(target.read_text())
+    by_name = {r["operation"]: r for r in report["results"]}
+    assert set(by_name) == {
+        "eligibility count",
+        "eligibility first page",
+        "admin changelist (filtered, page 1)",
+        "audit export (xlsx)",
+        "consent changes (service)",
+    }
+    assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
+    eligibility = by_name["eligibility count"]
+    assert eligibility["same_set"] is True and eligibility["count"] == eligibility["baseline_count"] > 0
+    assert by_name["admin changelist (filtered, page 1)"]["uncapped_count_queries"] == 0
+    assert by_name["audit export (xlsx)"]["rows"] > 0
+    assert "eligibility count" in capsys.readouterr().out
+    # The synthetic data lives in its own database, never in the one the command started on.
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_reuses_its_dataset_when_scale_and_schema_are_unchanged(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    call_command("bench", contacts=150, repeat=1, changes=1, only=["eligibility"], json=tmp_path / "a.json")
+    first = json.loads((tmp_path / "a.json").read_text())["dataset"]
+    call_command("bench", contacts=150, repeat=1, changes=1, only=["eligibility"], json=tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text())["dataset"] == first  # not rebuilt
