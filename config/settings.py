@@ -158,6 +158,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Product settings ---------------------------------------------------------------------------
+# Keys the consent audit chain. Set it explicitly in production: derived from SECRET_KEY otherwise,
+# so rotating SECRET_KEY would make every earlier record look forged.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+AUDIT_CHAIN_KEY_DERIVED = not AUDIT_CHAIN_KEY
+if AUDIT_CHAIN_KEY_DERIVED:
+    import hashlib
+
+    AUDIT_CHAIN_KEY = hashlib.sha256(f"audit-chain:{SECRET_KEY}".encode()).hexdigest()
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write consent behind the consent service
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "DE")

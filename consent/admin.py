@@ -55,6 +55,7 @@ class ConsentChangeAdmin(XlsxExportMixin, admin.ModelAdmin):
         "evidence",
         "effective_at",
         "recorded_at",
+        "chain_hash",
     )
     readonly_fields = fields
 

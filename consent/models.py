@@ -84,8 +84,9 @@ class ConsentChange(models.Model):
     purpose = models.ForeignKey(Purpose, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     old_value = models.CharField(_("from"), max_length=32, blank=True)
     new_value = models.CharField(_("to"), max_length=32)
+    # PROTECT: the chain seals who acted; a staff account with records is pseudonymised, not deleted.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     source = models.CharField(_("source"), max_length=32, choices=Source.choices)
     channel = models.CharField(
@@ -94,7 +95,14 @@ class ConsentChange(models.Model):
     justification = models.TextField(_("justification"), blank=True)
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
     effective_at = models.DateTimeField(_("effective"), default=timezone.now)
-    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True, db_index=True)
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False, db_index=True)
+
+    # Tamper evidence (consent.audit_chain): each record seals the one before it. Personal fields
+    # enter through personal_digest, so erasure can blank them and the chain still verifies.
+    personal_digest = models.CharField(max_length=64, editable=False, db_default="")
+    prev_hash = models.CharField(max_length=64, editable=False, db_default="")
+    chain_hash = models.CharField(max_length=64, editable=False, db_default="")
+    pseudonymised = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = ConsentChangeQuerySet.as_manager()
 
@@ -195,3 +203,14 @@ class ConsentLevelSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {ConsentLevel(self.level).label}: {self.contacts}"
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the consent change chain; its row lock orders every writer (pk=1)."""
+
+    length = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.length} records, head {self.last_hash[:12]}"

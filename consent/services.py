@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.audit_chain import seal
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
 from contacts.models import Contact
@@ -184,6 +185,7 @@ def _apply(contact: Contact, planned, *, source, actor, channel, justification, 
         )
         for field, purpose, old, new in planned
     ]
+    seal(records)
     for record in records:
         record.full_clean()
     return ConsentChange.objects.bulk_create(records)
@@ -325,6 +327,7 @@ def contacts_create_with_consent(
                     )
                     for pc in consents
                 ]
+                seal(records)
                 ConsentChange.objects.bulk_create(records, batch_size=batch_size)
             created += len(contacts)
     return created
