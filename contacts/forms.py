@@ -66,9 +66,10 @@ class ContactAdminForm(forms.ModelForm):
     def consent_changes(self) -> dict:
         """Keyword arguments for consent_change() holding only what the user really changed."""
         changes: dict = {}
-        if "consent_given" in self.changed_data:
+        # Only fields that validated are in cleaned_data; an invalid one is reported by its field.
+        if "consent_given" in self.changed_data and "consent_given" in self.cleaned_data:
             changes["level"] = self.cleaned_data["consent_given"]
-        if "tracking_allowed" in self.changed_data:
+        if "tracking_allowed" in self.changed_data and "tracking_allowed" in self.cleaned_data:
             changes["tracking_allowed"] = self.cleaned_data["tracking_allowed"]
         purposes = {}
         for purpose in self.purposes:

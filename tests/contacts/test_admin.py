@@ -414,3 +414,13 @@ def test_export_neutralises_formulas_in_contact_data(client_as, privacy_officer)
     assert first.data_type == "s" and first.quotePrefix  # text, never a formula
     assert first.value == '=HYPERLINK("http://evil.example","click")'
     assert last.data_type == "s" and last.quotePrefix
+
+
+def test_a_post_missing_fields_shows_errors_and_changes_nothing(client_as, privacy_officer, logging_on):
+    contact = ContactFactory(first_name="Ann")
+    response = client_as(privacy_officer).post(change_url(contact), {"first_name": "Eve", **INLINE})
+    assert response.status_code == 200
+    assert "consent_given" in response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert contact.first_name == "Ann"
+    assert not ConsentChange.objects.exists()
