@@ -6,6 +6,8 @@ sets each group's permissions to exactly what is listed here, so a hand edit can
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
@@ -27,7 +29,9 @@ MARKETER_PERMISSIONS = {
     "consent.view_purpose",
     "consent.view_purposeconsent",
     "consent.view_consentchange",
-    "subscriptions.*",
+    "subscriptions.*subscriptionlist",
+    "subscriptions.view_subscription",
+    "subscriptions.change_subscription",
     "journeys.*",
 }
 AUDITOR_PERMISSIONS = {
@@ -45,8 +49,8 @@ AUDITOR_PERMISSIONS = {
 def _expand(patterns: set[str], available: set[str]) -> set[str]:
     chosen = set()
     for pattern in patterns:
-        if pattern.endswith("*"):
-            chosen |= {name for name in available if name.startswith(pattern[:-1])}
+        if "*" in pattern:
+            chosen |= {name for name in available if fnmatch(name, pattern)}
         elif pattern in available:
             chosen.add(pattern)
     # History rows are written by simple-history alone: nobody adds, edits or deletes them.

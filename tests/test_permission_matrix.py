@@ -17,6 +17,8 @@ from django_celery_beat.models import (
 
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
+from subscriptions.models import Subscription, SubscriptionList
+from subscriptions.services import Meta, signup
 from tests.factories import ContactFactory, PurposeFactory
 
 O, M, A = "privacy_officer", "marketer", "auditor"  # noqa: E741 (a table reads better with initials)
@@ -36,6 +38,9 @@ MATRIX = {
     "django_celery_beat.intervalschedule": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.solarschedule": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.clockedschedule": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "subscriptions.subscriptionlist": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
+    "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
+    "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -68,6 +73,12 @@ def make_object(label, user):
             return SolarSchedule.objects.create(event="sunrise", latitude=52.5, longitude=13.4)
         case "django_celery_beat.clockedschedule":
             return ClockedSchedule.objects.create(clocked_time=timezone.now())
+        case "subscriptions.subscriptionlist":
+            return SubscriptionList.objects.create(name="News", slug="news")
+        case "subscriptions.subscription" | "subscriptions.consentrequest":
+            lst = SubscriptionList.objects.create(name="News", slug="news")
+            pending, _link = signup(subscription_list=lst, email="new@example.org", first_name="", meta=Meta())
+            return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "auth.user":
             return user
         case "auth.group":

@@ -1,0 +1,66 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
+from contacts.normalize import normalize_phone
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+TRACKING = [("allow", _("Allow")), ("deny", _("Do not allow"))]
+
+
+class PreferencesForm(forms.Form):
+    """The subscription center: one form, built for one contact's purposes and lists."""
+
+    consent_given = forms.TypedChoiceField(label=_("What may we do?"), coerce=int, widget=forms.RadioSelect)
+    tracking = forms.ChoiceField(
+        label=_("May we record how you interact with our emails and pages?"),
+        choices=TRACKING,
+        widget=forms.RadioSelect,
+    )
+    lists = forms.TypedMultipleChoiceField(
+        label=_("Lists"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(
+        label=_("Email"), required=False, help_text=_("A new address is used once you confirm it.")
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+
+    def __init__(self, *args, contact, purposes, lists, **kwargs):
+        super().__init__(*args, **kwargs)
+        top = CHILD_MAXIMUM if contact.is_child else ConsentLevel.PROFILING
+        self.fields["consent_given"].choices = [
+            (level.value, f"{level.label} — {DESCRIPTIONS[level]}") for level in ConsentLevel if level <= top
+        ]
+        self.fields["lists"].choices = [
+            (lst.pk, f"{lst.name} — {lst.description}".rstrip(" —")) for lst in lists
+        ]
+        self.purposes = list(purposes)
+        for purpose in self.purposes:
+            self.fields[f"purpose_{purpose.slug}"] = forms.ChoiceField(
+                label=purpose.name,
+                help_text=purpose.description,
+                choices=YES_NO,
+                widget=forms.RadioSelect,
+                required=False,
+            )
+
+    def purpose_fields(self):
+        return [self[f"purpose_{p.slug}"] for p in self.purposes]
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def answers(self) -> dict[str, bool]:
+        return {
+            p.slug: self.cleaned_data[f"purpose_{p.slug}"] == "yes"
+            for p in self.purposes
+            if self.cleaned_data.get(f"purpose_{p.slug}")
+        }
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    first_name = forms.CharField(label=_("First name (optional)"), max_length=150, required=False)
+    agree = forms.BooleanField(label=_("Yes, send me this list. I can leave at any time."))

@@ -1,0 +1,136 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from consent.levels import ConsentLevel
+from consent.models import Source
+
+
+class SubscriptionList(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("key"), max_length=100, unique=True)
+    description = models.TextField(_("what subscribers get"), blank=True)
+    purpose = models.ForeignKey(
+        "consent.Purpose",
+        verbose_name=_("purpose it needs"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Subscribing also answers yes to this purpose."),
+    )
+    min_level = models.PositiveSmallIntegerField(
+        _("minimum consent level"), choices=ConsentLevel.choices, default=ConsentLevel.SUBSCRIPTIONS
+    )
+    public = models.BooleanField(_("public"), default=True, help_text=_("Shown in the subscription center."))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("subscription list")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending confirmation")
+        SUBSCRIBED = "subscribed", _("Subscribed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="subscriptions")
+    subscription_list = models.ForeignKey(
+        SubscriptionList, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(_("source"), max_length=32, choices=Source.choices)
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("subscription")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "subscription_list"], name="subscription_one_per_list")
+        ]
+        indexes = [
+            models.Index(fields=["subscription_list", "status", "contact"], name="subscription_list_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_list}: {self.get_status_display()}"
+
+
+class AccessToken(models.Model):
+    """A link's secret, stored only as a digest. The link itself carries random text plus a signature."""
+
+    class Kind(models.TextChoices):
+        CENTER = "center", _("Subscription center")
+        CONFIRM = "confirm", _("Double opt-in confirmation")
+        UNSUBSCRIBE = "unsubscribe", _("One-click unsubscribe")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    subscription_list = models.ForeignKey(SubscriptionList, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="accesstoken_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} link"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class WordingVersion(models.Model):
+    """The exact texts a contact was shown, kept once per version as evidence of what they agreed to."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    content = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Wording {self.digest[:12]}"
+
+
+class ConsentRequest(models.Model):
+    """A widening of consent waiting for double opt-in: nothing of it applies before confirmation."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="consent_requests")
+    # RESTRICT: a link cannot be purged while its request exists, but both go when the contact is erased.
+    token = models.OneToOneField(AccessToken, on_delete=models.RESTRICT, related_name="consent_request")
+    changes = models.JSONField(
+        help_text=_(
+            'What confirming applies: {"level": 4, "purposes": {"newsletter": true}, "tracking": true, '
+            '"lists": [3], "email": "new@example.org"}'
+        )
+    )
+    wording = models.ForeignKey(WordingVersion, on_delete=models.PROTECT)
+    origin = models.CharField(
+        max_length=32, choices=[("center", _("Subscription center")), ("signup", _("Sign-up form"))]
+    )
+    created_contact = models.BooleanField(default=False, help_text=_("The sign-up created the contact."))
+    requested_at = models.DateTimeField(default=timezone.now)
+    request_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_user_agent = models.CharField(max_length=300, blank=True)
+    sent_to = models.EmailField(blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirm_ip = models.GenericIPAddressField(null=True, blank=True)
+    confirm_user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("double opt-in request")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk} ({'confirmed' if self.confirmed_at else 'pending'})"

@@ -1,0 +1,65 @@
+"""Links for people without an account: random, signed, stored only as a digest, expiring.
+
+A link reads /<kind>/<random>:<signature>/. The signature (keyed by SECRET_KEY, salted per kind)
+turns away tampered or made-up links before any database lookup; the random part is looked up
+by its SHA-256, so a stolen database yields no working link. Nothing in it names the contact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.core import signing
+from django.utils import timezone
+
+from subscriptions.models import AccessToken
+
+
+class InvalidLink(Exception):
+    """Tampered, unknown or of the wrong kind."""
+
+
+class ExpiredLink(Exception):
+    def __init__(self, token: AccessToken):
+        super().__init__("expired")
+        self.token = token
+
+
+def _signer(kind: str) -> signing.Signer:
+    return signing.Signer(salt=f"subscriptions.link.{kind}")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue(*, kind: str, contact, lifetime: timedelta, subscription_list=None) -> tuple[AccessToken, str]:
+    """Create a link secret; returns the stored token and the text to put in the URL (shown once)."""
+    raw = secrets.token_urlsafe(24)
+    token = AccessToken.objects.create(
+        kind=kind,
+        digest=_digest(raw),
+        contact=contact,
+        subscription_list=subscription_list,
+        expires_at=timezone.now() + lifetime,
+    )
+    return token, _signer(kind).sign(raw)
+
+
+def resolve(text: str, *, kind: str, for_update: bool = False) -> AccessToken:
+    """The token behind a link, or InvalidLink / ExpiredLink. Does not mark it used."""
+    try:
+        raw = _signer(kind).unsign(text)
+    except signing.BadSignature:
+        raise InvalidLink from None
+    tokens = AccessToken.objects.select_related("contact", "subscription_list")
+    if for_update:
+        tokens = tokens.select_for_update(of=("self",))
+    token = tokens.filter(kind=kind, digest=_digest(raw)).first()
+    if token is None:
+        raise InvalidLink
+    if token.expired:
+        raise ExpiredLink(token)
+    return token

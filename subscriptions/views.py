@@ -1,0 +1,167 @@
+"""Public pages for people without an account. Thin: the rules live in subscriptions.services."""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from consent.models import Purpose, PurposeConsent
+from contacts.models import Contact
+from subscriptions import services, tokens
+from subscriptions.emails import send_consent_request
+from subscriptions.forms import PreferencesForm, SignupForm
+from subscriptions.models import AccessToken, SubscriptionList
+
+SESSION_KEY = "subscription_center_contact"
+SESSION_SECONDS = 60 * 60
+
+
+def _meta(request) -> services.Meta:
+    return services.Meta(
+        ip=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+
+
+def _invalid(request, status=400):
+    return render(request, "subscriptions/link_invalid.html", status=status)
+
+
+def center_entry(request, token):
+    """Swap the emailed link for a short session, then show the center at a URL without the token."""
+    try:
+        access = tokens.resolve(token, kind=AccessToken.Kind.CENTER)
+    except tokens.InvalidLink:
+        return _invalid(request)
+    except tokens.ExpiredLink:
+        return render(request, "subscriptions/link_expired.html", status=410)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = access.contact_id
+    request.session.set_expiry(SESSION_SECONDS)
+    return redirect("subscriptions:center")
+
+
+@require_http_methods(["GET", "POST"])
+def center(request):
+    contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    if contact is None:
+        return render(request, "subscriptions/session_over.html", status=403)
+    purposes = Purpose.objects.filter(active=True)
+    lists = SubscriptionList.objects.filter(active=True, public=True)
+    state = services.current_state(contact)
+    initial = {
+        "consent_given": contact.consent_given,
+        "tracking": "allow" if contact.tracking_allowed else "deny",
+        "lists": sorted(state["lists"]),
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        **{f"purpose_{slug}": "yes" if granted else "no" for slug, granted in state["purposes"].items()},
+    }
+    form = PreferencesForm(
+        request.POST or None, initial=initial, contact=contact, purposes=purposes, lists=lists
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            outcome = services.preferences_update(
+                contact=contact,
+                level=data["consent_given"],
+                purposes=form.answers(),
+                lists=set(data["lists"]),
+                tracking=data["tracking"] == "allow",
+                profile={
+                    key: data[key]
+                    for key in ("first_name", "last_name", "phone", "email")
+                    if data[key] or key != "email"
+                },
+                meta=_meta(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            sent = outcome.request is None or send_consent_request(outcome.request, outcome.link)
+            return render(
+                request,
+                "subscriptions/center_saved.html",
+                {"outcome": outcome, "pending": outcome.request, "sent": sent},
+            )
+    answers = PurposeConsent.objects.filter(contact=contact).select_related("purpose")
+    return render(
+        request,
+        "subscriptions/center.html",
+        {"form": form, "contact": contact, "answers": answers, "pending_lists": state["pending_lists"]},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, token):
+    """GET shows what will be confirmed and a button; the POST applies it. Link scanners only GET."""
+    if request.method == "POST":
+        if request.POST.get("action") == "renew":
+            renewed = services.consent_request_renew(link=token, meta=_meta(request))
+            sent = renewed is not None and send_consent_request(*renewed)
+            return render(request, "subscriptions/renewed.html", {"sent": sent})
+        result = services.consent_request_confirm(link=token, meta=_meta(request))
+        status = {"confirmed": 200, "already": 200, "expired": 410, "invalid": 400, "refused": 409}[
+            result.status
+        ]
+        return render(request, "subscriptions/confirm_result.html", {"result": result}, status=status)
+    try:
+        access = tokens.resolve(token, kind=AccessToken.Kind.CONFIRM)
+    except tokens.InvalidLink:
+        return _invalid(request)
+    except tokens.ExpiredLink as expired:
+        request_ = getattr(expired.token, "consent_request", None)
+        done = request_ is not None and request_.confirmed_at
+        return render(
+            request,
+            "subscriptions/confirm_result.html",
+            {"result": services.Confirmation("already" if done else "expired", request_)},
+            status=200 if done else 410,
+        )
+    pending = access.consent_request
+    if pending.confirmed_at:
+        return render(
+            request,
+            "subscriptions/confirm_result.html",
+            {"result": services.Confirmation("already", pending)},
+        )
+    return render(request, "subscriptions/confirm.html", {"changes": services.describe(pending.changes)})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request, slug):
+    subscription_list = get_object_or_404(SubscriptionList, slug=slug, active=True, public=True)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pending, link = services.signup(
+            subscription_list=subscription_list,
+            email=form.cleaned_data["email"],
+            first_name=form.cleaned_data["first_name"],
+            meta=_meta(request),
+        )
+        send_consent_request(pending, link)
+        # The same page whether the address was known, new or undeliverable: no enumeration.
+        return render(request, "subscriptions/signup_sent.html", {"list": subscription_list})
+    return render(request, "subscriptions/signup.html", {"form": form, "list": subscription_list})
+
+
+@csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without a CSRF token; the link is the key
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    if request.method == "GET":
+        try:
+            tokens.resolve(token, kind=AccessToken.Kind.UNSUBSCRIBE)
+        except tokens.InvalidLink:
+            return _invalid(request)
+        except tokens.ExpiredLink:
+            pass
+        return render(request, "subscriptions/unsubscribe.html")
+    subscription_list = services.unsubscribe(link=token)
+    if subscription_list is None:
+        return _invalid(request)
+    return render(
+        request, "subscriptions/unsubscribed.html", {"list": subscription_list, "message": _("Done.")}
+    )
