@@ -60,3 +60,51 @@ def logging_on(db):
     settings.log_consent_changes = True
     settings.save()
     return settings
+
+
+class Inbox:
+    """Messages received by a real SMTP server on loopback."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def bodies(self, recipient: str | None = None) -> list[str]:
+        return [
+            m.get_body(preferencelist=("plain",)).get_content()
+            for m in self.messages
+            if recipient is None or recipient in m["To"]
+        ]
+
+    def links(self, recipient: str | None = None) -> list[str]:
+        import re
+
+        return [link for body in self.bodies(recipient) for link in re.findall(r"https?://\S+", body)]
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free port (the controller's readiness check cannot use 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
