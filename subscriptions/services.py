@@ -440,3 +440,11 @@ def describe(changes: dict) -> list[str]:
     if "email" in changes:
         lines.append(_("Use %(email)s as your email address") % {"email": changes["email"]})
     return lines
+
+
+def expired_links_purge() -> int:
+    """Delete expired center and confirmation links that no request keeps as evidence."""
+    stale = AccessToken.objects.filter(expires_at__lt=timezone.now(), consent_request__isnull=True).exclude(
+        kind=AccessToken.Kind.UNSUBSCRIBE  # leaving keeps working after expiry
+    )
+    return stale.delete()[0]

@@ -298,3 +298,17 @@ def test_opening_an_unsubscribe_link_only_asks(client, holly, news_list):
     assert client.get(link).status_code == 200
     assert Subscription.objects.get(contact=holly).status == Subscription.Status.SUBSCRIBED
     assert client.post(link[:-4] + "zzz/").status_code == 400
+
+
+def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client, holly, news_list, smtp):
+    from subscriptions.tasks import purge_unconfirmed
+
+    center_link(contact=holly)
+    unsubscribe_link(contact=holly, subscription_list=news_list)
+    open_center(client, holly)
+    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    AccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    assert purge_unconfirmed() == {"contacts": 0, "links": 2}  # the two center links
+    kinds = sorted(AccessToken.objects.values_list("kind", flat=True))
+    assert kinds == [AccessToken.Kind.CONFIRM, AccessToken.Kind.UNSUBSCRIBE]
