@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,6 +175,7 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "DE")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SUBSCRIPTION_CENTER_LINK_DAYS = env_int("SUBSCRIPTION_CENTER_LINK_DAYS", 30, minimum=1)
 UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 ADMIN_LIST_COUNT_CAP = env_int("ADMIN_LIST_COUNT_CAP", 10_000, minimum=100)
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel sheet's limit
 

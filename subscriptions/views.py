@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from config.security import rate_limited
 from consent.models import Purpose, PurposeConsent
 from contacts.models import Contact
 from subscriptions import services, tokens
@@ -27,6 +28,7 @@ def _invalid(request, status=400):
     return render(request, "subscriptions/link_invalid.html", status=status)
 
 
+@rate_limited("center-entry", per_minute=30, methods=("GET",))
 def center_entry(request, token):
     """Swap the emailed link for a short session, then show the center at a URL without the token."""
     try:
@@ -41,6 +43,7 @@ def center_entry(request, token):
     return redirect("subscriptions:center")
 
 
+@rate_limited("center", per_minute=20)
 @require_http_methods(["GET", "POST"])
 def center(request):
     contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
@@ -95,6 +98,7 @@ def center(request):
     )
 
 
+@rate_limited("confirm", per_minute=20)
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):
     """GET shows what will be confirmed and a button; the POST applies it. Link scanners only GET."""
@@ -131,6 +135,7 @@ def confirm(request, token):
     return render(request, "subscriptions/confirm.html", {"changes": services.describe(pending.changes)})
 
 
+@rate_limited("signup", per_minute=5)
 @require_http_methods(["GET", "POST"])
 def signup(request, slug):
     subscription_list = get_object_or_404(SubscriptionList, slug=slug, active=True, public=True)
@@ -149,6 +154,7 @@ def signup(request, slug):
 
 
 @csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without a CSRF token; the link is the key
+@rate_limited("unsubscribe", per_minute=30)
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
     if request.method == "GET":

@@ -9,6 +9,16 @@ from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def roles(db):
     sync_roles()
