@@ -132,10 +132,20 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
     """One row: the list view goes straight to it; it can be neither added nor deleted."""
 
     fieldsets = (
-        (_("Switches"), {"fields": ("min_consent_level_selection_enabled", "log_consent_changes")}),
+        (
+            _("Switches"),
+            {"fields": ("min_consent_level_selection_enabled", "log_consent_changes", "email_level_opt_out")},
+        ),
         (
             _("Periods"),
-            {"fields": ("double_opt_in_expiry_hours", "request_response_days", "access_log_retention_days")},
+            {
+                "fields": (
+                    "double_opt_in_expiry_hours",
+                    "age_of_consent",
+                    "request_response_days",
+                    "access_log_retention_days",
+                )
+            },
         ),
     )
 

@@ -164,8 +164,20 @@ class ComplianceSettings(models.Model):
         default=False,
         help_text=_("Write a consent change record for every change. Off: changes apply without a record."),
     )
+    email_level_opt_out = models.BooleanField(
+        _("Opt-outs apply to the whole email address"),
+        default=False,
+        help_text=_(
+            "On: an opt-out stops every contact sharing the address. Off: only the contact who opts out."
+        ),
+    )
     double_opt_in_expiry_hours = models.PositiveIntegerField(
         _("double opt-in link valid for (hours)"), default=72
+    )
+    age_of_consent = models.PositiveSmallIntegerField(
+        _("age of digital consent"),
+        default=16,
+        help_text=_("GDPR Art. 8: 16 unless national law sets 13 to 15."),
     )
     request_response_days = models.PositiveIntegerField(
         _("data subject request deadline (days)"), default=30, help_text=_("GDPR Art. 12(3): one month.")

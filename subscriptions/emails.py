@@ -1,6 +1,3 @@
-import logging
-import smtplib
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -9,16 +6,15 @@ from django.utils.translation import gettext as _
 from consent.models import ComplianceSettings
 from subscriptions.services import describe
 
-logger = logging.getLogger(__name__)
 
-
-def send_consent_request(request, link: str) -> bool:
-    """Email the confirmation link. Sent at once (the link exists only in this call's memory, never
-    in a queue or on disk); on failure the page says so and the person can try again."""
+def consent_request_message(request, link: str) -> EmailMultiAlternatives:
+    """The double opt-in email: what confirming does, in plain words, and the link (text and HTML)."""
     context = {
         "changes": describe(request.changes),
         "link": link,
         "hours": ComplianceSettings.load().double_opt_in_expiry_hours,
+        "for_child": request.on_behalf_of_child,
+        "child": request.contact if request.on_behalf_of_child else None,
     }
     message = EmailMultiAlternatives(
         subject=_("Please confirm your choices"),
@@ -27,9 +23,8 @@ def send_consent_request(request, link: str) -> bool:
         to=[request.sent_to],
     )
     message.attach_alternative(render_to_string("emails/consent_request.html", context), "text/html")
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError):
-        logger.warning("double opt-in email for request %s could not be sent", request.pk, exc_info=True)
-        return False
-    return True
+    return message
+
+
+def send_consent_request(request, link: str) -> None:
+    consent_request_message(request, link).send()

@@ -116,6 +116,8 @@ class ConsentRequest(models.Model):
         )
     )
     wording = models.ForeignKey(WordingVersion, on_delete=models.PROTECT)
+    lists = models.ManyToManyField(SubscriptionList, blank=True, related_name="consent_requests")
+    on_behalf_of_child = models.BooleanField(default=False, help_text=_("Confirmed by the guardian."))
     origin = models.CharField(
         max_length=32, choices=[("center", _("Subscription center")), ("signup", _("Sign-up form"))]
     )
@@ -124,6 +126,11 @@ class ConsentRequest(models.Model):
     request_ip = models.GenericIPAddressField(null=True, blank=True)
     request_user_agent = models.CharField(max_length=300, blank=True)
     sent_to = models.EmailField(blank=True)
+    # The emailed link is derived from this nonce and SECRET_KEY (subscriptions.tokens.derive), so
+    # the sending task can rebuild it while neither the queue nor the database holds a working link.
+    nonce = models.CharField(max_length=64, blank=True)
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirm_ip = models.GenericIPAddressField(null=True, blank=True)
     confirm_user_agent = models.CharField(max_length=300, blank=True)

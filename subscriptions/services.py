@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,7 +48,6 @@ class Meta:
 class Outcome:
     applied: list[str] = field(default_factory=list)
     request: ConsentRequest | None = None
-    link: str = ""
 
 
 # --- links --------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def preferences_update(
             outcome.applied.append(_("Your details were updated."))
 
         if widen:
-            outcome.request, outcome.link = consent_request_create(
+            outcome.request = consent_request_create(
                 contact=contact, changes=widen, origin="center", meta=meta
             )
     return outcome
@@ -213,58 +213,111 @@ def preferences_update(
 # --- double opt-in ------------------------------------------------------------------------------
 
 
-def _complete(contact: Contact, changes: dict) -> dict:
-    """Add what joining a list implies (its minimum level, its purpose) and check it is allowed."""
-    changes = json.loads(json.dumps(changes))
-    lists = SubscriptionList.objects.filter(pk__in=changes.get("lists", []), active=True).select_related(
-        "purpose"
-    )
-    for lst in lists:
-        if lst.min_level > max(changes.get("level", 0), contact.consent_given):
-            changes["level"] = int(lst.min_level)
+def implied_by_lists(contact: Contact, changes: dict, list_ids) -> dict:
+    """The explicit changes plus what joining these lists needs (their minimum level and purpose)."""
+    full = json.loads(json.dumps(changes))
+    full.pop("lists", None)
+    for lst in SubscriptionList.objects.filter(pk__in=list_ids, active=True).select_related("purpose"):
+        if lst.min_level > max(full.get("level", 0), contact.consent_given):
+            full["level"] = int(lst.min_level)
         if lst.purpose_id:
-            changes.setdefault("purposes", {})[lst.purpose.slug] = True
-    if contact.is_child and changes.get("level", 0) > CHILD_MAXIMUM:
+            full.setdefault("purposes", {})[lst.purpose.slug] = True
+    return full
+
+
+def _check_request(contact: Contact, changes: dict) -> None:
+    full = implied_by_lists(contact, changes, changes.get("lists", []))
+    if contact.is_child and full.get("level", 0) > CHILD_MAXIMUM:
         raise ValidationError(_("Profiling is not available for children."))
-    unknown = set(changes.get("purposes", {})) - set(
+    unknown = set(full.get("purposes", {})) - set(
         Purpose.objects.filter(active=True).values_list("slug", flat=True)
     )
     if unknown:
         raise ValidationError(_("Unknown purpose: %(names)s.") % {"names": ", ".join(sorted(unknown))})
-    return changes
+
+
+def _recipient(contact: Contact, changes: dict) -> tuple[str, bool]:
+    """Who confirms: the contact, or for a child the guardian (GDPR Art. 8(1))."""
+    if contact.is_child:
+        guardian = contact.guardian
+        if not guardian or not guardian.email:
+            raise ValidationError(
+                _("A child's choices are confirmed by their guardian, who has no email address.")
+            )
+        return guardian.email, True
+    return changes.get("email") or contact.email, False
 
 
 def consent_request_create(
     *, contact: Contact, changes: dict, origin: str, meta: Meta, created_contact: bool = False
-) -> tuple[ConsentRequest, str]:
-    """Store a widening for confirmation and return it with its confirmation link (to email once)."""
-    changes = _complete(contact, changes)
+) -> ConsentRequest:
+    """Store a widening for confirmation and queue its email (sent once the transaction commits)."""
+    from subscriptions.tasks import send_consent_request_email
+
+    _check_request(contact, changes)
+    sent_to, for_child = _recipient(contact, changes)
     hours = ComplianceSettings.load().double_opt_in_expiry_hours
-    token, text = tokens.issue(
-        kind=AccessToken.Kind.CONFIRM, contact=contact, lifetime=timedelta(hours=hours)
+    nonce = secrets.token_urlsafe(32)
+    token, _text = tokens.issue(
+        kind=AccessToken.Kind.CONFIRM,
+        contact=contact,
+        lifetime=timedelta(hours=hours),
+        raw=tokens.derive(nonce),
     )
     request = ConsentRequest.objects.create(
         contact=contact,
         token=token,
+        nonce=nonce,
         changes=changes,
         wording=wording_current(),
         origin=origin,
         created_contact=created_contact,
+        on_behalf_of_child=for_child,
         request_ip=meta.ip,
         request_user_agent=meta.user_agent[:300],
-        sent_to=changes.get("email") or contact.email,
+        sent_to=sent_to,
     )
-    for list_id in changes.get("lists", []):
-        lst = SubscriptionList.objects.get(pk=list_id)
+    request.lists.set(changes.get("lists", []))
+    for lst in request.lists.all():
         current = Subscription.objects.filter(contact=contact, subscription_list=lst).first()
         if current is None or current.status != Status.SUBSCRIBED:
             subscription_set(
-                contact=contact,
-                subscription_list=lst,
-                status=Status.PENDING,
-                source=Source.SUBSCRIPTION_CENTER if origin == "center" else Source.DOUBLE_OPT_IN,
+                contact=contact, subscription_list=lst, status=Status.PENDING, source=Source.DOUBLE_OPT_IN
             )
-    return request, absolute(reverse("subscriptions:confirm", args=[text]))
+    transaction.on_commit(lambda: send_consent_request_email.delay(request.pk))
+    return request
+
+
+def confirmation_link(request: ConsentRequest) -> str:
+    text = tokens.text_for(AccessToken.Kind.CONFIRM, tokens.derive(request.nonce))
+    return absolute(reverse("subscriptions:confirm", args=[text]))
+
+
+CLAIM_TIMEOUT = timedelta(minutes=15)
+
+
+def consent_request_send(*, request_id: int, send) -> bool:
+    """Send a request's email at most once, however often the task runs.
+
+    The request is claimed in its own committed transaction before sending; a retry finds the
+    claim (or sent_at) and does nothing. Only a claim older than CLAIM_TIMEOUT (a worker that died
+    mid-send) is taken over. A failed send releases the claim so the retry can send.
+    """
+    with transaction.atomic():
+        request = ConsentRequest.objects.select_for_update().get(pk=request_id)
+        if request.sent_at or request.confirmed_at:
+            return False
+        if request.send_claimed_at and request.send_claimed_at > timezone.now() - CLAIM_TIMEOUT:
+            return False
+        request.send_claimed_at = timezone.now()
+        request.save(update_fields=["send_claimed_at"])
+    try:
+        send(request, confirmation_link(request))
+    except Exception:
+        ConsentRequest.objects.filter(pk=request_id).update(send_claimed_at=None)
+        raise
+    ConsentRequest.objects.filter(pk=request_id).update(sent_at=timezone.now())
+    return True
 
 
 @dataclass
@@ -274,9 +327,10 @@ class Confirmation:
     message: str = ""
 
 
-def consent_request_confirm(*, link: str, meta: Meta) -> Confirmation:
+def consent_request_confirm(*, link: str, meta: Meta, lists: set[int] | None = None) -> Confirmation:
     """Apply a request once. A second click is harmless; an expired or forged link changes nothing.
 
+    `lists` are the requested lists the person ticked (default: all); the others are declined.
     The row lock on the link makes two clicks at once apply it once (the second sees it used).
     """
     with transaction.atomic():
@@ -292,7 +346,10 @@ def consent_request_confirm(*, link: str, meta: Meta) -> Confirmation:
         request = token.consent_request
         if request.confirmed_at:
             return Confirmation("already", request)
-        changes, contact = request.changes, token.contact
+        contact = token.contact
+        requested = set(request.changes.get("lists", []))
+        chosen = requested if lists is None else requested & set(lists)
+        changes = implied_by_lists(contact, request.changes, chosen)
         now = timezone.now()
         evidence = {
             **meta.evidence(),
@@ -301,25 +358,28 @@ def consent_request_confirm(*, link: str, meta: Meta) -> Confirmation:
             "sent_to": request.sent_to,
             "wording": request.wording.digest,
         }
+        if request.on_behalf_of_child:
+            evidence.update(confirmed_by="guardian", guardian=contact.guardian_id)
         try:
             with transaction.atomic():
                 if "email" in changes:
                     contact_update(
                         contact=contact, email=changes["email"], reason="confirmed by double opt-in"
                     )
+                raise_level = changes.get("level", 0) > contact.consent_given
                 consent_change(
                     contact=contact,
                     source=Source.DOUBLE_OPT_IN,
-                    level=changes.get("level") if changes.get("level", 0) > contact.consent_given else None,
+                    level=changes["level"] if raise_level else None,
                     purposes=changes.get("purposes") or None,
                     tracking_allowed=True if changes.get("tracking") else None,
                     evidence=evidence,
                 )
-                for lst in SubscriptionList.objects.filter(pk__in=changes.get("lists", [])):
+                for lst in SubscriptionList.objects.filter(pk__in=requested):
                     subscription_set(
                         contact=contact,
                         subscription_list=lst,
-                        status=Status.SUBSCRIBED,
+                        status=Status.SUBSCRIBED if lst.pk in chosen else Status.UNSUBSCRIBED,
                         source=Source.DOUBLE_OPT_IN,
                     )
         except ValidationError as error:
@@ -332,24 +392,35 @@ def consent_request_confirm(*, link: str, meta: Meta) -> Confirmation:
     return Confirmation("confirmed", request)
 
 
-def consent_request_renew(*, link: str, meta: Meta) -> tuple[ConsentRequest, str] | None:
-    """A fresh link for an expired, unconfirmed request (the same changes). None if not allowed."""
+def consent_request_renew(
+    *, link: str | None = None, request: ConsentRequest | None = None, meta: Meta
+) -> ConsentRequest | None:
+    """A fresh request (same changes, new link) for an unconfirmed one. None if not allowed.
+
+    From a person: only for their expired link, at most three in an hour (no mail bombing).
+    From an officer (`request` given): any unconfirmed request.
+    """
     with transaction.atomic():
-        try:
-            tokens.resolve(link, kind=AccessToken.Kind.CONFIRM)
-            return None  # still valid: nothing to renew
-        except tokens.InvalidLink:
+        if request is None:
+            try:
+                tokens.resolve(link or "", kind=AccessToken.Kind.CONFIRM)
+                return None  # still valid: nothing to renew
+            except tokens.InvalidLink:
+                return None
+            except tokens.ExpiredLink as expired:
+                request = getattr(expired.token, "consent_request", None)
+            if request is None:
+                return None
+            recent = ConsentRequest.objects.filter(
+                contact=request.contact, requested_at__gte=timezone.now() - timedelta(hours=1)
+            ).count()
+            if recent >= 3:
+                return None
+        if request.confirmed_at:
             return None
-        except tokens.ExpiredLink as expired:
-            old = getattr(expired.token, "consent_request", None)
-        if old is None or old.confirmed_at:
-            return None
-        recent = ConsentRequest.objects.filter(
-            contact=old.contact, requested_at__gte=timezone.now() - timedelta(hours=1)
-        ).count()
-        if recent >= 3:  # no mail bombing through an old link
-            return None
-        return consent_request_create(contact=old.contact, changes=old.changes, origin=old.origin, meta=meta)
+        return consent_request_create(
+            contact=request.contact, changes=request.changes, origin=request.origin, meta=meta
+        )
 
 
 # --- public sign-up -----------------------------------------------------------------------------
@@ -435,8 +506,14 @@ def describe(changes: dict) -> list[str]:
         lines.append(_("Yes to “%(purpose)s”") % {"purpose": names.get(slug, slug)})
     if changes.get("tracking"):
         lines.append(_("Allow us to record how you interact with our emails and pages"))
-    for lst in SubscriptionList.objects.filter(pk__in=changes.get("lists", [])):
-        lines.append(_("Subscribe to “%(list)s”") % {"list": lst.name})
+    for lst in SubscriptionList.objects.filter(pk__in=changes.get("lists", [])).select_related("purpose"):
+        needs = []
+        if lst.min_level > changes.get("level", 0):
+            needs.append(str(ConsentLevel(lst.min_level).label))
+        if lst.purpose_id and lst.purpose.slug not in changes.get("purposes", {}):
+            needs.append(lst.purpose.name)
+        suffix = _(" (which needs: %(needs)s)") % {"needs": ", ".join(needs)} if needs else ""
+        lines.append(_("Subscribe to “%(list)s”") % {"list": lst.name} + suffix)
     if "email" in changes:
         lines.append(_("Use %(email)s as your email address") % {"email": changes["email"]})
     return lines

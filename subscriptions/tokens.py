@@ -7,10 +7,13 @@ by its SHA-256, so a stolen database yields no working link. Nothing in it names
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
@@ -35,9 +38,21 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue(*, kind: str, contact, lifetime: timedelta, subscription_list=None) -> tuple[AccessToken, str]:
-    """Create a link secret; returns the stored token and the text to put in the URL (shown once)."""
-    raw = secrets.token_urlsafe(24)
+def derive(nonce: str) -> str:
+    """The random part of a link rebuilt from a stored nonce: needs SECRET_KEY as well as the database."""
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"link:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")
+
+
+def text_for(kind: str, raw: str) -> str:
+    return _signer(kind).sign(raw)
+
+
+def issue(
+    *, kind: str, contact, lifetime: timedelta, subscription_list=None, raw: str | None = None
+) -> tuple[AccessToken, str]:
+    """Create a link secret; returns the stored token and the text to put in the URL."""
+    raw = raw or secrets.token_urlsafe(24)
     token = AccessToken.objects.create(
         kind=kind,
         digest=_digest(raw),
@@ -45,7 +60,7 @@ def issue(*, kind: str, contact, lifetime: timedelta, subscription_list=None) ->
         subscription_list=subscription_list,
         expires_at=timezone.now() + lifetime,
     )
-    return token, _signer(kind).sign(raw)
+    return token, text_for(kind, raw)
 
 
 def resolve(text: str, *, kind: str, for_update: bool = False) -> AccessToken:

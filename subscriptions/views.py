@@ -10,7 +10,6 @@ from config.security import rate_limited
 from consent.models import Purpose, PurposeConsent
 from contacts.models import Contact
 from subscriptions import services, tokens
-from subscriptions.emails import send_consent_request
 from subscriptions.forms import PreferencesForm, SignupForm
 from subscriptions.models import AccessToken, SubscriptionList
 
@@ -84,11 +83,8 @@ def center(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            sent = outcome.request is None or send_consent_request(outcome.request, outcome.link)
             return render(
-                request,
-                "subscriptions/center_saved.html",
-                {"outcome": outcome, "pending": outcome.request, "sent": sent},
+                request, "subscriptions/center_saved.html", {"outcome": outcome, "pending": outcome.request}
             )
     answers = PurposeConsent.objects.filter(contact=contact).select_related("purpose")
     return render(
@@ -104,10 +100,13 @@ def confirm(request, token):
     """GET shows what will be confirmed and a button; the POST applies it. Link scanners only GET."""
     if request.method == "POST":
         if request.POST.get("action") == "renew":
-            renewed = services.consent_request_renew(link=token, meta=_meta(request))
-            sent = renewed is not None and send_consent_request(*renewed)
-            return render(request, "subscriptions/renewed.html", {"sent": sent})
-        result = services.consent_request_confirm(link=token, meta=_meta(request))
+            services.consent_request_renew(link=token, meta=_meta(request))
+            return render(request, "subscriptions/renewed.html")  # the same answer either way
+        chosen = {int(v) for v in request.POST.getlist("lists") if v.isdigit()}
+        offered = request.POST.get("lists_offered") == "1"
+        result = services.consent_request_confirm(
+            link=token, meta=_meta(request), lists=chosen if offered else None
+        )
         status = {"confirmed": 200, "already": 200, "expired": 410, "invalid": 400, "refused": 409}[
             result.status
         ]
@@ -132,7 +131,13 @@ def confirm(request, token):
             "subscriptions/confirm_result.html",
             {"result": services.Confirmation("already", pending)},
         )
-    return render(request, "subscriptions/confirm.html", {"changes": services.describe(pending.changes)})
+    changes = {key: value for key, value in pending.changes.items() if key != "lists"}
+    context = {
+        "changes": services.describe(changes),
+        "lists": pending.lists.all(),
+        "child": pending.on_behalf_of_child,
+    }
+    return render(request, "subscriptions/confirm.html", context)
 
 
 @rate_limited("signup", per_minute=5)
@@ -141,13 +146,12 @@ def signup(request, slug):
     subscription_list = get_object_or_404(SubscriptionList, slug=slug, active=True, public=True)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        pending, link = services.signup(
+        services.signup(
             subscription_list=subscription_list,
             email=form.cleaned_data["email"],
             first_name=form.cleaned_data["first_name"],
             meta=_meta(request),
         )
-        send_consent_request(pending, link)
         # The same page whether the address was known, new or undeliverable: no enumeration.
         return render(request, "subscriptions/signup_sent.html", {"list": subscription_list})
     return render(request, "subscriptions/signup.html", {"form": form, "list": subscription_list})

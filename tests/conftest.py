@@ -99,7 +99,7 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp(settings):
+def smtp_server(settings):
     """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
     import socket
 
@@ -109,6 +109,7 @@ def smtp(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     inbox = Inbox()
+    inbox.port = port
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -118,3 +119,79 @@ def smtp(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield inbox
     controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """SMTP, with queued tasks run in-process as soon as the view's transaction commits.
+
+    The broker and a real worker are exercised by the celery_worker fixture (e2e and worker tests).
+    """
+    from config.celery import app
+
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield smtp_server
+    app.conf.task_always_eager, app.conf.task_eager_propagates = False, False
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for a subprocess to open the same one."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real `celery worker` process on the configured broker and the test database.
+
+    Tests add to `worker.env` (e.g. EMAIL_URL) before calling `worker.start()`.
+    """
+    import os
+    import subprocess
+    import sys
+
+    class Worker:
+        env = {**os.environ, "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)}
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--loglevel=WARNING",
+                ],
+                env=self.env,
+                cwd=settings.BASE_DIR,
+            )
+            return self
+
+    worker = Worker()
+    yield worker
+    if worker.process is not None:
+        worker.process.terminate()
+        worker.process.wait(timeout=30)
+
+
+def wait_for(predicate, *, seconds: float = 30, message: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds}s waiting for {message}")

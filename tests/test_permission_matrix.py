@@ -77,9 +77,7 @@ def make_object(label, user):
             return SubscriptionList.objects.create(name="News", slug="news")
         case "subscriptions.subscription" | "subscriptions.consentrequest":
             lst = SubscriptionList.objects.create(name="News", slug="news")
-            pending, _link = signup(
-                subscription_list=lst, email="new@example.org", first_name="", meta=Meta()
-            )
+            pending = signup(subscription_list=lst, email="new@example.org", first_name="", meta=Meta())
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "auth.user":
             return user

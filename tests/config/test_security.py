@@ -26,6 +26,7 @@ def test_public_pages_carry_no_inline_script(client):
     assert "<script" not in page
 
 
+@pytest.mark.django_db(transaction=True)  # mail leaves on commit
 def test_signup_is_rate_limited_per_address_and_says_when_to_retry(client, smtp):
     SubscriptionList.objects.create(name="News", slug="news")
     url = reverse("subscriptions:signup", args=["news"])

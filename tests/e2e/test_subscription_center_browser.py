@@ -4,11 +4,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from consent.models import Source
+from consent.models import ConsentChange, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import center_link
+from tests.conftest import wait_for
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,24 +30,34 @@ def holly(logging_on):
     return contact
 
 
-def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(page, live_server, smtp, holly, settings):
+def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
+    page, live_server, smtp_server, celery_worker, holly, settings
+):
+    """The whole real path: browser → app → broker → Celery worker → SMTP → inbox → browser."""
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    celery_worker.env.update(
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}", PUBLIC_BASE_URL=live_server.url
+    )
+    celery_worker.start()
     page.goto(live_server.url + urlparse(center_link(contact=holly)).path)
     assert page.url == live_server.url + "/preferences/"  # the token left the address bar
-    page.set_viewport_size({"width": 420, "height": 900})  # a phone
-    page.screenshot(path=str(settings.VAR_DIR / "center-phone.png"), full_page=True)
+    for width, name in ((420, "phone"), (1280, "desktop")):  # artifacts for a person to look at
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(settings.VAR_DIR / f"center-{name}.png"), full_page=True)
 
     page.get_by_label("Profiling", exact=False).check()
     page.get_by_label("Monthly news", exact=False).check()
     page.get_by_role("button", name="Save my choices").click()
-    assert "We sent an email to holly@contoso.com" in page.content()
-    page.screenshot(path=str(settings.VAR_DIR / "center-saved.png"), full_page=True)
-
+    assert "We are sending an email to holly@contoso.com" in page.content()
     holly.refresh_from_db()
     assert holly.consent_given == 4  # nothing widened before confirmation
 
-    (link,) = smtp.links("holly@contoso.com")
-    page.goto(live_server.url + urlparse(link).path)
+    (link,) = wait_for(lambda: smtp_server.links("holly@contoso.com"), message="the confirmation email")
+    assert link.startswith(live_server.url)
+    page.goto(link)
+    for width, name in ((420, "phone"), (1280, "desktop")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(settings.VAR_DIR / f"confirm-{name}.png"), full_page=True)
     assert "Profiling" in page.content() and "Monthly news" in page.content()
     page.get_by_role("button", name="Yes, I confirm").click()
     assert page.get_by_role("heading", name="Thank you, confirmed").is_visible()
@@ -54,6 +65,12 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(page, live_se
     holly.refresh_from_db()
     assert holly.consent_given == 5
     assert Subscription.objects.get(contact=holly).status == Subscription.Status.SUBSCRIBED
+    record = ConsentChange.objects.filter(
+        contact=holly, source=Source.DOUBLE_OPT_IN, field="consent_given"
+    ).get()
+    assert (record.old_value, record.new_value) == ("4", "5")
+    assert record.evidence["user_agent"] and record.evidence["confirmation"]
+    assert len(smtp_server.messages) == 1  # sent once
 
 
 def test_lowering_by_keyboard_only_applies_at_once(page, live_server, holly):

@@ -14,7 +14,7 @@ from subscriptions.models import AccessToken, ConsentRequest, Subscription, Subs
 from subscriptions.services import center_link, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # mail leaves on commit, as in production
 
 
 @pytest.fixture
