@@ -129,6 +129,7 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
     data = {
         "log_consent_changes": "on",
         "double_opt_in_expiry_hours": "72",
+        "age_of_consent": "16",
         "request_response_days": "30",
         "access_log_retention_days": "730",
     }
