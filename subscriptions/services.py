@@ -148,9 +148,18 @@ def preferences_update(
     tracking: bool,
     profile: dict,
     meta: Meta,
+    gpc: bool = False,
 ) -> Outcome:
-    """Apply narrowing choices now and turn widening ones into one double opt-in request."""
+    """Apply narrowing choices now and turn widening ones into one double opt-in request.
+
+    With a Global Privacy Control signal (`gpc`), tracking and profiling are refused and cannot be
+    asked for in the same visit. Opt-outs reach every contact sharing the email address when the
+    compliance setting says so.
+    """
     outcome = Outcome()
+    if gpc:
+        tracking = False
+        level = min(level, ConsentLevel.MARKETING)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         state = current_state(contact)
@@ -171,6 +180,8 @@ def preferences_update(
             narrow["tracking_allowed"] = False
         elif tracking and not state["tracking"]:
             widen["tracking"] = True
+        if gpc:
+            evidence["gpc"] = True
         if narrow:
             consent_change(contact=contact, source=Source.SUBSCRIPTION_CENTER, evidence=evidence, **narrow)
             outcome.applied.append(_("Your consent was narrowed as you asked."))
@@ -189,6 +200,8 @@ def preferences_update(
                     source=Source.SUBSCRIPTION_CENTER,
                 )
                 outcome.applied.append(_("You left “%(list)s”.") % {"list": public[list_id].name})
+        left = [pk for pk in (state["lists"] | state["pending_lists"]) & set(public) if pk not in lists]
+        _opt_out_siblings(contact, narrow=narrow, left=left, evidence=evidence)
         joining = sorted((set(lists) & {pk for pk, lst in public.items() if lst.public}) - state["lists"])
         if joining:
             widen["lists"] = joining
@@ -208,6 +221,49 @@ def preferences_update(
                 contact=contact, changes=widen, origin="center", meta=meta
             )
     return outcome
+
+
+def email_level_opt_out() -> bool:
+    return ComplianceSettings.load().email_level_opt_out
+
+
+def _opt_out_siblings(contact: Contact, *, narrow: dict, left: list[int], evidence: dict) -> None:
+    """With email-level opt-out on, the same opt-out stops every contact sharing the address."""
+    if not (narrow or left) or not contact.email or not email_level_opt_out():
+        return
+    evidence = {**evidence, "email_level_opt_out": True, "opted_out_by_contact": contact.pk}
+    for sibling in Contact.objects.filter(email=contact.email).exclude(pk=contact.pk).select_for_update():
+        changes = {key: value for key, value in narrow.items() if key != "level"}
+        if "level" in narrow and narrow["level"] < sibling.consent_given:
+            changes["level"] = narrow["level"]
+        if changes:
+            consent_change(contact=sibling, source=Source.SUBSCRIPTION_CENTER, evidence=evidence, **changes)
+        for sub in Subscription.objects.filter(contact=sibling, subscription_list_id__in=left).exclude(
+            status=Status.UNSUBSCRIBED
+        ):
+            subscription_set(
+                contact=sibling,
+                subscription_list=sub.subscription_list,
+                status=Status.UNSUBSCRIBED,
+                source=Source.SUBSCRIPTION_CENTER,
+            )
+
+
+def gpc_honour(*, contact: Contact, meta: Meta) -> bool:
+    """Global Privacy Control (Sec-GPC: 1) is a refusal of tracking and profiling, recorded as such."""
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        changes = {}
+        if contact.tracking_allowed:
+            changes["tracking_allowed"] = False
+        if contact.consent_given > ConsentLevel.MARKETING:
+            changes["level"] = ConsentLevel.MARKETING
+        if not changes:
+            return False
+        evidence = {**meta.evidence(), "gpc": True, "page": "subscription center"}
+        consent_change(contact=contact, source=Source.SUBSCRIPTION_CENTER, evidence=evidence, **changes)
+        _opt_out_siblings(contact, narrow=changes, left=[], evidence=evidence)
+    return True
 
 
 # --- double opt-in ------------------------------------------------------------------------------
@@ -489,6 +545,12 @@ def unsubscribe(*, link: str) -> SubscriptionList | None:
             subscription_list=token.subscription_list,
             status=Status.UNSUBSCRIBED,
             source=Source.SUBSCRIPTION_CENTER,
+        )
+        _opt_out_siblings(
+            token.contact,
+            narrow={},
+            left=[token.subscription_list_id],
+            evidence={"page": "one-click unsubscribe"},
         )
     return token.subscription_list
 

@@ -48,6 +48,12 @@ def center(request):
     contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
     if contact is None:
         return render(request, "subscriptions/session_over.html", status=403)
+    gpc = request.headers.get("Sec-GPC") == "1"
+    gpc_applied = (
+        gpc and request.method == "GET" and services.gpc_honour(contact=contact, meta=_meta(request))
+    )
+    if gpc_applied:
+        contact.refresh_from_db()
     purposes = Purpose.objects.filter(active=True)
     lists = SubscriptionList.objects.filter(active=True, public=True)
     state = services.current_state(contact)
@@ -79,6 +85,7 @@ def center(request):
                     if data[key] or key != "email"
                 },
                 meta=_meta(request),
+                gpc=gpc,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -87,11 +94,16 @@ def center(request):
                 request, "subscriptions/center_saved.html", {"outcome": outcome, "pending": outcome.request}
             )
     answers = PurposeConsent.objects.filter(contact=contact).select_related("purpose")
-    return render(
-        request,
-        "subscriptions/center.html",
-        {"form": form, "contact": contact, "answers": answers, "pending_lists": state["pending_lists"]},
-    )
+    context = {
+        "form": form,
+        "contact": contact,
+        "answers": answers,
+        "pending_lists": state["pending_lists"],
+        "gpc": gpc,
+        "gpc_applied": gpc_applied,
+        "email_level": services.email_level_opt_out(),
+    }
+    return render(request, "subscriptions/center.html", context)
 
 
 @rate_limited("confirm", per_minute=20)
