@@ -1,7 +1,11 @@
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -9,16 +13,69 @@ from simple_history.admin import SimpleHistoryAdmin
 from config.admin_tools import CappedCountPaginator
 from consent.models import Source
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import describe, subscription_set
+from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
 
 
 @admin.register(SubscriptionList)
 class SubscriptionListAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "slug", "min_level", "purpose", "public", "active")
+    list_display = (
+        "name",
+        "slug",
+        "min_level",
+        "purpose",
+        "public",
+        "active",
+        "pending",
+        "confirmed",
+        "expired",
+        "rate",
+    )
     list_filter = ("public", "active", "min_level")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     list_select_related = ("purpose",)
+
+    def get_queryset(self, request):
+        # One query for the whole page: double opt-in outcomes per list as annotations.
+        now = timezone.now()
+        open_ = Q(consent_requests__confirmed_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_pending=Count(
+                    "consent_requests", filter=open_ & Q(consent_requests__token__expires_at__gt=now)
+                ),
+                n_expired=Count(
+                    "consent_requests", filter=open_ & Q(consent_requests__token__expires_at__lte=now)
+                ),
+                n_confirmed=Count("consent_requests", filter=Q(consent_requests__confirmed_at__isnull=False)),
+            )
+        )
+
+    @admin.display(description=_("pending"), ordering="n_pending")
+    def pending(self, obj):
+        return self._link(obj, "pending", obj.n_pending)
+
+    @admin.display(description=_("confirmed"), ordering="n_confirmed")
+    def confirmed(self, obj):
+        return self._link(obj, "confirmed", obj.n_confirmed)
+
+    @admin.display(description=_("expired"), ordering="n_expired")
+    def expired(self, obj):
+        return self._link(obj, "expired", obj.n_expired)
+
+    @admin.display(description=_("confirmation rate"))
+    def rate(self, obj):
+        done = obj.n_confirmed + obj.n_expired
+        return f"{obj.n_confirmed * 100 / done:.0f} %" if done else "—"
+
+    def _link(self, obj, status, count):
+        url = (
+            reverse("admin:subscriptions_consentrequest_changelist")
+            + f"?lists__id__exact={obj.pk}&status={status}"
+        )
+        return format_html('<a href="{}">{}</a>', url, count)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,13 +125,54 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         self.message_user(request, _("%d subscriptions ended.") % count)
 
 
+class RequestStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Pending")), ("confirmed", _("Confirmed")), ("expired", _("Expired"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        match self.value():
+            case "pending":
+                return queryset.filter(confirmed_at__isnull=True, token__expires_at__gt=now)
+            case "confirmed":
+                return queryset.filter(confirmed_at__isnull=False)
+            case "expired":
+                return queryset.filter(confirmed_at__isnull=True, token__expires_at__lte=now)
+        return queryset
+
+
 @admin.register(ConsentRequest)
 class ConsentRequestAdmin(ReadOnlyAdmin):
     """The evidence of double opt-in: what was asked, what the contact saw, when and where they confirmed."""
 
-    list_display = ("requested_at", "contact", "origin", "confirmed_at")
-    list_filter = ("origin", ("confirmed_at", admin.EmptyFieldListFilter))
-    list_select_related = ("contact",)
+    list_display = ("requested_at", "contact", "origin", "status", "sent_at", "confirmed_at")
+    list_filter = (RequestStatusFilter, "lists", "origin")
+    list_select_related = ("contact", "token")
+    actions = ["resend"]
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        if obj.confirmed_at:
+            return _("Confirmed")
+        return _("Expired") if obj.token.expired else _("Pending")
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("subscriptions.change_consentrequest")
+
+    @admin.action(description=_("Send a new confirmation link"), permissions=["resend"])
+    def resend(self, request, queryset):
+        sent = 0
+        for pending in queryset.filter(confirmed_at__isnull=True).select_related("contact"):
+            try:
+                if consent_request_renew(request=pending, meta=Meta()):
+                    sent += 1
+            except ValidationError as error:
+                self.message_user(request, f"#{pending.pk}: {' '.join(error.messages)}", messages.ERROR)
+        self.message_user(request, _("%d new confirmation links are being sent.") % sent)
+
     paginator = CappedCountPaginator
     show_full_result_count = False
     fields = (

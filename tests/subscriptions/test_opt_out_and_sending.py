@@ -162,3 +162,52 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(logging_on, smtp, set
     assert send_consent_request_email(request.pk) is True
     assert send_consent_request_email(request.pk) is False
     assert len(smtp.messages) == 1
+
+
+def test_officer_sees_confirmation_outcomes_per_list_and_resends_an_expired_one(
+    client_as, privacy_officer, logging_on, smtp
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from subscriptions.models import AccessToken
+
+    news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
+    requests = [
+        consent_request_create(
+            contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+        )
+        for _ in range(3)
+    ]
+    client_as(privacy_officer).post(path(smtp.links()[0]), {"action": "confirm"})  # first one confirmed
+    AccessToken.objects.filter(consent_request=requests[1]).update(
+        expires_at=timezone.now() - timedelta(hours=1)
+    )
+
+    client = client_as(privacy_officer)
+    row = client.get(reverse("admin:subscriptions_subscriptionlist_changelist")).context["cl"].result_list[0]
+    assert (row.n_pending, row.n_confirmed, row.n_expired) == (1, 1, 1)
+    listing = client.get(reverse("admin:subscriptions_consentrequest_changelist"), {"status": "expired"})
+    assert list(listing.context["cl"].result_list) == [requests[1]]
+
+    sent_before = len(smtp.messages)
+    client.post(
+        reverse("admin:subscriptions_consentrequest_changelist"),
+        {"action": "resend", "_selected_action": [requests[1].pk]},
+    )
+    assert len(smtp.messages) == sent_before + 1
+    assert ConsentRequest.objects.filter(contact=requests[1].contact).count() == 2
+
+
+def test_auditor_cannot_resend(client_as, auditor, logging_on, smtp):
+    news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
+    request = consent_request_create(
+        contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+    )
+    response = client_as(auditor).post(
+        reverse("admin:subscriptions_consentrequest_changelist"),
+        {"action": "resend", "_selected_action": [request.pk]},
+    )
+    assert response.status_code == 200  # the action is not offered: the list page is shown again
+    assert ConsentRequest.objects.count() == 1 and len(smtp.messages) == 1
