@@ -14,6 +14,11 @@ from staff.demo import DEMO_USERS
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def debug_on(settings):
+    settings.DEBUG = True  # pytest-django turns it off; seed_demo runs only in development
+
+
 def counts():
     return (
         Contact.objects.count(),
