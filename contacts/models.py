@@ -79,6 +79,11 @@ class Contact(models.Model):
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.phone or f"Contact #{self.pk}"
 
+    def clean_fields(self, exclude=None) -> None:
+        # Normalise before the field validators run, so " Holly@Contoso.COM " is a valid address.
+        self.email = (self.email or "").strip().lower()
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
         self.email = normalize_email(self.email) if self.email else ""
         errors: dict[str, list[str]] = {}

@@ -24,6 +24,6 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
         number = phonenumbers.parse(raw, region or settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         raise ValidationError(_("“%(value)s” is not a phone number."), params={"value": raw}) from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationError(_("“%(value)s” is not a possible phone number."), params={"value": raw})
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("“%(value)s” is not a valid phone number."), params={"value": raw})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,54 @@
+"""The three roles as groups, kept in line with staff/roles.py."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
+
+pytestmark = pytest.mark.django_db
+
+
+def perms(role):
+    return {
+        f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=role).permissions.all()
+    }
+
+
+def test_sync_is_idempotent_and_undoes_hand_edits():
+    sync_roles()
+    before = {role: perms(role) for role in (PRIVACY_OFFICER, MARKETER, AUDITOR)}
+    Group.objects.get(name=MARKETER).permissions.clear()
+    sync_roles()
+    assert {role: perms(role) for role in before} == before
+
+
+def test_officer_may_edit_contacts_and_see_sensitive_fields():
+    assert {
+        "contacts.change_contact",
+        "contacts.view_sensitive_contact",
+        "consent.change_compliancesettings",
+    } <= perms(PRIVACY_OFFICER)
+
+
+def test_marketer_sees_no_sensitive_fields_and_nothing_of_dsr_or_settings():
+    marketer = perms(MARKETER)
+    assert "contacts.change_contact" in marketer
+    assert "contacts.view_sensitive_contact" not in marketer
+    assert not {
+        p for p in marketer if p.startswith("dsr.") or "compliancesettings" in p or "consentrequest" in p
+    }
+
+
+def test_auditor_only_reads_and_exports_the_audit_history():
+    auditor = perms(AUDITOR)
+    assert "consent.export_consentchange" in auditor
+    assert {p.split(".")[1].split("_")[0] for p in auditor} <= {"view", "export"}
+
+
+def test_nobody_may_write_consent_change_records():
+    for role in (PRIVACY_OFFICER, MARKETER, AUDITOR):
+        assert not {
+            p
+            for p in perms(role)
+            if p.endswith("consentchange") and not p.split(".")[1].startswith(("view", "export"))
+        }
