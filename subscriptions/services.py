@@ -98,9 +98,11 @@ def wording_current() -> WordingVersion:
 # --- subscriptions ------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def subscription_set(
     *, contact: Contact, subscription_list: SubscriptionList, status: str, source: str
 ) -> Subscription:
+    """Set one subscription's status with history (the row lock keeps two writers in order)."""
     sub = (
         Subscription.objects.select_for_update()
         .filter(contact=contact, subscription_list=subscription_list)
@@ -304,6 +306,7 @@ def _recipient(contact: Contact, changes: dict) -> tuple[str, bool]:
     return changes.get("email") or contact.email, False
 
 
+@transaction.atomic
 def consent_request_create(
     *, contact: Contact, changes: dict, origin: str, meta: Meta, created_contact: bool = False
 ) -> ConsentRequest:

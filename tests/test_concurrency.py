@@ -1,0 +1,73 @@
+"""Two people or two workers at once: no lost update, nothing applied twice.
+
+Threads get their own database connections, so these are real parallel transactions.
+"""
+
+import threading
+from itertools import pairwise
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from consent.models import ConsentChange, Source
+from consent.services import consent_change
+from subscriptions.services import Meta, consent_request_create
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*functions):
+    """Start the functions in threads at the same moment; re-raise the first error."""
+    barrier = threading.Barrier(len(functions))
+    results, errors = [None] * len(functions), []
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as error:  # re-raised in the test's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_simultaneous_consent_changes_to_one_contact_chain_without_a_lost_update(logging_on):
+    contact = ContactFactory()
+    levels = [1, 2, 3, 4, 5, 1, 2, 3]
+
+    def change(level):
+        return lambda: consent_change(contact=contact, level=level, source=Source.IMPORT)
+
+    run_together(*(change(level) for level in levels))
+    trail = list(ConsentChange.objects.filter(contact=contact).order_by("id"))
+    assert trail[0].old_value == "0"
+    for earlier, later in pairwise(trail):
+        assert later.old_value == earlier.new_value  # each writer saw the one before it
+    contact.refresh_from_db()
+    assert str(contact.consent_given) == trail[-1].new_value
+
+
+def test_a_confirmation_link_clicked_twice_at_once_applies_once(logging_on, smtp):
+    contact = ContactFactory()
+    consent_request_create(contact=contact, changes={"level": 4}, origin="center", meta=Meta())
+    link = urlparse(smtp.links()[0]).path
+
+    def click():
+        return Client().post(link, {"action": "confirm"}).status_code
+
+    assert run_together(click, click) == [200, 200]
+    assert ConsentChange.objects.filter(contact=contact, source=Source.DOUBLE_OPT_IN).count() == 1
+    contact.refresh_from_db()
+    assert contact.consent_given == 4
