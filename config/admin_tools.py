@@ -33,6 +33,19 @@ class CappedCountPaginator(Paginator):
         return self.count > self.cap
 
 
+class ReadOnlyAdminMixin:
+    """For evidence and machine-written rows: nobody adds, changes or deletes them here, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class XlsxExportMixin:
     """Adds an "Export to Excel" button (current filter) and action (selected rows).
 

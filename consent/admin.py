@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, XlsxExportMixin
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose
 
 
@@ -20,8 +20,24 @@ class PurposeAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class ConsentChangeColumns:
+    """How a consent change record reads in a list: its field, from and to, in words."""
+
+    @admin.display(description=_("field"), ordering="field")
+    def field_label(self, record):
+        return record.field_label
+
+    @admin.display(description=_("from"))
+    def old_display(self, record):
+        return record.old_display
+
+    @admin.display(description=_("to"))
+    def new_display(self, record):
+        return record.new_display
+
+
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(XlsxExportMixin, admin.ModelAdmin):
+class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included: the records are evidence (append-only)."""
 
     export_permission = "consent.export_consentchange"
@@ -63,31 +79,10 @@ class ConsentChangeAdmin(XlsxExportMixin, admin.ModelAdmin):
         term = search_term.strip().lower()
         return (queryset.filter(contact__email=term) if term else queryset), False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("contact"), ordering="contact")
     def contact_link(self, record):
         url = reverse("admin:contacts_contact_change", args=[record.contact_id])
         return format_html('<a href="{}">{}</a>', url, record.contact)
-
-    @admin.display(description=_("field"), ordering="field")
-    def field_label(self, record):
-        return record.field_label
-
-    @admin.display(description=_("from"))
-    def old_display(self, record):
-        return record.old_display
-
-    @admin.display(description=_("to"))
-    def new_display(self, record):
-        return record.new_display
 
     def export_header(self, request):
         return [
@@ -163,16 +158,7 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ConsentLevelSnapshot)
-class ConsentLevelSnapshotAdmin(admin.ModelAdmin):
+class ConsentLevelSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("date", "level", "contacts")
     list_filter = ("level",)
     date_hierarchy = "date"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import CappedCountPaginator, XlsxExportMixin
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
+from consent.admin import ConsentChangeColumns
 from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
 from consent.selectors import contact_change_history, history_field_choices
@@ -62,7 +63,7 @@ class PurposeFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(answers.filter(granted=answer == "yes")))
 
 
-class ConsentChangeInline(admin.TabularInline):
+class ConsentChangeInline(ConsentChangeColumns, ReadOnlyAdminMixin, admin.TabularInline):
     model = ConsentChange
     fk_name = "contact"
     extra = 0
@@ -83,27 +84,6 @@ class ConsentChangeInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("purpose", "actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("field"))
-    def field_label(self, record):
-        return record.field_label
-
-    @admin.display(description=_("from"))
-    def old_display(self, record):
-        return record.old_display
-
-    @admin.display(description=_("to"))
-    def new_display(self, record):
-        return record.new_display
 
 
 @admin.register(Contact)

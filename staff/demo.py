@@ -21,6 +21,7 @@ from contacts.models import Contact
 from contacts.services import contact_create, contact_update
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from subscriptions.models import Subscription, SubscriptionList
+from subscriptions.services import subscription_set
 
 DEMO_USERS = {
     "officer": (PRIVACY_OFFICER, "demo-officer-2026"),
@@ -147,7 +148,7 @@ def seed(*, officer) -> dict:
         )
         _replay(contact, plan, answers, tracking, officer)
         for lst in joined:
-            Subscription.objects.create(
+            subscription_set(
                 contact=contact,
                 subscription_list=lst,
                 status=Subscription.Status.SUBSCRIBED,

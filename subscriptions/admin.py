@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from consent.models import Source
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
@@ -78,19 +78,8 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
         return format_html('<a href="{}">{}</a>', url, count)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
+class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: people join through double opt-in, never by a click in the back office."""
 
     list_display = ("contact", "subscription_list", "status", "source", "changed_at")
@@ -145,7 +134,7 @@ class RequestStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ConsentRequest)
-class ConsentRequestAdmin(ReadOnlyAdmin):
+class ConsentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The evidence of double opt-in: what was asked, what the contact saw, when and where they confirmed."""
 
     list_display = ("requested_at", "contact", "origin", "status", "sent_at", "confirmed_at")
