@@ -21,6 +21,7 @@ class ConsentField(models.TextChoices):
     CONSENT_GIVEN = "consent_given", _("Consent given")
     TRACKING = "tracking_allowed", _("Tracking")
     PURPOSE = "purpose", _("Purpose consent")
+    IS_CHILD = "is_child", _("Is a child")
 
 
 class Purpose(models.Model):
@@ -140,6 +141,8 @@ class ConsentChange(models.Model):
             return f"{level} {ConsentLevel(level).label}"
         if self.field == ConsentField.TRACKING:
             return str(_("Allow") if raw == "True" else _("Do not allow"))
+        if self.field == ConsentField.IS_CHILD:
+            return str(_("Child") if raw == "True" else _("Adult"))
         return str(_("Yes") if raw == "True" else _("No"))
 
     @property

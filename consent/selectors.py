@@ -47,7 +47,7 @@ def is_eligible(contact: Contact, **criteria) -> bool:
     return eligible_contacts(queryset=Contact.objects.filter(pk=contact.pk), **criteria).exists()
 
 
-SENSITIVE_CONTACT_FIELDS = ("is_child", "guardian", "processing_restricted")
+SENSITIVE_CONTACT_FIELDS = ("is_child", "date_of_birth", "guardian", "processing_restricted")
 
 
 def contact_change_history(*, contact: Contact, include_sensitive: bool, field: str = "") -> list[dict]:

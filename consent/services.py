@@ -331,3 +331,42 @@ def contacts_create_with_consent(
                 ConsentChange.objects.bulk_create(records, batch_size=batch_size)
             created += len(contacts)
     return created
+
+
+def children_come_of_age(*, today=None) -> list[Contact]:
+    """Clear is_child for children whose birthday puts them at the age of digital consent.
+
+    GDPR Art. 8: from that age a person consents for themselves. Each change is recorded (source
+    "system"); their consent stays as the guardian confirmed it until they choose otherwise.
+    Returns the contacts that came of age, for the caller to invite them.
+    """
+    from contacts.services import contact_update
+
+    today = today or timezone.localdate()
+    age = ComplianceSettings.load().age_of_consent
+    try:
+        cutoff = today.replace(year=today.year - age)
+    except ValueError:  # 29 February
+        cutoff = today.replace(year=today.year - age, day=28)
+    grown = []
+    for contact in Contact.objects.filter(is_child=True, date_of_birth__lte=cutoff).iterator():
+        with transaction.atomic():
+            locked = Contact.objects.select_for_update().get(pk=contact.pk)
+            if not locked.is_child:
+                continue  # another run got here first
+            contact_update(contact=locked, is_child=False, reason=f"reached the age of consent ({age})")
+            if ComplianceSettings.load().log_consent_changes:
+                record = ConsentChange(
+                    contact=locked,
+                    field=ConsentField.IS_CHILD,
+                    old_value="True",
+                    new_value="False",
+                    source=Source.SYSTEM,
+                    justification=f"Reached the age of digital consent ({age}) on their birthday.",
+                    evidence={"date_of_birth": str(locked.date_of_birth), "age_of_consent": age},
+                )
+                seal([record])
+                record.full_clean()
+                record.save()
+            grown.append(locked)
+    return grown

@@ -137,7 +137,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         protection = ["consent_given", "tracking_allowed"]
         if sees_sensitive(request):
-            protection += ["is_child", "guardian", "processing_restricted"]
+            protection += ["is_child", "date_of_birth", "guardian", "processing_restricted"]
         fieldsets = [
             (None, {"fields": ["first_name", "last_name", "email", "phone"]}),
             (_("Data protection"), {"fields": protection}),

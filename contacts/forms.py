@@ -45,6 +45,7 @@ class ContactAdminForm(forms.ModelForm):
             "consent_given",
             "tracking_allowed",
             "is_child",
+            "date_of_birth",
             "guardian",
             "processing_restricted",
         ]

@@ -26,6 +26,12 @@ class Contact(models.Model):
     )
     tracking_allowed = models.BooleanField(_("tracking"), choices=TRACKING_CHOICES, default=False)
 
+    date_of_birth = models.DateField(
+        _("date of birth"),
+        null=True,
+        blank=True,
+        help_text=_("Optional; lets a child's status end on their birthday."),
+    )
     is_child = models.BooleanField(_("is a child"), default=False)
     guardian = models.ForeignKey(
         "self",

@@ -8,6 +8,7 @@ register(
         "last_name",
         "email",
         "phone",
+        "date_of_birth",
         "is_child",
         "guardian",
         "consent_given",

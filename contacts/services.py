@@ -11,7 +11,16 @@ from contacts.models import Contact
 # The consent service owns these (rule 1 of DESIGN.md).
 CONSENT_FIELDS = frozenset({"consent_given", "tracking_allowed"})
 PROFILE_FIELDS = frozenset(
-    {"first_name", "last_name", "email", "phone", "is_child", "guardian", "processing_restricted"}
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "is_child",
+        "guardian",
+        "processing_restricted",
+        "date_of_birth",
+    }
 )
 
 

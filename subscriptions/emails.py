@@ -28,3 +28,16 @@ def consent_request_message(request, link: str) -> EmailMultiAlternatives:
 
 def send_consent_request(request, link: str) -> None:
     consent_request_message(request, link).send()
+
+
+def send_coming_of_age_invitation(contact, link: str) -> None:
+    """A child became an adult: their choices are now theirs to make."""
+    context = {"contact": contact, "link": link, "age": ComplianceSettings.load().age_of_consent}
+    message = EmailMultiAlternatives(
+        subject=_("Your privacy choices are now yours"),
+        body=render_to_string("emails/came_of_age.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[contact.email],
+    )
+    message.attach_alternative(render_to_string("emails/came_of_age.html", context), "text/html")
+    message.send()

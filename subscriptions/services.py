@@ -590,3 +590,12 @@ def expired_links_purge() -> int:
         kind=AccessToken.Kind.UNSUBSCRIBE  # leaving keeps working after expiry
     )
     return stale.delete()[0]
+
+
+def center_invitation_send(*, contact_id: int, send) -> bool:
+    """Email a contact a fresh subscription center link (e.g. when they come of age)."""
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None or not contact.email or contact.processing_restricted:
+        return False  # restricted: no processing at all, not even this email (GDPR Art. 18)
+    send(contact, center_link(contact=contact))
+    return True

@@ -2,8 +2,14 @@ import smtplib
 
 from celery import shared_task
 
-from subscriptions.emails import send_consent_request
-from subscriptions.services import consent_request_send, expired_links_purge, unconfirmed_signups_purge
+from consent.services import children_come_of_age
+from subscriptions.emails import send_coming_of_age_invitation, send_consent_request
+from subscriptions.services import (
+    center_invitation_send,
+    consent_request_send,
+    expired_links_purge,
+    unconfirmed_signups_purge,
+)
 
 
 @shared_task(
@@ -21,3 +27,23 @@ def send_consent_request_email(request_id: int) -> bool:
 def purge_unconfirmed() -> dict:
     """Hourly: forget sign-ups nobody confirmed, and links that expired. Idempotent."""
     return {"contacts": unconfirmed_signups_purge(), "links": expired_links_purge()}
+
+
+@shared_task(name="subscriptions.coming_of_age")
+def coming_of_age() -> int:
+    """Daily: children who reached the age of digital consent become adults (recorded) and are
+    invited to confirm their own choices. A rerun finds nobody new, so nobody is invited twice."""
+    grown = children_come_of_age()
+    for contact in grown:
+        send_center_invitation.delay(contact.pk)
+    return len(grown)
+
+
+@shared_task(
+    name="subscriptions.send_center_invitation",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    max_retries=8,
+)
+def send_center_invitation(contact_id: int) -> bool:
+    return center_invitation_send(contact_id=contact_id, send=send_coming_of_age_invitation)

@@ -211,3 +211,40 @@ def test_auditor_cannot_resend(client_as, auditor, logging_on, smtp):
     )
     assert response.status_code == 200  # the action is not offered: the list page is shown again
     assert ConsentRequest.objects.count() == 1 and len(smtp.messages) == 1
+
+
+def test_a_child_who_comes_of_age_is_recorded_as_an_adult_and_invited_once(logging_on, smtp):
+    import datetime as dt
+
+    from consent.models import ConsentChange
+    from subscriptions.tasks import coming_of_age
+
+    today = dt.date.today()
+    guardian = ContactFactory(email="parent@example.org")
+    birthday = (
+        today.replace(year=today.year - 16)
+        if not (today.month == 2 and today.day == 29)
+        else dt.date(today.year - 16, 2, 28)
+    )
+    teen = ContactFactory(
+        is_child=True, guardian=guardian, email="teen@example.org", first_name="Tia", date_of_birth=birthday
+    )
+    younger = ContactFactory(
+        is_child=True,
+        guardian=guardian,
+        email="kid@example.org",
+        date_of_birth=birthday + dt.timedelta(days=1),
+    )
+    consent_change(contact=teen, level=4, source=Source.DOUBLE_OPT_IN)
+
+    assert coming_of_age() == 1
+    teen.refresh_from_db(), younger.refresh_from_db()
+    assert (teen.is_child, younger.is_child) == (False, True)
+    assert teen.consent_given == 4  # unchanged until they choose
+    record = ConsentChange.objects.get(contact=teen, field="is_child")
+    assert (record.old_value, record.new_value, record.source) == ("True", "False", Source.SYSTEM)
+    (body,) = smtp.bodies("teen@example.org")
+    assert "yours to make" in body and smtp.links("teen@example.org")
+
+    assert coming_of_age() == 0  # a rerun (or a second beat) invites nobody again
+    assert len(smtp.bodies("teen@example.org")) == 1
