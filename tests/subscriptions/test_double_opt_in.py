@@ -312,3 +312,29 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
     assert purge_unconfirmed() == {"contacts": 0, "links": 2}  # the two center links
     kinds = sorted(AccessToken.objects.values_list("kind", flat=True))
     assert kinds == [AccessToken.Kind.CONFIRM, AccessToken.Kind.UNSUBSCRIBE]
+
+
+def test_list_emails_carry_working_one_click_unsubscribe_headers(holly, news_list, smtp):
+    from django.core.mail import EmailMessage
+    from django.test import Client
+
+    from subscriptions.services import list_email_headers
+
+    Subscription.objects.create(
+        contact=holly, subscription_list=news_list, status="subscribed", source="import"
+    )
+    EmailMessage(
+        "News",
+        "Hello",
+        to=[holly.email],
+        headers=list_email_headers(contact=holly, subscription_list=news_list),
+    ).send()
+    (received,) = smtp.messages
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = received["List-Unsubscribe"].strip("<>")
+    # What a mail client does (RFC 8058): a POST with no cookies and no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(
+        path(url), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert Subscription.objects.get(contact=holly).status == Subscription.Status.UNSUBSCRIBED
