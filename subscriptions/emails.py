@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from consent.models import ComplianceSettings
-from subscriptions.services import describe
+from subscriptions.services import describe, list_email_headers
 
 
 def consent_request_message(request, link: str) -> EmailMultiAlternatives:
@@ -41,3 +41,25 @@ def send_coming_of_age_invitation(contact, link: str) -> None:
     )
     message.attach_alternative(render_to_string("emails/came_of_age.html", context), "text/html")
     message.send()
+
+
+class ListEmailMessage(EmailMultiAlternatives):
+    """An email to a subscription list's member, with working one-click unsubscribe.
+
+    Django 5.2 builds messages with the compat32 policy, which turns a header longer than 78
+    characters with no space in it (our List-Unsubscribe URL) into RFC 2047 encoded-words that
+    mail clients do not parse as a URL. RFC 5322 allows lines up to 998 characters, so this
+    message lets such a header stand on one line.
+    """
+
+    def __init__(self, *args, contact, subscription_list, **kwargs):
+        headers = {
+            **kwargs.pop("headers", {}),
+            **list_email_headers(contact=contact, subscription_list=subscription_list),
+        }
+        super().__init__(*args, headers=headers, **kwargs)
+
+    def message(self):
+        msg = super().message()
+        msg.policy = msg.policy.clone(max_line_length=998)
+        return msg

@@ -77,11 +77,13 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
+        self.raw = []  # the bytes as they crossed SMTP
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         import email
         from email import policy
 
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 

@@ -315,23 +315,22 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
 
 
 def test_list_emails_carry_working_one_click_unsubscribe_headers(holly, news_list, smtp):
-    from django.core.mail import EmailMessage
     from django.test import Client
 
-    from subscriptions.services import list_email_headers
+    from subscriptions.emails import ListEmailMessage
 
     Subscription.objects.create(
         contact=holly, subscription_list=news_list, status="subscribed", source="import"
     )
-    EmailMessage(
-        "News",
-        "Hello",
-        to=[holly.email],
-        headers=list_email_headers(contact=holly, subscription_list=news_list),
-    ).send()
+    ListEmailMessage("News", "Hello", to=[holly.email], contact=holly, subscription_list=news_list).send()
     (received,) = smtp.messages
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = received["List-Unsubscribe"].strip("<>")
+    wire = smtp.raw[0].decode()  # the bytes as they crossed SMTP
+    header_line = next(line for line in wire.splitlines() if line.startswith("List-Unsubscribe:"))
+    assert header_line.startswith("List-Unsubscribe: <http") and header_line.endswith(
+        "/>"
+    )  # not encoded-words
+    url = received["List-Unsubscribe"].strip().strip("<>")
     # What a mail client does (RFC 8058): a POST with no cookies and no CSRF token.
     response = Client(enforce_csrf_checks=True).post(
         path(url), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
