@@ -55,6 +55,9 @@ class XlsxExportMixin:
 
     export_permission: str
     export_title: str = "Export"
+    # What the staff access log records for an export, and how the rows lead to contacts.
+    export_access_action: str = ""
+    export_contact_path: str = "pk"
     change_list_template = "admin/export_change_list.html"
     actions = ["export_selected_xlsx"]
 
@@ -87,9 +90,24 @@ class XlsxExportMixin:
     def _export(self, request, queryset):
         queryset = queryset.order_by("pk")[: settings.EXPORT_MAX_ROWS]
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if self.export_access_action:
+            from staff.access_log import record_access
+
+            contact_ids = queryset.values_list(self.export_contact_path, flat=True).iterator(chunk_size=5000)
+            record_access(
+                request=request, action=self.export_access_action, contact_ids=_distinct(contact_ids)
+            )
         return xlsx_response(
             filename=f"{self.opts.model_name}-{stamp}.xlsx",
             title=self.export_title,
             header=self.export_header(request),
             rows=self.export_rows(request, queryset),
         )
+
+
+def _distinct(ids):
+    seen = set()
+    for pk in ids:
+        if pk not in seen:
+            seen.add(pk)
+            yield pk

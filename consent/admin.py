@@ -42,6 +42,8 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
 
     export_permission = "consent.export_consentchange"
     export_title = "Consent change records"
+    export_access_action = "export_consent"
+    export_contact_path = "contact_id"
     list_display = (
         "recorded_at",
         "contact_link",

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
@@ -18,6 +18,8 @@ from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
 from contacts.selectors import contact_search
 from contacts.services import PROFILE_FIELDS, contact_create, contact_update
+from staff.access_log import record_access
+from staff.models import AccessLogEntry
 
 SENSITIVE_PERMISSION = "contacts.view_sensitive_contact"
 
@@ -91,6 +93,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
     form = ContactAdminForm
     export_permission = "contacts.export_contact"
     export_title = "Contacts"
+    export_access_action = AccessLogEntry.Action.EXPORT_CONTACTS
     # Handled by contact_search (indexed lookups); listed because autocomplete needs them.
     search_fields = ("last_name", "first_name", "email", "phone")
     search_help_text = _("Start of a first or last name, a full email address, or a phone number.")
@@ -151,11 +154,14 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
         else:
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
-            fieldsets.append((_("Record"), {"fields": ["created_at", "updated_at", "history_link"]}))
+            record = ["created_at", "updated_at", "history_link"]
+            if request.user.has_perm("staff.view_accesslogentry"):
+                record.append("access_log")
+            fieldsets.append((_("Record"), {"fields": record}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return ["created_at", "updated_at", "history_link", "purpose_answers"]
+        return ["created_at", "updated_at", "history_link", "purpose_answers", "access_log"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         purposes = self._active_purposes(request)
@@ -209,6 +215,31 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
             consent_change(contact=obj, **consent_kwargs)
         obj.refresh_from_db()
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            record_access(
+                request=request, action=AccessLogEntry.Action.VIEW, contact_ids=[int(unquote(object_id))]
+            )
+        return response
+
+    @admin.display(description=_("who accessed this record"))
+    def access_log(self, contact):
+        entries = (
+            AccessLogEntry.objects.filter(contacts__contact_id=contact.pk)
+            .select_related("user")
+            .order_by("-at")[:10]
+        )
+        url = reverse("admin:staff_accesslogentry_changelist") + f"?contacts__contact__id__exact={contact.pk}"
+        lines = format_html_join(
+            "",
+            "<li>{} — {} — {}</li>",
+            ((e.at.strftime("%Y-%m-%d %H:%M"), e.user, e.get_action_display()) for e in entries),
+        )
+        return format_html(
+            '<ul style="margin:0">{}</ul><a href="{}">{}</a>', lines, url, _("Full access log")
+        )
+
     # --- history ----------------------------------------------------------------------------
     def history_view(self, request, object_id, extra_context=None):
         contact = self.get_object(request, unquote(object_id))
@@ -235,6 +266,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
             + f"?contact__id__exact={contact.pk}",
             **(extra_context or {}),
         }
+        record_access(request=request, action=AccessLogEntry.Action.HISTORY, contact_ids=[contact.pk])
         return TemplateResponse(request, "admin/contacts/contact/field_history.html", context)
 
     # --- export -----------------------------------------------------------------------------

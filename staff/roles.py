@@ -17,8 +17,16 @@ AUDITOR = "Auditor"
 ROLES = (PRIVACY_OFFICER, MARKETER, AUDITOR)
 
 PRODUCT_APPS = ("contacts", "consent", "subscriptions", "journeys", "dsr", "staff")
-# Append-only evidence: no role may add, change or delete a consent change record by hand.
-NOBODY = {"consent.add_consentchange", "consent.change_consentchange", "consent.delete_consentchange"}
+# Append-only evidence: no role may add, change or delete consent change records or access log entries.
+NOBODY = {
+    f"{app}.{verb}_{model}"
+    for app, model in (
+        ("consent", "consentchange"),
+        ("staff", "accesslogentry"),
+        ("staff", "accessedcontact"),
+    )
+    for verb in ("add", "change", "delete")
+}
 
 OFFICER_PERMISSIONS = {f"{app}.*" for app in PRODUCT_APPS} | {"django_celery_beat.view_*"}
 MARKETER_PERMISSIONS = {
@@ -39,6 +47,8 @@ AUDITOR_PERMISSIONS = {
     "contacts.view_sensitive_contact",
     "consent.view_*",
     "consent.export_consentchange",
+    "staff.view_accesslogentry",
+    "staff.export_accesslogentry",
     "subscriptions.view_*",
     "journeys.view_*",
     "dsr.view_*",

@@ -1,0 +1,51 @@
+"""Recording who looked at or exported whose data (issue: staff access log).
+
+One insert per action; exports add their contacts in bulk batches. Nothing but ids is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from itertools import islice
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import ComplianceSettings
+from staff.models import AccessedContact, AccessLogEntry
+
+BATCH = 5000
+
+
+def _request_id(request) -> str:
+    if not hasattr(request, "_access_log_id"):
+        request._access_log_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    return request._access_log_id
+
+
+@transaction.atomic
+def record_access(*, request, action: str, contact_ids: Iterable[int]) -> AccessLogEntry:
+    entry = AccessLogEntry.objects.create(
+        user=request.user,
+        action=action,
+        request_id=_request_id(request),
+        ip=request.META.get("REMOTE_ADDR"),
+        path=request.path[:300],
+    )
+    ids, count = iter(contact_ids), 0
+    while batch := list(islice(ids, BATCH)):
+        AccessedContact.objects.bulk_create([AccessedContact(entry=entry, contact_id=pk) for pk in batch])
+        count += len(batch)
+    if count:
+        AccessLogEntry.objects.filter(pk=entry.pk).update(contact_count=count)
+        entry.contact_count = count
+    return entry
+
+
+def access_log_purge(*, now=None) -> int:
+    """Delete entries older than the retention period in the compliance settings (default 2 years)."""
+    days = ComplianceSettings.load().access_log_retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return AccessLogEntry.objects.filter(at__lt=cutoff).delete()[1].get("staff.AccessLogEntry", 0)

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AccessLogEntry(models.Model):
+    """One staff action that showed or exported personal data: who, when, what, from where.
+
+    Holds contact ids, never copies of their data. Written by staff.access_log.record_access only.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed a contact")
+        HISTORY = "history", _("Viewed a contact's history")
+        EXPORT_CONTACTS = "export_contacts", _("Exported contacts")
+        EXPORT_CONSENT = "export_consent", _("Exported consent change records")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    contact_count = models.PositiveIntegerField(_("contacts"), default=0)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="accesslog_user_idx")]
+        permissions = [("export_accesslogentry", "Can export the access log")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()} ({self.contact_count})"
+
+
+class AccessedContact(models.Model):
+    """Which contacts one access log entry touched (bulk-written for exports)."""
+
+    entry = models.ForeignKey(AccessLogEntry, on_delete=models.CASCADE, related_name="contacts")
+    # No database constraint and no cascade: after an erasure the log still says an access happened,
+    # naming only an id that no longer leads to anyone.
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "entry"], name="accessedcontact_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.contact_id}"

@@ -1,0 +1,10 @@
+from dsr.registry import Erasure, register
+from staff.models import AccessedContact
+
+register(
+    AccessedContact,
+    fields=["contact"],
+    contact_path="contact",
+    erasure=Erasure.KEEP,
+    legal_hold="Accountability (GDPR Art. 5(2)): the record that staff accessed someone; it holds only an id.",
+)

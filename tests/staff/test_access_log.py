@@ -1,0 +1,84 @@
+"""The staff access log: who looked at or exported whose data, and nobody can rewrite it."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.models import Source
+from consent.services import consent_change
+from staff.access_log import access_log_purge
+from staff.models import AccessedContact, AccessLogEntry
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_viewing_a_contact_and_its_history_is_logged_with_who_and_which_contact(client_as, marketer):
+    contact = ContactFactory()
+    client = client_as(marketer)
+    client.get(reverse("admin:contacts_contact_change", args=[contact.pk]), REMOTE_ADDR="203.0.113.9")
+    client.get(reverse("admin:contacts_contact_history", args=[contact.pk]))
+    entries = list(AccessLogEntry.objects.order_by("id"))
+    assert [(e.user, e.action, e.contact_count) for e in entries] == [
+        (marketer, "view", 1),
+        (marketer, "history", 1),
+    ]
+    assert entries[0].ip == "203.0.113.9" and entries[0].request_id
+    assert set(AccessedContact.objects.values_list("contact_id", flat=True)) == {contact.pk}
+
+
+def test_an_export_logs_every_contact_it_contains_in_one_entry(client_as, privacy_officer):
+    contacts = ContactFactory.create_batch(7)
+    client_as(privacy_officer).get(reverse("admin:contacts_contact_export"))
+    entry = AccessLogEntry.objects.get(action="export_contacts")
+    assert entry.contact_count == 7
+    assert set(entry.contacts.values_list("contact_id", flat=True)) == {c.pk for c in contacts}
+
+
+def test_exporting_consent_records_logs_their_contacts_once_each(client_as, auditor, logging_on):
+    contact = ContactFactory()
+    for level in (1, 2, 3):
+        consent_change(contact=contact, level=level, source=Source.IMPORT)
+    client_as(auditor).get(reverse("admin:consent_consentchange_export"))
+    entry = AccessLogEntry.objects.get(action="export_consent")
+    assert entry.contact_count == 1
+
+
+def test_the_contact_page_shows_who_accessed_it_to_officers_only(client_as, privacy_officer, marketer):
+    contact = ContactFactory()
+    client_as(marketer).get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    page = (
+        client_as(privacy_officer)
+        .get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+        .content.decode()
+    )
+    assert "who accessed this record" in page.lower() and "marketer" in page
+    marketer_page = (
+        client_as(marketer).get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    )
+    assert "who accessed this record" not in marketer_page.lower()
+
+
+def test_the_log_filters_by_contact(client_as, privacy_officer, auditor):
+    wanted, other = ContactFactory(), ContactFactory()
+    officer = client_as(privacy_officer)
+    officer.get(reverse("admin:contacts_contact_change", args=[wanted.pk]))
+    officer.get(reverse("admin:contacts_contact_change", args=[other.pk]))
+    listing = client_as(auditor).get(
+        reverse("admin:staff_accesslogentry_changelist"), {"contacts__contact__id__exact": wanted.pk}
+    )
+    assert [e.contacts.get().contact_id for e in listing.context["cl"].result_list] == [wanted.pk]
+
+
+def test_entries_past_the_retention_period_are_purged(privacy_officer):
+    old = AccessLogEntry.objects.create(
+        user=privacy_officer, action="view", at=timezone.now() - timedelta(days=731)
+    )
+    recent = AccessLogEntry.objects.create(
+        user=privacy_officer, action="view", at=timezone.now() - timedelta(days=700)
+    )
+    assert access_log_purge() == 1
+    assert list(AccessLogEntry.objects.all()) == [recent]
+    assert not AccessLogEntry.objects.filter(pk=old.pk).exists()
