@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from consent.levels import ConsentLevel, describe
@@ -53,8 +54,9 @@ class ContactAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "consent_given" in self.fields:
-            self.fields["consent_given"].help_text = " ".join(
-                f"{level.value} {level.label}: {describe(level)}" for level in ConsentLevel
+            # One line per level (the admin renders help text as HTML; format_html_join escapes).
+            self.fields["consent_given"].help_text = format_html_join(
+                "", "{} {}: {}<br>", ((level.value, level.label, describe(level)) for level in ConsentLevel)
             )
         answers = {}
         if self.instance.pk:
