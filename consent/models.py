@@ -192,6 +192,7 @@ class ComplianceSettings(models.Model):
     class Meta:
         verbose_name = _("compliance settings")
         verbose_name_plural = _("compliance settings")
+        permissions = [("view_dashboard", "Can view the compliance dashboard and verify the audit trail")]
 
     def __str__(self) -> str:
         return str(_("Compliance settings"))

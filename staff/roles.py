@@ -47,6 +47,7 @@ AUDITOR_PERMISSIONS = {
     "contacts.view_sensitive_contact",
     "consent.view_*",
     "consent.export_consentchange",
+    "consent.view_dashboard",
     "staff.view_accesslogentry",
     "staff.export_accesslogentry",
     "subscriptions.view_*",

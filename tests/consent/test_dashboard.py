@@ -1,0 +1,62 @@
+"""The compliance dashboard: the right figures for the right roles, and the trail check button."""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from consent.models import ConsentChange, Source
+from consent.services import consent_change, consent_level_snapshot_take
+from subscriptions.models import SubscriptionList
+from subscriptions.services import Meta, consent_request_create
+from tests.factories import ContactFactory, PurposeFactory
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = reverse("consent-dashboard")
+
+
+def test_dashboard_shows_levels_purpose_rates_and_double_opt_in(client_as, auditor, logging_on):
+    news = PurposeFactory(name="Newsletter", slug="news")
+    for level, answer in ((1, True), (4, True), (4, False), (5, None)):
+        contact = ContactFactory()
+        consent_change(contact=contact, level=level, source=Source.IMPORT)
+        if answer is not None:
+            consent_change(contact=contact, purposes={news: answer}, source=Source.IMPORT)
+    consent_level_snapshot_take()
+    lst = SubscriptionList.objects.create(name="News", slug="news")
+    consent_request_create(
+        contact=ContactFactory(), changes={"lists": [lst.pk]}, origin="signup", meta=Meta()
+    )
+
+    context = client_as(auditor).get(DASHBOARD).context
+    assert [(bar.label, bar.value) for bar in context["levels"]][4] == ("4 Marketing", 2)
+    assert context["purposes"] == [{"name": "Newsletter", "yes": 2, "answered": 3, "rate": 67}]
+    assert context["trend"][-1]["levels"] == [0, 1, 0, 0, 2, 1]  # taken before the sign-up added a contact
+    assert context["doi"]["pending"] == 1 and context["doi"]["rate"] is None
+
+
+@pytest.mark.parametrize(
+    "persona, allowed",
+    [("privacy_officer", True), ("auditor", True), ("marketer", False), ("outsider", False)],
+)
+def test_only_officers_and_auditors_see_the_dashboard(request, client_as, persona, allowed):
+    response = client_as(request.getfixturevalue(persona)).get(DASHBOARD)
+    assert response.status_code == (200 if allowed else 403)
+
+
+def test_verify_button_reports_an_intact_and_a_broken_trail(client_as, auditor, logging_on):
+    contact = ContactFactory()
+    consent_change(contact=contact, level=2, source=Source.IMPORT)
+    client = client_as(auditor)
+    page = client.post(reverse("consent-verify-trail"), follow=True).content.decode()
+    assert "Audit trail intact: 1 records" in page
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE consent_consentchange SET new_value = '5'")
+    record = ConsentChange.objects.get()
+    page = client.post(reverse("consent-verify-trail"), follow=True).content.decode()
+    assert f"Audit trail broken at record #{record.pk}" in page
+
+
+def test_verify_refuses_a_get_and_a_marketer(client_as, auditor, marketer):
+    assert client_as(auditor).get(reverse("consent-verify-trail")).status_code == 405
+    assert client_as(marketer).post(reverse("consent-verify-trail")).status_code == 403
