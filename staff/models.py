@@ -15,6 +15,7 @@ class AccessLogEntry(models.Model):
         HISTORY = "history", _("Viewed a contact's history")
         EXPORT_CONTACTS = "export_contacts", _("Exported contacts")
         EXPORT_CONSENT = "export_consent", _("Exported consent change records")
+        DISCOVER = "discover", _("Searched for a person's data")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)

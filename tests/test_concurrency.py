@@ -71,3 +71,29 @@ def test_a_confirmation_link_clicked_twice_at_once_applies_once(logging_on, smtp
     assert ConsentChange.objects.filter(contact=contact, source=Source.DOUBLE_OPT_IN).count() == 1
     contact.refresh_from_db()
     assert contact.consent_given == 4
+
+
+def test_two_officers_deciding_one_request_at_once_one_wins_and_the_other_gets_a_conflict(privacy_officer):
+    from django.core.exceptions import ValidationError
+
+    from dsr.models import DataSubjectRequest
+    from dsr.services import Conflict, dsr_create, dsr_decline, dsr_verify
+
+    request, _ = dsr_create(kind="access", email="a@example.org", channel="web")
+    outcomes = []
+
+    def decide(service, **kwargs):
+        def run():
+            try:
+                service(request=request, actor=privacy_officer, expected_status="new", **kwargs)
+                outcomes.append("won")
+            except Conflict:
+                outcomes.append("conflict")
+            except ValidationError:
+                outcomes.append("other")
+
+        return run
+
+    run_together(decide(dsr_verify, how="called back"), decide(dsr_decline, reason="duplicate"))
+    assert sorted(outcomes) == ["conflict", "won"]
+    assert DataSubjectRequest.objects.get().status in {"verified", "declined"}

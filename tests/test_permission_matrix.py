@@ -17,6 +17,7 @@ from django_celery_beat.models import (
 
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
+from dsr.services import dsr_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import Meta, signup
@@ -42,6 +43,7 @@ MATRIX = {
     "subscriptions.subscriptionlist": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
@@ -81,6 +83,8 @@ def make_object(label, user):
             lst = SubscriptionList.objects.create(name="News", slug="news")
             pending = signup(subscription_list=lst, email="new@example.org", first_name="", meta=Meta())
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
+        case "dsr.datasubjectrequest":
+            return dsr_create(kind="access", email="someone@example.org", channel="letter")[0]
         case "staff.accesslogentry":
             return AccessLogEntry.objects.create(user=user, action=AccessLogEntry.Action.VIEW)
         case "auth.user":

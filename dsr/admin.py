@@ -1,0 +1,235 @@
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin_tools import CappedCountPaginator
+from dsr import services
+from dsr.discovery import discover, find_contacts
+from dsr.models import DataSubjectRequest
+from staff.access_log import record_access
+from staff.models import AccessLogEntry
+
+Status = DataSubjectRequest.Status
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("week", _("Due within 7 days"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_ = queryset.filter(status__in=DataSubjectRequest.OPEN)
+        # The deadline is the extension when there is one, else the due date.
+        if self.value() == "overdue":
+            return open_.filter(extended_until__isnull=True, due_at__lt=now) | open_.filter(
+                extended_until__lt=now
+            )
+        if self.value() == "week":
+            soon = now + timedelta(days=7)
+            return open_.filter(extended_until__isnull=True, due_at__range=(now, soon)) | open_.filter(
+                extended_until__range=(now, soon)
+            )
+        return queryset
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("verify", "verify"),
+            ("start", "start"),
+            ("extend", "extend"),
+            ("complete", "complete"),
+            ("decline", "decline"),
+        ]
+    )
+    expected_status = forms.CharField()
+    how = forms.CharField(required=False)
+    until = forms.DateTimeField(required=False)
+    reason = forms.CharField(required=False)
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(SimpleHistoryAdmin):
+    """The privacy officer's queue. Decisions go through dsr.services; nothing here deletes a request."""
+
+    list_display = (
+        "reference",
+        "kind",
+        "status",
+        "requester_email",
+        "received_at",
+        "deadline_display",
+        "assignee",
+    )
+    list_filter = ("status", "kind", DueFilter, "assignee")
+    list_select_related = ("assignee",)
+    search_fields = ("=reference", "=requester_email")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    actions = ["assign_to_me"]
+    change_form_template = "admin/dsr/datasubjectrequest/change_form.html"
+    readonly_fields = (
+        "reference",
+        "kind",
+        "status",
+        "requester_email",
+        "requester_name",
+        "details",
+        "channel",
+        "received_at",
+        "due_at",
+        "verified_at",
+        "verification",
+        "extended_until",
+        "extension_reason",
+        "decline_reason",
+        "closed_at",
+        "linked_contacts",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("kind", "requester_email", "requester_name", "details", "channel")
+        return (*self.readonly_fields, "assignee", "notes")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a request is evidence of how it was answered
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "decision_actions": ["verify", "start", "extend", "complete", "decline"],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("deadline"), ordering="due_at")
+    def deadline_display(self, obj):
+        deadline = obj.deadline
+        if not obj.is_open:
+            return deadline.strftime("%Y-%m-%d")
+        days = (deadline - timezone.now()).days
+        colour = "#a4000f" if days < 0 else ("#8a5300" if days <= 7 else "inherit")
+        label = _("overdue") if days < 0 else _("%d days left") % days
+        return format_html(
+            '<span style="color:{};font-weight:600">{} ({})</span>',
+            colour,
+            deadline.strftime("%Y-%m-%d"),
+            label,
+        )
+
+    @admin.display(description=_("contacts"))
+    def linked_contacts(self, obj):
+        links = [
+            format_html('<a href="{}">{}</a>', reverse("admin:contacts_contact_change", args=[c.pk]), c)
+            for c in obj.contacts.all()
+        ]
+        return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj._history_user = request.user
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        created_request, created = services.dsr_create(
+            kind=data["kind"],
+            channel=data["channel"],
+            email=data["requester_email"],
+            name=data["requester_name"],
+            details=data["details"],
+            actor=request.user,
+        )
+        obj.pk, obj._state.adding = created_request.pk, False
+        obj.refresh_from_db()
+        if not created:
+            messages.info(
+                request, _("An open request of this type exists for the address: the details joined it.")
+            )
+
+    @admin.action(description=_("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        count = services.dsr_assign(requests=list(queryset), assignee=request.user, actor=request.user)
+        self.message_user(request, _("%d requests assigned to you.") % count)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="dsr_datasubjectrequest_decide",
+            ),
+            path(
+                "<path:object_id>/discover/",
+                self.admin_site.admin_view(self.discover_view),
+                name="dsr_datasubjectrequest_discover",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            data, common = (
+                form.cleaned_data,
+                {
+                    "request": obj,
+                    "actor": request.user,
+                    "expected_status": form.cleaned_data["expected_status"],
+                },
+            )
+            try:
+                match data["action"]:
+                    case "verify":
+                        services.dsr_verify(how=data["how"], **common)
+                    case "start":
+                        services.dsr_start(**common)
+                    case "extend":
+                        services.dsr_extend(
+                            until=data["until"] or obj.due_at, reason=data["reason"], **common
+                        )
+                    case "complete":
+                        services.dsr_complete(**common)
+                    case "decline":
+                        services.dsr_decline(reason=data["reason"], **common)
+                messages.success(request, _("Saved."))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+        return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+
+    def discover_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        term = request.GET.get("q", "").strip()
+        contacts = list(find_contacts(term)[:50]) if term else list(obj.contacts.all())
+        record_access(
+            request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Data held about the requester of %s") % obj.reference,
+            "opts": self.opts,
+            "original": obj,
+            "term": term,
+            "contacts": contacts,
+            "findings": discover(contacts),
+        }
+        return TemplateResponse(request, "admin/dsr/datasubjectrequest/discover.html", context)

@@ -1,0 +1,87 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+def new_reference() -> str:
+    return "DSR-" + secrets.token_hex(4).upper()
+
+
+class DataSubjectRequest(models.Model):
+    """A person's request about their data (GDPR Art. 15 to 21), from receipt to its answer."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access (Art. 15)")
+        RECTIFY = "rectify", _("Rectification (Art. 16)")
+        ERASE = "erase", _("Erasure (Art. 17)")
+        RESTRICT = "restrict", _("Restriction (Art. 18)")
+        EXPORT = "export", _("Portability (Art. 20)")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        VERIFIED = "verified", _("Identity verified")
+        IN_PROGRESS = "in_progress", _("In progress")
+        EXTENDED = "extended", _("Extended")
+        COMPLETED = "completed", _("Completed")
+        DECLINED = "declined", _("Declined")
+
+    OPEN = (Status.NEW, Status.VERIFIED, Status.IN_PROGRESS, Status.EXTENDED)
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web form")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        LETTER = "letter", _("Letter")
+        API = "api", _("API")
+
+    reference = models.CharField(
+        _("reference"), max_length=16, unique=True, default=new_reference, editable=False
+    )
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    requester_email = models.EmailField(_("requester email"), db_index=True)
+    requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
+    details = models.TextField(_("what they ask"), blank=True)
+    channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
+    contacts = models.ManyToManyField("contacts.Contact", blank=True, related_name="data_requests")
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
+    verification = models.CharField(_("how identity was verified"), max_length=200, blank=True)
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    extended_until = models.DateTimeField(_("extended until"), null=True, blank=True)
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("data subject request")
+        ordering = ["due_at"]
+        indexes = [models.Index(fields=["status", "due_at"], name="dsr_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.get_kind_display()}"
+
+    @property
+    def deadline(self):
+        return self.extended_until or self.due_at
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN

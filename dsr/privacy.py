@@ -1,0 +1,10 @@
+from dsr.models import DataSubjectRequest
+from dsr.registry import Erasure, register
+
+register(
+    DataSubjectRequest,
+    fields=["requester_email", "requester_name", "details", "notes", "verification"],
+    contact_path="contacts",
+    erasure=Erasure.KEEP,
+    legal_hold="Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised.",
+)

@@ -1,0 +1,150 @@
+"""Data subject requests: intake, lifecycle and deadlines. GDPR Art. 12(3): answer within one
+month of receipt, extendable by two further months with reasons given to the requester."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.models import ComplianceSettings
+from contacts.models import Contact
+from contacts.normalize import normalize_email
+from dsr.models import DataSubjectRequest
+
+Status = DataSubjectRequest.Status
+MAX_EXTENSION_DAYS = 61  # "two further months" (Art. 12(3)), counted generously in days
+
+
+class Conflict(ValidationError):
+    """Someone else changed the request first; reload and decide again."""
+
+
+@transaction.atomic
+def dsr_create(
+    *, kind: str, email: str, channel: str, name: str = "", details: str = "", actor=None
+) -> tuple[DataSubjectRequest, bool]:
+    """Open a request, or join the open one of the same type for the same address.
+
+    Returns (request, created). Links every contact holding the address (several may share one).
+    """
+    email = normalize_email(email)
+    if kind not in DataSubjectRequest.Kind.values:
+        raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
+    # Lock the open requests of this address and type, so two submissions at once make one request.
+    existing = (
+        DataSubjectRequest.objects.select_for_update()
+        .filter(requester_email=email, kind=kind, status__in=DataSubjectRequest.OPEN)
+        .order_by("received_at")
+        .first()
+    )
+    if existing is not None:
+        if details.strip():
+            existing.notes = f"{existing.notes}\n[{timezone.now():%Y-%m-%d}] {details.strip()}".strip()
+            existing._history_user = actor
+            existing.save(update_fields=["notes"])
+        return existing, False
+    now = timezone.now()
+    request = DataSubjectRequest(
+        kind=kind,
+        requester_email=email,
+        requester_name=name.strip(),
+        details=details.strip(),
+        channel=channel,
+        received_at=now,
+        due_at=now + timedelta(days=ComplianceSettings.load().request_response_days),
+    )
+    request._history_user = actor
+    request.full_clean()
+    request.save()
+    request.contacts.set(Contact.objects.filter(email=email))
+    return request, True
+
+
+def _locked(request: DataSubjectRequest, expected_status: str | None) -> DataSubjectRequest:
+    locked = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+    if expected_status is not None and locked.status != expected_status:
+        raise Conflict(
+            _("%(ref)s changed meanwhile (now “%(status)s”). Reload it and decide again.")
+            % {"ref": locked.reference, "status": locked.get_status_display()}
+        )
+    if not locked.is_open:
+        raise ValidationError(_("%(ref)s is closed.") % {"ref": locked.reference})
+    return locked
+
+
+def _save(request, actor, reason, *fields):
+    request._history_user = actor
+    request._change_reason = reason
+    request.full_clean()
+    request.save(update_fields=list(fields))
+    return request
+
+
+@transaction.atomic
+def dsr_verify(*, request, actor, how: str, expected_status: str | None = None) -> DataSubjectRequest:
+    """Record how the requester's identity was checked (GDPR Art. 12(6))."""
+    if not how.strip():
+        raise ValidationError({"verification": _("Say how the identity was verified.")})
+    locked = _locked(request, expected_status)
+    locked.status, locked.verified_at, locked.verification = Status.VERIFIED, timezone.now(), how.strip()
+    return _save(locked, actor, "identity verified", "status", "verified_at", "verification")
+
+
+@transaction.atomic
+def dsr_start(*, request, actor, expected_status: str | None = None) -> DataSubjectRequest:
+    locked = _locked(request, expected_status)
+    if locked.verified_at is None:
+        raise ValidationError(_("Verify the requester's identity before working on the request."))
+    locked.status = Status.IN_PROGRESS
+    locked.assignee = locked.assignee or actor
+    return _save(locked, actor, "work started", "status", "assignee")
+
+
+@transaction.atomic
+def dsr_extend(
+    *, request, actor, until, reason: str, expected_status: str | None = None
+) -> DataSubjectRequest:
+    locked = _locked(request, expected_status)
+    if not reason.strip():
+        raise ValidationError(
+            {"extension_reason": _("An extension needs its reason (the requester is told).")}
+        )
+    if until <= locked.due_at or until > locked.due_at + timedelta(days=MAX_EXTENSION_DAYS):
+        raise ValidationError(
+            {"extended_until": _("An extension ends after the due date and at most two months later.")}
+        )
+    locked.status, locked.extended_until, locked.extension_reason = Status.EXTENDED, until, reason.strip()
+    return _save(locked, actor, "deadline extended", "status", "extended_until", "extension_reason")
+
+
+@transaction.atomic
+def dsr_complete(*, request, actor, expected_status: str | None = None) -> DataSubjectRequest:
+    locked = _locked(request, expected_status)
+    if locked.verified_at is None:
+        raise ValidationError(_("A request is completed only for a verified requester."))
+    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
+    return _save(locked, actor, "completed", "status", "closed_at")
+
+
+@transaction.atomic
+def dsr_decline(*, request, actor, reason: str, expected_status: str | None = None) -> DataSubjectRequest:
+    if not reason.strip():
+        raise ValidationError({"decline_reason": _("Declining needs a reason (Art. 12(4)).")})
+    locked = _locked(request, expected_status)
+    locked.status, locked.closed_at, locked.decline_reason = Status.DECLINED, timezone.now(), reason.strip()
+    return _save(locked, actor, "declined", "status", "closed_at", "decline_reason")
+
+
+@transaction.atomic
+def dsr_assign(*, requests, assignee, actor) -> int:
+    count = 0
+    for request in DataSubjectRequest.objects.select_for_update().filter(pk__in=[r.pk for r in requests]):
+        if request.is_open:
+            request.assignee = assignee
+            _save(request, actor, f"assigned to {assignee}", "assignee")
+            count += 1
+    return count
