@@ -169,7 +169,32 @@ def seed(*, officer) -> dict:
         if not is_child:
             adults.append(contact)
         added += 1
+    _seed_requests(officer, now)
     return {"added": added, "contacts": Contact.objects.count()}
+
+
+def _seed_requests(officer, now) -> None:
+    """A small queue: one overdue, one due this week, one being worked on, one answered."""
+    from dsr.models import DataSubjectRequest
+    from dsr.services import dsr_complete, dsr_create, dsr_start, dsr_verify
+
+    if DataSubjectRequest.objects.exists():
+        return
+    plans = [("access", 35, None), ("erase", 26, None), ("export", 10, "start"), ("rectify", 40, "complete")]
+    for n, (kind, days_ago, progress) in enumerate(plans):
+        contact = Contact.objects.filter(is_child=False).order_by("id")[10 + n]
+        request, _ = dsr_create(
+            kind=kind, email=contact.email, channel="web", name=str(contact), actor=officer
+        )
+        received = now - timedelta(days=days_ago)
+        DataSubjectRequest.objects.filter(pk=request.pk).update(
+            received_at=received, due_at=received + timedelta(days=30)
+        )
+        if progress:
+            dsr_verify(request=request, actor=officer, how="demo: reply from the registered address")
+            dsr_start(request=request, actor=officer)
+            if progress == "complete":
+                dsr_complete(request=request, actor=officer)
 
 
 def _history_plan(rng: random.Random, final: int, now) -> list[tuple[int, object, str]]:
