@@ -7,8 +7,20 @@ from consent.models import ComplianceSettings
 from subscriptions.services import describe, list_email_headers
 
 
-def consent_request_message(request, link: str) -> EmailMultiAlternatives:
-    """The double opt-in email: what confirming does, in plain words, and the link (text and HTML)."""
+def templated_message(*, subject: str, template: str, context: dict, to: str) -> EmailMultiAlternatives:
+    """A text email with an HTML alternative, both from templates/emails/<template>.txt/.html."""
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    return message
+
+
+def send_consent_request(request, link: str) -> None:
+    """The double opt-in email: what confirming does, in plain words, and the link."""
     context = {
         "changes": describe(request.changes),
         "link": link,
@@ -16,31 +28,23 @@ def consent_request_message(request, link: str) -> EmailMultiAlternatives:
         "for_child": request.on_behalf_of_child,
         "child": request.contact if request.on_behalf_of_child else None,
     }
-    message = EmailMultiAlternatives(
+    templated_message(
         subject=_("Please confirm your choices"),
-        body=render_to_string("emails/consent_request.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[request.sent_to],
-    )
-    message.attach_alternative(render_to_string("emails/consent_request.html", context), "text/html")
-    return message
-
-
-def send_consent_request(request, link: str) -> None:
-    consent_request_message(request, link).send()
+        template="consent_request",
+        context=context,
+        to=request.sent_to,
+    ).send()
 
 
 def send_coming_of_age_invitation(contact, link: str) -> None:
     """A child became an adult: their choices are now theirs to make."""
     context = {"contact": contact, "link": link, "age": ComplianceSettings.load().age_of_consent}
-    message = EmailMultiAlternatives(
+    templated_message(
         subject=_("Your privacy choices are now yours"),
-        body=render_to_string("emails/came_of_age.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[contact.email],
-    )
-    message.attach_alternative(render_to_string("emails/came_of_age.html", context), "text/html")
-    message.send()
+        template="came_of_age",
+        context=context,
+        to=contact.email,
+    ).send()
 
 
 class ListEmailMessage(EmailMultiAlternatives):
