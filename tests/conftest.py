@@ -6,7 +6,7 @@ from django.test import Client
 
 from consent.models import ComplianceSettings
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_consent
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +62,12 @@ def client_as():
         return client
 
     return login
+
+
+@pytest.fixture
+def raise_consent(db):
+    """with_consent as a fixture: raise_consent(contact, level=4, purposes={"news": True})."""
+    return with_consent
 
 
 @pytest.fixture
@@ -185,7 +191,11 @@ def celery_worker(transactional_db, settings):
     yield worker
     if worker.process is not None:
         worker.process.terminate()
-        worker.process.wait(timeout=30)
+        try:
+            worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stuck worker must not outlive the test run
+            worker.process.kill()
+            worker.process.wait(timeout=10)
 
 
 def wait_for(predicate, *, seconds: float = 30, message: str = "condition"):

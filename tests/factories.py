@@ -3,7 +3,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from consent.models import Purpose
+from consent.models import Purpose, Source
+from consent.services import consent_change
 from contacts.models import Contact
 from contacts.services import contact_create
 
@@ -43,3 +44,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     is_staff = True
     password = factory.django.Password("correct-horse-battery-staple")
+
+
+def with_consent(contact: Contact, *, source: str = Source.IMPORT, **changes) -> Contact:
+    """Give a test contact consent the way production does: through consent.services.consent_change.
+
+    `changes` are consent_change's keywords (level, purposes, tracking_allowed, actor, ...).
+    Returns the contact, refreshed from the database.
+    """
+    consent_change(contact=contact, source=source, **changes)
+    contact.refresh_from_db()
+    return contact
