@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -91,8 +93,11 @@ class Contact(models.Model):
         super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
-        self.email = normalize_email(self.email) if self.email else ""
         errors: dict[str, list[str]] = {}
+        # An invalid address is reported by clean_fields() on the email field; raising it here
+        # again would show it twice, the second time without its field.
+        with suppress(ValidationError):
+            self.email = normalize_email(self.email) if self.email else ""
         try:
             self.phone = normalize_phone(self.phone)
         except ValidationError as exc:
