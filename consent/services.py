@@ -89,6 +89,9 @@ def _plan(contact: Contact, *, level, tracking_allowed, purposes) -> list[tuple]
     planned: list[tuple] = []
     if level is not None:
         try:
+            # True is not "Consent" and 4.9 is not "Marketing": only whole levels, or their digits.
+            if isinstance(level, bool) or (not isinstance(level, str) and int(level) != level):
+                raise ValueError(level)
             level = ConsentLevel(int(level))
         except (TypeError, ValueError):
             raise ValidationError(
@@ -96,6 +99,9 @@ def _plan(contact: Contact, *, level, tracking_allowed, purposes) -> list[tuple]
             ) from None
         if level != contact.consent_given:
             planned.append((ConsentField.CONSENT_GIVEN, None, contact.consent_given, int(level)))
+    if tracking_allowed not in (None, True, False):
+        # bool("false") is True: a loosely typed answer must not become a grant.
+        raise ValidationError({"tracking_allowed": _("The tracking choice must be yes or no.")})
     if tracking_allowed is not None and bool(tracking_allowed) != contact.tracking_allowed:
         planned.append((ConsentField.TRACKING, None, contact.tracking_allowed, bool(tracking_allowed)))
     if purposes:

@@ -1,10 +1,10 @@
 """The one write path for consent: every change applied, recorded once, or refused whole."""
 
 from datetime import timedelta
-from itertools import pairwise
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -167,46 +167,183 @@ def test_level_snapshot_counts_each_level_and_replaces_a_same_day_snapshot(loggi
     assert today == {0: 1, 1: 0, 2: 0, 3: 3, 4: 0, 5: 1}
 
 
+def test_tracking_and_purpose_records_carry_who_how_why_and_evidence(contact, privacy_officer):
+    news = PurposeFactory(slug="news")
+    evidence = {"ip": "192.0.2.7", "user_agent": "Mozilla/5.0", "wording_version": 3}
+    records = consent_change(
+        contact=contact,
+        tracking_allowed=True,
+        purposes={news: True},
+        source=Source.ADMIN,
+        actor=privacy_officer,
+        channel="letter",
+        justification="  signed form of 3 May  ",
+        evidence=evidence,
+    )
+    assert len(records) == 2 and ConsentChange.objects.count() == 2
+    for record in ConsentChange.objects.all():
+        assert (record.source, record.actor, record.channel) == (Source.ADMIN, privacy_officer, "letter")
+        assert record.justification == "signed form of 3 May" and record.evidence == evidence
+    assert ConsentChange.objects.get(field="purpose").purpose == news
+
+
+def test_a_withdrawn_purpose_is_recorded_from_yes_to_no(contact):
+    news = PurposeFactory(slug="news")
+    consent_change(contact=contact, purposes={"news": True}, source=Source.DOUBLE_OPT_IN)
+    consent_change(contact=contact, purposes={"news": False}, source=Source.SUBSCRIPTION_CENTER)
+    latest = ConsentChange.objects.filter(purpose=news).order_by("id").last()
+    assert (latest.old_value, latest.new_value, latest.source) == (
+        "True",
+        "False",
+        Source.SUBSCRIPTION_CENTER,
+    )
+    assert PurposeConsent.objects.get(contact=contact, purpose=news).granted is False
+
+
+def test_a_refused_change_applies_no_part_of_it(logging_on):
+    news = PurposeFactory(slug="news")
+    child = ContactFactory(is_child=True, guardian=ContactFactory())
+    with pytest.raises(ValidationError, match="Profiling"):
+        consent_change(
+            contact=child, level=5, tracking_allowed=True, purposes={news: True}, source=Source.IMPORT
+        )
+    child.refresh_from_db()
+    assert (child.consent_given, child.tracking_allowed) == (0, False)
+    assert not PurposeConsent.objects.exists() and not ConsentChange.objects.exists()
+
+
+def test_a_hand_change_of_purposes_without_justification_changes_nothing(contact, privacy_officer):
+    PurposeFactory(slug="news")
+    with pytest.raises(ValidationError):
+        consent_change(contact=contact, purposes={"news": True}, source=Source.ADMIN, actor=privacy_officer)
+    assert not PurposeConsent.objects.exists() and not ConsentChange.objects.exists()
+
+
+@pytest.mark.parametrize("answer", ["false", "no", 0.5, "True"])
+def test_the_tracking_choice_must_be_yes_or_no(contact, answer):
+    with pytest.raises(ValidationError, match="yes or no"):
+        consent_change(contact=contact, tracking_allowed=answer, source=Source.IMPORT)
+    contact.refresh_from_db()
+    assert contact.tracking_allowed is False and not ConsentChange.objects.exists()
+
+
+@pytest.mark.parametrize("level", [True, 4.9, -1, "5.0"])
+def test_a_level_must_be_one_of_the_six(contact, level):
+    with pytest.raises(ValidationError, match="not a consent level"):
+        consent_change(contact=contact, level=level, source=Source.IMPORT)
+    contact.refresh_from_db()
+    assert contact.consent_given == 0 and not ConsentChange.objects.exists()
+
+
+def test_a_level_given_as_text_from_a_form_is_accepted(contact):
+    consent_change(contact=contact, level="3", source=Source.IMPORT)
+    contact.refresh_from_db()
+    assert contact.consent_given == 3
+
+
+def test_a_past_effective_date_is_kept_on_the_record(contact):
+    signed = timezone.now() - timedelta(days=3)
+    consent_change(contact=contact, level=2, source=Source.IMPORT, effective_at=signed)
+    record = ConsentChange.objects.get()
+    assert record.effective_at == signed and record.recorded_at > signed
+
+
+def test_records_cannot_be_rewritten_through_a_contact_or_in_bulk(contact):
+    consent_change(contact=contact, level=2, source=Source.IMPORT)
+    record = ConsentChange.objects.get()
+    record.new_value = "5"
+    with pytest.raises(PermissionError), transaction.atomic():
+        ConsentChange.objects.bulk_update([record], ["new_value"])
+    with pytest.raises(PermissionError):
+        contact.consent_changes.update(new_value="5")
+    with pytest.raises(PermissionError):
+        contact.consent_changes.all().delete()
+    assert ConsentChange.objects.get().new_value == "2"
+
+
+def test_taking_the_snapshot_twice_a_day_keeps_one_row_per_level(logging_on):
+    for level in (1, 4):
+        consent_change(contact=ContactFactory(), level=level, source=Source.IMPORT)
+    day = timezone.localdate()
+    assert consent_level_snapshot_take(day=day) == consent_level_snapshot_take(day=day) == 2
+    assert ConsentLevelSnapshot.objects.filter(date=day).count() == 6
+    assert dict(ConsentLevelSnapshot.objects.values_list("level", "contacts")) == {
+        0: 0,
+        1: 1,
+        2: 0,
+        3: 0,
+        4: 1,
+        5: 0,
+    }
+
+
+SOURCES = [Source.IMPORT, Source.DOUBLE_OPT_IN, Source.SUBSCRIPTION_CENTER, Source.JOURNEY]
 CHANGES = st.lists(
     st.fixed_dictionaries(
-        {},
+        {"source": st.sampled_from(SOURCES)},
         optional={
             "level": st.integers(min_value=0, max_value=5),
             "tracking_allowed": st.booleans(),
             "news": st.booleans(),
+            "events": st.booleans(),
         },
     ),
     min_size=1,
-    max_size=8,
+    max_size=10,
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _refused(state: dict, change: dict, *, is_child: bool) -> bool:
+    """The rules, stated independently of the service: children stop at Marketing; the center
+    and journeys may only narrow (a raise needs double opt-in)."""
+    if is_child and change.get("level") == 5:
+        return True
+    if change["source"] not in (Source.SUBSCRIPTION_CENTER, Source.JOURNEY):
+        return False
+    return (
+        change.get("level", 0) > state["level"]
+        or (change.get("tracking_allowed") is True and not state["tracking_allowed"])
+        or any(change.get(slug) is True and state[slug] is not True for slug in ("news", "events"))
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=CHANGES, is_child=st.booleans())
 def test_any_sequence_of_changes_ends_in_the_last_accepted_values_with_a_chained_trail(
     logging_on, changes, is_child
 ):
-    news = PurposeFactory(slug="news")
+    purposes = {slug: PurposeFactory(slug=slug) for slug in ("news", "events")}
     guardian = ContactFactory() if is_child else None
     contact = ContactFactory(is_child=is_child, guardian=guardian)
-    expected = {"level": 0, "tracking_allowed": False, "news": None}
+    state = {"level": 0, "tracking_allowed": False, "news": None, "events": None}
     for change in changes:
-        kwargs = {key: value for key, value in change.items() if key != "news"}
-        if "news" in change:
-            kwargs["purposes"] = {news: change["news"]}
+        kwargs = {key: change[key] for key in ("level", "tracking_allowed") if key in change}
+        answers = {purposes[slug]: change[slug] for slug in purposes if slug in change}
+        refused = _refused(state, change, is_child=is_child)
         try:
-            consent_change(contact=contact, source=Source.IMPORT, **kwargs)
+            records = consent_change(contact=contact, source=change["source"], purposes=answers, **kwargs)
         except ValidationError:
-            assert is_child and change.get("level") == 5  # the only refusal possible here
+            assert refused, change
             continue
-        expected.update(change)
+        assert not refused, change
+        really_changed = [key for key in state if key in change and change[key] != state[key]]
+        assert len(records) == len(really_changed)  # one record per value that really changed
+        state.update({key: change[key] for key in state if key in change})
+
     contact.refresh_from_db()
-    assert contact.consent_given == expected["level"]
-    assert contact.tracking_allowed == expected["tracking_allowed"]
-    answer = PurposeConsent.objects.filter(contact=contact, purpose=news).first()
-    assert (answer.granted if answer else None) == expected["news"]
+    assert (contact.consent_given, contact.tracking_allowed) == (state["level"], state["tracking_allowed"])
+    answers = dict(PurposeConsent.objects.filter(contact=contact).values_list("purpose__slug", "granted"))
+    assert answers == {slug: state[slug] for slug in purposes if state[slug] is not None}
     if is_child:
         assert contact.consent_given <= 4
-    for field in ("consent_given", "tracking_allowed", "purpose"):
-        trail = list(ConsentChange.objects.filter(contact=contact, field=field).order_by("id"))
-        assert all(later.old_value == earlier.new_value for earlier, later in pairwise(trail))
+    trails = {
+        "level": ("0", ConsentChange.objects.filter(field="consent_given")),
+        "tracking_allowed": ("False", ConsentChange.objects.filter(field="tracking_allowed")),
+        **{slug: ("", ConsentChange.objects.filter(purpose=purpose)) for slug, purpose in purposes.items()},
+    }
+    for key, (initial, records) in trails.items():
+        values = [initial] + [r.new_value for r in records.filter(contact=contact).order_by("id")]
+        olds = [r.old_value for r in records.filter(contact=contact).order_by("id")]
+        assert olds == values[:-1], key  # each record starts where the one before it ended
+        expected_last = "" if state[key] is None else str(state[key])
+        assert values[-1] == expected_last, key
