@@ -60,3 +60,66 @@ def test_it_is_one_query(django_assert_num_queries):
         at(level)
     with django_assert_num_queries(1):
         list(eligible_contacts(min_level=5, purpose="news", needs_tracking=True))
+
+
+def test_a_yes_for_another_purpose_or_a_withdrawn_yes_does_not_count():
+    news, events = PurposeFactory(slug="news"), PurposeFactory(slug="events")
+    other, withdrawn = at(4), at(4)
+    consent_change(contact=other, purposes={events: True}, source=Source.IMPORT)
+    consent_change(contact=withdrawn, purposes={news: True}, source=Source.IMPORT)
+    consent_change(contact=withdrawn, purposes={news: False}, source=Source.SUBSCRIPTION_CENTER)
+    assert not eligible_contacts(min_level=1, purpose=news).exists()
+    assert list(eligible_contacts(min_level=1, purpose=events)) == [other]
+
+
+def test_restriction_wins_over_every_consent():
+    news = PurposeFactory(slug="news")
+    contact = at(5)
+    consent_change(contact=contact, tracking_allowed=True, purposes={news: True}, source=Source.IMPORT)
+    contact_update(contact=contact, processing_restricted=True)
+    for criteria in (
+        {"min_level": 0},
+        {"min_level": 1, "purpose": news},
+        {"min_level": 2, "needs_tracking": True},
+    ):
+        assert not is_eligible(contact, **criteria)
+    contact_update(contact=contact, processing_restricted=False)
+    assert is_eligible(contact, min_level=5, purpose=news, needs_tracking=True)
+
+
+def test_is_eligible_agrees_with_the_list_for_every_contact_and_criterion():
+    news = PurposeFactory(slug="news")
+    guardian = at(5)
+    people = [guardian]
+    for level in range(6):
+        for kind in ("adult", "child", "restricted"):
+            contact = ContactFactory(is_child=kind == "child", guardian=guardian if kind == "child" else None)
+            consent_change(
+                contact=contact,
+                level=min(level, 4) if kind == "child" else level,
+                tracking_allowed=level % 2 == 0,
+                purposes={news: level % 3 != 0},
+                source=Source.IMPORT,
+            )
+            if kind == "restricted":
+                contact_update(contact=contact, processing_restricted=True)
+            people.append(contact)
+    for min_level in range(6):
+        for purpose in (None, news, "news"):
+            for needs_tracking in (False, True):
+                criteria = {"min_level": min_level, "purpose": purpose, "needs_tracking": needs_tracking}
+                listed = set(eligible_contacts(**criteria).values_list("pk", flat=True))
+                assert listed == {c.pk for c in people if is_eligible(c, **criteria)}, criteria
+                # and both follow the rules as a privacy officer states them:
+                for c in people:
+                    c.refresh_from_db()
+                    expected = (
+                        not c.processing_restricted
+                        and c.consent_given >= min_level
+                        and not (c.is_child and min_level > 4)
+                        and (not needs_tracking or c.tracking_allowed)
+                        and (
+                            purpose is None or c.purpose_consents.filter(purpose=news, granted=True).exists()
+                        )
+                    )
+                    assert (c.pk in listed) == expected, (criteria, c.pk)
