@@ -10,8 +10,13 @@ def _points_to_contact(model) -> bool:
     contact = apps.get_model("contacts", "Contact")
     if model is contact:
         return True
+    # Many-to-many links count too (their through table holds who belongs to what), and so does a
+    # link to a proxy of Contact: it is the same table.
     return any(
-        field.is_relation and (field.many_to_one or field.one_to_one) and field.related_model is contact
+        field.is_relation
+        and (field.many_to_one or field.one_to_one or field.many_to_many)
+        and isinstance(field.related_model, type)
+        and field.related_model._meta.concrete_model is contact
         for field in model._meta.get_fields()
         if field.concrete
     )
@@ -26,7 +31,8 @@ def check_personal_data_registered(app_configs=None, models=None, **kwargs):
     errors = []
     for model in models if models is not None else apps.get_models():
         # History tables are reached through the model they record; erasure purges them with it.
-        if issubclass(model, HistoricalChanges) or not _points_to_contact(model):
+        # A proxy shares its concrete model's table, so that model's registration covers it.
+        if issubclass(model, HistoricalChanges) or model._meta.proxy or not _points_to_contact(model):
             continue
         entry = registry.entry_for(model)
         if entry is None:

@@ -54,3 +54,50 @@ def test_rows_for_finds_one_contacts_rows(logging_on):
     entry = registry.entry_for(ConsentChange)
     assert [r.contact_id for r in entry.rows_for(holly)] == [holly.pk]
     assert list(registry.entry_for(Contact).rows_for(holly)) == [holly]
+
+
+@isolate_apps("dsr")
+def test_a_many_to_many_link_to_contact_without_registration_fails_the_check():
+    class Household(models.Model):
+        members = models.ManyToManyField(Contact, related_name="+")
+
+        class Meta:
+            app_label = "dsr"
+
+        def __str__(self):
+            return "household"
+
+    assert [e.id for e in check_personal_data_registered(models=[Household])] == ["dsr.E001"]
+
+
+@isolate_apps("dsr")
+def test_a_link_to_a_proxy_of_contact_counts_as_a_link_to_contact():
+    class Customer(Contact):
+        class Meta:
+            proxy = True
+            app_label = "dsr"
+
+    class Voucher(models.Model):
+        holder = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+
+        class Meta:
+            app_label = "dsr"
+
+        def __str__(self):
+            return "voucher"
+
+    assert [e.id for e in check_personal_data_registered(models=[Voucher])] == ["dsr.E001"]
+    # The proxy shares Contact's table and registration: it is not reported itself.
+    assert check_personal_data_registered(models=[Customer]) == []
+
+
+@pytest.mark.django_db
+def test_rows_for_follows_a_many_to_many_path():
+    from dsr.models import DataSubjectRequest
+    from dsr.services import dsr_create
+
+    holly = ContactFactory(email="holly@example.org")
+    ContactFactory(email="other@example.org")
+    request, _ = dsr_create(kind="access", email="holly@example.org", channel="web")
+    dsr_create(kind="access", email="other@example.org", channel="web")
+    assert list(registry.entry_for(DataSubjectRequest).rows_for(holly)) == [request]
