@@ -52,3 +52,26 @@ def test_nobody_may_write_consent_change_records():
             for p in perms(role)
             if p.endswith("consentchange") and not p.split(".")[1].startswith(("view", "export"))
         }
+
+
+def test_sync_creates_each_role_once():
+    first = sync_roles()
+    assert sync_roles() == first
+    assert Group.objects.filter(name__in=(PRIVACY_OFFICER, MARKETER, AUDITOR)).count() == 3
+
+
+def test_nobody_may_edit_or_delete_history_rows():
+    for role in (PRIVACY_OFFICER, MARKETER, AUDITOR):
+        assert not {p for p in perms(role) if "historical" in p and not p.split(".")[1].startswith("view")}, (
+            role
+        )
+
+
+def test_the_personas_hold_exactly_their_role_and_the_outsider_nothing(
+    privacy_officer, marketer, auditor, outsider
+):
+    for user, role in ((privacy_officer, PRIVACY_OFFICER), (marketer, MARKETER), (auditor, AUDITOR)):
+        assert user.is_staff and not user.is_superuser
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert user.get_all_permissions() == perms(role)
+    assert outsider.is_staff and not outsider.groups.exists() and outsider.get_all_permissions() == set()
