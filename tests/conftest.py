@@ -207,3 +207,35 @@ def wait_for(predicate, *, seconds: float = 30, message: str = "condition"):
             return result
         time.sleep(0.2)
     raise AssertionError(f"timed out after {seconds}s waiting for {message}")
+
+
+def run_together(*functions, seconds: float = 60):
+    """Run the functions in threads released at the same moment, each on its own database
+    connection (real parallel transactions; needs transactional_db). Returns their results in
+    order and re-raises the first error."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(functions))
+    results, errors = [None] * len(functions), []
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as error:  # re-raised in the test's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds)
+    if any(thread.is_alive() for thread in threads):
+        raise AssertionError(f"threads still running after {seconds}s (a lock wait that never ends?)")
+    if errors:
+        raise errors[0]
+    return results
