@@ -67,6 +67,8 @@ class DataSubjectRequest(models.Model):
     decline_reason = models.TextField(_("reason for declining"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True, editable=False)
+    reminded_on = models.DateField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 

@@ -1,0 +1,71 @@
+"""Daily deadline reminders for the request queue: each open request due within 7 days or
+overdue is mentioned to its assignee (or to every privacy officer while unassigned) once a day."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsr.models import DataSubjectRequest
+from staff.roles import PRIVACY_OFFICER
+from subscriptions.emails import templated_message
+from subscriptions.services import absolute
+
+SOON = timedelta(days=7)
+
+
+def deadline_reminders(*, now=None) -> int:
+    """Mark overdue requests, then email each recipient their due requests. Returns emails sent.
+
+    A request is claimed for today (reminded_on) in the same transaction that selects it, so a
+    second run on the same day, or a second beat, mentions it to nobody again.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    open_ = DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN)
+    past_due = Q(extended_until__isnull=True, due_at__lt=now) | Q(extended_until__lt=now)
+    open_.filter(past_due, overdue_since__isnull=True).update(overdue_since=today)
+
+    due_soon = Q(extended_until__isnull=True, due_at__lt=now + SOON) | Q(extended_until__lt=now + SOON)
+    with transaction.atomic():
+        due = list(
+            open_.select_for_update()
+            .filter(due_soon)
+            .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lt=today))
+            .select_related("assignee")
+            .order_by("due_at")
+        )
+        DataSubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(reminded_on=today)
+
+    officers = list(
+        get_user_model().objects.filter(groups__name=PRIVACY_OFFICER, is_active=True).exclude(email="")
+    )
+    by_person = defaultdict(list)
+    for request in due:
+        for person in [request.assignee] if request.assignee and request.assignee.email else officers:
+            by_person[person].append(request)
+    for person, requests in by_person.items():
+        lines = [
+            {
+                "reference": r.reference,
+                "kind": r.get_kind_display(),
+                "deadline": r.deadline,
+                "overdue": r.deadline < now,
+                "url": absolute(reverse("admin:dsr_datasubjectrequest_change", args=[r.pk])),
+            }
+            for r in requests
+        ]
+        templated_message(
+            subject=_("%(n)d data subject requests need you") % {"n": len(lines)},
+            template="dsr_deadlines",
+            context={"person": person, "requests": lines},
+            to=person.email,
+        ).send()
+    return len(by_person)
