@@ -15,9 +15,10 @@ from consent.models import ConsentChange, Purpose, PurposeConsent, Source
 from consent.selectors import contact_change_history, history_field_choices
 from consent.services import consent_change
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
-from contacts.models import Contact
+from contacts.models import Contact, SuppressedIdentity
 from contacts.selectors import contact_search
 from contacts.services import PROFILE_FIELDS, contact_create, contact_update
+from contacts.suppression import suppression_digests
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
@@ -304,3 +305,32 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
                 row.append("" if value is None else ("Yes" if value else "No"))
             row.append(contact.created_at)
             yield row
+
+
+@admin.register(SuppressedIdentity)
+class SuppressedIdentityAdmin(admin.ModelAdmin):
+    """Erased identities, as keyed hashes. Searching hashes what is typed, so an officer can answer
+    "is this address blocked?" without the list ever holding addresses. Deleting an entry lifts the
+    block (e.g. the person asked to come back)."""
+
+    list_display = ["kind", "reason", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["digest"]
+    search_help_text = _("Type a full email address or phone number to check whether it is blocked.")
+    readonly_fields = ["kind", "reason", "created_at"]
+    fields = readonly_fields
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # only erasure adds entries
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digests = suppression_digests(email=term, phone=term)
+        return queryset.filter(digest__in=digests), False

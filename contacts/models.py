@@ -136,3 +136,23 @@ class Contact(models.Model):
             seen.add(ancestor.pk)
             ancestor = ancestor.guardian
         return [_("The chain of guardians is too long.")]
+
+
+class SuppressedIdentity(models.Model):
+    """A keyed hash of an erased person's email address or phone number (GDPR Art. 17 + 21).
+
+    Holds no personal data in the clear: imports and sign-ups hash what they are given and refuse a
+    match, so an erased person is not silently re-created from an old export.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=[("email", "email"), ("phone", "phone")])
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, help_text=_("e.g. the erasure request's reference"))
+
+    class Meta:
+        verbose_name = _("suppressed identity")
+        verbose_name_plural = _("suppressed identities")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.digest[:12]}…"

@@ -26,7 +26,7 @@ NOBODY = {
         ("staff", "accessedcontact"),
     )
     for verb in ("add", "change", "delete")
-}
+} | {"contacts.add_suppressedidentity", "contacts.change_suppressedidentity"}  # only erasure adds
 
 OFFICER_PERMISSIONS = {f"{app}.*" for app in PRODUCT_APPS} | {"django_celery_beat.view_*"}
 MARKETER_PERMISSIONS = {

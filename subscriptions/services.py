@@ -27,6 +27,7 @@ from consent.services import consent_change
 from contacts.models import Contact
 from contacts.normalize import normalize_email
 from contacts.services import contact_create, contact_update
+from contacts.suppression import is_suppressed
 from subscriptions import tokens
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList, WordingVersion
 
@@ -496,12 +497,16 @@ def consent_request_renew(
 
 def signup(
     *, subscription_list: SubscriptionList, email: str, first_name: str, meta: Meta
-) -> tuple[ConsentRequest, str]:
+) -> tuple[ConsentRequest, str] | None:
     """Sign-up form: find or create the contact (pending, level 0) and ask for confirmation.
 
-    Callers answer the same whether or not the address was known (no enumeration).
+    An erased person's address (suppression list) is refused: nothing is created and nothing is
+    sent (None); an officer can lift the suppression if that person asks to come back. Callers
+    answer the same in every case (no enumeration).
     """
     email = normalize_email(email)
+    if is_suppressed(email=email):
+        return None
     with transaction.atomic():
         contact = Contact.objects.filter(email=email).order_by("id").first()
         created = contact is None

@@ -17,6 +17,8 @@ from django_celery_beat.models import (
 
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
+from contacts.models import SuppressedIdentity
+from contacts.suppression import suppression_add
 from dsr.services import dsr_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
@@ -44,6 +46,7 @@ MATRIX = {
     "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
+    "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
@@ -85,6 +88,9 @@ def make_object(label, user):
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "dsr.datasubjectrequest":
             return dsr_create(kind="access", email="someone@example.org", channel="letter")[0]
+        case "contacts.suppressedidentity":
+            suppression_add(email="erased@example.org", reason="DSR-TEST")
+            return SuppressedIdentity.objects.get()
         case "staff.accesslogentry":
             return AccessLogEntry.objects.create(user=user, action=AccessLogEntry.Action.VIEW)
         case "auth.user":

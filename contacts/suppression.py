@@ -1,0 +1,64 @@
+"""The erasure suppression list: keyed hashes of erased identities, consulted before a contact
+is created from an import or a sign-up (DESIGN.md rule 3: erasure leaves a hash, not the address)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from contacts.models import SuppressedIdentity
+from contacts.normalize import normalize_email, normalize_phone
+
+
+def _digest(kind: str, value: str) -> str:
+    # Keyed with AUDIT_CHAIN_KEY, which must never change (unlike SECRET_KEY, which may be
+    # rotated): a plain hash of an address could be reversed by hashing a list of addresses.
+    key = settings.AUDIT_CHAIN_KEY.encode()
+    return hmac.new(key, f"suppression:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _identities(email: str = "", phone: str = "") -> list[tuple[str, str]]:
+    """Normalised (kind, digest) pairs; a value that does not normalise is not an identity."""
+    found = []
+    for kind, value, normalise in (("email", email, normalize_email), ("phone", phone, normalize_phone)):
+        try:
+            value = normalise(value or "")
+        except ValidationError:
+            continue
+        if value:
+            found.append((kind, _digest(kind, value)))
+    return found
+
+
+def suppression_add(*, email: str = "", phone: str = "", reason: str) -> int:
+    """Add the identities to the list (idempotent). Returns how many were new."""
+    rows = [SuppressedIdentity(digest=d, kind=k, reason=reason[:200]) for k, d in _identities(email, phone)]
+    before = SuppressedIdentity.objects.count()
+    SuppressedIdentity.objects.bulk_create(rows, ignore_conflicts=True)
+    return SuppressedIdentity.objects.count() - before
+
+
+def suppression_digests(*, email: str = "", phone: str = "") -> list[str]:
+    """The digests the list would hold for these identities (for lookups)."""
+    return [d for _, d in _identities(email, phone)]
+
+
+def is_suppressed(*, email: str = "", phone: str = "") -> bool:
+    """True when the email address or the phone number belongs to an erased person."""
+    digests = suppression_digests(email=email, phone=phone)
+    return bool(digests) and SuppressedIdentity.objects.filter(digest__in=digests).exists()
+
+
+def suppressed_values(values: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """For bulk paths (imports): which of these (kind, normalised value) pairs are suppressed,
+    in one query per 1,000 values."""
+    by_digest = {_digest(kind, value): (kind, value) for kind, value in values if value}
+    keys = list(by_digest)
+    hits: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = SuppressedIdentity.objects.filter(digest__in=keys[start : start + 1000])
+        hits.update(by_digest[d] for d in chunk.values_list("digest", flat=True))
+    return hits
