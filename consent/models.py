@@ -80,7 +80,10 @@ class ConsentChange(models.Model):
     Append-only evidence (GDPR Art. 7(1): the controller must be able to demonstrate consent).
     """
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="consent_changes")
+    # Null only after an erasure pseudonymised the record (consent.services.consent_changes_pseudonymise).
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, on_delete=models.PROTECT, related_name="consent_changes"
+    )
     field = models.CharField(_("field"), max_length=32, choices=ConsentField.choices)
     purpose = models.ForeignKey(Purpose, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     old_value = models.CharField(_("from"), max_length=32, blank=True)

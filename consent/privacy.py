@@ -1,4 +1,5 @@
 from consent.models import ConsentChange, PurposeConsent
+from consent.services import consent_changes_pseudonymise
 from dsr.registry import Erasure, register
 
 register(
@@ -14,4 +15,7 @@ register(
     fields=["contact", "justification", "evidence"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
+    legal_hold="Proof of consent (GDPR Art. 7(1)), kept without whom it was about.",
+    kept_until="as long as consent given or withdrawn must be demonstrable (limitation period)",
+    anonymise=consent_changes_pseudonymise,
 )

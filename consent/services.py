@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -376,3 +377,16 @@ def children_come_of_age(*, today=None) -> list[Contact]:
                 record.save()
             grown.append(locked)
     return grown
+
+
+def consent_changes_pseudonymise(records) -> int:
+    """Strip whom a set of consent change records are about, and their evidence, for an erasure.
+
+    GDPR Art. 17(3)(e) and 7(1): the records stay as proof of what was consented and when, but no
+    longer lead to the person. The chain still verifies: the personal fields entered it only
+    through personal_digest, which is kept (consent.audit_chain). The one sanctioned rewrite of
+    these append-only rows, hence the bypass of ConsentChangeQuerySet.update.
+    """
+    return QuerySet.update(
+        records, contact=None, justification="", evidence={}, channel="", pseudonymised=True
+    )

@@ -73,8 +73,10 @@ class Contact(models.Model):
                 condition=~Q(is_child=True, consent_given__gt=CHILD_MAXIMUM),
                 name="contact_child_never_profiled",
             ),
+            # A child without a guardian (theirs was erased) is held restricted until one is set.
             models.CheckConstraint(
-                condition=Q(is_child=False) | Q(guardian__isnull=False), name="contact_child_has_guardian"
+                condition=Q(is_child=False) | Q(guardian__isnull=False) | Q(processing_restricted=True),
+                name="contact_child_has_guardian",
             ),
             models.CheckConstraint(condition=~Q(guardian=F("id")), name="contact_not_own_guardian"),
         ]
@@ -120,7 +122,9 @@ class Contact(models.Model):
         if self.is_child and self.pk and self.wards.exists():
             return [_("This contact is the guardian of other contacts, so it cannot be marked as a child.")]
         if self.guardian_id is None:
-            return [_("A child needs a guardian.")] if self.is_child else []
+            if self.is_child and not self.processing_restricted:
+                return [_("A child needs a guardian (or, while none is known, restricted processing).")]
+            return []
         if self.pk and self.guardian_id == self.pk:
             return [_("A contact cannot be their own guardian.")]
         guardian = self.guardian

@@ -45,7 +45,8 @@ class DataSubjectRequest(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.NEW, db_index=True
     )
-    requester_email = models.EmailField(_("requester email"), db_index=True)
+    # Blank only after an erasure scrubbed the request of the person it was about.
+    requester_email = models.EmailField(_("requester email"), db_index=True, blank=True)
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True)
     channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
@@ -87,3 +88,30 @@ class DataSubjectRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+
+class ErasureRecord(models.Model):
+    """Proof that an erasure happened and what it did, without personal data (GDPR Art. 5(2), 17).
+
+    The receipt lists per model what was deleted, anonymised or kept (legal basis, until when) and
+    follow-ups for the officer; the residue scan says which tables still mentioned the person.
+    """
+
+    request = models.ForeignKey(
+        DataSubjectRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="erasures"
+    )
+    performed_at = models.DateTimeField(_("performed"), default=timezone.now)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contacts_erased = models.PositiveIntegerField(_("contacts erased"))
+    receipt = models.JSONField(_("receipt"), default=dict)
+    residue_clean = models.BooleanField(_("residue scan clean"), null=True)
+    residue = models.JSONField(_("residue scan"), default=dict)
+
+    class Meta:
+        verbose_name = _("erasure record")
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.performed_at:%Y-%m-%d %H:%M} ({self.contacts_erased} contacts)"

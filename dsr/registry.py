@@ -7,6 +7,7 @@ this registry; a system check (dsr.checks) refuses any model pointing at Contact
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
@@ -25,6 +26,9 @@ class PersonalData:
     contact_path: str  # ORM path from the model to Contact; "" for Contact itself
     erasure: Erasure
     legal_hold: str = ""
+    kept_until: str = ""  # for the erasure receipt: how long anonymised or held rows stay
+    # ANONYMISE: how to strip the personal fields from a queryset of rows. Default: blank them.
+    anonymise: Callable[[models.QuerySet], int] | None = None
 
     def rows_for(self, contact) -> models.QuerySet:
         """All rows of this model that belong to `contact`."""
@@ -43,10 +47,14 @@ def register(
     contact_path: str,
     erasure: Erasure,
     legal_hold: str = "",
+    kept_until: str = "",
+    anonymise: Callable[[models.QuerySet], int] | None = None,
 ) -> None:
     if erasure == Erasure.KEEP and not legal_hold:
         raise ValueError(f"{model._meta.label}: erasure KEEP needs the legal hold's reason")
-    _registry[model] = PersonalData(model, tuple(fields), contact_path, Erasure(erasure), legal_hold)
+    _registry[model] = PersonalData(
+        model, tuple(fields), contact_path, Erasure(erasure), legal_hold, kept_until, anonymise
+    )
 
 
 def entries() -> list[PersonalData]:

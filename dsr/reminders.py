@@ -36,7 +36,7 @@ def deadline_reminders(*, now=None) -> int:
     due_soon = Q(extended_until__isnull=True, due_at__lt=now + SOON) | Q(extended_until__lt=now + SOON)
     with transaction.atomic():
         due = list(
-            open_.select_for_update()
+            open_.select_for_update(of=("self",))
             .filter(due_soon)
             .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lt=today))
             .select_related("assignee")

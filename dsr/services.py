@@ -148,3 +148,45 @@ def dsr_assign(*, requests, assignee, actor) -> int:
             _save(request, actor, f"assigned to {assignee}", "assignee")
             count += 1
     return count
+
+
+def dsr_requests_pseudonymise(requests) -> int:
+    """Strip the requester's identity from requests and their history, keeping what was asked,
+    when, and how it was answered (GDPR Art. 5(2): proof the request was handled in time)."""
+    ids = list(requests.values_list("pk", flat=True))
+    blank = {"requester_email": "", "requester_name": "", "details": "", "notes": "", "verification": ""}
+    DataSubjectRequest.history.filter(id__in=ids).update(**blank)
+    return DataSubjectRequest.objects.filter(pk__in=ids).update(**blank)
+
+
+@transaction.atomic
+def dsr_erase(*, request, actor, expected_status: str | None = None):
+    """Fulfil a verified erasure request: erase its contacts everywhere, complete it, and send the
+    requester the erasure receipt (GDPR Art. 17, 19). Returns the ErasureRecord."""
+    from dsr.erasure import contacts_erase
+
+    locked = _locked(request, expected_status)
+    if locked.kind != DataSubjectRequest.Kind.ERASE:
+        raise ValidationError(_("Only an erasure request erases data."))
+    if locked.verified_at is None:
+        raise ValidationError(_("Verify the requester's identity before erasing anything."))
+    send_to = locked.requester_email  # the request itself is pseudonymised by the erasure
+    record = contacts_erase(contacts=list(locked.contacts.all()), actor=actor, request=locked)
+    locked.refresh_from_db()
+    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
+    _save(locked, actor, "erased and completed", "status", "closed_at")
+    if send_to:
+        # Sent from this process after commit, not queued: the broker never holds the address.
+        transaction.on_commit(lambda: _send_erasure_receipt(record, send_to))
+    return record
+
+
+def _send_erasure_receipt(record, to: str) -> None:
+    from subscriptions.emails import templated_message
+
+    templated_message(
+        subject=_("Your data has been erased (%(ref)s)") % {"ref": record.request.reference},
+        template="erasure_receipt",
+        context={"record": record, "reference": record.request.reference},
+        to=to,
+    ).send()

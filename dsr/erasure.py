@@ -1,0 +1,185 @@
+"""Erasure of one person's data everywhere (GDPR Art. 17), walking the personal-data registry.
+
+One transaction: every registered row is deleted, anonymised or kept under its legal hold; the
+simple-history copies of it are purged; admin log entries naming the person are scrubbed; the
+person's requests are pseudonymised; a keyed hash of their email and phone joins the suppression
+list; and an ErasureRecord without personal data says what was done. A residue scan of every table
+then checks the result, and the receipt goes to the requester.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, router, transaction
+from django.db.models import Q
+from django.db.models.deletion import Collector
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+from contacts.services import contact_update
+from contacts.suppression import suppression_add
+from dsr import registry
+from dsr.models import DataSubjectRequest, ErasureRecord
+from dsr.registry import Erasure
+from dsr.residue import Identity, residue_scan
+
+
+def contacts_erase(*, contacts, actor, request: DataSubjectRequest | None = None) -> ErasureRecord:
+    """Erase these contacts and everything registered about them; return the erasure record."""
+    ids = sorted({c.pk for c in contacts})
+    if not ids:
+        raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
+    reference = request.reference if request else "erasure without a request"
+    with transaction.atomic():
+        # Lock the people first: a consent change or an import racing the erasure would otherwise
+        # write a record for a contact that is about to vanish.
+        people = list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        if len(people) != len(ids):
+            raise ValidationError(_("A contact was erased or merged meanwhile. Reload and try again."))
+        identities = [Identity(p.email, p.phone, p.first_name, p.last_name) for p in people]
+        receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "follow_ups": []}
+
+        _unlink_wards(ids, actor=actor, reference=reference, receipt=receipt)
+        requests = _requests_about(ids, identities)
+        # One collector for every deletion, so Django orders them by their foreign keys
+        # (a registry order would trip over RESTRICT/PROTECT between registered models).
+        collector = Collector(using=router.db_for_write(Contact))
+        for entry in registry.entries():
+            if entry.model is not Contact:
+                _apply(entry, ids, receipt, requests=requests, collector=collector)
+        collector.collect(Contact.objects.filter(pk__in=ids))
+        receipt["deleted"].update(_labelled(collector.delete()[1]))
+        _purge_history(ids, receipt)
+        _scrub_admin_log(ids, identities)
+        for identity in identities:
+            suppression_add(email=identity.email, phone=identity.phone, reason=reference)
+        record = ErasureRecord.objects.create(
+            request=request,
+            performed_by=actor,
+            contacts_erased=len(ids),
+            receipt={**receipt, "deleted": dict(receipt["deleted"])},
+        )
+    report = residue_scan(identities)
+    record.residue, record.residue_clean = report.as_json(), report.clean
+    record.save(update_fields=["residue", "residue_clean"])
+    return record
+
+
+def _labelled(by_model: dict[str, int]) -> dict[str, int]:
+    named = {}
+    for label, count in by_model.items():
+        if count:
+            model = _model(label)
+            named[str(model._meta.verbose_name).capitalize() if model else label] = count
+    return named
+
+
+def _model(label: str):
+    from django.apps import apps
+
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def _unlink_wards(ids, *, actor, reference, receipt) -> None:
+    """A child whose guardian is erased keeps no guardian: held restricted until the officer sets
+    a new one (GDPR Art. 8: nobody may consent for them meanwhile)."""
+    for ward in Contact.objects.filter(guardian_id__in=ids).exclude(pk__in=ids):
+        contact_update(
+            contact=ward,
+            actor=actor,
+            reason=f"guardian erased ({reference})",
+            guardian=None,
+            processing_restricted=True,
+        )
+        receipt["follow_ups"].append(
+            _(
+                "Contact #%(id)d lost their guardian to this erasure: processing is restricted "
+                "until a new guardian is set."
+            )
+            % {"id": ward.pk}
+        )
+
+
+def _requests_about(ids, identities) -> models.QuerySet:
+    """The person's requests: linked to the contacts, or sent from their address."""
+    emails = [i.email for i in identities if i.email]
+    return DataSubjectRequest.objects.filter(Q(contacts__in=ids) | Q(requester_email__in=emails)).distinct()
+
+
+def _apply(entry: registry.PersonalData, ids, receipt, *, requests, collector: Collector) -> None:
+    name = str(entry.model._meta.verbose_name).capitalize()
+    if entry.model is DataSubjectRequest:
+        rows = DataSubjectRequest.objects.filter(pk__in=list(requests.values_list("pk", flat=True)))
+    else:
+        rows = entry.model._default_manager.filter(**{f"{entry.contact_path}__in": ids}).distinct()
+    if entry.erasure == Erasure.DELETE:
+        # By primary key: a DELETE over a join (many-to-many paths) is not portable.
+        pks = list(rows.values_list("pk", flat=True))
+        # RESTRICT is checked once, when the last collect (the contacts) has gathered everything.
+        collector.collect(entry.model._default_manager.filter(pk__in=pks), fail_on_restricted=False)
+        return
+    count = rows.count()
+    if not count:
+        return
+    if entry.anonymise is not None:
+        entry.anonymise(rows)
+    elif entry.erasure == Erasure.ANONYMISE:
+        rows.update(**{f: _blank(entry.model, f) for f in entry.fields})
+    bucket = "anonymised" if entry.erasure == Erasure.ANONYMISE or entry.anonymise else "kept"
+    receipt[bucket][name] = {"rows": count, "legal_basis": entry.legal_hold, "kept_until": entry.kept_until}
+
+
+def _blank(model, field_name: str):
+    field = model._meta.get_field(field_name)
+    if field.null:
+        return None
+    if isinstance(field, models.JSONField):
+        return {}
+    return ""
+
+
+def _purge_history(ids, receipt) -> None:
+    """simple-history keeps full snapshots, and deletion writes one more: remove them all."""
+    for entry in registry.entries():
+        history = getattr(entry.model, "history", None)
+        if history is None:
+            continue
+        if not entry.contact_path:
+            rows = history.filter(id__in=ids)
+        else:
+            try:
+                history.model._meta.get_field(entry.contact_path)
+            except FieldDoesNotExist:
+                continue  # e.g. a many-to-many path: history does not copy it
+            rows = history.filter(**{f"{entry.contact_path}__in": ids})
+        if entry.erasure != Erasure.DELETE:
+            continue  # kept rows keep their (scrubbed) history; see the anonymisers
+        count = rows.delete()[0]
+        if count:
+            label = _("%(model)s (history)") % {"model": str(entry.model._meta.verbose_name).capitalize()}
+            receipt["deleted"][label] += count
+
+
+def _scrub_admin_log(ids, identities) -> None:
+    """Django's admin log names objects by their str(), which for a contact is the name or email."""
+    contact_type = ContentType.objects.get_for_model(Contact)
+    LogEntry.objects.filter(content_type=contact_type, object_id__in=[str(i) for i in ids]).update(
+        object_repr=_("(erased contact)"), change_message=""
+    )
+    mentions = Q()
+    for identity in identities:
+        for value in (identity.email, identity.phone):
+            if value:
+                mentions |= Q(object_repr__icontains=value) | Q(change_message__icontains=value)
+        name = f"{identity.first_name} {identity.last_name}".strip()
+        if identity.first_name and identity.last_name:
+            mentions |= Q(object_repr__icontains=name)
+    if mentions:
+        LogEntry.objects.filter(mentions).update(object_repr=_("(erased)"), change_message="")

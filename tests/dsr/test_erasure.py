@@ -1,0 +1,157 @@
+"""Erasure: one person's data goes from every table and history table, proof stays, nothing leaks."""
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import ValidationError
+
+from consent.audit_chain import verify
+from consent.models import ConsentChange, PurposeConsent, Source
+from consent.services import consent_change
+from contacts.models import Contact
+from contacts.suppression import is_suppressed
+from dsr.erasure import contacts_erase
+from dsr.models import DataSubjectRequest, ErasureRecord
+from dsr.residue import Identity, residue_scan
+from dsr.services import dsr_create, dsr_erase, dsr_start, dsr_verify
+from staff.models import AccessedContact
+from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
+from subscriptions.services import Meta, signup, subscription_set
+from tests.factories import ContactFactory, PurposeFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the receipt leaves on commit
+
+HOLLY = {"first_name": "Holly", "last_name": "Dickson", "email": "holly@contoso.com", "phone": "+4930901820"}
+
+
+@pytest.fixture
+def holly(logging_on, privacy_officer, client_as):
+    """A contact with a long life: consent records, purposes, subscriptions, a pending double
+    opt-in, history rows, staff views and an admin log entry naming her."""
+    news = PurposeFactory(slug="news", name="Newsletter")
+    monthly = SubscriptionList.objects.create(name="Monthly", slug="monthly", purpose=news, min_level=3)
+    weekly = SubscriptionList.objects.create(name="Weekly", slug="weekly", purpose=news, min_level=3)
+    holly = ContactFactory(**HOLLY)
+    consent_change(contact=holly, level=3, purposes={news: True}, source=Source.IMPORT, evidence={"file": "x.csv"})
+    consent_change(
+        contact=holly, level=4, source=Source.ADMIN, actor=privacy_officer, justification="Holly Dickson phoned"
+    )
+    subscription_set(contact=holly, subscription_list=monthly, status="subscribed", source=Source.IMPORT)
+    signup(subscription_list=weekly, email=HOLLY["email"], first_name="Holly", meta=Meta(ip="10.0.0.1"))
+    client_as(privacy_officer).get(f"/admin/contacts/contact/{holly.pk}/change/")  # access log
+    LogEntry.objects.log_actions(privacy_officer.pk, [holly], CHANGE, change_message="Changed email")
+    return holly
+
+
+def _erase_request(officer, email="holly@contoso.com"):
+    request, _ = dsr_create(kind="erase", email=email, channel="web", name="Holly Dickson", details="forget me")
+    dsr_verify(request=request, actor=officer, how="replied from the address")
+    return dsr_start(request=request, actor=officer)
+
+
+def test_erasure_leaves_no_trace_of_the_person_in_any_table(holly, privacy_officer, smtp):
+    bystander = ContactFactory(first_name="Holly", last_name="Other", email="other@contoso.com")
+    request = _erase_request(privacy_officer)
+    before = residue_scan([Identity(**{k: HOLLY[k] for k in ("email", "phone", "first_name", "last_name")})])
+    assert not before.clean and {h["table"] for h in before.hits} >= {
+        "contacts_contact",
+        "contacts_historicalcontact",
+        "dsr_datasubjectrequest",
+        "django_admin_log",
+    }  # the scan sees her everywhere before: it is not blind
+
+    record = dsr_erase(request=request, actor=privacy_officer)
+
+    assert record.residue_clean, record.residue
+    assert record.residue["tables_scanned"] > 20
+    assert not Contact.objects.filter(pk=holly.pk).exists()
+    assert not Contact.history.filter(id=holly.pk).exists()  # the deletion's own snapshot too
+    assert not Subscription.history.filter(contact_id=holly.pk).exists()
+    assert not PurposeConsent.history.filter(contact_id=holly.pk).exists()
+    assert not ConsentRequest.objects.exists()
+    assert Contact.objects.get() == bystander  # nobody else was touched
+    assert is_suppressed(email="HOLLY@contoso.com") and is_suppressed(phone="030 901820")
+
+
+def test_consent_records_stay_as_proof_without_the_person_and_the_chain_still_verifies(
+    holly, privacy_officer, smtp
+):
+    records = ConsentChange.objects.filter(contact=holly).count()
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    kept = ConsentChange.objects.filter(pseudonymised=True)
+    assert kept.count() == records
+    assert all(r.contact_id is None and r.justification == "" and r.evidence == {} for r in kept)
+    assert verify().ok
+
+
+def test_the_request_is_completed_pseudonymised_and_the_requester_gets_a_receipt(holly, privacy_officer, smtp):
+    request = _erase_request(privacy_officer)
+    record = dsr_erase(request=request, actor=privacy_officer)
+    request.refresh_from_db()
+    assert request.status == DataSubjectRequest.Status.COMPLETED
+    assert (request.requester_email, request.requester_name, request.details) == ("", "", "")
+    assert not request.history.filter(requester_email=HOLLY["email"]).exists()
+    assert record.request == request and record.contacts_erased == 1
+
+    (body,) = smtp.bodies("holly@contoso.com")
+    assert request.reference in body and "Contact: 1" in body
+    assert "Consent change record" in body and "Art. 7(1)" in body  # what was kept, and why
+    assert "Access" in body or "access" in body
+    receipt = record.receipt
+    assert receipt["deleted"]["Contact"] == 1 and receipt["deleted"]["Subscription"] >= 1
+    assert "Consent change record" in receipt["anonymised"]
+    assert "holly" not in str(receipt).lower()  # the proof holds no personal data
+
+
+def test_the_staff_access_log_keeps_the_id_and_the_admin_log_forgets_the_name(holly, privacy_officer, smtp):
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    assert AccessedContact.objects.filter(contact_id=holly.pk).exists()  # legal hold: ids only
+    entry = LogEntry.objects.get(object_id=str(holly.pk))
+    assert "Holly" not in entry.object_repr and entry.change_message == ""
+
+
+def test_a_child_of_an_erased_guardian_is_unlinked_and_restricted_with_a_follow_up(privacy_officer, smtp):
+    parent = ContactFactory(**HOLLY)
+    child = ContactFactory(first_name="Kim", email="", is_child=True, guardian=parent)
+    request = _erase_request(privacy_officer)
+    record = dsr_erase(request=request, actor=privacy_officer)
+    child.refresh_from_db()
+    assert child.guardian is None and child.processing_restricted and child.is_child
+    assert f"#{child.pk}" in record.receipt["follow_ups"][0]
+    assert child.history.latest().history_change_reason == f"guardian erased ({request.reference})"
+
+
+def test_every_contact_sharing_the_address_is_erased(privacy_officer, smtp):
+    ContactFactory(email="holly@contoso.com", first_name="Holly")
+    ContactFactory(email="holly@contoso.com", first_name="H.")
+    record = dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    assert record.contacts_erased == 2 and not Contact.objects.exists()
+
+
+def test_erasure_refuses_an_unverified_or_wrong_request_and_changes_nothing(holly, privacy_officer, smtp):
+    unverified, _ = dsr_create(kind="erase", email=HOLLY["email"], channel="web")
+    with pytest.raises(ValidationError, match="Verify"):
+        dsr_erase(request=unverified, actor=privacy_officer)
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    dsr_verify(request=access, actor=privacy_officer, how="letter")
+    with pytest.raises(ValidationError, match="Only an erasure"):
+        dsr_erase(request=access, actor=privacy_officer)
+    stranger = _erase_request(privacy_officer, email="nobody@contoso.com")
+    with pytest.raises(ValidationError, match="no contact"):
+        dsr_erase(request=stranger, actor=privacy_officer)
+    assert Contact.objects.filter(pk=holly.pk).exists() and not ErasureRecord.objects.exists()
+    assert not is_suppressed(email=HOLLY["email"]) and smtp.messages == []
+
+
+def test_a_failure_midway_rolls_the_whole_erasure_back(holly, privacy_officer, monkeypatch):
+    import dsr.erasure
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    records = ConsentChange.objects.filter(contact=holly).count()
+    monkeypatch.setattr(dsr.erasure, "suppression_add", broken)  # the last step before the record
+    with pytest.raises(RuntimeError):
+        contacts_erase(contacts=[holly], actor=privacy_officer)
+    assert Contact.objects.filter(pk=holly.pk).exists()
+    assert ConsentChange.objects.filter(contact=holly, pseudonymised=False).count() == records
+    assert Subscription.objects.filter(contact=holly).exists() and Contact.history.filter(id=holly.pk).exists()
