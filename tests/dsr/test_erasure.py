@@ -31,9 +31,15 @@ def holly(logging_on, privacy_officer, client_as):
     monthly = SubscriptionList.objects.create(name="Monthly", slug="monthly", purpose=news, min_level=3)
     weekly = SubscriptionList.objects.create(name="Weekly", slug="weekly", purpose=news, min_level=3)
     holly = ContactFactory(**HOLLY)
-    consent_change(contact=holly, level=3, purposes={news: True}, source=Source.IMPORT, evidence={"file": "x.csv"})
     consent_change(
-        contact=holly, level=4, source=Source.ADMIN, actor=privacy_officer, justification="Holly Dickson phoned"
+        contact=holly, level=3, purposes={news: True}, source=Source.IMPORT, evidence={"file": "x.csv"}
+    )
+    consent_change(
+        contact=holly,
+        level=4,
+        source=Source.ADMIN,
+        actor=privacy_officer,
+        justification="Holly Dickson phoned",
     )
     subscription_set(contact=holly, subscription_list=monthly, status="subscribed", source=Source.IMPORT)
     signup(subscription_list=weekly, email=HOLLY["email"], first_name="Holly", meta=Meta(ip="10.0.0.1"))
@@ -43,7 +49,9 @@ def holly(logging_on, privacy_officer, client_as):
 
 
 def _erase_request(officer, email="holly@contoso.com"):
-    request, _ = dsr_create(kind="erase", email=email, channel="web", name="Holly Dickson", details="forget me")
+    request, _ = dsr_create(
+        kind="erase", email=email, channel="web", name="Holly Dickson", details="forget me"
+    )
     dsr_verify(request=request, actor=officer, how="replied from the address")
     return dsr_start(request=request, actor=officer)
 
@@ -83,7 +91,9 @@ def test_consent_records_stay_as_proof_without_the_person_and_the_chain_still_ve
     assert verify().ok
 
 
-def test_the_request_is_completed_pseudonymised_and_the_requester_gets_a_receipt(holly, privacy_officer, smtp):
+def test_the_request_is_completed_pseudonymised_and_the_requester_gets_a_receipt(
+    holly, privacy_officer, smtp
+):
     request = _erase_request(privacy_officer)
     record = dsr_erase(request=request, actor=privacy_officer)
     request.refresh_from_db()
@@ -154,4 +164,6 @@ def test_a_failure_midway_rolls_the_whole_erasure_back(holly, privacy_officer, m
         contacts_erase(contacts=[holly], actor=privacy_officer)
     assert Contact.objects.filter(pk=holly.pk).exists()
     assert ConsentChange.objects.filter(contact=holly, pseudonymised=False).count() == records
-    assert Subscription.objects.filter(contact=holly).exists() and Contact.history.filter(id=holly.pk).exists()
+    assert (
+        Subscription.objects.filter(contact=holly).exists() and Contact.history.filter(id=holly.pk).exists()
+    )
