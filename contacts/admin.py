@@ -151,7 +151,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
             purposes = [purpose_field_name(p) for p in self._active_purposes(request)]
             if purposes:
                 fieldsets.append((_("Consent options"), {"fields": purposes}))
-            fieldsets.append((_("Why this consent changes"), {"fields": ["justification", "channel"]}))
+            fieldsets.append((_("Why this changes"), {"fields": ["justification", "channel"]}))
         else:
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:

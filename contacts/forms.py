@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.levels import ConsentLevel, describe
 from contacts.models import Contact
+from contacts.services import PROFILE_FIELDS
 
 ANSWERS = [("", _("— no answer —")), ("yes", _("Yes")), ("no", _("No"))]
 CHANNELS = [
@@ -31,7 +32,9 @@ class ContactAdminForm(forms.ModelForm):
         label=_("Justification"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required when you change consent, e.g. “phone call on 12 May, withdrew marketing”."),
+        help_text=_(
+            "Required when you change consent or correct data, e.g. “phone call on 12 May, withdrew marketing”."
+        ),
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=CHANNELS, required=False)
 
@@ -87,11 +90,19 @@ class ContactAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.consent_changes() and not (cleaned.get("justification") or "").strip():
+        reason = (cleaned.get("justification") or "").strip()
+        if self.consent_changes() and not reason:
             self.add_error(
                 "justification",
                 _(
                     "Say why you change this contact's consent, e.g. “phone call on 12 May, withdrew marketing”."
                 ),
+            )
+        # GDPR Art. 16 and 18: a rectification, or lifting/setting a restriction, is recorded with
+        # its reason in the contact's history.
+        elif self.instance.pk and set(self.changed_data) & PROFILE_FIELDS and not reason:
+            self.add_error(
+                "justification",
+                _("Say why you change this contact's data, e.g. “rectification requested in DSR-1A2B3C4D”."),
             )
         return cleaned

@@ -124,18 +124,30 @@ def test_consent_change_without_justification_is_refused_and_saves_nothing(
     assert ConsentChange.objects.count() == before
 
 
-def test_profile_edit_without_consent_change_needs_no_justification_and_writes_no_record(
+def test_a_correction_needs_a_reason_lands_in_history_and_writes_no_consent_record(
     client_as, privacy_officer, logging_on
 ):
     contact = ContactFactory(first_name="Ann")
     raise_to(contact, 2)
     before = ConsentChange.objects.count()
-    response = client_as(privacy_officer).post(change_url(contact), form_data(contact, first_name="Anna"))
+    client = client_as(privacy_officer)
+    refused = client.post(change_url(contact), form_data(contact, first_name="Anna"))
+    assert refused.status_code == 200 and "justification" in refused.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert contact.first_name == "Ann"  # nothing saved without a reason
+
+    response = client.post(
+        change_url(contact),
+        form_data(contact, first_name="Anna", justification="rectification, DSR-1A2B3C4D"),
+    )
     assert response.status_code == 302
     contact.refresh_from_db()
     assert contact.first_name == "Anna"
     assert ConsentChange.objects.count() == before
-    assert contact.history.first().history_user == privacy_officer
+    latest = contact.history.first()
+    assert latest.history_user == privacy_officer
+    assert latest.history_change_reason == "rectification, DSR-1A2B3C4D"
+    assert latest.diff_against(latest.prev_record).changed_fields == ["first_name"]  # before and after
 
 
 def test_lowering_consent_with_justification_writes_exactly_one_record(
@@ -245,7 +257,14 @@ def test_marketer_sees_no_sensitive_fields_in_form_list_or_export(client_as, mar
 
 def test_marketer_edit_keeps_sensitive_fields_it_cannot_see(client_as, marketer):
     contact = ContactFactory(processing_restricted=True)
-    data = form_data(contact, first_name="Changed", processing_restricted=None, is_child=None, guardian=None)
+    data = form_data(
+        contact,
+        first_name="Changed",
+        processing_restricted=None,
+        is_child=None,
+        guardian=None,
+        justification="typo",
+    )
     response = client_as(marketer).post(change_url(contact), data)
     assert response.status_code == 302
     contact.refresh_from_db()
@@ -361,7 +380,9 @@ def test_history_can_be_filtered_to_one_field(client_as, privacy_officer, loggin
 
 def test_marketer_history_hides_sensitive_fields(client_as, marketer, privacy_officer):
     contact = ContactFactory()
-    client_as(privacy_officer).post(change_url(contact), form_data(contact, processing_restricted="on"))
+    client_as(privacy_officer).post(
+        change_url(contact), form_data(contact, processing_restricted="on", justification="DSR restriction")
+    )
     url = reverse("admin:contacts_contact_history", args=[contact.pk])
     assert any(
         r["key"] == "processing_restricted" for r in client_as(privacy_officer).get(url).context["rows"]
