@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -12,10 +13,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from dsr import services
 from dsr.discovery import discover, find_contacts
-from dsr.models import DataSubjectRequest
+from dsr.models import DataSubjectRequest, ErasureRecord
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
@@ -53,6 +54,7 @@ class DecisionForm(forms.Form):
             ("extend", "extend"),
             ("complete", "complete"),
             ("decline", "decline"),
+            ("restrict", "restrict"),
         ]
     )
     expected_status = forms.CharField()
@@ -98,6 +100,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         "decline_reason",
         "closed_at",
         "linked_contacts",
+        "erasure_result",
     )
 
     def get_fields(self, request, obj=None):
@@ -114,7 +117,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "decision_actions": ["verify", "start", "extend", "complete", "decline"],
+            "decision_actions": ["verify", "start", "extend", "complete", "decline", "restrict"],
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -140,6 +143,13 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             for c in obj.contacts.all()
         ]
         return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
+
+    @admin.display(description=_("erasure"))
+    def erasure_result(self, obj):
+        record = obj.erasures.first()
+        if record is None:
+            return "—"
+        return render_to_string("admin/dsr/erasure_result.html", {"record": record})
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -172,6 +182,11 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                 "<path:object_id>/decide/",
                 self.admin_site.admin_view(self.decide_view),
                 name="dsr_datasubjectrequest_decide",
+            ),
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="dsr_datasubjectrequest_erase",
             ),
             path(
                 "<path:object_id>/discover/",
@@ -209,10 +224,44 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                         services.dsr_complete(**common)
                     case "decline":
                         services.dsr_decline(reason=data["reason"], **common)
+                    case "restrict":
+                        services.dsr_restrict(**common)
                 messages.success(request, _("Saved."))
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+
+    def erase_view(self, request, object_id):
+        """GET: what the erasure will delete, anonymise and keep. POST: erase, after this review."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                record = services.dsr_erase(
+                    request=obj, actor=request.user, expected_status=request.POST.get("expected_status")
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                if record.residue_clean:
+                    messages.success(request, _("Erased. The residue scan found nothing left."))
+                else:
+                    messages.warning(request, _("Erased, but the residue scan found data left: see below."))
+            return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+        contacts = list(obj.contacts.all())
+        record_access(
+            request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase the data of %s's requester?") % obj.reference,
+            "opts": self.opts,
+            "original": obj,
+            "contacts": contacts,
+            "findings": discover(contacts),
+        }
+        return TemplateResponse(request, "admin/dsr/datasubjectrequest/erase.html", context)
 
     def discover_view(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))
@@ -233,3 +282,20 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             "findings": discover(contacts),
         }
         return TemplateResponse(request, "admin/dsr/datasubjectrequest/discover.html", context)
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Proof of every erasure: what went, what stayed and why, and the residue scan's verdict."""
+
+    list_display = ("performed_at", "request", "contacts_erased", "residue_clean", "performed_by")
+    list_filter = ("residue_clean",)
+    list_select_related = ("request", "performed_by")
+    fields = ("performed_at", "request", "performed_by", "contacts_erased", "result")
+    readonly_fields = fields
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    @admin.display(description=_("result"))
+    def result(self, obj):
+        return render_to_string("admin/dsr/erasure_result.html", {"record": obj})

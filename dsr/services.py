@@ -190,3 +190,28 @@ def _send_erasure_receipt(record, to: str) -> None:
         context={"record": record, "reference": record.request.reference},
         to=to,
     ).send()
+
+
+@transaction.atomic
+def dsr_restrict(*, request, actor, expected_status: str | None = None) -> DataSubjectRequest:
+    """Fulfil a verified restriction request (GDPR Art. 18): every linked contact is kept but no
+    longer processed by anything (the eligibility selector skips them), then complete it."""
+    from contacts.services import contact_update
+
+    locked = _locked(request, expected_status)
+    if locked.kind != DataSubjectRequest.Kind.RESTRICT:
+        raise ValidationError(_("Only a restriction request restricts processing."))
+    if locked.verified_at is None:
+        raise ValidationError(_("Verify the requester's identity before restricting processing."))
+    contacts = list(locked.contacts.all())
+    if not contacts:
+        raise ValidationError(_("There is no contact to restrict: link the request to its contacts first."))
+    for contact in contacts:
+        contact_update(
+            contact=contact,
+            actor=actor,
+            reason=f"restriction requested ({locked.reference})",
+            processing_restricted=True,
+        )
+    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
+    return _save(locked, actor, f"processing restricted for {len(contacts)} contacts", "status", "closed_at")

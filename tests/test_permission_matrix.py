@@ -19,6 +19,7 @@ from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapsh
 from consent.services import consent_change, consent_level_snapshot_take
 from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
+from dsr.models import ErasureRecord
 from dsr.services import dsr_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
@@ -45,6 +46,7 @@ MATRIX = {
     "subscriptions.subscriptionlist": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "dsr.erasurerecord": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
@@ -88,6 +90,8 @@ def make_object(label, user):
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "dsr.datasubjectrequest":
             return dsr_create(kind="access", email="someone@example.org", channel="letter")[0]
+        case "dsr.erasurerecord":
+            return ErasureRecord.objects.create(contacts_erased=1, receipt={"deleted": {"Contact": 1}})
         case "contacts.suppressedidentity":
             suppression_add(email="erased@example.org", reason="DSR-TEST")
             return SuppressedIdentity.objects.get()

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from consent.audit_chain import verify
 from consent.models import ConsentChange, PurposeConsent, Source
@@ -167,3 +168,42 @@ def test_a_failure_midway_rolls_the_whole_erasure_back(holly, privacy_officer, m
     assert (
         Subscription.objects.filter(contact=holly).exists() and Contact.history.filter(id=holly.pk).exists()
     )
+
+
+def test_the_officer_reviews_then_erases_in_the_admin_and_the_request_page_shows_the_scan(
+    holly, privacy_officer, marketer, client_as, smtp
+):
+    request = _erase_request(privacy_officer)
+    officer = client_as(privacy_officer)
+    url = reverse("admin:dsr_datasubjectrequest_erase", args=[request.pk])
+    review = officer.get(url).content.decode()
+    assert "Consent change record" in review and "keep the rows, strip the personal fields" in review
+    assert Contact.objects.filter(pk=holly.pk).exists()  # looking erases nothing
+    assert client_as(marketer).get(url).status_code == 403
+    assert client_as(marketer).post(url, {"expected_status": "in_progress"}).status_code == 403
+
+    done = officer.post(url, {"expected_status": "in_progress"}, follow=True).content.decode()
+    assert "residue scan found nothing left" in done
+    assert "clean — none of the person" in done  # the request page shows the scan's result
+    assert not Contact.objects.filter(pk=holly.pk).exists()
+    again = officer.post(url, {"expected_status": "in_progress"}, follow=True).content.decode()
+    assert "changed meanwhile" in again and ErasureRecord.objects.count() == 1  # a second click does nothing
+
+
+def test_a_restriction_request_stops_all_processing_of_the_contacts(holly, privacy_officer, client_as):
+    from consent.selectors import is_eligible
+
+    assert is_eligible(holly, min_level=1)
+    request, _ = dsr_create(kind="restrict", email=HOLLY["email"], channel="web")
+    decide = reverse("admin:dsr_datasubjectrequest_decide", args=[request.pk])
+    officer = client_as(privacy_officer)
+    officer.post(decide, {"action": "restrict", "expected_status": "new"})
+    holly.refresh_from_db()
+    assert not holly.processing_restricted  # not before the identity is verified
+    officer.post(decide, {"action": "verify", "expected_status": "new", "how": "reply from the address"})
+    officer.post(decide, {"action": "restrict", "expected_status": "verified"})
+    holly.refresh_from_db()
+    request.refresh_from_db()
+    assert holly.processing_restricted and not is_eligible(holly, min_level=1)
+    assert request.status == DataSubjectRequest.Status.COMPLETED
+    assert holly.history.first().history_change_reason == f"restriction requested ({request.reference})"
