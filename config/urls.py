@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
+    path("", include("dsr.urls")),
 ]

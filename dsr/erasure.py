@@ -23,7 +23,7 @@ from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add
 from dsr import registry
-from dsr.models import DataSubjectRequest, ErasureRecord
+from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
 from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
 
@@ -55,6 +55,9 @@ def contacts_erase(*, contacts, actor, request: DataSubjectRequest | None = None
         receipt["deleted"].update(_labelled(collector.delete()[1]))
         _purge_history(ids, receipt)
         _scrub_admin_log(ids, identities)
+        # Submissions from the public request page name the address but no contact.
+        emails = [i.email for i in identities if i.email]
+        RequestSubmission.objects.filter(email__in=emails).delete()
         for identity in identities:
             suppression_add(email=identity.email, phone=identity.phone, reason=reference)
         record = ErasureRecord.objects.create(

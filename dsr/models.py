@@ -115,3 +115,32 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Erasure {self.performed_at:%Y-%m-%d %H:%M} ({self.contacts_erased} contacts)"
+
+
+class RequestSubmission(models.Model):
+    """A request typed into the public page, waiting for its sender to confirm the address.
+
+    It joins the queue (as a DataSubjectRequest) only when the link emailed to the address is
+    confirmed; unconfirmed submissions are deleted once their link expires (GDPR Art. 5(1)(e)).
+    """
+
+    kind = models.CharField(_("type"), max_length=16, choices=DataSubjectRequest.Kind.choices)
+    email = models.EmailField(_("email"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    details = models.TextField(_("what they ask"), blank=True, max_length=5000)
+    nonce = models.CharField(max_length=32, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    request = models.ForeignKey(
+        DataSubjectRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("unconfirmed request submission")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} submitted {self.created_at:%Y-%m-%d}"

@@ -34,8 +34,16 @@ def _signer(kind: str) -> signing.Signer:
     return signing.Signer(salt=f"subscriptions.link.{kind}")
 
 
-def _digest(raw: str) -> str:
+def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def unsign(text: str, *, kind: str) -> str:
+    """The random part of a link, or InvalidLink if the signature does not fit this kind."""
+    try:
+        return _signer(kind).unsign(text)
+    except signing.BadSignature:
+        raise InvalidLink from None
 
 
 def derive(nonce: str) -> str:
@@ -55,7 +63,7 @@ def issue(
     raw = raw or secrets.token_urlsafe(24)
     token = AccessToken.objects.create(
         kind=kind,
-        digest=_digest(raw),
+        digest=digest(raw),
         contact=contact,
         subscription_list=subscription_list,
         expires_at=timezone.now() + lifetime,
@@ -65,14 +73,11 @@ def issue(
 
 def resolve(text: str, *, kind: str, for_update: bool = False) -> AccessToken:
     """The token behind a link, or InvalidLink / ExpiredLink. Does not mark it used."""
-    try:
-        raw = _signer(kind).unsign(text)
-    except signing.BadSignature:
-        raise InvalidLink from None
+    raw = unsign(text, kind=kind)
     tokens = AccessToken.objects.select_related("contact", "subscription_list")
     if for_update:
         tokens = tokens.select_for_update(of=("self",))
-    token = tokens.filter(kind=kind, digest=_digest(raw)).first()
+    token = tokens.filter(kind=kind, digest=digest(raw)).first()
     if token is None:
         raise InvalidLink
     if token.expired:

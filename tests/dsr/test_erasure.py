@@ -11,6 +11,7 @@ from consent.services import consent_change
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
 from dsr.erasure import contacts_erase
+from dsr.intake import submission_create
 from dsr.models import DataSubjectRequest, ErasureRecord
 from dsr.residue import Identity, residue_scan
 from dsr.services import dsr_create, dsr_erase, dsr_start, dsr_verify
@@ -60,12 +61,14 @@ def _erase_request(officer, email="holly@contoso.com"):
 def test_erasure_leaves_no_trace_of_the_person_in_any_table(holly, privacy_officer, smtp):
     bystander = ContactFactory(first_name="Holly", last_name="Other", email="other@contoso.com")
     request = _erase_request(privacy_officer)
+    submission_create(kind="access", email=HOLLY["email"], name="Holly Dickson")  # typed on the public page
     before = residue_scan([Identity(**{k: HOLLY[k] for k in ("email", "phone", "first_name", "last_name")})])
     assert not before.clean and {h["table"] for h in before.hits} >= {
         "contacts_contact",
         "contacts_historicalcontact",
         "dsr_datasubjectrequest",
         "django_admin_log",
+        "dsr_requestsubmission",
     }  # the scan sees her everywhere before: it is not blind
 
     record = dsr_erase(request=request, actor=privacy_officer)

@@ -1,0 +1,136 @@
+"""The public request page's workflow: submit, confirm the address by a link, join the queue.
+
+GDPR Art. 12(6): the controller may confirm the requester's identity; for people known by their
+email address, proving they read mail sent to it is that confirmation. The page answers the same
+whatever the address (no enumeration), and a link is signed, expiring and works once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.normalize import normalize_email
+from dsr.models import DataSubjectRequest, RequestSubmission
+from dsr.services import dsr_create, dsr_verify
+from subscriptions import tokens
+from subscriptions.services import absolute
+
+LINK_KIND = "dsr-intake"
+LINK_LIFETIME = timedelta(hours=48)
+CLAIM_TIMEOUT = timedelta(minutes=15)
+
+
+def submission_create(*, kind: str, email: str, name: str = "", details: str = "") -> RequestSubmission:
+    """Store a submission and queue the email with its confirmation link (sent after commit)."""
+    from dsr.tasks import send_submission_link
+
+    nonce = secrets.token_hex(16)
+    submission = RequestSubmission(
+        kind=kind,
+        email=normalize_email(email),
+        name=name.strip()[:200],
+        details=details.strip(),
+        nonce=nonce,
+        digest=tokens.digest(tokens.derive(nonce)),
+        expires_at=timezone.now() + LINK_LIFETIME,
+    )
+    submission.full_clean()
+    with transaction.atomic():
+        submission.save()
+        transaction.on_commit(lambda: send_submission_link.delay(submission.pk))
+    return submission
+
+
+def submission_link(submission: RequestSubmission) -> str:
+    """Rebuilt from the stored nonce and SECRET_KEY: neither the broker nor the database holds it."""
+    text = tokens.text_for(LINK_KIND, tokens.derive(submission.nonce))
+    return absolute(reverse("dsr:confirm", args=[text]))
+
+
+def submission_send(*, submission_id: int, send) -> bool:
+    """Send the confirmation email at most once, however often the task runs (claim, then send)."""
+    with transaction.atomic():
+        submission = RequestSubmission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.sent_at or submission.confirmed_at:
+            return False
+        if submission.send_claimed_at and submission.send_claimed_at > timezone.now() - CLAIM_TIMEOUT:
+            return False
+        submission.send_claimed_at = timezone.now()
+        submission.save(update_fields=["send_claimed_at"])
+    try:
+        send(submission, submission_link(submission))
+    except Exception:
+        RequestSubmission.objects.filter(pk=submission_id).update(send_claimed_at=None)
+        raise
+    RequestSubmission.objects.filter(pk=submission_id).update(sent_at=timezone.now())
+    return True
+
+
+@dataclass
+class Outcome:
+    status: str  # pending, confirmed, already, expired, invalid
+    submission: RequestSubmission | None = None
+    request: DataSubjectRequest | None = None
+
+
+def submission_find(link: str, *, for_update: bool = False) -> Outcome:
+    try:
+        raw = tokens.unsign(link, kind=LINK_KIND)
+    except tokens.InvalidLink:
+        return Outcome("invalid")
+    rows = RequestSubmission.objects.select_related("request")
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    submission = rows.filter(digest=tokens.digest(raw)).first()
+    if submission is None:
+        return Outcome("invalid")
+    if submission.confirmed_at:
+        return Outcome("already", submission, submission.request)
+    if submission.expires_at < timezone.now():
+        return Outcome("expired", submission)
+    return Outcome("pending", submission)
+
+
+@transaction.atomic
+def submission_confirm(*, link: str) -> Outcome:
+    """The address is proven: open the request (or join the open one) and mark it verified.
+
+    The row lock makes a double click, or two at once, open one request."""
+    found = submission_find(link, for_update=True)
+    if found.status != "pending":
+        return found
+    submission = found.submission
+    request, _joined = dsr_create(
+        kind=submission.kind,
+        email=submission.email,
+        channel=DataSubjectRequest.Channel.WEB,
+        name=submission.name,
+        details=submission.details,
+    )
+    if request.verified_at is None:
+        request = dsr_verify(
+            request=request,
+            actor=None,
+            how=f"confirmed the address by the link emailed to it ({timezone.now():%Y-%m-%d %H:%M %Z})",
+        )
+    submission.confirmed_at, submission.request = timezone.now(), request
+    submission.save(update_fields=["confirmed_at", "request"])
+    from dsr.tasks import send_acknowledgement
+
+    transaction.on_commit(lambda: send_acknowledgement.delay(request.pk))
+    return Outcome("confirmed", submission, request)
+
+
+def submissions_purge(*, now=None) -> int:
+    """Delete submissions whose link expired unconfirmed, and the addresses of confirmed ones
+    (the request holds what is needed from then on)."""
+    now = now or timezone.now()
+    expired = RequestSubmission.objects.filter(confirmed_at__isnull=True, expires_at__lt=now).delete()[0]
+    done = RequestSubmission.objects.filter(confirmed_at__lt=now - timedelta(days=1)).delete()[0]
+    return expired + done

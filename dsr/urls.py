@@ -1,0 +1,10 @@
+from django.urls import path
+
+from dsr import views
+
+app_name = "dsr"
+
+urlpatterns = [
+    path("requests/", views.request_form, name="request"),
+    path("requests/confirm/<str:token>/", views.confirm, name="confirm"),
+]
