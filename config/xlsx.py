@@ -58,6 +58,22 @@ def write_workbook(
 ) -> int:
     """Write `rows` under `header` into fileobj, continuing on a new sheet when one is full."""
     workbook = Workbook(write_only=True)
+    written = _add_sheets(workbook, title, header, rows, max_rows_per_sheet)
+    workbook.save(fileobj)
+    return written
+
+
+def write_workbook_sheets(fileobj, sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence]]]) -> int:
+    """Several tables in one workbook, one sheet (or more, when full) per (title, header, rows)."""
+    workbook = Workbook(write_only=True)
+    written = sum(_add_sheets(workbook, t, h, r, EXCEL_MAX_ROWS - 1) for t, h, r in sheets)
+    if not workbook.worksheets:
+        workbook.create_sheet("Empty")
+    workbook.save(fileobj)
+    return written
+
+
+def _add_sheets(workbook, title, header, rows, max_rows_per_sheet) -> int:
     sheet, written, in_sheet, sheet_no = None, 0, max_rows_per_sheet, 0
     for row in rows:
         if in_sheet >= max_rows_per_sheet:
@@ -71,7 +87,6 @@ def write_workbook(
     if sheet is None:
         sheet = workbook.create_sheet(title[:31])
         sheet.append([safe_cell(sheet, h) for h in header])
-    workbook.save(fileobj)
     return written
 
 

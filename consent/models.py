@@ -189,6 +189,12 @@ class ComplianceSettings(models.Model):
         _("data subject request deadline (days)"), default=30, help_text=_("GDPR Art. 12(3): one month.")
     )
     access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
+    export_needs_second_officer = models.BooleanField(
+        _("data exports need a second officer's confirmation"),
+        default=False,
+        help_text=_("Four eyes: another privacy officer confirms a bundle before the requester gets it."),
+    )
+    export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
 
     history = HistoricalRecords()
 

@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
-from dsr import services
+from consent.models import ComplianceSettings
+from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
-from dsr.models import DataSubjectRequest, ErasureRecord
+from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
@@ -101,6 +102,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         "closed_at",
         "linked_contacts",
         "erasure_result",
+        "export_bundles",
     )
 
     def get_fields(self, request, obj=None):
@@ -144,6 +146,19 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         ]
         return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
 
+    @admin.display(description=_("export bundles"))
+    def export_bundles(self, obj):
+        links = [
+            format_html(
+                '<a href="{}">{} — {}</a>',
+                reverse("admin:dsr_exportbundle_change", args=[b.pk]),
+                b.created_at.strftime("%Y-%m-%d %H:%M"),
+                b.get_status_display(),
+            )
+            for b in obj.bundles.all()
+        ]
+        return format_html("<br>".join(["{}"] * len(links)), *links) if links else "—"
+
     @admin.display(description=_("erasure"))
     def erasure_result(self, obj):
         record = obj.erasures.first()
@@ -182,6 +197,11 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                 "<path:object_id>/decide/",
                 self.admin_site.admin_view(self.decide_view),
                 name="dsr_datasubjectrequest_decide",
+            ),
+            path(
+                "<path:object_id>/bundle/",
+                self.admin_site.admin_view(self.bundle_view),
+                name="dsr_datasubjectrequest_bundle",
             ),
             path(
                 "<path:object_id>/erase/",
@@ -230,6 +250,19 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+
+    def bundle_view(self, request, object_id):
+        """POST: queue the build of an export bundle, then show its review page."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        try:
+            bundle = bundles.bundle_create(request=obj, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+        messages.info(request, _("The export is being built; this page shows its progress."))
+        return redirect("admin:dsr_exportbundle_change", bundle.pk)
 
     def erase_view(self, request, object_id):
         """GET: what the erasure will delete, anonymise and keep. POST: erase, after this review."""
@@ -299,3 +332,84 @@ class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("result"))
     def result(self, obj):
         return render_to_string("admin/dsr/erasure_result.html", {"record": obj})
+
+
+@admin.register(ExportBundle)
+class ExportBundleAdmin(admin.ModelAdmin):
+    """Review of a person's export: see every item, leave some out with a reason, confirm, release."""
+
+    list_display = ("request", "status", "progress_display", "created_by", "created_at", "released_at")
+    list_filter = ("status",)
+    list_select_related = ("request", "created_by")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # built from a request's page
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, obj):
+        return f"{obj.progress}/{obj.total}"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        bundle = self.get_object(request, unquote(object_id))
+        if bundle is None or not self.has_view_permission(request, bundle):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, bundle):
+                raise PermissionDenied
+            self._act(request, bundle)
+            return redirect("admin:dsr_exportbundle_change", bundle.pk)
+        ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
+        sections = bundles.bundle_sections(bundle, redacted=False) if ready else []
+        hidden = {(r["section"], r["row"]) for r in bundle.redactions}
+        for section in sections:
+            section["columns"] = bundles.columns_of(section["rows"])
+            section["items"] = [
+                {
+                    "index": i,
+                    "values": [row.get(c) for c in section["columns"]],
+                    "redacted": (section["section"], i) in hidden,
+                }
+                for i, row in enumerate(section["rows"])
+            ]
+        record_access(
+            request=request,
+            action=AccessLogEntry.Action.EXPORT_BUNDLE,
+            contact_ids=list(bundle.request.contacts.values_list("pk", flat=True)),
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Export for %s") % bundle.request.reference,
+            "opts": self.opts,
+            "original": bundle,
+            "sections": sections,
+            "can_change": self.has_change_permission(request, bundle),
+            "needs_second": ComplianceSettings.load().export_needs_second_officer,
+        }
+        return TemplateResponse(request, "admin/dsr/exportbundle/review.html", context)
+
+    def _act(self, request, bundle):
+        action = request.POST.get("action")
+        try:
+            if action == "redact":
+                items = []
+                for value in request.POST.getlist("item"):
+                    section, _sep, row = value.rpartition(":")
+                    if row.isdigit():
+                        items.append((section, int(row)))
+                bundles.bundle_redact(
+                    bundle=bundle, items=items, reason=request.POST.get("reason", ""), actor=request.user
+                )
+                messages.success(request, _("%d items left out.") % len(items))
+            elif action == "approve":
+                bundles.bundle_approve(bundle=bundle, actor=request.user)
+                messages.success(request, _("Confirmed."))
+            elif action == "release":
+                bundles.bundle_release(bundle=bundle, actor=request.user)
+                messages.success(request, _("Released: the requester has been sent the download link."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))

@@ -23,7 +23,8 @@ from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add
 from dsr import registry
-from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
+from dsr.bundles import bundle_files_delete
+from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle, RequestSubmission
 from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
 
@@ -66,6 +67,8 @@ def contacts_erase(*, contacts, actor, request: DataSubjectRequest | None = None
             contacts_erased=len(ids),
             receipt={**receipt, "deleted": dict(receipt["deleted"])},
         )
+    # Export files of the person's requests live outside the database: remove them too.
+    bundle_files_delete(ExportBundle.objects.filter(request__in=requests))
     report = residue_scan(identities)
     record.residue, record.residue_clean = report.as_json(), report.clean
     record.save(update_fields=["residue", "residue_clean"])

@@ -144,3 +144,42 @@ class RequestSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} submitted {self.created_at:%Y-%m-%d}"
+
+
+class ExportBundle(models.Model):
+    """A person's data for an access or portability request (GDPR Art. 15, 20): built as a job,
+    reviewed (and redacted, with reasons) by an officer, released through a signed, expiring link."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        BUILDING = "building", _("Building")
+        REVIEW = "review", _("Ready for review")
+        RELEASED = "released", _("Released to the requester")
+        FAILED = "failed", _("Failed")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.PROTECT, related_name="bundles")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveIntegerField(_("models done"), default=0)
+    total = models.PositiveIntegerField(_("models to do"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True)
+    # Each redaction: {"section", "row", "reason", "by", "at"}; the snapshot itself stays on disk.
+    redactions = models.JSONField(default=list, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    link_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.JSONField(_("downloads"), default=list, blank=True)  # times, nothing else
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("data export bundle")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Export for {self.request.reference} ({self.get_status_display()})"

@@ -29,6 +29,8 @@ class PersonalData:
     kept_until: str = ""  # for the erasure receipt: how long anonymised or held rows stay
     # ANONYMISE: how to strip the personal fields from a queryset of rows. Default: blank them.
     anonymise: Callable[[models.QuerySet], int] | None = None
+    # For the person's export bundle: rows as dicts. Default: every column but secrets.
+    export: Callable[[models.QuerySet], list[dict]] | None = None
 
     def rows_for(self, contact) -> models.QuerySet:
         """All rows of this model that belong to `contact`."""
@@ -49,11 +51,12 @@ def register(
     legal_hold: str = "",
     kept_until: str = "",
     anonymise: Callable[[models.QuerySet], int] | None = None,
+    export: Callable[[models.QuerySet], list[dict]] | None = None,
 ) -> None:
     if erasure == Erasure.KEEP and not legal_hold:
         raise ValueError(f"{model._meta.label}: erasure KEEP needs the legal hold's reason")
     _registry[model] = PersonalData(
-        model, tuple(fields), contact_path, Erasure(erasure), legal_hold, kept_until, anonymise
+        model, tuple(fields), contact_path, Erasure(erasure), legal_hold, kept_until, anonymise, export
     )
 
 

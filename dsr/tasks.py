@@ -3,8 +3,9 @@ import smtplib
 from celery import shared_task
 from django.utils.translation import gettext as _
 
+from dsr.bundles import bundle_build, bundle_link, bundles_purge
 from dsr.intake import submission_send, submissions_purge
-from dsr.models import DataSubjectRequest
+from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
 from subscriptions.emails import templated_message
 
@@ -48,6 +49,26 @@ def send_acknowledgement(request_id: int) -> bool:
 
 
 @shared_task(name="dsr.purge_submissions")
-def purge_submissions() -> int:
-    """Hourly: forget unconfirmed submissions whose link expired. Idempotent."""
-    return submissions_purge()
+def purge_submissions() -> dict:
+    """Hourly: forget unconfirmed submissions whose link expired, and export files past their use."""
+    return {"submissions": submissions_purge(), "bundle_files": bundles_purge()}
+
+
+@shared_task(name="dsr.build_bundle", acks_late=True)
+def build_bundle(bundle_id: int) -> bool:
+    """Collect a person's data for review; a redelivered task after a crash rebuilds cleanly."""
+    return bundle_build(bundle_id=bundle_id)
+
+
+@shared_task(name="dsr.send_bundle_link", **MAIL_RETRY)
+def send_bundle_link(bundle_id: int) -> bool:
+    bundle = ExportBundle.objects.select_related("request").filter(pk=bundle_id).first()
+    if bundle is None or not bundle.request.requester_email or not bundle.link_nonce:
+        return False
+    templated_message(
+        subject=_("%(ref)s: your data is ready") % {"ref": bundle.request.reference},
+        template="dsr_bundle_ready",
+        context={"bundle": bundle, "link": bundle_link(bundle), "max": 5},
+        to=bundle.request.requester_email,
+    ).send()
+    return True

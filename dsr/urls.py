@@ -7,4 +7,5 @@ app_name = "dsr"
 urlpatterns = [
     path("requests/", views.request_form, name="request"),
     path("requests/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("requests/download/<str:token>/", views.download, name="download"),
 ]

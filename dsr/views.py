@@ -1,10 +1,12 @@
 """Public pages for data subject requests: the request form and the address confirmation."""
 
+from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from config.security import rate_limited
-from dsr import intake
+from dsr import bundles, intake
 from dsr.forms import RequestForm
 
 STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410, "invalid": 400}
@@ -31,3 +33,18 @@ def confirm(request, token):
     return render(
         request, "dsr/request_confirm.html", {"outcome": outcome}, status=STATUS_CODES[outcome.status]
     )
+
+
+@rate_limited("dsr-download", per_minute=10, methods=("GET", "POST"))
+@require_http_methods(["GET", "POST"])
+def download(request, token):
+    """GET shows a button, POST sends the file: a link scanner's GET uses up no download."""
+    try:
+        bundle = bundles.bundle_find(token)
+    except ValidationError as error:
+        status = {"invalid": 400, "expired": 410, "used": 410}[error.code]
+        return render(request, "dsr/download.html", {"error": error.messages[0]}, status=status)
+    if request.method == "GET":
+        return render(request, "dsr/download.html", {"bundle": bundle})
+    path = bundles.bundle_download(bundle=bundle)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -16,6 +16,7 @@ class AccessLogEntry(models.Model):
         EXPORT_CONTACTS = "export_contacts", _("Exported contacts")
         EXPORT_CONSENT = "export_consent", _("Exported consent change records")
         DISCOVER = "discover", _("Searched for a person's data")
+        EXPORT_BUNDLE = "export_bundle", _("Built or reviewed a data subject's export")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)

@@ -1,11 +1,25 @@
 from dsr.registry import Erasure, register
 from staff.models import AccessedContact
 
+
+def staff_accesses(rows) -> list[dict]:
+    """For the person's own export: when staff looked at or exported their record, and why."""
+    return [
+        {
+            "at": r.entry.at.isoformat(),
+            "action": r.entry.get_action_display(),
+            "staff": r.entry.user.get_username(),
+        }
+        for r in rows.select_related("entry__user").order_by("entry__at")
+    ]
+
+
 register(
     AccessedContact,
     fields=["contact"],
     contact_path="contact",
     erasure=Erasure.KEEP,
     legal_hold="Accountability (GDPR Art. 5(2)): the record that staff accessed someone; it holds only an id.",
+    export=staff_accesses,
     kept_until="the access log's retention period (compliance settings; 2 years by default)",
 )

@@ -19,7 +19,7 @@ from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapsh
 from consent.services import consent_change, consent_level_snapshot_take
 from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
-from dsr.models import ErasureRecord
+from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
@@ -47,6 +47,7 @@ MATRIX = {
     "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "dsr.erasurerecord": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "dsr.exportbundle": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
@@ -90,6 +91,9 @@ def make_object(label, user):
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "dsr.datasubjectrequest":
             return dsr_create(kind="access", email="someone@example.org", channel="letter")[0]
+        case "dsr.exportbundle":
+            request = dsr_create(kind="access", email="someone@example.org", channel="letter")[0]
+            return ExportBundle.objects.create(request=request, created_by=user)
         case "dsr.erasurerecord":
             return ErasureRecord.objects.create(contacts_erased=1, receipt={"deleted": {"Contact": 1}})
         case "contacts.suppressedidentity":

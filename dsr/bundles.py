@@ -1,0 +1,356 @@
+"""Export bundles for access and portability requests (GDPR Art. 15, 20).
+
+build (a Celery job with progress) → a snapshot of every registered row about the person, on disk
+outside the web root → the officer reviews it and redacts items with a reason (e.g. another
+person's data, Art. 15(4)) → a second officer confirms when the compliance settings ask for it →
+release writes the ZIP (JSON + CSV per model, one XLSX, a README describing the schema) and emails
+the requester a signed, expiring link; each download is logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import os
+import secrets
+import uuid
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.xlsx import FORMULA_START, write_workbook_sheets
+from consent.models import ComplianceSettings
+from dsr import registry
+from dsr.models import DataSubjectRequest, ExportBundle
+from subscriptions import tokens
+from subscriptions.services import absolute
+
+Status = ExportBundle.Status
+LINK_KIND = "dsr-bundle"
+MAX_DOWNLOADS = 5
+# Secrets and machinery, not data about the person: never exported.
+NOT_EXPORTED = {
+    "digest",
+    "nonce",
+    "personal_digest",
+    "prev_hash",
+    "chain_hash",
+    "send_claimed_at",
+    "link_nonce",
+}
+
+
+def bundle_dir(bundle: ExportBundle) -> Path:
+    return Path(settings.VAR_DIR) / "exports" / f"bundle-{bundle.pk}"
+
+
+def _json_value(value):
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def _default_rows(entry: registry.PersonalData, ids: list[int]) -> list[dict]:
+    lookup = {f"{entry.contact_path}__in": ids} if entry.contact_path else {"pk__in": ids}
+    fields = [f for f in entry.model._meta.concrete_fields if f.name not in NOT_EXPORTED]
+    rows = entry.model._default_manager.filter(**lookup).distinct().order_by("pk")
+    return [{f.attname: _json_value(getattr(row, f.attname)) for f in fields} for row in rows.iterator()]
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bundle_create(*, request: DataSubjectRequest, actor) -> ExportBundle:
+    """Queue the build of a bundle for a verified access or portability request."""
+    if request.kind not in (DataSubjectRequest.Kind.ACCESS, DataSubjectRequest.Kind.EXPORT):
+        raise ValidationError(_("Only an access or portability request gets an export bundle."))
+    if request.verified_at is None or not request.is_open:
+        raise ValidationError(_("Export bundles are built for open requests with a verified requester."))
+    if not request.contacts.exists():
+        raise ValidationError(_("No contact is linked to this request: link one first (Discover data)."))
+    bundle = ExportBundle.objects.create(request=request, created_by=actor, total=len(registry.entries()))
+    from dsr.tasks import build_bundle
+
+    transaction.on_commit(lambda: build_bundle.delay(bundle.pk))
+    return bundle
+
+
+def bundle_build(*, bundle_id: int) -> bool:
+    """Collect the snapshot. Safe to rerun: a finished bundle is left alone, a crashed one redone."""
+    with transaction.atomic():
+        bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
+        if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
+            return False
+        bundle.status, bundle.progress, bundle.error = Status.BUILDING, 0, ""
+        bundle.save(update_fields=["status", "progress", "error"])
+    try:
+        ids = list(bundle.request.contacts.values_list("pk", flat=True))
+        sections = []
+        for done, entry in enumerate(registry.entries(), start=1):
+            if entry.export:
+                lookup = {f"{entry.contact_path}__in": ids} if entry.contact_path else {"pk__in": ids}
+                rows = entry.export(entry.model._default_manager.filter(**lookup))
+            else:
+                rows = _default_rows(entry, ids)
+            sections.append(
+                {
+                    "section": entry.model._meta.label_lower,
+                    "title": str(entry.model._meta.verbose_name).capitalize(),
+                    "personal_fields": list(entry.fields),
+                    "rows": rows,
+                }
+            )
+            ExportBundle.objects.filter(pk=bundle_id).update(progress=done)
+        folder = bundle_dir(bundle)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / "snapshot.json.partial"
+        partial.write_text(json.dumps({"sections": sections}, ensure_ascii=False))
+        os.replace(partial, folder / "snapshot.json")  # a crash never leaves half a snapshot
+    except Exception as error:
+        ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
+        raise
+    ExportBundle.objects.filter(pk=bundle_id).update(status=Status.REVIEW)
+    return True
+
+
+def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict]:
+    """The snapshot, with redacted rows removed unless redacted=False (for the review page)."""
+    data = json.loads((bundle_dir(bundle) / "snapshot.json").read_text())
+    hidden = {(r["section"], r["row"]) for r in bundle.redactions} if redacted else set()
+    for section in data["sections"]:
+        section["rows"] = [
+            row for i, row in enumerate(section["rows"]) if (section["section"], i) not in hidden
+        ]
+    return data["sections"]
+
+
+@transaction.atomic
+def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason: str, actor) -> ExportBundle:
+    """Leave items out of the bundle (e.g. another person's data, GDPR Art. 15(4)), with a reason."""
+    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    if locked.status != Status.REVIEW:
+        raise ValidationError(_("Only a bundle under review can be redacted."))
+    if not reason.strip():
+        raise ValidationError(_("Say why these items are left out (it is part of the record)."))
+    if not items:
+        raise ValidationError(_("Choose the items to leave out."))
+    now = timezone.now().isoformat()
+    done = {(r["section"], r["row"]) for r in locked.redactions}
+    for section, row in items:
+        if (section, row) not in done:
+            locked.redactions.append(
+                {
+                    "section": section,
+                    "row": row,
+                    "reason": reason.strip(),
+                    "by": actor.get_username(),
+                    "at": now,
+                }
+            )
+    locked.approved_by = None  # a changed bundle needs its confirmation again
+    locked._history_user, locked._change_reason = (
+        actor,
+        f"redacted {len(items)} items: {reason.strip()}"[:100],
+    )
+    locked.save(update_fields=["redactions", "approved_by"])
+    return locked
+
+
+@transaction.atomic
+def bundle_approve(*, bundle: ExportBundle, actor) -> ExportBundle:
+    """The second officer's confirmation (four eyes), when the compliance settings ask for it."""
+    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    if locked.status != Status.REVIEW:
+        raise ValidationError(_("Only a bundle under review can be confirmed."))
+    if actor.pk == locked.created_by_id:
+        raise ValidationError(_("Another privacy officer must confirm the bundle, not the one who built it."))
+    locked.approved_by = actor
+    locked._history_user, locked._change_reason = actor, "confirmed by a second officer"
+    locked.save(update_fields=["approved_by"])
+    return locked
+
+
+@transaction.atomic
+def bundle_release(*, bundle: ExportBundle, actor) -> str:
+    """Write the ZIP, open a signed expiring link, and email it to the requester. Returns the link."""
+    locked = ExportBundle.objects.select_for_update().select_related("request").get(pk=bundle.pk)
+    if locked.status != Status.REVIEW:
+        raise ValidationError(_("Only a reviewed bundle can be released."))
+    compliance = ComplianceSettings.load()
+    if compliance.export_needs_second_officer and locked.approved_by_id is None:
+        raise ValidationError(_("A second privacy officer must confirm this bundle before it is released."))
+    _write_zip(locked)
+    locked.status, locked.released_at = Status.RELEASED, timezone.now()
+    locked.link_nonce = secrets.token_hex(16)
+    locked.link_digest = tokens.digest(tokens.derive(locked.link_nonce))
+    locked.link_expires_at = timezone.now() + timedelta(days=compliance.export_link_days)
+    locked._history_user, locked._change_reason = actor, "released to the requester"
+    locked.save(update_fields=["status", "released_at", "link_nonce", "link_digest", "link_expires_at"])
+    from dsr.tasks import send_bundle_link
+
+    transaction.on_commit(lambda: send_bundle_link.delay(locked.pk))
+    return bundle_link(locked)
+
+
+def bundle_link(bundle: ExportBundle) -> str:
+    text = tokens.text_for(LINK_KIND, tokens.derive(bundle.link_nonce))
+    return absolute(reverse("dsr:download", args=[text]))
+
+
+def bundle_find(link: str) -> ExportBundle:
+    """The released bundle behind a link; ValidationError if forged, expired or used up."""
+    try:
+        raw = tokens.unsign(link, kind=LINK_KIND)
+    except tokens.InvalidLink:
+        raise ValidationError(_("This link is not valid."), code="invalid") from None
+    bundle = ExportBundle.objects.filter(status=Status.RELEASED, link_digest=tokens.digest(raw)).first()
+    if bundle is None:
+        raise ValidationError(_("This link is not valid."), code="invalid")
+    if bundle.link_expires_at < timezone.now():
+        raise ValidationError(_("This link has expired. Please ask us again."), code="expired")
+    if len(bundle.downloads) >= MAX_DOWNLOADS:
+        raise ValidationError(_("This link has been used too often. Please ask us again."), code="used")
+    return bundle
+
+
+@transaction.atomic
+def bundle_download(*, bundle: ExportBundle) -> Path:
+    """Log a download (its time only) and return the file."""
+    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    locked.downloads.append(timezone.now().isoformat())
+    locked.save(update_fields=["downloads"])
+    return zip_path(locked)
+
+
+def zip_path(bundle: ExportBundle) -> Path:
+    return bundle_dir(bundle) / f"{bundle.request.reference}.zip"
+
+
+# --- the files ----------------------------------------------------------------------------------
+
+
+def _csv_text(value) -> str:
+    """CSV opened in a spreadsheet must not run formulas: risky text gets a leading apostrophe."""
+    if value is None:
+        return ""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, dict | list)
+        else str(value)
+    )
+    return "'" + text if FORMULA_START.match(text) else text
+
+
+def columns_of(rows: list[dict]) -> list[str]:
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return list(columns)
+
+
+def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
+    lines = [
+        f"Your data, as held on {timezone.localtime(bundle.released_at or timezone.now()):%Y-%m-%d %H:%M %Z}",
+        f"Request: {bundle.request.reference}",
+        "",
+        "Every kind of record is in three forms: <name>.json (machine-readable, GDPR Art. 20),",
+        "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601; ids link records",
+        "to each other (for example contact_id). schema.json lists every file and its fields.",
+        "",
+    ]
+    for section in sections:
+        lines.append(f"{section['section']}: {section['title']}, {len(section['rows'])} records")
+    if bundle.redactions:
+        lines += ["", f"{len(bundle.redactions)} items were left out; the reasons are in redactions.json."]
+    return "\n".join(lines) + "\n"
+
+
+def _write_zip(bundle: ExportBundle) -> Path:
+    sections = bundle_sections(bundle)
+    target = zip_path(bundle)
+    partial = target.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", _readme(bundle, sections))
+        schema = [
+            {
+                "file": s["section"],
+                "title": s["title"],
+                "fields": columns_of(s["rows"]),
+                "records": len(s["rows"]),
+            }
+            for s in sections
+        ]
+        archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
+        for section in sections:
+            name, rows = section["section"], section["rows"]
+            archive.writestr(f"{name}.json", json.dumps(rows, indent=2, ensure_ascii=False))
+            out = io.StringIO()
+            writer = csv.writer(out)
+            columns = columns_of(rows)
+            writer.writerow(columns)
+            writer.writerows([_csv_text(row.get(c)) for c in columns] for row in rows)
+            archive.writestr(f"{name}.csv", out.getvalue())
+        if bundle.redactions:
+            archive.writestr(
+                "redactions.json",
+                json.dumps(
+                    [{"file": r["section"], "reason": r["reason"]} for r in bundle.redactions], indent=2
+                ),
+            )
+        workbook = io.BytesIO()
+        write_workbook_sheets(
+            workbook,
+            (
+                (
+                    s["title"][:31],
+                    columns_of(s["rows"]),
+                    ([_xlsx_value(row.get(c)) for c in columns_of(s["rows"])] for row in s["rows"]),
+                )
+                for s in sections
+                if s["rows"]
+            ),
+        )
+        archive.writestr("data.xlsx", workbook.getvalue())
+    os.replace(partial, target)
+    return target
+
+
+def _xlsx_value(value):
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+def bundle_files_delete(bundles) -> int:
+    """Remove the files of these bundles (snapshot and ZIP); the rows stay as the record."""
+    import shutil
+
+    count = 0
+    for bundle in bundles:
+        folder = bundle_dir(bundle)
+        if folder.exists():
+            shutil.rmtree(folder)
+            count += 1
+    return count
+
+
+def bundles_purge(*, now=None) -> int:
+    """Files do not outlive their purpose: released ones once the link expired, others after 30 days."""
+    now = now or timezone.now()
+    stale = ExportBundle.objects.filter(
+        status=Status.RELEASED, link_expires_at__lt=now
+    ) | ExportBundle.objects.filter(created_at__lt=now - timedelta(days=30)).exclude(status=Status.RELEASED)
+    return bundle_files_delete(stale)
