@@ -3,12 +3,14 @@ could do) side by side in the same run. Nothing here is asserted: the figures ar
 
 from __future__ import annotations
 
+import re
 import statistics
 import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
@@ -229,3 +231,144 @@ def consent_changes(repeat: int, batch: int) -> list[Result]:
     baseline_s, _ = timed(baseline, repeat)
     extra = {"changes": n, "per_s": round(n / product_s), "baseline_per_s": round(n / baseline_s)}
     return [Result("consent changes (service)", n, product_s, baseline_s, extra=extra)]
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+
+def _erasure_victims(count: int, offset: int) -> list[Contact]:
+    """Adults without wards, each given what a real person accumulates: answers, a subscription,
+    consent changes with history, and a staff view in the access log. Not timed."""
+    from staff.models import AccessedContact, AccessLogEntry
+    from subscriptions.models import SubscriptionList
+    from subscriptions.services import subscription_set
+
+    news, _ = SubscriptionList.objects.get_or_create(slug="bench-news", defaults={"name": "Bench news"})
+    wards = Contact.objects.filter(guardian__isnull=False).values("guardian_id")
+    people = list(
+        Contact.objects.filter(is_child=False, consent_given__gte=3)
+        .exclude(pk__in=wards)
+        .order_by("-id")[offset : offset + count]
+    )
+    officer = _officer()
+    for person in people:
+        consent_change(
+            contact=person,
+            level=person.consent_given,
+            tracking_allowed=not person.tracking_allowed,
+            source=Source.ADMIN,
+            actor=officer,
+            justification="bench: phoned in",
+        )
+        subscription_set(contact=person, subscription_list=news, status="subscribed", source=Source.IMPORT)
+        entry = AccessLogEntry.objects.create(
+            user=officer, action=AccessLogEntry.Action.VIEW, contact_count=1
+        )
+        AccessedContact.objects.create(entry=entry, contact=person)
+    return people
+
+
+def _plan_scans(statements: list[tuple[str, list]]) -> list[str]:
+    """Tables of more than 10,000 rows that a statement reads by a full scan instead of an index."""
+    big = {
+        m._meta.db_table
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.managed and m._default_manager.count() > 10_000
+    }
+    found = set()
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+                continue
+            if connection.vendor == "postgresql":
+                cursor.execute("EXPLAIN " + sql, params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                found |= set(re.findall(r"Seq Scan on (\w+)", plan)) & big
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                for row in cursor.fetchall():
+                    detail = row[-1]
+                    if detail.startswith("SCAN ") and "USING" not in detail:
+                        table = detail.split()[1]
+                        if table in big:
+                            found.add(table)
+    return sorted(found)
+
+
+def erasure(samples: int) -> list[Result]:
+    """See _erasure; rolled back at the end, so the dataset stays as it was for the next run."""
+    with transaction.atomic():
+        results = _erasure(samples)
+        transaction.set_rollback(True)
+    return results
+
+
+def _erasure(samples: int) -> list[Result]:
+    """p50/p95 latency to erase one contact with its related data (registry walk, history purge,
+    suppression, erasure record) vs raw DELETE/UPDATE statements removing the same kinds of rows;
+    and the tables any of the erasure's statements scanned in full."""
+    from dsr.erasure import contacts_erase
+    from dsr.residue import Identity, residue_scan
+
+    officer = _officer()
+    victims = _erasure_victims(samples, 0)
+    others = _erasure_victims(samples, samples)
+
+    statements: list[tuple[str, list]] = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, list(params or [])))
+        return execute(sql, params, many, context)
+
+    latencies = []
+    for i, person in enumerate(victims):
+        identity = Identity(person.email, person.phone, person.first_name, person.last_name)
+        started = time.perf_counter()
+        if i == 0:
+            with connection.execute_wrapper(capture):
+                contacts_erase(contacts=[person], actor=officer, scan=False)
+        else:
+            contacts_erase(contacts=[person], actor=officer, scan=False)
+        latencies.append(time.perf_counter() - started)
+    scan_started = time.perf_counter()
+    residue_scan([identity])
+    scan_s = time.perf_counter() - scan_started
+
+    baseline = []
+    with connection.cursor() as cursor:
+        for person in others:
+            started = time.perf_counter()
+            with transaction.atomic():
+                for sql in (
+                    "DELETE FROM consent_purposeconsent WHERE contact_id = %s",
+                    "DELETE FROM consent_historicalpurposeconsent WHERE contact_id = %s",
+                    "DELETE FROM subscriptions_subscription WHERE contact_id = %s",
+                    "DELETE FROM subscriptions_historicalsubscription WHERE contact_id = %s",
+                    "UPDATE consent_consentchange SET contact_id = NULL, justification = '', evidence = '{}',"
+                    " channel = '', pseudonymised = %s WHERE contact_id = %s",
+                    "DELETE FROM contacts_contact WHERE id = %s",
+                    "DELETE FROM contacts_historicalcontact WHERE id = %s",
+                ):
+                    cursor.execute(sql, [True, person.pk] if "pseudonymised" in sql else [person.pk])
+            baseline.append(time.perf_counter() - started)
+
+    def p95(values):
+        return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+
+    scans = _plan_scans(statements)
+    extra = {
+        "p95_ms": round(p95(latencies) * 1000, 1),
+        "baseline_p95_ms": round(p95(baseline) * 1000, 1),
+        "statements": len(statements),
+        "full_scans_on_large_tables": ", ".join(scans) or "none",
+        "residue_scan_ms": round(scan_s * 1000, 1),
+    }
+    return [
+        Result(
+            "erasure of one contact (p50)",
+            Contact.objects.count(),
+            statistics.median(latencies),
+            statistics.median(baseline),
+            extra=extra,
+        )
+    ]

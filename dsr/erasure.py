@@ -29,8 +29,12 @@ from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
 
 
-def contacts_erase(*, contacts, actor, request: DataSubjectRequest | None = None) -> ErasureRecord:
-    """Erase these contacts and everything registered about them; return the erasure record."""
+def contacts_erase(
+    *, contacts, actor, request: DataSubjectRequest | None = None, scan: bool = True
+) -> ErasureRecord:
+    """Erase these contacts and everything registered about them; return the erasure record.
+
+    scan=False skips the residue scan (it reads every table; the benchmark times it apart)."""
     ids = sorted({c.pk for c in contacts})
     if not ids:
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
@@ -69,6 +73,8 @@ def contacts_erase(*, contacts, actor, request: DataSubjectRequest | None = None
         )
     # Export files of the person's requests live outside the database: remove them too.
     bundle_files_delete(ExportBundle.objects.filter(request__in=requests))
+    if not scan:
+        return record
     report = residue_scan(identities)
     record.residue, record.residue_clean = report.as_json(), report.clean
     record.save(update_fields=["residue", "residue_clean"])

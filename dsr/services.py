@@ -118,7 +118,12 @@ def dsr_extend(
             {"extended_until": _("An extension ends after the due date and at most two months later.")}
         )
     locked.status, locked.extended_until, locked.extension_reason = Status.EXTENDED, until, reason.strip()
-    return _save(locked, actor, "deadline extended", "status", "extended_until", "extension_reason")
+    _save(locked, actor, "deadline extended", "status", "extended_until", "extension_reason")
+    # Art. 12(3): the requester is told of the extension and its reasons within the first month.
+    from dsr.tasks import send_extension_notice
+
+    transaction.on_commit(lambda: send_extension_notice.delay(locked.pk))
+    return locked
 
 
 @transaction.atomic

@@ -48,6 +48,21 @@ def send_acknowledgement(request_id: int) -> bool:
     return True
 
 
+@shared_task(name="dsr.send_extension_notice", **MAIL_RETRY)
+def send_extension_notice(request_id: int) -> bool:
+    """Tell the requester the new deadline and why (GDPR Art. 12(3))."""
+    request = DataSubjectRequest.objects.filter(pk=request_id, extended_until__isnull=False).first()
+    if request is None or not request.requester_email:
+        return False
+    templated_message(
+        subject=_("%(ref)s: we need more time") % {"ref": request.reference},
+        template="dsr_extension",
+        context={"request": request},
+        to=request.requester_email,
+    ).send()
+    return True
+
+
 @shared_task(name="dsr.purge_submissions")
 def purge_submissions() -> dict:
     """Hourly: forget unconfirmed submissions whose link expired, and export files past their use."""

@@ -12,7 +12,7 @@ from contacts.models import Contact
 def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     target = tmp_path / "bench.json"
-    call_command("bench", contacts=300, repeat=1, changes=5, json=target)
+    call_command("bench", contacts=300, repeat=1, changes=5, erasures=3, json=target)
 
     report = json.loads(target.read_text())
     by_name = {r["operation"]: r for r in report["results"]}
@@ -22,12 +22,15 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "admin changelist (filtered, page 1)",
         "audit export (xlsx)",
         "consent changes (service)",
+        "erasure of one contact (p50)",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
     assert eligibility["same_set"] is True and eligibility["count"] == eligibility["baseline_count"] > 0
     assert by_name["admin changelist (filtered, page 1)"]["uncapped_count_queries"] == 0
     assert by_name["audit export (xlsx)"]["rows"] > 0
+    assert by_name["erasure of one contact (p50)"]["statements"] > 5
+    assert by_name["erasure of one contact (p50)"]["full_scans_on_large_tables"] == "none"
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

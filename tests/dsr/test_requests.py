@@ -81,6 +81,20 @@ def test_an_extension_needs_a_reason_and_ends_within_two_more_months(privacy_off
     assert extended.deadline == request.due_at + timedelta(days=45) and extended.status == Status.EXTENDED
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_requester_is_told_of_an_extension_and_why(privacy_officer, smtp):
+    request, _ = dsr_create(kind="export", email="a@example.org", channel="web")
+    dsr_extend(
+        request=request,
+        actor=privacy_officer,
+        until=request.due_at + timedelta(days=30),
+        reason="records from three systems",
+    )
+    (body,) = smtp.bodies("a@example.org")
+    assert request.reference in body and "records from three systems" in body
+    assert (request.due_at + timedelta(days=30)).strftime("%Y") in body
+
+
 def test_a_decision_on_a_request_that_changed_meanwhile_is_refused(privacy_officer):
     request, _ = dsr_create(kind="access", email="a@example.org", channel="web")
     dsr_verify(

@@ -16,6 +16,7 @@ MEASUREMENTS = {
     "changelist": lambda o: measurements.changelist(o["repeat"]),
     "audit_export": lambda o: measurements.audit_export(o["repeat"], o["contacts"]),
     "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
+    "erasure": lambda o: measurements.erasure(o["erasures"]),
 }
 
 
@@ -33,6 +34,9 @@ class Command(BaseCommand):
             "--repeat", type=int, default=5, help="timed runs per operation; the median counts"
         )
         parser.add_argument("--changes", type=int, default=500, help="consent changes per timed run")
+        parser.add_argument(
+            "--erasures", type=int, default=50, help="contacts erased for the latency figures"
+        )
         parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
         parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
 
