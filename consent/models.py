@@ -188,6 +188,13 @@ class ComplianceSettings(models.Model):
     request_response_days = models.PositiveIntegerField(
         _("data subject request deadline (days)"), default=30, help_text=_("GDPR Art. 12(3): one month.")
     )
+    request_clock_starts_at = models.CharField(
+        _("the request deadline counts from"),
+        max_length=16,
+        choices=[("receipt", _("receipt of the request")), ("verification", _("verification of identity"))],
+        default="receipt",
+        help_text=_("Both dates are shown on each request; this one sets its due date."),
+    )
     access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
     export_needs_second_officer = models.BooleanField(
         _("data exports need a second officer's confirmation"),

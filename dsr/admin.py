@@ -94,6 +94,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         "channel",
         "received_at",
         "due_at",
+        "due_both_ways",
         "verified_at",
         "verification",
         "extended_until",
@@ -145,6 +146,16 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             for c in obj.contacts.all()
         ]
         return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
+
+    @admin.display(description=_("due, counted both ways"))
+    def due_both_ways(self, obj):
+        from_verification = obj.due_from_verification
+        return _("%(receipt)s from receipt; %(verification)s from verification") % {
+            "receipt": obj.due_from_receipt.strftime("%Y-%m-%d"),
+            "verification": from_verification.strftime("%Y-%m-%d")
+            if from_verification
+            else _("not verified yet"),
+        }
 
     @admin.display(description=_("export bundles"))
     def export_bundles(self, obj):

@@ -1,4 +1,5 @@
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -80,6 +81,19 @@ class DataSubjectRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.get_kind_display()}"
+
+    def due_counted_from(self, start):
+        from consent.models import ComplianceSettings
+
+        return start + timedelta(days=ComplianceSettings.load().request_response_days) if start else None
+
+    @property
+    def due_from_receipt(self):
+        return self.due_counted_from(self.received_at)
+
+    @property
+    def due_from_verification(self):
+        return self.due_counted_from(self.verified_at)
 
     @property
     def deadline(self):

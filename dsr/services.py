@@ -91,7 +91,9 @@ def dsr_verify(*, request, actor, how: str, expected_status: str | None = None) 
         raise ValidationError({"verification": _("Say how the identity was verified.")})
     locked = _locked(request, expected_status)
     locked.status, locked.verified_at, locked.verification = Status.VERIFIED, timezone.now(), how.strip()
-    return _save(locked, actor, "identity verified", "status", "verified_at", "verification")
+    if ComplianceSettings.load().request_clock_starts_at == "verification":
+        locked.due_at = locked.due_from_verification
+    return _save(locked, actor, "identity verified", "status", "verified_at", "verification", "due_at")
 
 
 @transaction.atomic

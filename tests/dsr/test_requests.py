@@ -169,3 +169,32 @@ def test_discovery_finds_the_persons_data_everywhere_and_is_logged(client_as, pr
 def test_marketers_never_see_requests(client_as, marketer):
     dsr_create(kind="access", email="a@example.org", channel="web")
     assert client_as(marketer).get(QUEUE).status_code == 403
+
+
+def test_the_deadline_counts_from_receipt_or_verification_as_the_settings_say(privacy_officer, client_as):
+    from consent.models import ComplianceSettings
+
+    received = timezone.now() - timedelta(days=10)
+    request, _ = dsr_create(kind="access", email="a@example.org", channel="letter")
+    DataSubjectRequest.objects.filter(pk=request.pk).update(
+        received_at=received, due_at=received + timedelta(days=30)
+    )
+    request.refresh_from_db()
+    verified = dsr_verify(request=request, actor=privacy_officer, how="letter with signature")
+    assert verified.due_at == received + timedelta(days=30)  # default: from receipt
+
+    settings = ComplianceSettings.load()
+    settings.request_clock_starts_at = "verification"
+    settings.save()
+    other, _ = dsr_create(kind="erase", email="a@example.org", channel="letter")
+    DataSubjectRequest.objects.filter(pk=other.pk).update(
+        received_at=received, due_at=received + timedelta(days=30)
+    )
+    other.refresh_from_db()
+    verified = dsr_verify(request=other, actor=privacy_officer, how="letter with signature")
+    assert verified.due_at == verified.verified_at + timedelta(days=30)
+    page = (
+        client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[other.pk])).text
+    )
+    assert f"{(received + timedelta(days=30)):%Y-%m-%d} from receipt" in page
+    assert f"{verified.due_at:%Y-%m-%d} from verification" in page
