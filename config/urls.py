@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from consent.views import compliance_dashboard, verify_trail
+from staff.admin import staff_logs_view
 
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
+    path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),

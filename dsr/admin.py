@@ -102,6 +102,7 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
         "decline_reason",
         "closed_at",
         "linked_contacts",
+        "staff_member",
         "erasure_result",
         "export_bundles",
     )
@@ -146,6 +147,30 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             for c in obj.contacts.all()
         ]
         return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
+
+    @admin.display(description=_("member of staff"))
+    def staff_member(self, obj):
+        """A request from staff about their own logs: export them; never rectify or restrict them."""
+        from django.contrib.auth import get_user_model
+
+        from staff.staff_requests import LOGS_ARE_FACTS
+
+        user = (
+            get_user_model().objects.filter(email__iexact=obj.requester_email).first()
+            if obj.requester_email
+            else None
+        )
+        if user is None:
+            return "—"
+        url = reverse("staff-logs") + f"?user={user.pk}&file_format=json"
+        refusal = LOGS_ARE_FACTS if obj.kind in ("rectify", "restrict") else ""
+        return format_html(
+            '{} — <a href="{}">{}</a><br>{}',
+            user.get_username(),
+            url,
+            _("everything logged about them"),
+            refusal,
+        )
 
     @admin.display(description=_("due, counted both ways"))
     def due_both_ways(self, obj):

@@ -27,6 +27,7 @@ class Identity:
     phone: str = ""
     first_name: str = ""
     last_name: str = ""
+    username: str = ""  # for staff accounts
 
 
 @dataclass
@@ -80,7 +81,11 @@ def residue_scan(identities: list[Identity]) -> ResidueReport:
         # One pass over the table: a filtered count per (identity, what, column).
         counts, meaning = {}, {}
         for identity in identities:
-            for label, value in (("email", identity.email), ("phone", identity.phone)):
+            for label, value in (
+                ("email", identity.email),
+                ("phone", identity.phone),
+                ("username", identity.username),
+            ):
                 if value:
                     for column in columns:
                         key = f"c{len(counts)}"

@@ -31,7 +31,10 @@ class AccessLogEntry(models.Model):
         verbose_name_plural = _("access log")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user", "-at"], name="accesslog_user_idx")]
-        permissions = [("export_accesslogentry", "Can export the access log")]
+        permissions = [
+            ("export_accesslogentry", "Can export the access log"),
+            ("answer_staff_request", "Can export everything logged about a member of staff"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} ({self.contact_count})"
