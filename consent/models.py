@@ -201,6 +201,11 @@ class ComplianceSettings(models.Model):
         default=False,
         help_text=_("Four eyes: another privacy officer confirms a bundle before the requester gets it."),
     )
+    export_pseudonymise_staff = models.BooleanField(
+        _("name staff by pseudonym in a person's data export"),
+        default=False,
+        help_text=_("The list of staff who accessed a person's record shows pseudonyms instead of usernames."),
+    )
     export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
 
     history = HistoricalRecords()

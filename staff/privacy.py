@@ -3,12 +3,16 @@ from staff.models import AccessedContact
 
 
 def staff_accesses(rows) -> list[dict]:
-    """For the person's own export: when staff looked at or exported their record, and why."""
+    """For the person's own export: when staff looked at or exported their record, and how."""
+    from consent.models import ComplianceSettings
+    from staff.staff_requests import staff_pseudonym
+
+    pseudonymise = ComplianceSettings.load().export_pseudonymise_staff
     return [
         {
             "at": r.entry.at.isoformat(),
             "action": r.entry.get_action_display(),
-            "staff": r.entry.user.get_username(),
+            "staff": staff_pseudonym(r.entry.user) if pseudonymise else r.entry.user.get_username(),
         }
         for r in rows.select_related("entry__user").order_by("entry__at")
     ]

@@ -162,3 +162,22 @@ def test_only_access_requests_get_bundles_and_only_officers_act_on_them(
     assert client_as(marketer).get(url).status_code == 403
     bundle.refresh_from_db()
     assert bundle.status == Status.REVIEW
+
+
+@pytest.mark.parametrize("pseudonymise", [False, True])
+def test_the_bundle_lists_staff_accesses_named_or_pseudonymised_as_set(
+    holly, privacy_officer, client_as, smtp, pseudonymise
+):
+    from dsr.bundles import bundle_sections
+    from staff.staff_requests import staff_pseudonym
+
+    settings = ComplianceSettings.load()
+    settings.export_pseudonymise_staff = pseudonymise
+    settings.save()
+    officer = client_as(privacy_officer)
+    officer.get(reverse("admin:contacts_contact_change", args=[holly.pk]))
+    bundle = _build(officer, _access_request(privacy_officer))
+    (accesses,) = [s["rows"] for s in bundle_sections(bundle) if s["section"] == "staff.accessedcontact"]
+    assert [a["action"] for a in accesses] == ["Viewed a contact"]
+    expected = staff_pseudonym(privacy_officer) if pseudonymise else privacy_officer.username
+    assert accesses[0]["staff"] == expected
