@@ -23,6 +23,7 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "audit export (xlsx)",
         "consent changes (service)",
         "erasure of one contact (p50)",
+        "contact page with access log",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]

@@ -17,6 +17,7 @@ MEASUREMENTS = {
     "audit_export": lambda o: measurements.audit_export(o["repeat"], o["contacts"]),
     "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
     "erasure": lambda o: measurements.erasure(o["erasures"]),
+    "access_log": lambda o: measurements.access_log(o["repeat"]),
 }
 
 
