@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.login_throttle import throttled_admin_login
 from consent.views import compliance_dashboard, verify_trail
 from staff.admin import staff_logs_view
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
+    path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),

@@ -204,7 +204,9 @@ class ComplianceSettings(models.Model):
     export_pseudonymise_staff = models.BooleanField(
         _("name staff by pseudonym in a person's data export"),
         default=False,
-        help_text=_("The list of staff who accessed a person's record shows pseudonyms instead of usernames."),
+        help_text=_(
+            "The list of staff who accessed a person's record shows pseudonyms instead of usernames."
+        ),
     )
     export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
 

@@ -42,3 +42,58 @@ def test_signup_is_rate_limited_per_address_and_says_when_to_retry(client, smtp)
     limited = client.post(url, {"email": "z@example.org", "agree": "on"}, REMOTE_ADDR="198.51.100.1")
     assert limited["Retry-After"] == "60"
     assert len(smtp.messages) == 6  # refused requests sent nothing
+
+
+@pytest.mark.django_db
+def test_admin_login_is_refused_after_five_wrong_passwords_even_with_the_right_one(client):
+    from tests.factories import UserFactory
+
+    UserFactory(username="jane")
+    UserFactory(username="omar")
+
+    def attempt(username, password):
+        return client.post("/admin/login/", {"username": username, "password": password})
+
+    for _ in range(5):
+        assert attempt("jane", "wrong").status_code == 200  # the form again, with its error
+    locked = attempt("jane", "correct-horse-battery-staple")
+    assert locked.status_code == 429 and locked["Retry-After"] == "900"
+    assert "_auth_user_id" not in client.session
+    ok = attempt("omar", "correct-horse-battery-staple")  # another account from here still works
+    assert ok.status_code == 302 and client.session["_auth_user_id"]
+
+
+@pytest.mark.django_db
+def test_one_address_cannot_walk_through_many_accounts(client):
+    from config.login_throttle import PER_ADDRESS
+    from tests.factories import UserFactory
+
+    UserFactory(username="last")
+    for i in range(PER_ADDRESS):
+        client.post("/admin/login/", {"username": f"user{i}", "password": "guess"})
+    refused = client.post("/admin/login/", {"username": "last", "password": "correct-horse-battery-staple"})
+    assert refused.status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_successful_login_clears_the_accounts_failures(client):
+    from tests.factories import UserFactory
+
+    UserFactory(username="jane")
+    for _ in range(4):
+        client.post("/admin/login/", {"username": "jane", "password": "wrong"})
+    assert (
+        client.post(
+            "/admin/login/", {"username": "jane", "password": "correct-horse-battery-staple"}
+        ).status_code
+        == 302
+    )
+    client.logout()
+    for _ in range(4):
+        client.post("/admin/login/", {"username": "jane", "password": "wrong"})
+    assert (
+        client.post(
+            "/admin/login/", {"username": "jane", "password": "correct-horse-battery-staple"}
+        ).status_code
+        == 302
+    )
