@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.login_throttle import throttled_admin_login
-from consent.views import compliance_dashboard, verify_trail
+from consent.views import compliance_dashboard, compliance_report, verify_trail
 from staff.admin import staff_logs_view
 
 admin.site.site_header = "Consent Office"
@@ -13,6 +13,7 @@ admin.site.index_title = "Privacy back office"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
+    path("admin/dashboard/report/", admin.site.admin_view(compliance_report), name="consent-report"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/login/", throttled_admin_login, name="admin-login"),

@@ -14,8 +14,15 @@ from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapsh
 
 @admin.register(Purpose)
 class PurposeAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "slug", "active", "created_at")
-    list_filter = ("active",)
+    list_display = ("name", "slug", "legal_basis", "active", "created_at")
+    list_filter = ("active", "legal_basis")
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "active"]}),
+        (
+            _("Record of processing (GDPR Art. 30)"),
+            {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
+        ),
+    ]
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 

@@ -24,7 +24,36 @@ class ConsentField(models.TextChoices):
     IS_CHILD = "is_child", _("Is a child")
 
 
-class Purpose(models.Model):
+class LegalBasis(models.TextChoices):
+    CONSENT = "consent", _("Consent (Art. 6(1)(a))")
+    CONTRACT = "contract", _("Contract (Art. 6(1)(b))")
+    LEGAL_OBLIGATION = "legal_obligation", _("Legal obligation (Art. 6(1)(c))")
+    VITAL_INTERESTS = "vital_interests", _("Vital interests (Art. 6(1)(d))")
+    PUBLIC_TASK = "public_task", _("Public task (Art. 6(1)(e))")
+    LEGITIMATE_INTERESTS = "legitimate_interests", _("Legitimate interests (Art. 6(1)(f))")
+
+
+class ProcessingRecord(models.Model):
+    """What GDPR Art. 30(1) asks to be documented about a processing activity."""
+
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=32, choices=LegalBasis.choices, default=LegalBasis.CONSENT
+    )
+    data_categories = models.TextField(
+        _("categories of personal data"), blank=True, help_text=_("e.g. name, email address, opened emails")
+    )
+    retention = models.CharField(
+        _("retention"), max_length=200, blank=True, help_text=_("e.g. until consent is withdrawn")
+    )
+    recipients = models.TextField(
+        _("recipients"), blank=True, help_text=_("e.g. our email service provider (processor), in the EU")
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Purpose(ProcessingRecord):
     """A consent option such as "Newsletter", answered yes or no per contact."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)

@@ -1,14 +1,23 @@
 """Admin pages of the consent app that are not a model's list or form."""
 
+import tempfile
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from consent import dashboard
 from consent.audit_chain import verify
 from consent.levels import ConsentLevel
+from consent.report import compliance_report_write
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _allowed(request) -> None:
@@ -26,8 +35,39 @@ def compliance_dashboard(request):
         "trend": dashboard.level_trend(),
         "purposes": dashboard.purpose_rates(),
         "doi": dashboard.double_opt_in(),
+        "report_form": ReportPeriodForm(
+            initial={"start": timezone.localdate().replace(month=1, day=1), "end": timezone.localdate()}
+        ),
     }
     return TemplateResponse(request, "admin/consent/dashboard.html", context)
+
+
+class ReportPeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        return cleaned
+
+
+def compliance_report(request):
+    """The compliance report for a period, as XLSX (consent.report)."""
+    _allowed(request)
+    form = ReportPeriodForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("__all__", [])) or _("Choose the report's period."))
+        return redirect("consent-dashboard")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    with tempfile.TemporaryFile() as handle:
+        compliance_report_write(handle, start=start, end=end)
+        handle.seek(0)
+        content = handle.read()
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="compliance-report-{start}-{end}.xlsx"'
+    return response
 
 
 @require_POST

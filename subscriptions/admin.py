@@ -33,6 +33,13 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
     list_filter = ("public", "active", "min_level")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "purpose", "min_level", "public", "active"]}),
+        (
+            _("Record of processing (GDPR Art. 30)"),
+            {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
+        ),
+    ]
     list_select_related = ("purpose",)
 
     def get_queryset(self, request):

@@ -4,10 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consent.levels import ConsentLevel
-from consent.models import Source
+from consent.models import ProcessingRecord, Source
 
 
-class SubscriptionList(models.Model):
+class SubscriptionList(ProcessingRecord):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("key"), max_length=100, unique=True)
     description = models.TextField(_("what subscribers get"), blank=True)

@@ -1,0 +1,119 @@
+"""The compliance report: opens in Excel and holds the period's facts, the chain head and Art. 30."""
+
+import io
+from datetime import timedelta
+
+import openpyxl
+import pytest
+from django.utils import timezone
+
+from consent.audit_chain import verify
+from consent.models import ConsentChange, Source
+from consent.services import consent_change
+from dsr.erasure import contacts_erase
+from dsr.models import DataSubjectRequest
+from dsr.services import dsr_complete, dsr_create, dsr_start, dsr_verify
+from tests.factories import ContactFactory, PurposeFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/admin/dashboard/report/"
+
+
+def _sheet(book, name):
+    rows = list(book[name].iter_rows(values_only=True))
+    return rows[0], rows[1:]
+
+
+@pytest.fixture
+def period_facts(logging_on, privacy_officer):
+    news = PurposeFactory(
+        name="Newsletter",
+        legal_basis="consent",
+        data_categories="name, email address",
+        retention="until withdrawn",
+        recipients="mail provider (processor)",
+    )
+    a, b = ContactFactory(), ContactFactory(first_name="Erin", last_name="Erased", email="erin@example.org")
+    consent_change(contact=a, level=3, purposes={news: True}, source=Source.IMPORT)
+    consent_change(contact=b, level=3, source=Source.IMPORT)
+    consent_change(contact=a, level=2, source=Source.ADMIN, actor=privacy_officer, justification="phone")
+    late, _ = dsr_create(kind="access", email="late@example.org", channel="letter")
+    DataSubjectRequest.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(days=1))
+    on_time, _ = dsr_create(kind="access", email="ok@example.org", channel="web")
+    dsr_verify(request=on_time, actor=privacy_officer, how="reply")
+    dsr_start(request=on_time, actor=privacy_officer)
+    dsr_complete(request=on_time, actor=privacy_officer)
+    contacts_erase(contacts=[b], actor=privacy_officer)
+    return {"late": late, "on_time": on_time}
+
+
+def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, auditor, period_facts):
+    today = timezone.localdate()
+    response = client_as(auditor).get(URL, {"start": today - timedelta(days=1), "end": today})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == [
+        "Summary",
+        "Consent changes",
+        "Requests",
+        "Requests by type",
+        "Erasures",
+        "Records of processing",
+    ]
+    summary = dict(_sheet(book, "Summary")[1])
+    chain = verify()
+    assert summary["Audit chain head"] == chain.head and summary["Audit chain verification"] == "intact"
+    assert summary["Consent changes recorded"] == ConsentChange.objects.count() == 4
+    assert summary["Requests received"] == 2 and summary["Requests past their deadline"] == 1
+    assert summary["Erasures"] == 1
+
+    _, changes = _sheet(book, "Consent changes")
+    assert ("import", "consent_given", None, "3", 2) in changes
+    assert ("admin", "consent_given", None, "2", 1) in changes
+
+    header, requests = _sheet(book, "Requests")
+    breached = {row[0]: row[header.index("Deadline breached")] for row in requests}
+    assert breached == {period_facts["late"].reference: "yes", period_facts["on_time"].reference: "no"}
+
+    _, erasures = _sheet(book, "Erasures")
+    assert len(erasures) == 1 and erasures[0][2] == 1 and erasures[0][5] == "clean"
+    text = " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True) for cell in row)
+    assert "erin" not in text.lower() and "Erased" not in text  # no personal data of the erased
+
+    _, records = _sheet(book, "Records of processing")
+    assert records[0][:6] == (
+        "Purpose",
+        "Newsletter",
+        "Consent (Art. 6(1)(a))",
+        "name, email address",
+        "until withdrawn",
+        "mail provider (processor)",
+    )
+
+
+def test_a_period_outside_the_facts_is_empty_and_a_broken_chain_is_reported(client_as, auditor, period_facts):
+    old = timezone.localdate() - timedelta(days=400)
+    book = openpyxl.load_workbook(
+        io.BytesIO(client_as(auditor).get(URL, {"start": old, "end": old + timedelta(days=30)}).content)
+    )
+    summary = dict(_sheet(book, "Summary")[1])
+    assert summary["Consent changes recorded"] == 0 and summary["Requests received"] == 0
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE consent_consentchange SET new_value = '5' WHERE id = (SELECT MIN(id) FROM consent_consentchange)"
+        )
+    today = timezone.localdate()
+    book = openpyxl.load_workbook(
+        io.BytesIO(client_as(auditor).get(URL, {"start": today, "end": today}).content)
+    )
+    assert dict(_sheet(book, "Summary")[1])["Audit chain verification"].startswith("BROKEN at record #")
+
+
+def test_the_report_needs_the_dashboard_permission_and_a_sensible_period(client_as, marketer, auditor):
+    today = timezone.localdate()
+    assert client_as(marketer).get(URL, {"start": today, "end": today}).status_code == 403
+    refused = client_as(auditor).get(URL, {"start": today, "end": today - timedelta(days=1)}, follow=True)
+    assert "The period ends before it starts." in refused.text
