@@ -60,3 +60,35 @@ def test_verify_button_reports_an_intact_and_a_broken_trail(client_as, auditor, 
 def test_verify_refuses_a_get_and_a_marketer(client_as, auditor, marketer):
     assert client_as(auditor).get(reverse("consent-verify-trail")).status_code == 405
     assert client_as(marketer).post(reverse("consent-verify-trail")).status_code == 403
+
+
+def test_dashboard_shows_the_request_queue_completion_times_and_erasures(client_as, auditor, privacy_officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dsr.erasure import contacts_erase
+    from dsr.models import DataSubjectRequest
+    from dsr.services import dsr_complete, dsr_create, dsr_start, dsr_verify
+    from tests.factories import ContactFactory
+
+    overdue, _ = dsr_create(kind="access", email="a@example.org", channel="letter")
+    DataSubjectRequest.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(days=2))
+    soon, _ = dsr_create(kind="erase", email="b@example.org", channel="letter")
+    DataSubjectRequest.objects.filter(pk=soon.pk).update(due_at=timezone.now() + timedelta(days=3))
+    dsr_create(kind="rectify", email="c@example.org", channel="letter")
+    for days in (2, 4, 9):  # completed access requests taking 2, 4 and 9 days: median 4
+        done, _ = dsr_create(kind="export", email=f"d{days}@example.org", channel="web")
+        dsr_verify(request=done, actor=privacy_officer, how="reply")
+        dsr_start(request=done, actor=privacy_officer)
+        done = dsr_complete(request=done, actor=privacy_officer)
+        DataSubjectRequest.objects.filter(pk=done.pk).update(
+            received_at=done.closed_at - timedelta(days=days)
+        )
+    contacts_erase(contacts=[ContactFactory(), ContactFactory()], actor=privacy_officer)
+
+    context = client_as(auditor).get("/admin/dashboard/").context
+    assert context["queue"] == {"open": 3, "due_this_week": 1, "overdue": 1}
+    assert context["completion"] == [{"type": "Portability (Art. 20)", "completed": 3, "median_days": 4.0}]
+    (month,) = context["erasures"]
+    assert (month["erased"], month["restricted"]) == (2, 0)
