@@ -237,7 +237,7 @@ def contacts_create_with_consent(
     """
     from itertools import islice
 
-    from simple_history.utils import bulk_create_with_history
+    from config.bulk import bulk_insert, bulk_insert_with_history
 
     justification = _check_source(source=source, justification=justification)
     effective_at = _check_effective(effective_at)
@@ -270,14 +270,7 @@ def contacts_create_with_consent(
                     ) from exc
                 contacts.append(contact)
                 answers.append(wanted)
-            contacts = bulk_create_with_history(
-                contacts,
-                Contact,
-                batch_size=batch_size,
-                default_user=actor,
-                default_change_reason=reason,
-                default_date=effective_at,
-            )
+            bulk_insert_with_history(Contact, contacts, user=actor, reason=reason, date=effective_at)
             consents = [
                 PurposeConsent(
                     contact=c, purpose=purposes[slug], granted=granted, changed_at=effective_at, source=source
@@ -285,14 +278,7 @@ def contacts_create_with_consent(
                 for c, wanted in zip(contacts, answers, strict=True)
                 for slug, granted in wanted.items()
             ]
-            bulk_create_with_history(
-                consents,
-                PurposeConsent,
-                batch_size=batch_size,
-                default_user=actor,
-                default_change_reason=reason,
-                default_date=effective_at,
-            )
+            bulk_insert_with_history(PurposeConsent, consents, user=actor, reason=reason, date=effective_at)
             if log:
                 records = []
                 common = {
@@ -335,7 +321,7 @@ def contacts_create_with_consent(
                     for pc in consents
                 ]
                 seal(records)
-                ConsentChange.objects.bulk_create(records, batch_size=batch_size)
+                bulk_insert(ConsentChange, records)
             created += len(contacts)
     return created
 
