@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
@@ -401,4 +404,114 @@ def _erasure(samples: int) -> list[Result]:
             statistics.median(baseline),
             extra=extra,
         )
+    ]
+
+
+# --- subscription center under gunicorn --------------------------------------------------------
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _load(port: int, path: str, method: str, seconds: float, concurrency: int, cookie: str = "") -> dict:
+    import json
+    import subprocess
+
+    script = settings.BASE_DIR / "bench" / "load.py"
+    args = [
+        sys.executable,
+        str(script),
+        "127.0.0.1",
+        str(port),
+        path,
+        method,
+        str(concurrency),
+        str(seconds),
+        cookie,
+    ]
+    return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+
+
+def subscription_center(seconds: float, concurrency: int = 4) -> list[Result]:
+    """Requests per second of the subscription center (GET, and GET + POST of the unchanged form)
+    under gunicorn with 2 workers on loopback, driven by a separate client process, vs a bare view
+    rendering the same template with no query per request. Rate limits are off for the run."""
+    import http.client
+    import os
+    import subprocess
+    from urllib.parse import urlparse
+
+    from subscriptions.services import center_link
+
+    contact = Contact.objects.filter(
+        processing_restricted=False, is_child=False, consent_given__gte=3
+    ).first()
+    link = urlparse(center_link(contact=contact)).path
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "RATE_LIMITS_ENABLED": "false"}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "bench.wsgi:application",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", link)
+                response = conn.getresponse()
+                response.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        cookie = "; ".join(
+            part.split(";")[0] for part in response.headers.get_all("Set-Cookie") or [] if "sessionid" in part
+        )
+        bare = _load(port, "/bench/bare-center/", "GET", seconds, concurrency)
+        get = _load(port, "/preferences/", "GET", seconds, concurrency, cookie)
+        post = _load(port, "/preferences/", "POST", seconds, concurrency, cookie)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    n = Contact.objects.count()
+
+    def row(name, measured, note):
+        return Result(
+            name,
+            n,
+            1 / measured["per_s"],
+            1 / bare["per_s"],
+            extra={
+                "per_s": round(measured["per_s"], 1),
+                "baseline_per_s": round(bare["per_s"], 1),
+                "statuses": measured["statuses"],
+                "note": note,
+            },
+        )
+
+    return [
+        row("subscription center GET (gunicorn -w 2)", get, f"{concurrency} client threads"),
+        row("subscription center GET+POST (gunicorn -w 2)", post, "per pair; baseline is the bare GET"),
     ]

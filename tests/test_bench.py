@@ -12,7 +12,7 @@ from contacts.models import Contact
 def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     target = tmp_path / "bench.json"
-    call_command("bench", contacts=300, repeat=1, changes=5, erasures=3, json=target)
+    call_command("bench", contacts=300, repeat=1, changes=5, erasures=3, seconds=0.5, json=target)
 
     report = json.loads(target.read_text())
     by_name = {r["operation"]: r for r in report["results"]}
@@ -24,6 +24,8 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "consent changes (service)",
         "erasure of one contact (p50)",
         "contact page with access log",
+        "subscription center GET (gunicorn -w 2)",
+        "subscription center GET+POST (gunicorn -w 2)",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
@@ -32,6 +34,8 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
     assert by_name["audit export (xlsx)"]["rows"] > 0
     assert by_name["erasure of one contact (p50)"]["statements"] > 5
     assert by_name["erasure of one contact (p50)"]["full_scans_on_large_tables"] == "none"
+    center = by_name["subscription center GET+POST (gunicorn -w 2)"]
+    assert set(center["statuses"]) == {"200"} and center["per_s"] > 0  # the form really saved, no 403
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

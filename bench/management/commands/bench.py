@@ -18,6 +18,7 @@ MEASUREMENTS = {
     "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
     "erasure": lambda o: measurements.erasure(o["erasures"]),
     "access_log": lambda o: measurements.access_log(o["repeat"]),
+    "subscription_center": lambda o: measurements.subscription_center(o["seconds"]),
 }
 
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--erasures", type=int, default=50, help="contacts erased for the latency figures"
         )
+        parser.add_argument("--seconds", type=float, default=10, help="load duration per page under gunicorn")
         parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
         parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
 
