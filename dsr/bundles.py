@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,14 +88,25 @@ def bundle_create(*, request: DataSubjectRequest, actor) -> ExportBundle:
     return bundle
 
 
+STALE_AFTER = timedelta(minutes=10)  # a build without a heartbeat for this long has lost its worker
+
+
 def bundle_build(*, bundle_id: int) -> bool:
-    """Collect the snapshot. Safe to rerun: a finished bundle is left alone, a crashed one redone."""
+    """Collect the snapshot. Safe to rerun: a finished bundle is left alone, a build another worker
+    is still running (fresh heartbeat) too; a crashed one is redone from the start."""
+    now = timezone.now()
     with transaction.atomic():
         bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
         if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
             return False
-        bundle.status, bundle.progress, bundle.error = Status.BUILDING, 0, ""
-        bundle.save(update_fields=["status", "progress", "error"])
+        if (
+            bundle.status == Status.BUILDING
+            and bundle.heartbeat_at
+            and bundle.heartbeat_at > now - STALE_AFTER
+        ):
+            return False
+        bundle.status, bundle.progress, bundle.error, bundle.heartbeat_at = Status.BUILDING, 0, "", now
+        bundle.save(update_fields=["status", "progress", "error", "heartbeat_at"])
     try:
         ids = list(bundle.request.contacts.values_list("pk", flat=True))
         sections = []
@@ -113,17 +124,34 @@ def bundle_build(*, bundle_id: int) -> bool:
                     "rows": rows,
                 }
             )
-            ExportBundle.objects.filter(pk=bundle_id).update(progress=done)
+            ExportBundle.objects.filter(pk=bundle_id).update(progress=done, heartbeat_at=timezone.now())
         folder = bundle_dir(bundle)
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / "snapshot.json.partial"
         partial.write_text(json.dumps({"sections": sections}, ensure_ascii=False))
         os.replace(partial, folder / "snapshot.json")  # a crash never leaves half a snapshot
+    except DatabaseError:
+        raise  # the connection is gone: the task retries, or the sweeper resumes the build
     except Exception as error:
         ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
         raise
-    ExportBundle.objects.filter(pk=bundle_id).update(status=Status.REVIEW)
+    ExportBundle.objects.filter(pk=bundle_id).update(status=Status.REVIEW, heartbeat_at=None)
     return True
+
+
+def bundles_resume_stale(*, now=None) -> int:
+    """Queue again the builds a worker dropped: never picked up (a lost message) or started and
+    silent since (a killed worker). Returns how many were queued."""
+    from dsr.tasks import build_bundle
+
+    now = now or timezone.now()
+    stale = ExportBundle.objects.filter(
+        status=Status.QUEUED, created_at__lt=now - STALE_AFTER
+    ) | ExportBundle.objects.filter(status=Status.BUILDING, heartbeat_at__lt=now - STALE_AFTER)
+    ids = list(stale.values_list("pk", flat=True))
+    for pk in ids:
+        build_bundle.delay(pk)
+    return len(ids)
 
 
 def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict]:

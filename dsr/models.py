@@ -178,6 +178,7 @@ class ExportBundle(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)  # a worker is on it
     # Each redaction: {"section", "row", "reason", "by", "at"}; the snapshot itself stays on disk.
     redactions = models.JSONField(default=list, blank=True)
     approved_by = models.ForeignKey(

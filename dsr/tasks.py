@@ -1,9 +1,10 @@
 import smtplib
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
-from dsr.bundles import bundle_build, bundle_link, bundles_purge
+from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume_stale
 from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
@@ -69,10 +70,22 @@ def purge_submissions() -> dict:
     return {"submissions": submissions_purge(), "bundle_files": bundles_purge()}
 
 
-@shared_task(name="dsr.build_bundle", acks_late=True)
+@shared_task(
+    name="dsr.build_bundle",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),  # the database went away mid-build: try again, from the start
+    retry_backoff=10,
+    max_retries=6,
+)
 def build_bundle(bundle_id: int) -> bool:
-    """Collect a person's data for review; a redelivered task after a crash rebuilds cleanly."""
+    """Collect a person's data for review; a redelivered or resumed task rebuilds cleanly."""
     return bundle_build(bundle_id=bundle_id)
+
+
+@shared_task(name="dsr.resume_stale_bundles")
+def resume_stale_bundles() -> int:
+    """Every few minutes: restart builds whose worker died or whose message was lost."""
+    return bundles_resume_stale()
 
 
 @shared_task(name="dsr.send_bundle_link", **MAIL_RETRY)

@@ -181,3 +181,69 @@ def test_the_bundle_lists_staff_accesses_named_or_pseudonymised_as_set(
     assert [a["action"] for a in accesses] == ["Viewed a contact"]
     expected = staff_pseudonym(privacy_officer) if pseudonymise else privacy_officer.username
     assert accesses[0]["staff"] == expected
+
+
+@pytest.mark.worker
+def test_a_build_whose_worker_died_is_resumed_and_gives_the_same_bundle(
+    holly, privacy_officer, celery_worker
+):
+    """A real worker on the real broker is killed (SIGKILL) right after it got a build; another
+    bundle is left as a killed worker leaves one (BUILDING, half a snapshot, silent). After a
+    restart the sweeper resumes both, and each equals a build that nobody interrupted."""
+    import signal
+
+    from dsr.bundles import (
+        STALE_AFTER,
+        bundle_build,
+        bundle_create,
+        bundle_dir,
+        bundle_sections,
+        bundles_resume_stale,
+    )
+    from tests.conftest import wait_for
+
+    access, export = _access_request(privacy_officer), _access_request(privacy_officer, kind="export")
+    reference = bundle_create(request=access, actor=privacy_officer)
+    bundle_build(bundle_id=reference.pk)  # uninterrupted, in this process
+    expected = bundle_sections(ExportBundle.objects.get(pk=reference.pk))
+
+    celery_worker.start()
+    killed = bundle_create(request=export, actor=privacy_officer)
+    wait_for(
+        lambda: ExportBundle.objects.get(pk=killed.pk).status != Status.QUEUED,
+        seconds=60,
+        message="the worker",
+    )
+    celery_worker.process.send_signal(signal.SIGKILL)
+    celery_worker.process.wait(timeout=30)
+
+    dropped = ExportBundle.objects.create(
+        request=killed.request, created_by=privacy_officer, total=reference.total
+    )
+    bundle_dir(dropped).mkdir(parents=True, exist_ok=True)
+    (bundle_dir(dropped) / "snapshot.json.partial").write_text('{"sections": [')
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+    ExportBundle.objects.filter(pk=dropped.pk).update(
+        status=Status.BUILDING, progress=3, heartbeat_at=long_ago
+    )
+    ExportBundle.objects.filter(pk=killed.pk, status=Status.BUILDING).update(heartbeat_at=long_ago)
+
+    celery_worker.start()
+    bundles_resume_stale()
+    for bundle in (killed, dropped):
+        wait_for(
+            lambda b=bundle: ExportBundle.objects.get(pk=b.pk).status == Status.REVIEW,
+            seconds=60,
+            message="the resumed build",
+        )
+        assert bundle_sections(ExportBundle.objects.get(pk=bundle.pk)) == expected
+    assert bundles_resume_stale() == 0  # nothing left to resume
+
+
+def test_a_build_another_worker_is_running_is_not_started_twice(holly, privacy_officer):
+    from dsr.bundles import bundle_build, bundle_create
+
+    bundle = bundle_create(request=_access_request(privacy_officer), actor=privacy_officer)
+    ExportBundle.objects.filter(pk=bundle.pk).update(status=Status.BUILDING, heartbeat_at=timezone.now())
+    assert bundle_build(bundle_id=bundle.pk) is False  # a fresh heartbeat: someone is on it
+    assert ExportBundle.objects.get(pk=bundle.pk).status == Status.BUILDING
