@@ -25,3 +25,27 @@ def test_officer_logs_in_and_the_contact_page_runs_without_csp_violations(
     assert page.locator(".select2-container").count() >= 1
     assert [p for p in problems if "Content Security Policy" in p] == []
     context.close()
+
+
+def test_dashboard_with_demo_data_in_the_browser(browser, live_server, settings):
+    """The dashboard drawn from the demo data, its figures beside its charts; screenshot for people."""
+    from django.core.management import call_command
+
+    from contacts.models import Contact
+
+    call_command("seed_demo", verbosity=0, force=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("officer")
+    page.get_by_label("Password").fill("demo-officer-2026")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/admin/dashboard/")
+    assert page.get_by_role("heading", name="Consent levels now").is_visible()
+    levels = page.locator(".module", has=page.get_by_role("heading", name="Consent levels now"))
+    shown = [int(row.locator("td").first.inner_text()) for row in levels.locator("tbody tr").all()]
+    assert sum(shown) == Contact.objects.count() == 200  # the table beside the chart adds up
+    assert page.locator("svg rect").count() >= 6  # the chart is drawn on the server, no script needed
+    assert page.get_by_role("heading", name="Data subject requests").is_visible()
+    page.screenshot(path=str(settings.VAR_DIR / "dashboard.png"), full_page=True)
+    context.close()

@@ -104,3 +104,19 @@ def test_signup_page_works_in_the_browser(page, live_server, smtp, holly):
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
     assert Contact.objects.filter(email="nia@example.org").exists()
     assert smtp.links("nia@example.org")
+
+
+def test_a_data_request_from_the_public_page_to_the_queue(page, live_server, smtp, settings):
+    from dsr.models import DataSubjectRequest
+
+    page.goto(f"{live_server.url}/requests/")
+    page.get_by_label("Erase my data (forget me)").check()
+    page.get_by_label("Your email address").fill("holly@contoso.com")
+    page.screenshot(path=str(settings.VAR_DIR / "request-form.png"), full_page=True)
+    page.get_by_role("button", name="Send request").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    (link,) = [link for link in smtp.links("holly@contoso.com") if "/requests/confirm/" in link]
+    page.goto(live_server.url + urlparse(link).path)
+    page.get_by_role("button", name="Yes, this is my request").click()
+    request = DataSubjectRequest.objects.get()
+    assert page.get_by_text(request.reference).is_visible() and request.status == "verified"
