@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.send_once import send_once
 from contacts.normalize import normalize_email
 from dsr.models import DataSubjectRequest, RequestSubmission
 from dsr.services import dsr_create, dsr_verify
@@ -23,7 +24,6 @@ from subscriptions.services import absolute
 
 LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
-CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
 def submission_create(*, kind: str, email: str, name: str = "", details: str = "") -> RequestSubmission:
@@ -54,22 +54,13 @@ def submission_link(submission: RequestSubmission) -> str:
 
 
 def submission_send(*, submission_id: int, send) -> bool:
-    """Send the confirmation email at most once, however often the task runs (claim, then send)."""
-    with transaction.atomic():
-        submission = RequestSubmission.objects.select_for_update().filter(pk=submission_id).first()
-        if submission is None or submission.sent_at or submission.confirmed_at:
-            return False
-        if submission.send_claimed_at and submission.send_claimed_at > timezone.now() - CLAIM_TIMEOUT:
-            return False
-        submission.send_claimed_at = timezone.now()
-        submission.save(update_fields=["send_claimed_at"])
-    try:
-        send(submission, submission_link(submission))
-    except Exception:
-        RequestSubmission.objects.filter(pk=submission_id).update(send_claimed_at=None)
-        raise
-    RequestSubmission.objects.filter(pk=submission_id).update(sent_at=timezone.now())
-    return True
+    """Send the confirmation email at most once, however often the task runs (config.send_once)."""
+    return send_once(
+        RequestSubmission,
+        submission_id,
+        lambda submission: send(submission, submission_link(submission)),
+        done=lambda submission: submission.confirmed_at is not None,
+    )
 
 
 @dataclass

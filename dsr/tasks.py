@@ -34,34 +34,32 @@ def send_submission_link(submission_id: int) -> bool:
     return submission_send(submission_id=submission_id, send=_send_link)
 
 
-@shared_task(name="dsr.send_acknowledgement", **MAIL_RETRY)
-def send_acknowledgement(request_id: int) -> bool:
-    """Tell the requester their request is in the queue, with its reference and deadline."""
+def _mail_requester(request_id: int, *, subject: str, template: str) -> bool:
+    """Email the requester of a request; the address is read here, never carried by the broker."""
     request = DataSubjectRequest.objects.filter(pk=request_id).first()
     if request is None or not request.requester_email:
         return False
     templated_message(
-        subject=_("%(ref)s: we have your request") % {"ref": request.reference},
-        template="dsr_acknowledgement",
+        subject=subject % {"ref": request.reference},
+        template=template,
         context={"request": request},
         to=request.requester_email,
     ).send()
     return True
+
+
+@shared_task(name="dsr.send_acknowledgement", **MAIL_RETRY)
+def send_acknowledgement(request_id: int) -> bool:
+    """Tell the requester their request is in the queue, with its reference and deadline."""
+    return _mail_requester(
+        request_id, subject=_("%(ref)s: we have your request"), template="dsr_acknowledgement"
+    )
 
 
 @shared_task(name="dsr.send_extension_notice", **MAIL_RETRY)
 def send_extension_notice(request_id: int) -> bool:
     """Tell the requester the new deadline and why (GDPR Art. 12(3))."""
-    request = DataSubjectRequest.objects.filter(pk=request_id, extended_until__isnull=False).first()
-    if request is None or not request.requester_email:
-        return False
-    templated_message(
-        subject=_("%(ref)s: we need more time") % {"ref": request.reference},
-        template="dsr_extension",
-        context={"request": request},
-        to=request.requester_email,
-    ).send()
-    return True
+    return _mail_requester(request_id, subject=_("%(ref)s: we need more time"), template="dsr_extension")
 
 
 @shared_task(name="dsr.purge_submissions")

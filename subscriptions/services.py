@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.send_once import send_once
 from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
 from consent.models import ComplianceSettings, Purpose, PurposeConsent, Source
 from consent.services import consent_change
@@ -362,31 +363,14 @@ def confirmation_link(request: ConsentRequest) -> str:
     return absolute(reverse("subscriptions:confirm", args=[text]))
 
 
-CLAIM_TIMEOUT = timedelta(minutes=15)
-
-
 def consent_request_send(*, request_id: int, send) -> bool:
-    """Send a request's email at most once, however often the task runs.
-
-    The request is claimed in its own committed transaction before sending; a retry finds the
-    claim (or sent_at) and does nothing. Only a claim older than CLAIM_TIMEOUT (a worker that died
-    mid-send) is taken over. A failed send releases the claim so the retry can send.
-    """
-    with transaction.atomic():
-        request = ConsentRequest.objects.select_for_update().get(pk=request_id)
-        if request.sent_at or request.confirmed_at:
-            return False
-        if request.send_claimed_at and request.send_claimed_at > timezone.now() - CLAIM_TIMEOUT:
-            return False
-        request.send_claimed_at = timezone.now()
-        request.save(update_fields=["send_claimed_at"])
-    try:
-        send(request, confirmation_link(request))
-    except Exception:
-        ConsentRequest.objects.filter(pk=request_id).update(send_claimed_at=None)
-        raise
-    ConsentRequest.objects.filter(pk=request_id).update(sent_at=timezone.now())
-    return True
+    """Send a request's email at most once, however often the task runs (config.send_once)."""
+    return send_once(
+        ConsentRequest,
+        request_id,
+        lambda request: send(request, confirmation_link(request)),
+        done=lambda request: request.confirmed_at is not None,
+    )
 
 
 @dataclass

@@ -3,44 +3,19 @@
 Threads get their own database connections, so these are real parallel transactions.
 """
 
-import threading
 from itertools import pairwise
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from consent.models import ConsentChange, Source
 from consent.services import consent_change
 from subscriptions.services import Meta, consent_request_create
+from tests.conftest import run_together
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(*functions):
-    """Start the functions in threads at the same moment; re-raise the first error."""
-    barrier = threading.Barrier(len(functions))
-    results, errors = [None] * len(functions), []
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # re-raised in the test's thread below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return results
 
 
 def test_simultaneous_consent_changes_to_one_contact_chain_without_a_lost_update(logging_on):

@@ -1,28 +1,13 @@
-from django.conf import settings
+"""Scheduled job defined in code (config/beat.py)."""
+
 from django.db import migrations
-from django.utils import timezone
 
-NAME = "Purge the staff access log past retention (daily)"
-
-
-def create_schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    daily, _ = CrontabSchedule.objects.get_or_create(
-        minute="30", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
-    )
-    PeriodicTask.objects.update_or_create(
-        name=NAME, defaults={"task": "staff.purge_access_log", "crontab": daily, "enabled": True}
-    )
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+from config.beat import periodic_task
 
 
 class Migration(migrations.Migration):
     dependencies = [("staff", "0001_initial"), ("django_celery_beat", "0019_alter_periodictasks_options")]
 
-    operations = [migrations.RunPython(create_schedule, remove_schedule)]
+    operations = [
+        periodic_task("Purge the staff access log past retention (daily)", "staff.purge_access_log", hour="3", minute="30")
+    ]

@@ -1,0 +1,38 @@
+"""Every schedule the migrations create names a task the worker knows, and reversing removes it."""
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from config.celery import app
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_scheduled_task_exists_in_the_worker():
+    import config.celery  # noqa: F401  the app autodiscovers every tasks module
+
+    app.loader.import_default_modules()
+    scheduled = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert {"dsr.deadline_reminders", "dsr.resume_stale_bundles", "consent.snapshot_levels"} <= scheduled
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
+
+
+def test_a_schedule_is_removed_when_its_migration_is_reversed():
+    from django.apps import apps as real_apps
+
+    from config.beat import periodic_task
+
+    operation = periodic_task("Test schedule", "dsr.deadline_reminders", every=7, period="minutes")
+    operation.code(real_apps, None)
+    operation.code(real_apps, None)  # idempotent
+    task = PeriodicTask.objects.get(name="Test schedule")
+    assert (task.interval.every, task.interval.period, task.crontab) == (7, "minutes", None)
+    operation.reverse_code(real_apps, None)
+    assert not PeriodicTask.objects.filter(name="Test schedule").exists()
+
+
+def test_a_schedule_is_either_an_interval_or_a_daily_time():
+    from config.beat import periodic_task
+
+    with pytest.raises(ValueError):
+        periodic_task("both", "x", every=1, period="hours", hour="3")
