@@ -136,8 +136,8 @@ def processing_records() -> list[list]:
     return rows
 
 
-def compliance_report_write(fileobj, *, start: dt.date, end: dt.date) -> dict:
-    """Write the report for [start, end] (local dates, inclusive). Returns the summary figures."""
+def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[tuple[str, list, list]]]:
+    """The report's summary and its tables (title, header, rows) for [start, end], local dates."""
     since, until = _bounds(start, end)
     chain = verify()
     changes = consent_changes_by_source(since, until)
@@ -156,42 +156,83 @@ def compliance_report_write(fileobj, *, start: dt.date, end: dt.date) -> dict:
         "Requests past their deadline": sum(r[-1] == "yes" for r in requests),
         "Erasures": len(erasures),
     }
-    write_workbook_sheets(
-        fileobj,
-        [
-            ("Summary", ["Item", "Value"], [[k, v] for k, v in summary.items()]),
-            ("Consent changes", ["Source", "Field", "Purpose", "New value", "Records"], changes),
-            (
-                "Requests",
-                [
-                    "Reference",
-                    "Type",
-                    "Received by",
-                    "Status",
-                    "Received",
-                    "Verified",
-                    "Deadline",
-                    "Closed",
-                    "Days to close",
-                    "Deadline breached",
-                ],
-                requests,
-            ),
-            (
-                "Requests by type",
-                ["Type", "Received", "Completed", "Median days to complete", "Breaches"],
-                request_summary,
-            ),
-            (
-                "Erasures",
-                ["Performed", "Request", "Contacts", "Deleted", "Kept anonymised", "Residue scan"],
-                erasures,
-            ),
-            (
-                "Records of processing",
-                ["Kind", "Name", "Legal basis", "Data categories", "Retention", "Recipients", "Description"],
-                processing_records(),
-            ),
-        ],
-    )
+    tables = [
+        ("Summary", ["Item", "Value"], [[k, v] for k, v in summary.items()]),
+        ("Consent changes", ["Source", "Field", "Purpose", "New value", "Records"], changes),
+        (
+            "Requests",
+            [
+                "Reference",
+                "Type",
+                "Received by",
+                "Status",
+                "Received",
+                "Verified",
+                "Deadline",
+                "Closed",
+                "Days to close",
+                "Deadline breached",
+            ],
+            requests,
+        ),
+        (
+            "Requests by type",
+            ["Type", "Received", "Completed", "Median days to complete", "Breaches"],
+            request_summary,
+        ),
+        (
+            "Erasures",
+            ["Performed", "Request", "Contacts", "Deleted", "Kept anonymised", "Residue scan"],
+            erasures,
+        ),
+        (
+            "Records of processing",
+            ["Kind", "Name", "Legal basis", "Data categories", "Retention", "Recipients", "Description"],
+            processing_records(),
+        ),
+    ]
+    return summary, tables
+
+
+def compliance_report_write(fileobj, *, start: dt.date, end: dt.date) -> dict:
+    """Write the report as XLSX, one sheet per table. Returns the summary figures."""
+    summary, tables = compliance_report_data(start=start, end=end)
+    write_workbook_sheets(fileobj, tables)
+    return summary
+
+
+def _pdf_text(value) -> str:
+    """The PDF core fonts cover Latin-1; anything else is replaced rather than failing."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    text = "" if value is None else str(value)
+    text = text.replace("\u2014", "-").replace("\u2013", "-").replace("\u2019", "'")
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
+    """The same report as a PDF (fpdf2, no network, no system fonts), a table per section."""
+    from fpdf import FPDF
+
+    summary, tables = compliance_report_data(start=start, end=end)
+    pdf = FPDF(orientation="L", format="A4")
+    pdf.set_title(f"Compliance report {summary['Period']}")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=16)
+    pdf.cell(text=_pdf_text(f"Compliance report, {summary['Period']}"), new_x="LMARGIN", new_y="NEXT")
+    for title, header, rows in tables:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", style="B", size=12)
+        pdf.cell(text=_pdf_text(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=8)
+        if not rows:
+            pdf.cell(text="(none in this period)", new_x="LMARGIN", new_y="NEXT")
+            continue
+        with pdf.table(text_align="LEFT") as table:
+            for line in [header, *rows]:
+                row = table.row()
+                for value in line:
+                    row.cell(_pdf_text(value))
+    fileobj.write(pdf.output())
     return summary

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from consent import dashboard
 from consent.audit_chain import verify
 from consent.levels import ConsentLevel
-from consent.report import compliance_report_write
+from consent.report import compliance_report_pdf, compliance_report_write
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -73,12 +73,14 @@ def compliance_report(request):
         messages.error(request, " ".join(form.errors.get("__all__", [])) or _("Choose the report's period."))
         return redirect("consent-dashboard")
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    as_pdf = request.GET.get("format") == "pdf"
     with tempfile.TemporaryFile() as handle:
-        compliance_report_write(handle, start=start, end=end)
+        (compliance_report_pdf if as_pdf else compliance_report_write)(handle, start=start, end=end)
         handle.seek(0)
         content = handle.read()
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="compliance-report-{start}-{end}.xlsx"'
+    extension, content_type = ("pdf", "application/pdf") if as_pdf else ("xlsx", XLSX)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="compliance-report-{start}-{end}.{extension}"'
     return response
 
 

@@ -117,3 +117,15 @@ def test_the_report_needs_the_dashboard_permission_and_a_sensible_period(client_
     assert client_as(marketer).get(URL, {"start": today, "end": today}).status_code == 403
     refused = client_as(auditor).get(URL, {"start": today, "end": today - timedelta(days=1)}, follow=True)
     assert "The period ends before it starts." in refused.text
+
+
+def test_the_report_as_pdf_holds_the_same_facts(client_as, auditor, period_facts):
+    from pypdf import PdfReader
+
+    today = timezone.localdate()
+    response = client_as(auditor).get(URL, {"start": today, "end": today, "format": "pdf"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert verify().head[:20] in text.replace("\n", "")
+    assert period_facts["late"].reference in text and "Records of processing" in text
+    assert "Newsletter" in text and "erin" not in text.lower()
