@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -320,17 +320,22 @@ def journey_enrol(*, journey: Journey, now=None) -> int:
     if journey.status != Journey.Status.LIVE or (journey.enrol_until and journey.enrol_until <= now):
         return 0
     enrolled = Enrolment.objects.filter(journey=journey, contact=OuterRef("pk"))
-    audience = journey_audience(journey).filter(~Exists(enrolled)).order_by().values("pk")
+    audience = journey_audience(journey).filter(~Exists(enrolled)).order_by().values(audience_id=F("pk"))
     select_sql, params = audience.query.sql_with_params()
     qn = connection.ops.quote_name
     # "WHERE 1 = 1": SQLite would read ON CONFLICT as a join's ON without a WHERE before it.
     # Only quoted identifiers and the ORM's own compiled SQL go into the text; values are parameters.
+    columns = ", ".join(qn(c) for c in ("journey_id", "contact_id", "due_at"))
     sql = (
-        f"INSERT INTO {qn(Enrolment._meta.db_table)} ({qn('journey_id')}, {qn('contact_id')}) "  # noqa: S608
-        f"SELECT %s, audience.{qn('id')} FROM ({select_sql}) audience WHERE 1 = 1 ON CONFLICT DO NOTHING"
+        f"INSERT INTO {qn(Enrolment._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT %s, audience.{qn('audience_id')}, %s FROM ({select_sql}) audience "
+        "WHERE 1 = 1 ON CONFLICT DO NOTHING"
     )
+    # The first step is due at the run's `now` (not the database clock), so the run that enrols
+    # also takes the first step.
+    due = connection.ops.adapt_datetimefield_value(now)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [journey.pk, *params])
+        cursor.execute(sql, [journey.pk, due, *params])
         return max(cursor.rowcount, 0)
 
 
@@ -557,7 +562,7 @@ def lead_scores_compute(*, model: ScoringModel, now=None) -> dict:
         rows = (
             scored.order_by()
             .annotate(points=_score_expression(model, tracked=tracked, now=now))
-            .values("pk", "points")
+            .values("points", scored_id=F("pk"))
         )
         select_sql, params = rows.query.sql_with_params()
         qn = connection.ops.quote_name
@@ -565,7 +570,7 @@ def lead_scores_compute(*, model: ScoringModel, now=None) -> dict:
         columns = ", ".join(qn(c) for c in ("model_id", "contact_id", "score", "computed_at"))
         # As in journey_enrol: quoted identifiers and the ORM's compiled SQL; values are parameters.
         sql = (
-            f"INSERT INTO {table} ({columns}) SELECT %s, scored.{qn('id')}, scored.{qn('points')}, %s "  # noqa: S608
+            f"INSERT INTO {table} ({columns}) SELECT %s, scored.{qn('scored_id')}, scored.{qn('points')}, %s "  # noqa: S608
             f"FROM ({select_sql}) scored WHERE 1 = 1 "
             f"ON CONFLICT ({qn('model_id')}, {qn('contact_id')}) DO UPDATE SET "
             f"{qn('score')} = excluded.{qn('score')}, {qn('computed_at')} = excluded.{qn('computed_at')}"

@@ -58,8 +58,13 @@ def with_consent(contact: Contact, *, source: str = Source.IMPORT, **changes) ->
 
 
 def make_segment(rules: dict | None = None, *, name: str = "Newsletter DE"):
-    """A segment through the service (validated like one saved in the admin)."""
+    """A segment through the service (validated like one saved in the admin); the issue's
+    segment ("Newsletter is yes and country is DE") unless rules are given, created once."""
+    from journeys.models import Segment
     from journeys.services import segment_create
+
+    if rules is None and (existing := Segment.objects.filter(name=name).first()):
+        return existing
 
     rules = rules or {
         "all": [{"purpose": "newsletter", "value": True}, {"field": "country", "op": "eq", "value": "DE"}]
@@ -68,12 +73,14 @@ def make_segment(rules: dict | None = None, *, name: str = "Newsletter DE"):
 
 
 def make_journey(*, segment=None, steps=("email", "wait", "email", "task"), live=True, **fields):
-    """The issue's journey: two emails a week apart, then a task for the marketers' group."""
+    """The issue's journey: two emails a week apart, then a task for a group; for the purpose
+    "newsletter" when it exists."""
     from django.contrib.auth.models import Group
 
     from journeys.models import EmailTemplate
     from journeys.services import journey_create, journey_go_live, journey_step_add
 
+    fields.setdefault("purpose", Purpose.objects.filter(slug="newsletter").first())
     journey = journey_create(name=fields.pop("name", "Welcome"), segment=segment or make_segment(), **fields)
     for number, kind in enumerate(steps, 1):
         if kind == "email":
