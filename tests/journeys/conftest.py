@@ -25,3 +25,13 @@ def member(newsletter):
         return contact
 
     return make
+
+
+@pytest.fixture
+def eager_tasks():
+    """Queued Celery tasks run in-process (the broker and a real worker are tested elsewhere)."""
+    from config.celery import app
+
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = False, False
