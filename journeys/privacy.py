@@ -2,10 +2,11 @@ from dsr.registry import Erasure, register
 from journeys.models import Enrolment, Interaction, JourneyTask, Score
 
 # Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
-# a journey's statistics stay right and the next run records the exit as "erased".
+# a journey's statistics stay right and the next run records the exit as "erased". Only the link is
+# listed: anonymising blanks the listed fields, and status and dates mean nothing without it.
 register(
     Enrolment,
-    fields=["contact", "status", "enrolled_at", "finished_at", "exit_reason"],
+    fields=["contact"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
 )

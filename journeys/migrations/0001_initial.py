@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('consent', '0006_alter_compliancesettings_options'),
-        ('contacts', '0004_contact_country'),
+        ('contacts', '0003_suppressed_identity'),
         ('subscriptions', '0004_coming_of_age_schedule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
