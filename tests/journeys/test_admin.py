@@ -17,6 +17,11 @@ from tests.factories import make_journey, make_segment
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # export files of one test do not outlive it
+
+
 @pytest.fixture
 def scene(member):
     anna, bob = member(first_name="Anna"), member(first_name="=HYPERLINK(1)")
