@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import smtplib
 from collections import Counter
 from datetime import timedelta
@@ -136,7 +137,7 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
         else:
             with path.open("wb") as out:
                 written = write_workbook(
-                    out, title=str(export.segment)[:31], header=EXPORT_HEADER, rows=rows()
+                    out, title=_sheet_title(str(export.segment)), header=EXPORT_HEADER, rows=rows()
                 )
     except Exception as error:
         SegmentExport.objects.filter(pk=export.pk).update(
@@ -148,6 +149,11 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
     )
     export.refresh_from_db()
     return export
+
+
+def _sheet_title(name: str) -> str:
+    """Excel refuses sheet titles with []:*?/\\ in them, or longer than 31 characters."""
+    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31].strip() or "Members"
 
 
 def _csv_safe(value):

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from consent.models import ComplianceSettings
 from contacts.services import contact_update
 from journeys.models import Journey, Segment, SegmentExport
+from journeys.services import segment_update
 from staff.models import AccessLogEntry
 from tests.factories import make_journey, make_segment
 
@@ -139,3 +140,12 @@ def test_go_live_and_stop_from_the_journey_list(newsletter, marketer, client_as)
     client.post(url, {"action": "stop", "_selected_action": [journey.pk]})
     journey.refresh_from_db()
     assert journey.status == Journey.Status.STOPPED
+
+
+def test_a_segment_name_excel_refuses_as_a_sheet_title_still_exports(
+    scene, marketer, client_as, eager_tasks, django_capture_on_commit_callbacks
+):
+    segment = segment_update(segment=scene["segment"], name="News/DE: [all]?")
+    _export(client_as(marketer), segment, "export_xlsx", django_capture_on_commit_callbacks)
+    export = SegmentExport.objects.get()
+    assert (export.status, export.written) == ("done", 2)
