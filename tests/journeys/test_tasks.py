@@ -12,7 +12,7 @@ from journeys.models import Enrolment, JourneyTask, StepRun
 from journeys.services import CLAIM_TIMEOUT, RETRY_DELAY, journey_enrol, journeys_run
 from journeys.tasks import run_journeys
 from subscriptions.models import SubscriptionList
-from tests.conftest import run_together
+from tests.conftest import run_together, wait_for
 from tests.factories import make_journey
 
 WEEK_LATER = timedelta(days=7, hours=1)
@@ -112,3 +112,19 @@ def test_two_workers_at_once_send_every_step_exactly_once(member, smtp):
     assert sorted(len(subjects(smtp, p)) for p in people) == [2] * 12
     assert JourneyTask.objects.count() == 12
     assert StepRun.objects.filter(status="done").count() == 36
+
+
+@pytest.mark.worker
+def test_a_worker_on_the_real_broker_runs_the_journeys(celery_worker, smtp_server, member):
+    make_journey(steps=("email",))
+    anna = member()
+    assert not run_journeys.app.conf.task_always_eager  # it must really cross the broker
+    celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_server.port}"
+    celery_worker.start()
+    run_journeys.delay()
+    wait_for(lambda: smtp_server.messages, seconds=60, message="the worker's journey email")
+    assert subjects(smtp_server, anna) == [f"Mail 1 for {anna.first_name}"]
+    wait_for(
+        lambda: Enrolment.objects.filter(status="completed").exists() or None, seconds=30, message="done"
+    )
+    assert celery_worker.process.poll() is None
