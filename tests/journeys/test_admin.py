@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from consent.models import ComplianceSettings
 from contacts.services import contact_update
-from journeys.models import Journey, Segment, SegmentExport
+from journeys.models import EmailTemplate, Journey, Segment, SegmentExport
 from journeys.services import segment_update
 from staff.models import AccessLogEntry
 from tests.factories import make_journey, make_segment
@@ -149,3 +149,27 @@ def test_a_segment_name_excel_refuses_as_a_sheet_title_still_exports(
     _export(client_as(marketer), segment, "export_xlsx", django_capture_on_commit_callbacks)
     export = SegmentExport.objects.get()
     assert (export.status, export.written) == ("done", 2)
+
+
+def test_a_marketer_creates_a_draft_journey_with_steps_in_the_admin(newsletter, marketer, client_as):
+    segment = make_segment()
+    template = EmailTemplate.objects.create(name="Hi", subject="Hi {{ first_name }}", body="Hello")
+    steps = {"steps-TOTAL_FORMS": "3", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0"}
+    for i, (kind, extra) in enumerate(
+        [
+            ("email", {"template": template.pk}),
+            ("wait", {"wait_days": 7}),
+            ("task", {"task_user": marketer.pk}),
+        ]
+    ):
+        steps |= {f"steps-{i}-position": i, f"steps-{i}-kind": kind, f"steps-{i}-task_title": "Call"}
+        steps |= {f"steps-{i}-{k}": v for k, v in extra.items()}
+    response = client_as(marketer).post(
+        reverse("admin:journeys_journey_add"),
+        {"name": "Welcome", "segment": segment.pk, "purpose": newsletter.pk, **steps},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    journey = Journey.objects.get()
+    assert (journey.status, journey.min_level) == ("draft", 4)
+    assert [s.kind for s in journey.steps.all()] == ["email", "wait", "task"]
+    assert journey.history.first().history_user == marketer
