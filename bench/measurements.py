@@ -515,3 +515,80 @@ def subscription_center(seconds: float, concurrency: int = 4) -> list[Result]:
         row("subscription center GET (gunicorn -w 2)", get, f"{concurrency} client threads"),
         row("subscription center GET+POST (gunicorn -w 2)", post, "per pair; baseline is the bare GET"),
     ]
+
+
+# --- journey enrolment ------------------------------------------------------------------------
+
+
+def _bench_journey():
+    """A live journey over "newsletter = yes" at Marketing, made once in the bench database."""
+    from journeys.models import Journey, Segment
+    from journeys.services import journey_create, journey_go_live, journey_step_add, segment_create
+
+    journey = Journey.objects.filter(name="bench enrolment").first()
+    if journey is not None:
+        return journey
+    segment = Segment.objects.filter(name="bench newsletter").first() or segment_create(
+        name="bench newsletter", rules={"purpose": "newsletter", "value": True}
+    )
+    journey = journey_create(
+        name="bench enrolment", segment=segment, purpose=Purpose.objects.get(slug="newsletter")
+    )
+    journey_step_add(journey=journey, kind="wait", wait_days=1)
+    return journey_go_live(journey=journey)
+
+
+def enrolment(repeat: int) -> list[Result]:
+    """Contacts per second enrolled by journey_enrol (the segment through eligible_contacts, one
+    INSERT ... SELECT) vs a hand-written INSERT ... SELECT of the same contacts. Each timed run
+    starts from an empty journey (the DELETE is not timed)."""
+    from django.utils import timezone
+
+    from journeys.models import Enrolment
+    from journeys.services import journey_enrol
+
+    journey = _bench_journey()
+    purpose = Purpose.objects.get(slug="newsletter")
+    now = timezone.now()
+    baseline_sql = (
+        "INSERT INTO journeys_enrolment (journey_id, contact_id, due_at) SELECT %s, c.id, %s "
+        "FROM contacts_contact c WHERE c.processing_restricted = %s AND c.consent_given >= %s "
+        "AND EXISTS (SELECT 1 FROM consent_purposeconsent pc WHERE pc.contact_id = c.id "
+        "AND pc.purpose_id = %s AND pc.granted = %s) ON CONFLICT DO NOTHING"
+    )
+    params = [journey.pk, connection.ops.adapt_datetimefield_value(now), False, 4, purpose.pk, True]
+
+    def clear():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM journeys_enrolment WHERE journey_id = %s", [journey.pk])
+
+    def product():
+        return journey_enrol(journey=journey, now=now)
+
+    def baseline():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(baseline_sql, params)
+            return cursor.rowcount
+
+    def median_of(fn):
+        times, result = [], 0
+        for _ in range(repeat + 1):  # the first run warms up
+            clear()
+            started = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times[1:]), result
+
+    product_s, enrolled = median_of(product)
+    enrolled_ids = set(Enrolment.objects.filter(journey=journey).values_list("contact_id", flat=True))
+    baseline_s, baseline_enrolled = median_of(baseline)
+    same = enrolled_ids == set(Enrolment.objects.filter(journey=journey).values_list("contact_id", flat=True))
+    clear()
+    extra = {
+        "enrolled": enrolled,
+        "baseline_enrolled": baseline_enrolled,
+        "same_set": same,
+        "per_s": round(enrolled / product_s) if product_s else None,
+        "baseline_per_s": round(baseline_enrolled / baseline_s) if baseline_s else None,
+    }
+    return [Result("journey enrolment (INSERT ... SELECT)", enrolled, product_s, baseline_s, extra=extra)]

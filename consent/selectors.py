@@ -15,13 +15,15 @@ def eligible_contacts(
     purpose: Purpose | str | None = None,
     needs_tracking: bool = False,
     queryset: QuerySet[Contact] | None = None,
+    subscription_list=None,
 ) -> QuerySet[Contact]:
     """Contacts that may be processed at `min_level`, for `purpose` if given, as one SQL query.
 
     Applies: the level hierarchy (higher includes lower); restriction of processing (GDPR Art. 18,
     no processing at all); children never profiled (GDPR Art. 8); a purpose needs an explicit yes
-    (GDPR Art. 6(1)(a)); interaction tracking needs the tracking choice (ePrivacy Art. 5(3)).
-    Later issues add erasure suppression and unsubscribes here, so every caller gains them.
+    (GDPR Art. 6(1)(a)); interaction tracking needs the tracking choice (ePrivacy Art. 5(3));
+    mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3)).
+    Later issues add erasure suppression here, so every caller gains it.
     """
     level = ConsentLevel(int(min_level))
     contacts = (queryset if queryset is not None else Contact.objects.all()).filter(
@@ -39,6 +41,15 @@ def eligible_contacts(
             else granted.filter(purpose=purpose)
         )
         contacts = contacts.filter(Exists(granted))
+    if subscription_list is not None:
+        from subscriptions.models import Subscription  # subscriptions depends on consent, not back
+
+        left = Subscription.objects.filter(
+            contact=OuterRef("pk"),
+            subscription_list=subscription_list,
+            status=Subscription.Status.UNSUBSCRIBED,
+        )
+        contacts = contacts.filter(~Exists(left))
     return contacts
 
 

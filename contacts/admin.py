@@ -143,7 +143,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
         if sees_sensitive(request):
             protection += ["is_child", "date_of_birth", "guardian", "processing_restricted"]
         fieldsets = [
-            (None, {"fields": ["first_name", "last_name", "email", "phone"]}),
+            (None, {"fields": ["first_name", "last_name", "email", "phone", "country"]}),
             (_("Data protection"), {"fields": protection}),
         ]
         editable = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)

@@ -46,6 +46,7 @@ class ContactAdminForm(forms.ModelForm):
             "last_name",
             "email",
             "phone",
+            "country",
             "consent_given",
             "tracking_allowed",
             "is_child",

@@ -1,6 +1,7 @@
 from contextlib import suppress
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,13 @@ class Contact(models.Model):
     email = models.EmailField(_("email"), blank=True, db_index=True)
     phone = models.CharField(
         _("phone"), max_length=32, blank=True, db_index=True, help_text=_("Stored as E.164.")
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter country code, e.g. DE."))],
+        help_text=_("ISO 3166 alpha-2 code, e.g. DE."),
     )
 
     # Written only by consent.services (rule 1 of DESIGN.md).
@@ -92,6 +100,7 @@ class Contact(models.Model):
     def clean_fields(self, exclude=None) -> None:
         # Normalise before the field validators run, so " Holly@Contoso.COM " is a valid address.
         self.email = (self.email or "").strip().lower()
+        self.country = (self.country or "").strip().upper()
         super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:

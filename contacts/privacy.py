@@ -8,6 +8,7 @@ register(
         "last_name",
         "email",
         "phone",
+        "country",
         "date_of_birth",
         "is_child",
         "guardian",

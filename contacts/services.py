@@ -16,6 +16,7 @@ PROFILE_FIELDS = frozenset(
         "last_name",
         "email",
         "phone",
+        "country",
         "is_child",
         "guardian",
         "processing_restricted",
@@ -62,7 +63,7 @@ def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) 
         locked._history_user = actor
         locked._change_reason = reason or "profile updated"
         # clean() normalises email and phone even when they were not passed in.
-        locked.save(update_fields=sorted({*changed, "email", "phone", "updated_at"}))
+        locked.save(update_fields=sorted({*changed, "email", "phone", "country", "updated_at"}))
     for name in changed:
         setattr(contact, name, getattr(locked, name))
     return locked

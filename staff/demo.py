@@ -142,6 +142,7 @@ def seed(*, officer) -> dict:
             last_name=last,
             email=email,
             phone=phone,
+            country=COUNTRIES[n % len(COUNTRIES)],
             is_child=is_child,
             guardian=guardian,
             reason="demo data",
@@ -170,7 +171,52 @@ def seed(*, officer) -> dict:
             adults.append(contact)
         added += 1
     _seed_requests(officer, now)
+    _seed_journey(officer)
     return {"added": added, "contacts": Contact.objects.count()}
+
+
+COUNTRIES = ["DE", "DE", "AT", "FR", "NL"]  # by position, so the random sequence stays as it was
+
+
+def _seed_journey(officer) -> None:
+    """The issue's example as a draft: Newsletter yes in Germany, two emails a week apart, a task."""
+    from journeys.models import EmailTemplate, Journey, Segment
+    from journeys.services import journey_create, journey_step_add, segment_create
+
+    if Journey.objects.filter(name="Welcome series").exists():
+        return
+    segment = Segment.objects.filter(name="Newsletter, Germany").first() or segment_create(
+        name="Newsletter, Germany",
+        description="Said yes to the newsletter and live in Germany.",
+        rules={
+            "all": [{"purpose": "newsletter", "value": True}, {"field": "country", "op": "eq", "value": "DE"}]
+        },
+        actor=officer,
+    )
+    journey = journey_create(
+        name="Welcome series",
+        segment=segment,
+        purpose=Purpose.objects.get(slug="newsletter"),
+        subscription_list=SubscriptionList.objects.get(slug="monthly-news"),
+        actor=officer,
+    )
+    for number, subject in enumerate(("Welcome, {{ first_name }}", "A week with us, {{ first_name }}"), 1):
+        template, _ = EmailTemplate.objects.get_or_create(
+            name=f"Welcome {number}",
+            defaults={
+                "subject": subject,
+                "body": "Hello {{ first_name }},\n\nthank you for reading our news.",
+            },
+        )
+        journey_step_add(journey=journey, kind="email", template=template)
+        if number == 1:
+            journey_step_add(journey=journey, kind="wait", wait_days=7)
+    journey_step_add(
+        journey=journey,
+        kind="task",
+        task_title="Call to say hello",
+        task_group=Group.objects.get(name=MARKETER),
+    )
 
 
 def _seed_requests(officer, now) -> None:

@@ -55,3 +55,46 @@ def with_consent(contact: Contact, *, source: str = Source.IMPORT, **changes) ->
     consent_change(contact=contact, source=source, **changes)
     contact.refresh_from_db()
     return contact
+
+
+def make_segment(rules: dict | None = None, *, name: str = "Newsletter DE"):
+    """A segment through the service (validated like one saved in the admin); the issue's
+    segment ("Newsletter is yes and country is DE") unless rules are given, created once."""
+    from journeys.models import Segment
+    from journeys.services import segment_create
+
+    if rules is None and (existing := Segment.objects.filter(name=name).first()):
+        return existing
+
+    rules = rules or {
+        "all": [{"purpose": "newsletter", "value": True}, {"field": "country", "op": "eq", "value": "DE"}]
+    }
+    return segment_create(name=name, rules=rules)
+
+
+def make_journey(*, segment=None, steps=("email", "wait", "email", "task"), live=True, **fields):
+    """The issue's journey: two emails a week apart, then a task for a group; for the purpose
+    "newsletter" when it exists."""
+    from django.contrib.auth.models import Group
+
+    from journeys.models import EmailTemplate
+    from journeys.services import journey_create, journey_go_live, journey_step_add
+
+    fields.setdefault("purpose", Purpose.objects.filter(slug="newsletter").first())
+    journey = journey_create(name=fields.pop("name", "Welcome"), segment=segment or make_segment(), **fields)
+    for number, kind in enumerate(steps, 1):
+        if kind == "email":
+            template, _ = EmailTemplate.objects.get_or_create(
+                name=f"Mail {number}",
+                defaults={
+                    "subject": f"Mail {number} for {{{{ first_name }}}}",
+                    "body": "Hello {{ first_name }}!",
+                },
+            )
+            journey_step_add(journey=journey, kind="email", template=template)
+        elif kind == "wait":
+            journey_step_add(journey=journey, kind="wait", wait_days=7)
+        else:
+            group, _ = Group.objects.get_or_create(name="Sales")
+            journey_step_add(journey=journey, kind="task", task_title="Call them", task_group=group)
+    return journey_go_live(journey=journey) if live else journey

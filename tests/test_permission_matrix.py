@@ -21,10 +21,12 @@ from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
+from journeys.models import EmailTemplate, Enrolment, JourneyTask, Score, ScoringModel, ScoringRule
+from journeys.services import journeys_run, lead_scores_compute, segment_export_start
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import Meta, signup
-from tests.factories import ContactFactory, PurposeFactory
+from tests.factories import ContactFactory, PurposeFactory, make_journey, make_segment, with_consent
 
 O, M, A = "privacy_officer", "marketer", "auditor"  # noqa: E741 (a table reads better with initials)
 ALL = {O, M, A}
@@ -51,6 +53,14 @@ MATRIX = {
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
+    "journeys.segment": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
+    "journeys.segmentexport": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
+    "journeys.emailtemplate": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
+    "journeys.journey": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
+    "journeys.enrolment": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
+    "journeys.journeytask": {"view": ALL, "add": NONE, "change": {O, M}, "delete": NONE},
+    "journeys.scoringmodel": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
+    "journeys.score": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -101,6 +111,33 @@ def make_object(label, user):
             return SuppressedIdentity.objects.get()
         case "staff.accesslogentry":
             return AccessLogEntry.objects.create(user=user, action=AccessLogEntry.Action.VIEW)
+        case "journeys.segment":
+            return make_segment({"field": "country", "op": "eq", "value": "DE"})
+        case "journeys.segmentexport":
+            return segment_export_start(
+                segment=make_segment({"field": "country", "op": "eq", "value": "DE"}), user=user
+            )
+        case "journeys.emailtemplate":
+            return EmailTemplate.objects.create(name="Hello", subject="Hi", body="Hello {{ first_name }}")
+        case "journeys.journey" | "journeys.enrolment" | "journeys.journeytask":
+            contact = with_consent(ContactFactory(country="DE"), level=4)
+            journey = make_journey(
+                segment=make_segment({"field": "country", "op": "eq", "value": "DE"}), steps=("task",)
+            )
+            journeys_run()
+            if label == "journeys.journey":
+                return journey
+            return (Enrolment if label.endswith("enrolment") else JourneyTask).objects.get(contact=contact)
+        case "journeys.scoringmodel" | "journeys.score":
+            model = ScoringModel.objects.create(name="Leads", min_level=4)
+            ScoringRule.objects.create(
+                model=model, points=5, condition={"field": "country", "op": "eq", "value": "DE"}
+            )
+            if label.endswith("scoringmodel"):
+                return model
+            contact = with_consent(ContactFactory(country="DE"), level=4)
+            lead_scores_compute(model=model)
+            return Score.objects.get(contact=contact)
         case "auth.user":
             return user
         case "auth.group":

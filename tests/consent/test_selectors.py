@@ -6,6 +6,8 @@ from consent.models import Source
 from consent.selectors import eligible_contacts, is_eligible
 from consent.services import consent_change
 from contacts.services import contact_update
+from subscriptions.models import Subscription, SubscriptionList
+from subscriptions.services import subscription_set
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +125,15 @@ def test_is_eligible_agrees_with_the_list_for_every_contact_and_criterion():
                         )
                     )
                     assert (c.pk in listed) == expected, (criteria, c.pk)
+
+
+def test_who_unsubscribed_from_a_list_is_left_out_of_mail_for_that_list_only():
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    offers = SubscriptionList.objects.create(name="Offers", slug="offers")
+    stayed, left, never = at(4), at(4), at(4)
+    for contact, status in ((stayed, "subscribed"), (left, "unsubscribed")):
+        subscription_set(contact=contact, subscription_list=news, status=status, source=Source.IMPORT)
+    assert Subscription.objects.filter(status="unsubscribed").count() == 1
+    assert set(eligible_contacts(min_level=4, subscription_list=news)) == {stayed, never}
+    assert set(eligible_contacts(min_level=4, subscription_list=offers)) == {stayed, left, never}
+    assert not is_eligible(left, min_level=4, subscription_list=news)

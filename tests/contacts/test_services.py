@@ -110,3 +110,11 @@ def test_the_database_refuses_a_level_outside_the_hierarchy():
         Contact.objects.filter(pk=contact.pk).update(consent_given=6)
     contact.refresh_from_db()
     assert contact.consent_given == 0
+
+
+def test_a_country_is_stored_as_its_two_letter_code_and_anything_else_is_refused():
+    contact = contact_create(email="de@example.org", country=" de ")
+    assert contact.country == "DE"
+    with pytest.raises(ValidationError) as refused:
+        contact_create(email="x@example.org", country="Germany")
+    assert "country" in refused.value.message_dict

@@ -9,6 +9,8 @@ from django.test import Client
 from consent.audit_chain import verify
 from consent.models import ConsentChange, Purpose
 from contacts.models import Contact
+from journeys.models import Journey, Segment
+from journeys.selectors import journey_audience
 from staff.demo import DEMO_USERS
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +63,12 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo")
     assert not Contact.objects.exists()
+
+
+def test_seed_demo_adds_one_segment_and_one_draft_journey_once():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    journey = Journey.objects.get()
+    assert (journey.name, journey.status, journey.steps.count()) == ("Welcome series", "draft", 4)
+    assert Segment.objects.count() == 1
+    assert journey_audience(journey).exists()

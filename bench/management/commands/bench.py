@@ -19,6 +19,7 @@ MEASUREMENTS = {
     "erasure": lambda o: measurements.erasure(o["erasures"]),
     "access_log": lambda o: measurements.access_log(o["repeat"]),
     "subscription_center": lambda o: measurements.subscription_center(o["seconds"]),
+    "enrolment": lambda o: measurements.enrolment(o["repeat"]),
 }
 
 

@@ -1,0 +1,325 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from consent.models import ComplianceSettings
+from journeys import services
+from journeys.models import (
+    EmailTemplate,
+    Enrolment,
+    Journey,
+    JourneyStep,
+    JourneyTask,
+    Score,
+    ScoringModel,
+    ScoringRule,
+    Segment,
+    SegmentExport,
+)
+from journeys.selectors import segment_members
+from staff.access_log import record_access
+from staff.models import AccessLogEntry
+
+PREVIEW_SIZE = 20
+
+
+class JSONTextarea(forms.Textarea):
+    def __init__(self):
+        super().__init__(attrs={"rows": 8, "cols": 90, "style": "font-family: monospace"})
+
+
+@admin.register(Segment)
+class SegmentAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "member_count", "description")
+    search_fields = ("name",)
+    fields = ("name", "description", "rules", "member_count", "preview")
+    readonly_fields = ("member_count", "preview")
+    actions = ["export_xlsx", "export_csv"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["widgets"] = {"rules": JSONTextarea()}
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("journeys.export_segment")
+
+    @admin.display(description=_("members (eligible)"))
+    def member_count(self, segment):
+        if segment.pk is None:
+            return "—"
+        count = services.segment_member_count(segment=segment)
+        cap = settings.ADMIN_LIST_COUNT_CAP
+        return _("more than %(cap)s") % {"cap": cap} if count > cap else count
+
+    @admin.display(description=_("preview"))
+    def preview(self, segment):
+        if segment.pk is None:
+            return _("Save the segment to see its members.")
+        members = segment_members(segment=segment).order_by("pk")[:PREVIEW_SIZE]
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:contacts_contact_change", args=[c.pk]),
+                    c,
+                    c.email,
+                    c.country or "—",
+                    f"{c.consent_given} {c.get_consent_given_display()}",
+                )
+                for c in members
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>"
+            "<p>{}</p>",
+            _("name"),
+            _("email"),
+            _("country"),
+            _("consent"),
+            rows or format_html("<tr><td colspan=4>{}</td></tr>", _("Nobody yet.")),
+            _("The first %(n)s members who may be processed (restricted contacts are never shown).")
+            % {"n": PREVIEW_SIZE},
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in ("name", "description", "rules")}
+        if change:
+            saved = services.segment_update(segment=obj, actor=request.user, **data)
+        else:
+            saved = services.segment_create(actor=request.user, **data)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def _export(self, request, queryset, format):
+        for segment in queryset:
+            services.segment_export_start(segment=segment, user=request.user, format=format)
+            ids = segment_members(segment=segment).order_by().values_list("pk", flat=True)
+            record_access(
+                request=request, action=AccessLogEntry.Action.EXPORT_CONTACTS, contact_ids=ids.iterator()
+            )
+            self.message_user(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    _("Export of “%s” started.") % segment,
+                    reverse("admin:journeys_segmentexport_changelist"),
+                    _("Follow its progress"),
+                ),
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Export members to Excel (a job)"), permissions=["export"])
+    def export_xlsx(self, request, queryset):
+        self._export(request, queryset, SegmentExport.Format.XLSX)
+
+    @admin.action(description=_("Export members to CSV (a job)"), permissions=["export"])
+    def export_csv(self, request, queryset):
+        self._export(request, queryset, SegmentExport.Format.CSV)
+
+
+@admin.register(SegmentExport)
+class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("segment", "format", "status", "progress_bar", "requested_by", "requested_at", "download")
+    list_filter = ("status",)
+    list_select_related = ("segment", "requested_by")
+    exclude = ("file",)
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, export):
+        return format_html(
+            '<progress max="100" value="{}">{} %</progress> {} / {}',
+            export.progress,
+            export.progress,
+            export.written,
+            export.total,
+        )
+
+    @admin.display(description=_("file"))
+    def download(self, export):
+        if export.status != SegmentExport.Status.DONE:
+            return export.error[:100] or "—"
+        url = reverse("admin:journeys_segmentexport_download", args=[export.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.download_view)
+        return [path("<int:pk>/download/", view, name="journeys_segmentexport_download"), *super().get_urls()]
+
+    def download_view(self, request, pk):
+        if not (self.has_view_permission(request) and request.user.has_perm("journeys.export_segment")):
+            raise PermissionDenied
+        export = SegmentExport.objects.filter(pk=pk).first()
+        path_ = services.segment_export_path(export) if export else None
+        if path_ is None:
+            raise Http404
+        return FileResponse(path_.open("rb"), as_attachment=True, filename=path_.name)
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "subject")
+    search_fields = ("name", "subject")
+
+
+class JourneyStepInline(admin.TabularInline):
+    model = JourneyStep
+    extra = 0
+    fields = ("position", "kind", "template", "wait_days", "task_title", "task_user", "task_group")
+
+    def _draft(self, obj) -> bool:
+        return obj is None or obj.status == Journey.Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Journey)
+class JourneyAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "segment", "status", "min_level", "enrolled", "in_journey")
+    list_filter = ("status",)
+    list_select_related = ("segment",)
+    search_fields = ("name",)
+    inlines = [JourneyStepInline]
+    actions = ["go_live", "stop"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                enrolled_count=Count("enrolments"),
+                active_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.ACTIVE)),
+            )
+        )
+
+    @admin.display(description=_("enrolled"), ordering="enrolled_count")
+    def enrolled(self, journey):
+        return journey.enrolled_count
+
+    @admin.display(description=_("in the journey now"), ordering="active_count")
+    def in_journey(self, journey):
+        return journey.active_count
+
+    def get_fields(self, request, obj=None):
+        return [
+            "name",
+            "segment",
+            "purpose",
+            "subscription_list",
+            "min_level",
+            "enrol_until",
+            "status",
+            "went_live_at",
+            "stopped_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["status", "went_live_at", "stopped_at"]
+        # Without the compliance switch every journey uses Marketing; a live journey keeps its minimum.
+        if not ComplianceSettings.load().min_consent_level_selection_enabled or (
+            obj is not None and obj.status != Journey.Status.DRAFT
+        ):
+            readonly.append("min_level")
+        return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "min_level" in getattr(form, "base_fields", {}):
+            form.base_fields["min_level"].help_text = _("Cannot be changed once the journey is live.")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name] for name in services.JOURNEY_FIELDS if name in form.cleaned_data
+        }
+        if change:
+            saved = services.journey_update(journey=obj, actor=request.user, **data)
+        else:
+            saved = services.journey_create(actor=request.user, **data)
+        obj.pk, obj.min_level, obj.status = saved.pk, saved.min_level, saved.status
+        obj._state.adding = False
+
+    @admin.action(description=_("Go live"), permissions=["change"])
+    def go_live(self, request, queryset):
+        for journey in queryset:
+            try:
+                services.journey_go_live(journey=journey, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{journey}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, _("“%s” is live.") % journey, messages.SUCCESS)
+
+    @admin.action(description=_("Stop"), permissions=["change"])
+    def stop(self, request, queryset):
+        for journey in queryset:
+            services.journey_stop(journey=journey, actor=request.user)
+            self.message_user(request, _("“%s” is stopped; nobody gets anything more from it.") % journey)
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("journey", "contact", "status", "exit_reason", "next_position", "due_at", "enrolled_at")
+    list_filter = ("status", "exit_reason", "journey")
+    list_select_related = ("journey", "contact")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+
+@admin.register(JourneyTask)
+class JourneyTaskAdmin(admin.ModelAdmin):
+    list_display = ("title", "contact", "journey", "assigned_user", "assigned_group", "created_at", "done")
+    list_filter = ("done", "journey", "assigned_group")
+    list_select_related = ("contact", "journey", "assigned_user", "assigned_group")
+    fields = ("title", "contact", "journey", "assigned_user", "assigned_group", "created_at", "done")
+    readonly_fields = ("title", "contact", "journey", "assigned_user", "assigned_group", "created_at")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # journeys create tasks
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ScoringRuleInline(admin.TabularInline):
+    model = ScoringRule
+    extra = 0
+    fields = ("points", "condition", "interaction", "within_days")
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "min_level", "active", "scored")
+    inlines = [ScoringRuleInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(scored_count=Count("scores"))
+
+    @admin.display(description=_("contacts scored"), ordering="scored_count")
+    def scored(self, model):
+        return model.scored_count
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("contact", "model", "score", "computed_at")
+    list_filter = ("model",)
+    list_select_related = ("contact", "model")
+    paginator = CappedCountPaginator
+    show_full_result_count = False

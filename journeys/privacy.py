@@ -1,0 +1,20 @@
+from dsr.registry import Erasure, register
+from journeys.models import Enrolment, Interaction, JourneyTask, Score
+
+# Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
+# a journey's statistics stay right and the next run records the exit as "erased". Only the link is
+# listed: anonymising blanks the listed fields, and status and dates mean nothing without it.
+register(
+    Enrolment,
+    fields=["contact"],
+    contact_path="contact",
+    erasure=Erasure.ANONYMISE,
+)
+register(
+    JourneyTask,
+    fields=["contact", "title", "created_at", "done"],
+    contact_path="contact",
+    erasure=Erasure.DELETE,
+)
+register(Interaction, fields=["kind", "at", "detail"], contact_path="contact", erasure=Erasure.DELETE)
+register(Score, fields=["score", "computed_at"], contact_path="contact", erasure=Erasure.DELETE)

@@ -1,0 +1,59 @@
+"""Read queries of journeys. Who may be processed is always consent.selectors.eligible_contacts."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from consent.levels import ConsentLevel
+from consent.selectors import eligible_contacts
+from contacts.models import Contact
+from journeys.models import Journey, Segment
+from journeys.rules import rules_to_q
+
+
+def segment_contacts(segment: Segment) -> QuerySet[Contact]:
+    """Everyone the segment's rules describe, before any consent check: only ever passed on as
+    `queryset=` to eligible_contacts, never processed as it is."""
+    return Contact.objects.filter(rules_to_q(segment.rules))
+
+
+def segment_members(
+    *, segment: Segment, min_level: int = ConsentLevel.NONE, purpose=None, subscription_list=None
+) -> QuerySet[Contact]:
+    """The segment's members who may be processed at `min_level` (rule 2 of DESIGN.md), one query.
+
+    At level 0 this still leaves out restricted contacts (GDPR Art. 18).
+    """
+    return eligible_contacts(
+        min_level=min_level,
+        purpose=purpose,
+        subscription_list=subscription_list,
+        queryset=segment_contacts(segment),
+    )
+
+
+def journey_criteria(journey: Journey) -> dict:
+    """The journey's consent requirements, as eligible_contacts keywords."""
+    return {
+        "min_level": journey.min_level,
+        "purpose": journey.purpose if journey.purpose_id else None,
+        "subscription_list": journey.subscription_list if journey.subscription_list_id else None,
+    }
+
+
+def journey_audience(journey: Journey) -> QuerySet[Contact]:
+    """Who the journey may enrol now: its segment's members meeting its minimum consent, with a
+    yes to its purpose and not unsubscribed from its list (one query)."""
+    return eligible_contacts(queryset=segment_contacts(journey.segment), **journey_criteria(journey))
+
+
+def journey_may_process(journey: Journey, contact_id: int | None) -> bool:
+    """Before every step: may the journey still process this contact? Checked in the database.
+
+    Leaving the segment is not a reason to stop; losing consent, restriction or an unsubscribe is.
+    """
+    if contact_id is None:
+        return False
+    return eligible_contacts(
+        queryset=Contact.objects.filter(pk=contact_id), **journey_criteria(journey)
+    ).exists()

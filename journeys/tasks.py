@@ -1,0 +1,22 @@
+from celery import shared_task
+
+from journeys.services import journeys_run, lead_scores_compute_all, segment_export_build
+
+
+@shared_task(name="journeys.run")
+def run_journeys() -> dict:
+    """Every few minutes: enrol new audiences and advance due enrolments. A rerun or a second
+    worker at the same time sends no step twice (journeys.services.enrolment_advance)."""
+    return journeys_run()
+
+
+@shared_task(name="journeys.score_leads")
+def score_leads() -> dict:
+    """Nightly: recompute every lead scoring model; scores of who no longer qualifies go."""
+    return lead_scores_compute_all()
+
+
+@shared_task(name="journeys.build_segment_export")
+def build_segment_export(export_id: int) -> int:
+    """Write one segment export's file; a redelivered task rewrites the same file."""
+    return segment_export_build(export_id=export_id).written

@@ -1,0 +1,189 @@
+"""Journeys as a marketer runs them: the compliance switch, the live lock, stopping, and every exit."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from consent.models import ComplianceSettings, Source
+from consent.services import consent_change
+from contacts.services import contact_update
+from journeys.models import Enrolment, Journey, JourneyTask
+from journeys.services import (
+    journey_create,
+    journey_enrol,
+    journey_go_live,
+    journey_step_add,
+    journey_stop,
+    journey_update,
+    journeys_run,
+)
+from subscriptions.models import SubscriptionList
+from subscriptions.services import subscription_set
+from tests.factories import make_journey, make_segment
+
+pytestmark = pytest.mark.django_db
+WEEK_LATER = timedelta(days=7, hours=1)
+
+
+@pytest.fixture
+def selection_on(db):
+    settings = ComplianceSettings.load()
+    settings.min_consent_level_selection_enabled = True
+    settings.save()
+
+
+def test_without_the_compliance_switch_a_journey_uses_marketing_and_refuses_another_minimum(newsletter):
+    segment = make_segment()
+    journey = journey_create(name="Default", segment=segment)
+    assert journey.min_level == 4
+    with pytest.raises(ValidationError) as refused:
+        journey_create(name="Picky", segment=segment, min_level=5)
+    assert "Enable minimum consent level selection" in str(refused.value)
+    assert not Journey.objects.filter(name="Picky").exists()
+
+
+def test_with_the_compliance_switch_a_journey_chooses_its_minimum(newsletter, selection_on):
+    journey = journey_create(name="Picky", segment=make_segment(), min_level=5)
+    assert journey.min_level == 5
+    assert journey_update(journey=journey, min_level=3).min_level == 3
+
+
+def test_the_minimum_consent_of_a_live_journey_cannot_be_changed(newsletter, selection_on):
+    journey = make_journey()
+    with pytest.raises(ValidationError) as refused:
+        journey_update(journey=journey, min_level=3)
+    assert "minimum consent of a live journey cannot be changed" in str(refused.value)
+    journey.refresh_from_db()
+    assert journey.min_level == 4
+    assert journey_update(journey=journey, name="Renamed").name == "Renamed"  # other fields may change
+
+
+def test_a_journey_goes_live_only_from_draft_and_with_steps(newsletter):
+    empty = journey_create(name="Empty", segment=make_segment())
+    with pytest.raises(ValidationError, match="at least one step"):
+        journey_go_live(journey=empty)
+    live = make_journey()
+    with pytest.raises(ValidationError, match="Only a draft journey"):
+        journey_go_live(journey=live)
+    with pytest.raises(ValidationError, match="only be changed while the journey is a draft"):
+        journey_step_add(journey=live, kind="wait", wait_days=1)
+    assert live.history.count() >= 2
+
+
+def test_a_step_without_what_it_needs_is_refused(newsletter):
+    journey = journey_create(name="Steps", segment=make_segment())
+    with pytest.raises(ValidationError, match="needs an email template"):
+        journey_step_add(journey=journey, kind="email")
+    with pytest.raises(ValidationError, match="number of days"):
+        journey_step_add(journey=journey, kind="wait")
+    with pytest.raises(ValidationError, match="a user or to a group"):
+        journey_step_add(journey=journey, kind="task", task_title="Call")
+
+
+def test_enrolment_takes_eligible_members_once_and_nobody_twice(member):
+    journey = make_journey()
+    inside = [member(), member()]
+    member(level=3)  # below Marketing
+    member(newsletter_yes=False)  # not in the segment
+    member(country="FR")
+    restricted = member()
+    contact_update(contact=restricted, processing_restricted=True)
+    assert journey_enrol(journey=journey) == 2
+    assert journey_enrol(journey=journey) == 0
+    assert {e.contact for e in Enrolment.objects.all()} == set(inside)
+
+
+def test_a_draft_or_stopped_journey_enrols_nobody(member):
+    member()
+    draft = make_journey(live=False)
+    assert journey_enrol(journey=draft) == 0
+    live = make_journey(name="Other", segment=draft.segment)
+    journey_stop(journey=live)
+    live.refresh_from_db()
+    assert journey_enrol(journey=live) == 0
+
+
+def _leave_by(reason, contact, journey):
+    if reason == "below_minimum":
+        consent_change(contact=contact, level=3, source=Source.SUBSCRIPTION_CENTER)
+    elif reason == "purpose_withdrawn":
+        consent_change(contact=contact, purposes={"newsletter": False}, source=Source.SUBSCRIPTION_CENTER)
+    elif reason == "restricted":
+        contact_update(contact=contact, processing_restricted=True)
+    elif reason == "unsubscribed":
+        subscription_set(
+            contact=contact,
+            subscription_list=journey.subscription_list,
+            status="unsubscribed",
+            source=Source.API,
+        )
+    elif reason == "erased":
+        contact.delete()
+    elif reason == "journey_stopped":
+        journey_stop(journey=journey)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["below_minimum", "purpose_withdrawn", "restricted", "unsubscribed", "erased", "journey_stopped"],
+)
+def test_who_no_longer_qualifies_exits_with_the_reason_and_gets_nothing_more(member, smtp, reason):
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    journey = make_journey(subscription_list=news)
+    leaving, staying = member(), member()
+    now = timezone.now()
+    journeys_run(now=now)
+    assert len(smtp.messages) == 2  # the first email reached both
+    _leave_by(reason, leaving, journey)
+    journeys_run(now=now + WEEK_LATER)
+    enrolment = Enrolment.objects.get(pk=Enrolment.objects.order_by("pk")[0].pk)
+    assert enrolment.status == "exited" and enrolment.exit_reason == reason
+    assert enrolment.contact_id is None if reason == "erased" else enrolment.contact == leaving
+    to_leaver = [m for m in smtp.messages if leaving.email in m["To"]]
+    assert len(to_leaver) == 1
+    assert not JourneyTask.objects.filter(contact_id=leaving.pk).exists()
+    if reason != "journey_stopped":
+        assert [m["Subject"] for m in smtp.messages if staying.email in m["To"]] == [
+            f"Mail 1 for {staying.first_name}",
+            f"Mail 3 for {staying.first_name}",
+        ]
+        assert JourneyTask.objects.get().contact == staying
+
+
+def test_a_contact_without_an_email_address_exits_instead_of_failing(member, smtp):
+    make_journey()
+    phone_only = member(email="", phone="+49 30 1234567")
+    journeys_run()
+    enrolment = Enrolment.objects.get(contact=phone_only)
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", "no_email")
+    assert smtp.messages == []
+
+
+def test_a_child_is_never_enrolled_in_a_profiling_journey(member, selection_on, smtp):
+    guardian = member()
+    child = member(is_child=True, guardian=guardian)
+    adult = member(level=5)
+    journey = make_journey(min_level=5)
+    journeys_run()
+    assert {e.contact for e in journey.enrolments.all()} == {adult}
+    assert child.email not in " ".join(m["To"] for m in smtp.messages)
+
+
+def test_a_journey_with_an_enrolment_window_completes_when_everyone_is_through(member, smtp):
+    member()
+    journey = make_journey(steps=("email",), enrol_until=timezone.now() + timedelta(hours=1))
+    journeys_run()
+    journey.refresh_from_db()
+    assert journey.status == "live"
+    journeys_run(now=timezone.now() + timedelta(hours=2))
+    journey.refresh_from_db()
+    assert journey.status == "completed"
+    assert Enrolment.objects.get().status == "completed"
+
+
+def test_stopping_is_possible_at_any_time(newsletter):
+    draft = journey_create(name="Never", segment=make_segment())
+    assert journey_stop(journey=draft).status == "stopped"
+    assert journey_stop(journey=draft).status == "stopped"  # twice is harmless

@@ -1,0 +1,130 @@
+"""The beat job that runs journeys: the issue's journey end to end over real SMTP, and never a
+step twice (rerun, failed send, crashed worker, two workers at once)."""
+
+import socket
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from journeys.models import Enrolment, JourneyTask, StepRun
+from journeys.services import CLAIM_TIMEOUT, RETRY_DELAY, journey_enrol, journeys_run
+from journeys.tasks import run_journeys
+from subscriptions.models import SubscriptionList
+from tests.conftest import run_together, wait_for
+from tests.factories import make_journey
+
+WEEK_LATER = timedelta(days=7, hours=1)
+
+
+def subjects(inbox, contact):
+    return [m["Subject"] for m in inbox.messages if contact.email in m["To"]]
+
+
+@pytest.mark.django_db
+def test_the_journey_job_is_scheduled_every_few_minutes_and_scoring_nightly():
+    run = PeriodicTask.objects.get(task="journeys.run")
+    assert run.enabled and run.interval.every == 5 and run.interval.period == "minutes"
+    assert PeriodicTask.objects.get(task="journeys.score_leads").crontab.hour == "2"
+
+
+@pytest.mark.django_db
+def test_two_emails_a_week_apart_then_a_task_through_the_beat_task(member, smtp):
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    journey = make_journey(subscription_list=news)
+    anna = member(first_name="<Anna>")
+    assert run_journeys.delay().get()["sent"] == 1
+    assert subjects(smtp, anna) == ["Mail 1 for <Anna>"]
+    first = smtp.messages[0]
+    assert "<https://" in first["List-Unsubscribe"] or "<http://" in first["List-Unsubscribe"]
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "&lt;Anna&gt;" in first.get_body(preferencelist=("html",)).get_content()
+    journeys_run(now=timezone.now() + timedelta(days=6))
+    assert len(smtp.messages) == 1  # the week is not over
+    journeys_run(now=timezone.now() + WEEK_LATER)
+    assert subjects(smtp, anna) == ["Mail 1 for <Anna>", "Mail 3 for <Anna>"]
+    task = JourneyTask.objects.get()
+    assert (task.contact, task.title, task.assigned_group.name) == (anna, "Call them", "Sales")
+    assert Enrolment.objects.get(journey=journey).status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_rerun_sends_nothing_twice_and_enrols_nobody_twice(member, smtp):
+    make_journey()
+    people = [member() for _ in range(3)]
+    now = timezone.now()
+    first = journeys_run(now=now)
+    again = journeys_run(now=now)
+    assert first["enrolled"] == 3 and first["sent"] == 3
+    assert again.get("enrolled", 0) == 0 and again.get("sent", 0) == 0
+    assert sorted(len(subjects(smtp, p)) for p in people) == [1, 1, 1]
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_released_and_sent_once_on_a_later_run(member, smtp, settings):
+    make_journey(steps=("email",))
+    anna = member()
+    with socket.socket() as closed:  # a port nobody listens on: the SMTP server is "down"
+        closed.bind(("127.0.0.1", 0))
+        settings.EMAIL_PORT = closed.getsockname()[1]
+    now = timezone.now()
+    assert journeys_run(now=now)["failed"] == 1
+    assert not StepRun.objects.exists()  # the claim was released, not left behind
+    settings.EMAIL_PORT = smtp.port
+    assert journeys_run(now=now).get("sent", 0) == 0  # not before the retry delay
+    assert journeys_run(now=now + RETRY_DELAY)["sent"] == 1
+    journeys_run(now=now + RETRY_DELAY + timedelta(hours=1))
+    assert subjects(smtp, anna) == [f"Mail 1 for {anna.first_name}"]
+
+
+@pytest.mark.django_db
+def test_a_step_claimed_by_a_worker_that_died_is_never_sent_again(member, smtp):
+    """A worker died between committing its claim and recording the send: the mail may have gone
+    out, so it is not repeated; a fresh claim (a worker sending right now) is left alone."""
+    journey = make_journey(steps=("email", "task"))
+    anna, bob = member(), member()
+    now = timezone.now()
+    journey_enrol(journey=journey, now=now)
+    step = journey.steps.get(position=0)
+    for contact, claimed_at in ((anna, now - CLAIM_TIMEOUT - timedelta(minutes=1)), (bob, now)):
+        StepRun.objects.create(
+            enrolment=Enrolment.objects.get(contact=contact), step=step, claimed_at=claimed_at
+        )
+    journeys_run(now=now)
+    assert smtp.messages == []
+    assert StepRun.objects.get(enrolment__contact=anna, step=step).status == "uncertain"
+    assert JourneyTask.objects.get().contact == anna  # anna moved on, bob waits for his worker
+    assert Enrolment.objects.get(contact=bob).next_position == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_send_every_step_exactly_once(member, smtp):
+    make_journey()
+    people = [member() for _ in range(12)]
+    now = timezone.now()
+    results = run_together(lambda: journeys_run(now=now), lambda: journeys_run(now=now))
+    assert sum(r.get("sent", 0) for r in results) == 12
+    assert sum(r.get("enrolled", 0) for r in results) == 12
+    assert sorted(len(subjects(smtp, p)) for p in people) == [1] * 12
+    later = now + WEEK_LATER
+    run_together(lambda: journeys_run(now=later), lambda: journeys_run(now=later))
+    assert sorted(len(subjects(smtp, p)) for p in people) == [2] * 12
+    assert JourneyTask.objects.count() == 12
+    assert StepRun.objects.filter(status="done").count() == 36
+
+
+@pytest.mark.worker
+def test_a_worker_on_the_real_broker_runs_the_journeys(celery_worker, smtp_server, member):
+    make_journey(steps=("email",))
+    anna = member()
+    assert not run_journeys.app.conf.task_always_eager  # it must really cross the broker
+    celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_server.port}"
+    celery_worker.start()
+    run_journeys.delay()
+    wait_for(lambda: smtp_server.messages, seconds=60, message="the worker's journey email")
+    assert subjects(smtp_server, anna) == [f"Mail 1 for {anna.first_name}"]
+    wait_for(
+        lambda: Enrolment.objects.filter(status="completed").exists() or None, seconds=30, message="done"
+    )
+    assert celery_worker.process.poll() is None
