@@ -249,7 +249,9 @@ def contacts_create_with_consent(
         while batch := list(islice(iterator, batch_size)):
             contacts, answers = [], []
             # The guardian checks read each child's guardian: one query per batch, not per child.
-            guardians = Contact.objects.in_bulk({row["guardian_id"] for row in batch if row.get("guardian_id")})
+            guardians = Contact.objects.in_bulk(
+                {row["guardian_id"] for row in batch if row.get("guardian_id")}
+            )
             for number, row in enumerate(batch, start=created + 1):
                 row = dict(row)
                 wanted = row.pop("purposes", {}) or {}

@@ -9,6 +9,8 @@ register(
     fields=["contact"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
+    legal_hold="Journey statistics (legitimate interests, Art. 6(1)(f)); nothing in the row leads to the person.",
+    kept_until="as long as the journey's statistics are kept",
 )
 register(
     JourneyTask,

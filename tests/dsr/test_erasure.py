@@ -47,7 +47,33 @@ def holly(logging_on, privacy_officer, client_as):
     signup(subscription_list=weekly, email=HOLLY["email"], first_name="Holly", meta=Meta(ip="10.0.0.1"))
     client_as(privacy_officer).get(f"/admin/contacts/contact/{holly.pk}/change/")  # access log
     LogEntry.objects.log_actions(privacy_officer.pk, [holly], CHANGE, change_message="Changed email")
+    _journeys_history(holly)
     return holly
+
+
+def _journeys_history(contact):
+    """An enrolment, a task naming her, an interaction and a lead score (issue 7's data)."""
+    from django.utils import timezone
+
+    from contacts.services import contact_update
+    from journeys.models import Enrolment, Interaction, JourneyTask, Score, ScoringModel
+    from tests.factories import make_journey, make_segment
+
+    contact_update(contact=contact, country="DE", reason="test")
+    journey = make_journey(segment=make_segment({"all": [{"purpose": "news", "value": True}]}, name="News"))
+    Enrolment.objects.create(journey=journey, contact=contact, due_at=timezone.now())
+    JourneyTask.objects.create(
+        journey=journey, contact=contact, title=f"Call {contact.first_name} {contact.last_name}"
+    )
+    Interaction.objects.create(
+        contact=contact, kind="page_visit", at=timezone.now(), detail="/pricing?email=" + contact.email
+    )
+    Score.objects.create(
+        model=ScoringModel.objects.create(name="Leads", min_level=4),
+        contact=contact,
+        score=10,
+        computed_at=timezone.now(),
+    )
 
 
 def _erase_request(officer, email="holly@contoso.com"):
@@ -81,6 +107,10 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table(holly, privacy_offic
     assert not PurposeConsent.history.filter(contact_id=holly.pk).exists()
     assert not ConsentRequest.objects.exists()
     assert Contact.objects.get() == bystander  # nobody else was touched
+    from journeys.models import Enrolment, Interaction, JourneyTask, Score
+
+    assert Enrolment.objects.filter(contact__isnull=True).count() == 1  # kept for the statistics, anonymous
+    assert not (Interaction.objects.exists() or JourneyTask.objects.exists() or Score.objects.exists())
     assert is_suppressed(email="HOLLY@contoso.com") and is_suppressed(phone="030 901820")
 
 
