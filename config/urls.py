@@ -20,4 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),
+    path("", include("journeys.urls")),
 ]

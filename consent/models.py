@@ -225,6 +225,11 @@ class ComplianceSettings(models.Model):
         help_text=_("Both dates are shown on each request; this one sets its due date."),
     )
     access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
+    interaction_retention_days = models.PositiveIntegerField(
+        _("keep interactions (days)"),
+        default=365,
+        help_text=_("Email opens and clicks, page visits and form submissions older than this are deleted."),
+    )
     export_needs_second_officer = models.BooleanField(
         _("data exports need a second officer's confirmation"),
         default=False,

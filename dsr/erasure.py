@@ -53,7 +53,10 @@ def contacts_erase(
         # One collector for every deletion, so Django orders them by their foreign keys
         # (a registry order would trip over RESTRICT/PROTECT between registered models).
         collector = Collector(using=router.db_for_write(Contact))
-        for entry in registry.entries():
+        # Rows to delete are found first: anonymising may cut the path through which they reach
+        # the contact (e.g. a row hanging off an enrolment whose contact link is blanked).
+        ordered = sorted(registry.entries(), key=lambda e: e.erasure != Erasure.DELETE)
+        for entry in ordered:
             if entry.model is not Contact:
                 _apply(entry, ids, receipt, requests=requests, collector=collector)
         collector.collect(Contact.objects.filter(pk__in=ids))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Template
-from django.utils.html import linebreaks
+from django.urls import reverse
+from django.utils.html import format_html, linebreaks
+from django.utils.translation import gettext as _
 
 from subscriptions.emails import ListEmailMessage
+from subscriptions.services import absolute
 
 
 def render_template(template, contact) -> tuple[str, str, str]:
@@ -19,9 +24,13 @@ def render_template(template, contact) -> tuple[str, str, str]:
     return " ".join(subject.split()), text, linebreaks(text, autoescape=True)
 
 
-def send_journey_email(*, template, contact, subscription_list=None) -> None:
+def send_journey_email(*, template, contact, subscription_list=None, forward_link: str = "") -> None:
     """Send over the configured backend; mail for a list carries its one-click unsubscribe."""
     subject, text, html = render_template(template, contact)
+    if forward_link:
+        note = _("Know someone who would like this? Forward it to them:")
+        text += f"\n\n{note} {forward_link}\n"
+        html += format_html('<p>{} <a href="{}">{}</a></p>', note, forward_link, _("forward to a friend"))
     kwargs = {
         "subject": subject,
         "body": text,
@@ -32,5 +41,30 @@ def send_journey_email(*, template, contact, subscription_list=None) -> None:
         message = ListEmailMessage(contact=contact, subscription_list=subscription_list, **kwargs)
     else:
         message = EmailMultiAlternatives(**kwargs)
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def send_forwarded_email(*, template, journey, to: str) -> None:
+    """The one email a friend gets: the template without anybody's name, saying why it came and
+    how to sign up. No unsubscribe link: the friend is not on any list and gets nothing more."""
+    nobody = SimpleNamespace(first_name="", last_name="")
+    subject, text, html = render_template(template, nobody)
+    intro = _(
+        "Someone you know forwarded this email to you. You will not hear from us again unless you "
+        "sign up yourself; we delete the record of this forward after 30 days."
+    )
+    signup = ""
+    if journey.subscription_list_id and journey.subscription_list.public:
+        signup = absolute(reverse("subscriptions:signup", args=[journey.subscription_list.slug]))
+    text = f"{intro}\n{signup}\n\n{text}" if signup else f"{intro}\n\n{text}"
+    html = (
+        format_html("<p>{}</p>", intro)
+        + (format_html('<p><a href="{}">{}</a></p>', signup, _("Sign up")) if signup else "")
+        + html
+    )
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+    )
     message.attach_alternative(html, "text/html")
     message.send()

@@ -403,3 +403,24 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model}: {self.score}"
+
+
+class ForwardedEmail(models.Model):
+    """A journey email a contact forwarded to a friend's address (the friend gets that one email).
+
+    The friend is never made a contact; the row exists so the same email is not sent to the same
+    address twice and so abuse can be seen, and is deleted after 30 days (journeys.forwarding).
+    """
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="forwards")
+    friend_email = models.EmailField(_("friend's address"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("forwarded email")
+        constraints = [
+            models.UniqueConstraint(fields=["step_run", "friend_email"], name="forward_once_per_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"Forwarded {self.created_at:%Y-%m-%d}"

@@ -1,5 +1,5 @@
 from dsr.registry import Erasure, register
-from journeys.models import Enrolment, Interaction, JourneyTask, Score
+from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score
 
 # Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
 # a journey's statistics stay right and the next run records the exit as "erased". Only the link is
@@ -20,3 +20,10 @@ register(
 )
 register(Interaction, fields=["kind", "at", "detail"], contact_path="contact", erasure=Erasure.DELETE)
 register(Score, fields=["score", "computed_at"], contact_path="contact", erasure=Erasure.DELETE)
+# The friend's address, reached through the sender; deleted after 30 days anyway.
+register(
+    ForwardedEmail,
+    fields=["friend_email"],
+    contact_path="step_run__enrolment__contact",
+    erasure=Erasure.DELETE,
+)

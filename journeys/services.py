@@ -28,6 +28,7 @@ from consent.models import ComplianceSettings
 from consent.selectors import eligible_contacts, is_eligible
 from contacts.models import Contact
 from journeys.emails import send_journey_email
+from journeys.forwarding import forward_link
 from journeys.models import (
     DEFAULT_MIN_LEVEL,
     Enrolment,
@@ -447,6 +448,7 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
             template=step.template,
             contact=contact,
             subscription_list=journey.subscription_list if journey.subscription_list_id else None,
+            forward_link=forward_link(run.pk),
         )
     except Exception:
         with transaction.atomic():
@@ -513,6 +515,15 @@ def journeys_complete(*, now=None) -> int:
 
 
 # --- interactions and lead scoring --------------------------------------------------------------
+
+
+def interactions_purge(*, now=None) -> int:
+    """Delete interactions older than the retention period in the compliance settings
+    (GDPR Art. 5(1)(e)); lead scores recomputed afterwards no longer count them."""
+    from consent.models import ComplianceSettings
+
+    days = ComplianceSettings.load().interaction_retention_days
+    return Interaction.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=days)).delete()[0]
 
 
 def interaction_record(*, contact: Contact, kind: str, at=None, detail: str = "") -> Interaction | None:

@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from journeys.services import journeys_run, lead_scores_compute_all, segment_export_build
+from journeys.forwarding import forwards_purge
+from journeys.services import interactions_purge, journeys_run, lead_scores_compute_all, segment_export_build
 
 
 @shared_task(name="journeys.run")
@@ -20,3 +21,9 @@ def score_leads() -> dict:
 def build_segment_export(export_id: int) -> int:
     """Write one segment export's file; a redelivered task rewrites the same file."""
     return segment_export_build(export_id=export_id).written
+
+
+@shared_task(name="journeys.purge_retention")
+def purge_retention() -> dict:
+    """Daily: forget forwards older than 30 days and interactions past their retention period."""
+    return {"forwards": forwards_purge(), "interactions": interactions_purge()}
