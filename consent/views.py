@@ -44,10 +44,13 @@ def compliance_dashboard(request):
 
 
 def _request_figures() -> dict:
-    # The dashboard spans the apps; the request figures belong to dsr (imported here only).
+    # The dashboard spans the apps; these figures belong to dsr and journeys (imported here only).
     from dsr import dashboard as dsr_dashboard
+    from journeys import dashboard as journeys_dashboard
 
     return {
+        "journeys": journeys_dashboard.journeys_live(),
+        "exits": journeys_dashboard.exits_by_reason(),
         "queue": dsr_dashboard.queue_now(),
         "completion": dsr_dashboard.days_to_complete_by_type(),
         "erasures": dsr_dashboard.erasures_and_restrictions_by_month(),

@@ -187,3 +187,15 @@ def test_stopping_is_possible_at_any_time(newsletter):
     draft = journey_create(name="Never", segment=make_segment())
     assert journey_stop(journey=draft).status == "stopped"
     assert journey_stop(journey=draft).status == "stopped"  # twice is harmless
+
+
+def test_the_dashboard_shows_live_journeys_and_exits_by_reason(member, smtp, client_as, auditor):
+    journey = make_journey(steps=("email", "wait", "email"))
+    leaving = member()
+    member()  # stays to the end
+    journeys_run()
+    consent_change(contact=leaving, level=2, source=Source.IMPORT)  # below Marketing
+    journeys_run(now=timezone.now() + WEEK_LATER)
+    context = client_as(auditor).get("/admin/dashboard/").context
+    assert context["journeys"] == [{"name": journey.name, "active": 0, "completed": 1, "exited": 1}]
+    assert context["exits"] == [{"reason": "Consent below the journey's minimum", "exits": 1}]
