@@ -318,19 +318,8 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
                 else:
                     messages.warning(request, _("Erased, but the residue scan found data left: see below."))
             return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
-        contacts = list(obj.contacts.all())
-        record_access(
-            request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Erase the data of %s's requester?") % obj.reference,
-            "opts": self.opts,
-            "original": obj,
-            "contacts": contacts,
-            "findings": discover(contacts),
-        }
-        return TemplateResponse(request, "admin/dsr/datasubjectrequest/erase.html", context)
+        title = _("Erase the data of %s's requester?") % obj.reference
+        return self._findings_page(request, obj, list(obj.contacts.all()), title, "erase.html")
 
     def discover_view(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))
@@ -338,19 +327,24 @@ class DataSubjectRequestAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         term = request.GET.get("q", "").strip()
         contacts = list(find_contacts(term)[:50]) if term else list(obj.contacts.all())
+        title = _("Data held about the requester of %s") % obj.reference
+        return self._findings_page(request, obj, contacts, title, "discover.html", term=term)
+
+    def _findings_page(self, request, obj, contacts, title, template, **extra):
+        """Where these contacts' data is, per registered model; looking is logged as a discovery."""
         record_access(
             request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
         )
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Data held about the requester of %s") % obj.reference,
+            "title": title,
             "opts": self.opts,
             "original": obj,
-            "term": term,
             "contacts": contacts,
             "findings": discover(contacts),
+            **extra,
         }
-        return TemplateResponse(request, "admin/dsr/datasubjectrequest/discover.html", context)
+        return TemplateResponse(request, f"admin/dsr/datasubjectrequest/{template}", context)
 
 
 @admin.register(ErasureRecord)
