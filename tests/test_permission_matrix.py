@@ -20,6 +20,7 @@ from consent.services import consent_change, consent_level_snapshot_take
 from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
 from dsr.services import dsr_create
+from imports.models import ImportRun, ImportSource
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import Meta, signup
@@ -48,6 +49,8 @@ MATRIX = {
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
+    "imports.importsource": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
+    "imports.importrun": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -93,11 +96,30 @@ def make_object(label, user):
             return SuppressedIdentity.objects.get()
         case "staff.accesslogentry":
             return AccessLogEntry.objects.create(user=user, action=AccessLogEntry.Action.VIEW)
+        case "imports.importsource":
+            return _import_source()
+        case "imports.importrun":
+            from django.core.files.base import ContentFile
+
+            run = ImportRun(source=_import_source(), file_name="export.csv", file_sha256="0" * 64)
+            run.file.save("export.csv", ContentFile(b"Consent ID,Email\n"), save=False)
+            run.save()
+            return run
         case "auth.user":
             return user
         case "auth.group":
             return Group.objects.first()
     raise AssertionError(f"no object recipe for {label}")
+
+
+def _import_source():
+    return ImportSource.objects.create(
+        name="Web shop",
+        key_column="Consent ID",
+        email_column="Email",
+        option_column="Consent option",
+        value_column="Consent value",
+    )
 
 
 def allowed(response) -> bool:
