@@ -477,7 +477,11 @@ def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
 
 
 def _rows(run: ImportRun) -> tuple[Table, dict[str, int]]:
-    if sha256_of(run.file.path) != run.file_sha256:
+    try:
+        digest = sha256_of(run.file.path)
+    except (ValueError, OSError):
+        raise FileRefused(_("The uploaded file is no longer stored; upload it again.")) from None
+    if digest != run.file_sha256:
         raise FileRefused(_("The stored file changed since the upload; upload it again."))
     table = open_table(run.file.path)
     return table, _column_index(table.header, run.source)
