@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api")),
     path("", include("subscriptions.urls")),
 ]
