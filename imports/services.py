@@ -525,6 +525,10 @@ def import_run_process(*, run_id: int) -> ImportRun:
         _fail(run_id, _("The import stopped on an unexpected error; resume it or ask the administrator."))
         raise
     run.refresh_from_db()
+    if run.status == Status.DONE and run.file:
+        # Data minimisation: the export holds personal data and a finished run never reads it again
+        # (its outcome is in ImportedConsent, the change records and the report).
+        run.file.storage.delete(run.file.name)
     return run
 
 

@@ -53,6 +53,7 @@ def test_the_issue_example_lands_on_every_contact_sharing_the_address(
     }
     assert records[1].actor == privacy_officer
     assert records[1].effective_at == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    assert not run.file.storage.exists(run.file.name)  # the export is not kept once imported
 
 
 def test_an_unknown_address_becomes_a_new_contact(source, run_import):
