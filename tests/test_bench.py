@@ -22,12 +22,14 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "admin changelist (filtered, page 1)",
         "audit export (xlsx)",
         "consent changes (service)",
+        "consent import (csv rows)",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
     assert eligibility["same_set"] is True and eligibility["count"] == eligibility["baseline_count"] > 0
     assert by_name["admin changelist (filtered, page 1)"]["uncapped_count_queries"] == 0
     assert by_name["audit export (xlsx)"]["rows"] > 0
+    assert by_name["consent import (csv rows)"]["rows"] == 5
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

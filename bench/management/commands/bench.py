@@ -16,6 +16,7 @@ MEASUREMENTS = {
     "changelist": lambda o: measurements.changelist(o["repeat"]),
     "audit_export": lambda o: measurements.audit_export(o["repeat"], o["contacts"]),
     "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
+    "import": lambda o: measurements.consent_import(o["repeat"], o["changes"]),
 }
 
 
