@@ -301,3 +301,12 @@ def test_a_refresh_path_outside_the_drop_folder_is_refused(source, path):
     with pytest.raises(ValidationError) as error:
         source.full_clean()
     assert "refresh_path" in error.value.message_dict
+
+
+def test_imported_consent_is_found_by_data_subject_request_discovery(source, run_import):
+    from dsr.discovery import discover
+
+    run_import(source, csv_bytes(ISSUE_ROWS))
+    findings = {f.model: f for f in discover([Contact.objects.get()])}
+    assert findings["Imported consent"].rows == 2
+    assert findings["Imported consent"].erasure == "delete the rows"
