@@ -30,6 +30,8 @@ class ConsentChangeSerializer(serializers.ModelSerializer):
 
 
 class ConsentChangeFilter(filters.FilterSet):
+    # A number, not a choice of contacts: an unknown id finds nothing instead of being an error.
+    contact = filters.NumberFilter(field_name="contact_id")
     recorded_after = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
     recorded_before = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="lt")
 

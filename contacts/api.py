@@ -76,6 +76,8 @@ class ContactFilter(filters.FilterSet):
         field_name="consent_given", lookup_expr="gte", help_text="Level 0–5 or higher."
     )
     consent_given = filters.ChoiceFilter(choices=ConsentLevel.choices)
+    # Explicit: the model field's yes/no choices would make this a choice of "True"/"False" only.
+    tracking_allowed = filters.BooleanFilter()
 
     class Meta:
         model = Contact

@@ -236,3 +236,14 @@ def test_the_schema_and_docs_are_served_to_staff(client_as, marketer):
 def test_the_browsable_api_works_with_the_admin_session(client_as, privacy_officer, holly):
     response = client_as(privacy_officer).get(f"/api/v1/contacts/{holly.pk}/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b"holly@contoso.com" in response.content
+
+
+def test_filters_take_yes_no_and_unknown_ids_find_nothing(api_as, holly, auditor):
+    """Found by schemathesis: the model's yes/no choices refused "false", an unknown contact id was a 400."""
+    client = api_as(auditor)
+    assert client.get("/api/v1/contacts/?tracking_allowed=false").json()["results"] == []
+    assert [c["id"] for c in client.get("/api/v1/contacts/?tracking_allowed=true").json()["results"]] == [
+        holly.pk
+    ]
+    response = client.get("/api/v1/consent-changes/?contact=999999")
+    assert response.status_code == 200 and response.json()["results"] == []
