@@ -10,7 +10,12 @@ from consent.models import ConsentChange, Purpose, PurposeConsent
 from contacts.models import Contact
 from contacts.suppression import suppression_add
 from imports.models import ImportedConsent, ImportRun, ImportSource
-from imports.services import import_run_process, import_run_resume, import_sources_refresh
+from imports.services import (
+    import_run_process,
+    import_run_resume,
+    import_runs_resume_stalled,
+    import_sources_refresh,
+)
 from tests.factories import ContactFactory
 from tests.imports.conftest import ISSUE_ROWS, csv_bytes, xlsx_bytes
 
@@ -310,3 +315,33 @@ def test_imported_consent_is_found_by_data_subject_request_discovery(source, run
     findings = {f.model: f for f in discover([Contact.objects.get()])}
     assert findings["Imported consent"].rows == 2
     assert findings["Imported consent"].erasure == "delete the rows"
+
+
+def test_only_runs_silent_for_too_long_are_resumed(
+    source, settings, eager, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = now - dt.timedelta(minutes=settings.IMPORT_STALL_MINUTES + 1)
+
+    def make(mode, heartbeat):
+        return ImportRun.objects.create(
+            source=source,
+            file_name="x.csv",
+            file_sha256="0",
+            mode=mode,
+            status="running",
+            heartbeat_at=heartbeat,
+        )
+
+    stalled = make(ImportRun.Mode.VALID_ROWS, old)
+    busy = make(ImportRun.Mode.VALID_ROWS, now)
+    one_transaction = make(ImportRun.Mode.ALL_OR_NOTHING, old)  # commits no heartbeat while it works
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_runs_resume_stalled(now=now) == 1
+    for run in (stalled, busy, one_transaction):
+        run.refresh_from_db()
+    assert stalled.attempts == 1 and stalled.status == ImportRun.Status.FAILED  # rerun (its file is gone)
+    assert (busy.status, busy.attempts, one_transaction.status) == ("running", 0, "running")
