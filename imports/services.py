@@ -112,7 +112,13 @@ def import_runs_resume_stalled(*, now=None) -> int:
 def _refresh_file(source: ImportSource) -> Path | None:
     target = source.refresh_location()
     if target.is_dir():
-        candidates = [p for p in target.iterdir() if p.is_file() and p.suffix.lower() in {".csv", ".xlsx"}]
+        root = Path(settings.IMPORT_DROP_DIR).resolve()
+        # resolve(): a link in the drop folder must not lead to a file elsewhere on the server.
+        candidates = [
+            p.resolve()
+            for p in target.iterdir()
+            if p.suffix.lower() in {".csv", ".xlsx"} and p.is_file() and root in p.resolve().parents
+        ]
         return max(candidates, key=lambda p: (p.stat().st_mtime, p.name), default=None)
     return target if target.is_file() else None
 

@@ -345,3 +345,15 @@ def test_only_runs_silent_for_too_long_are_resumed(
         run.refresh_from_db()
     assert stalled.attempts == 1 and stalled.status == ImportRun.Status.FAILED  # rerun (its file is gone)
     assert (busy.status, busy.attempts, one_transaction.status) == ("running", 0, "running")
+
+
+def test_a_link_in_the_drop_folder_to_a_file_elsewhere_is_not_read(source, settings, tmp_path):
+    outside = tmp_path / "secret.csv"
+    outside.write_bytes(csv_bytes(ISSUE_ROWS))
+    folder = settings.IMPORT_DROP_DIR / "shop"
+    folder.mkdir()
+    (folder / "export.csv").symlink_to(outside)
+    source.refresh_path, source.refresh_enabled = "shop", True
+    source.save()
+    assert import_sources_refresh() == []
+    assert not ImportRun.objects.exists()
