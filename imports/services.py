@@ -26,7 +26,7 @@ from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext as _
 
 from consent.levels import ConsentLevel
-from consent.models import Purpose, Source
+from consent.models import Purpose, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
@@ -389,6 +389,16 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
             for contact in Contact.objects.filter(**{f"{kind}__in": wanted}).order_by("pk"):
                 by_ident.setdefault((kind, getattr(contact, kind)), []).append(contact)
 
+    # When each contact's current answer per purpose was given: an older row must not overwrite a
+    # newer answer from another channel (a withdrawal in the admin must survive an old export).
+    answered_at = {
+        (contact_id, purpose_id): changed_at
+        for contact_id, purpose_id, changed_at in PurposeConsent.objects.filter(
+            contact__in=[c.pk for group in by_ident.values() for c in group],
+            purpose__in={r.purpose.pk for r in todo},
+        ).values_list("contact_id", "purpose_id", "changed_at")
+    }
+
     actor = run.created_by
     for row in todo:
         evidence = {
@@ -409,8 +419,22 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
                             actor=actor, reason=f"import {run.pk} row {row.number}", **{row.kind: row.ident}
                         )
                     ]
+                current = [
+                    c
+                    for c in contacts
+                    if answered_at.get((c.pk, row.purpose.pk), row.effective_at) <= row.effective_at
+                ]
+                if not current:
+                    newest = max(answered_at[(c.pk, row.purpose.pk)] for c in contacts)
+                    raise RowRefused(
+                        _("A newer answer for “%(purpose)s” exists (given %(date)s); the row is older.")
+                        % {
+                            "purpose": row.purpose.name,
+                            "date": timezone.localtime(newest).strftime("%Y-%m-%d %H:%M"),
+                        }
+                    )
                 changes = 0
-                for contact in contacts:
+                for contact in current:
                     changes += len(
                         consent_change(
                             contact=contact,
@@ -435,6 +459,8 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
             outcome.errors.append((row.number, row.key, reason))
             continue
         by_ident[(row.kind, row.ident)] = contacts
+        for contact in current:
+            answered_at[(contact.pk, row.purpose.pk)] = row.effective_at
         outcome.applied += 1
         outcome.changes += changes
     # Mark every other key of the chunk as present in this export (unchanged and refused ones).

@@ -16,7 +16,7 @@ from imports.services import (
     import_runs_resume_stalled,
     import_sources_refresh,
 )
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, with_consent
 from tests.imports.conftest import ISSUE_ROWS, csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
@@ -357,3 +357,21 @@ def test_a_link_in_the_drop_folder_to_a_file_elsewhere_is_not_read(source, setti
     source.save()
     assert import_sources_refresh() == []
     assert not ImportRun.objects.exists()
+
+
+def test_an_older_row_does_not_overwrite_a_newer_answer_from_another_channel(source, run_import, logging_on):
+    """A withdrawal given in the admin after the export was written must survive the import."""
+    holly = with_consent(ContactFactory(email="holly@contoso.com"), purposes={"newsletter": False})
+    twin = ContactFactory(email="Holly@contoso.com")  # shares the address, has no answer yet
+    rows = [
+        ["1", "holly@contoso.com", "Newsletter", "yes", "2026-03-01"],
+        ["2", "new@contoso.com", "Newsletter", "yes", "2026-03-01"],
+        ["3", "new@contoso.com", "Newsletter", "no", "2026-02-01"],  # older than row 2 for the same person
+    ]
+    run = run_import(source, csv_bytes(rows))
+
+    assert answers(holly) == {"newsletter": False}
+    assert answers(twin) == {"newsletter": True}  # the row is newer than what the twin holds
+    assert answers(Contact.objects.get(email="new@contoso.com")) == {"newsletter": True}
+    ((row, reason),) = report(run)
+    assert row == 4 and reason.startswith("A newer answer for “Newsletter” exists (given 2026-03-01")
