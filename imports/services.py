@@ -484,7 +484,14 @@ def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
         .order_by("pk")
     )
     for record in gone[:limit] if limit else gone:
-        for contact in record.contacts.all():
+        # Only answers that still are the imported one: a newer answer through another channel
+        # (the subscription center, the admin) is the person's current choice and stays.
+        later = set(
+            PurposeConsent.objects.filter(
+                contact__in=record.contacts.all(), purpose=record.purpose, changed_at__gt=record.effective_at
+            ).values_list("contact_id", flat=True)
+        )
+        for contact in [c for c in record.contacts.all() if c.pk not in later]:
             outcome.changes += len(
                 consent_change(
                     contact=contact,

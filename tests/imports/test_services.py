@@ -375,3 +375,19 @@ def test_an_older_row_does_not_overwrite_a_newer_answer_from_another_channel(sou
     assert answers(Contact.objects.get(email="new@contoso.com")) == {"newsletter": True}
     ((row, reason),) = report(run)
     assert row == 4 and reason.startswith("A newer answer for “Newsletter” exists (given 2026-03-01")
+
+
+def test_withdrawal_of_a_row_gone_from_the_export_spares_a_newer_answer(source, run_import):
+    source.removed_consent = ImportSource.RemovedConsent.WITHDRAW
+    source.save()
+    holly = ContactFactory(email="holly@contoso.com")
+    twin = ContactFactory(email="Holly@Contoso.com")
+    run_import(source, csv_bytes(ISSUE_ROWS))
+    # The twin withdrew, then agreed again by phone: their newest answer is not the import's.
+    for granted in (False, True):
+        with_consent(twin, purposes={"product-updates": granted}, source="admin", justification="by phone")
+
+    run_import(source, csv_bytes(ISSUE_ROWS[:1]))
+
+    assert answers(holly) == {"newsletter": False, "product-updates": False}
+    assert answers(twin) == {"newsletter": False, "product-updates": True}
