@@ -31,12 +31,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "django_celery_beat",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "contacts",
     "consent",
     "subscriptions",
     "journeys",
     "dsr",
     "staff",
+    "imports",
     "bench",
 ]
 
@@ -179,6 +184,45 @@ UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 ADMIN_LIST_COUNT_CAP = env_int("ADMIN_LIST_COUNT_CAP", 10_000, minimum=100)
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel sheet's limit
+
+# --- Imports (issue 3) ------------------------------------------------------------------------
+IMPORT_MAX_FILE_MB = env_int("IMPORT_MAX_FILE_MB", 50, minimum=1)
+IMPORT_MAX_UNCOMPRESSED_MB = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 300, minimum=1)  # XLSX zip bombs
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200, minimum=5)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 10_000, minimum=100)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000, minimum=1)
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 500, minimum=1)  # rows committed together
+IMPORT_STALL_MINUTES = env_int("IMPORT_STALL_MINUTES", 15, minimum=1)  # a silent run is resumed after
+# Scheduled refreshes read only below this folder, never elsewhere on the server.
+IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
+
+# --- API (issue 3) -------------------------------------------------------------------------------
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "staff.api_auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api_base.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "config.api_base.Pagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": API_RATE_LIMIT},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Consent Office API",
+    "DESCRIPTION": "Read contacts and their consent, list consent change records, change consent "
+    "through the consent service, and open data subject requests.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- Security (production values switch on when DEBUG is false) ---------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api")),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),

@@ -32,6 +32,8 @@ def dsr_create(
     Returns (request, created). Links every contact holding the address (several may share one).
     """
     email = normalize_email(email)
+    if not email:  # blank is allowed in the table only for requests an erasure scrubbed
+        raise ValidationError({"requester_email": _("Give the requester's email address.")})
     if kind not in DataSubjectRequest.Kind.values:
         raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
     # Lock the open requests of this address and type, so two submissions at once make one request.

@@ -17,6 +17,7 @@ class AccessLogEntry(models.Model):
         EXPORT_CONSENT = "export_consent", _("Exported consent change records")
         DISCOVER = "discover", _("Searched for a person's data")
         EXPORT_BUNDLE = "export_bundle", _("Built or reviewed a data subject's export")
+        API_READ = "api_read", _("Read contacts through the API")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)
@@ -55,3 +56,24 @@ class AccessedContact(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.contact_id}"
+
+
+class ApiKey(models.Model):
+    """A key for one API client, acting as its staff user (whose role sets what it may do).
+
+    Only a SHA-256 of the secret is stored; the key is shown once, when it is created.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, help_text=_("e.g. “web shop sync”"))
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

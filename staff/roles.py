@@ -16,7 +16,7 @@ MARKETER = "Marketer"
 AUDITOR = "Auditor"
 ROLES = (PRIVACY_OFFICER, MARKETER, AUDITOR)
 
-PRODUCT_APPS = ("contacts", "consent", "subscriptions", "journeys", "dsr", "staff")
+PRODUCT_APPS = ("contacts", "consent", "subscriptions", "journeys", "dsr", "staff", "imports")
 # Append-only evidence: no role may add, change or delete consent change records or access log entries.
 NOBODY = {
     f"{app}.{verb}_{model}"
@@ -53,6 +53,7 @@ AUDITOR_PERMISSIONS = {
     "subscriptions.view_*",
     "journeys.view_*",
     "dsr.view_*",
+    "imports.view_*",
     "django_celery_beat.view_*",
 }
 

@@ -27,6 +27,7 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "subscription center GET (gunicorn -w 2)",
         "subscription center GET+POST (gunicorn -w 2)",
         "journey enrolment (INSERT ... SELECT)",
+        "consent import (csv rows)",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
@@ -39,6 +40,7 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
     assert set(center["statuses"]) == {"200"} and center["per_s"] > 0  # the form really saved, no 403
     enrolled = by_name["journey enrolment (INSERT ... SELECT)"]
     assert enrolled["same_set"] is True and enrolled["enrolled"] == enrolled["baseline_enrolled"] > 0
+    assert by_name["consent import (csv rows)"]["rows"] == 5
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

@@ -21,6 +21,7 @@ from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
+from imports.models import ImportRun, ImportSource
 from journeys.models import EmailTemplate, Enrolment, JourneyTask, Score, ScoringModel, ScoringRule
 from journeys.services import journeys_run, lead_scores_compute, segment_export_start
 from staff.models import AccessLogEntry
@@ -61,6 +62,8 @@ MATRIX = {
     "journeys.journeytask": {"view": ALL, "add": NONE, "change": {O, M}, "delete": NONE},
     "journeys.scoringmodel": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "journeys.score": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
+    "imports.importsource": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
+    "imports.importrun": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -138,11 +141,30 @@ def make_object(label, user):
             contact = with_consent(ContactFactory(country="DE"), level=4)
             lead_scores_compute(model=model)
             return Score.objects.get(contact=contact)
+        case "imports.importsource":
+            return _import_source()
+        case "imports.importrun":
+            from django.core.files.base import ContentFile
+
+            run = ImportRun(source=_import_source(), file_name="export.csv", file_sha256="0" * 64)
+            run.file.save("export.csv", ContentFile(b"Consent ID,Email\n"), save=False)
+            run.save()
+            return run
         case "auth.user":
             return user
         case "auth.group":
             return Group.objects.first()
     raise AssertionError(f"no object recipe for {label}")
+
+
+def _import_source():
+    return ImportSource.objects.create(
+        name="Web shop",
+        key_column="Consent ID",
+        email_column="Email",
+        option_column="Consent option",
+        value_column="Consent value",
+    )
 
 
 def allowed(response) -> bool:

@@ -1,0 +1,20 @@
+"""The REST API: /api/v1/ (resources), /api/schema/ (OpenAPI 3), /api/docs/ (browsable UI)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from consent.api import ConsentChangeViewSet
+from contacts.api import ContactViewSet
+from dsr.api import DataSubjectRequestViewSet
+
+router = DefaultRouter()
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("consent-changes", ConsentChangeViewSet, basename="consentchange")
+router.register("requests", DataSubjectRequestViewSet, basename="datasubjectrequest")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

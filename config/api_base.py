@@ -1,0 +1,53 @@
+"""Building blocks every API view shares: role permissions and a pagination that never counts.
+
+Kept apart from config/api.py (the URLs) because DRF reads these from settings while its own view
+module is still being imported.
+"""
+
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
+
+
+class ModelPermissions(DjangoModelPermissions):
+    """The staff roles' Django model permissions, reads included: DRF's default lets any
+    authenticated user read, which would let a Marketer's key list data subject requests."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+def has_perms(*perms: str) -> type[BasePermission]:
+    """A permission class requiring the named Django permissions (for actions beyond CRUD)."""
+
+    class HasPerms(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated and request.user.has_perms(perms))
+
+    HasPerms.__name__ = f"HasPerms_{'_'.join(p.replace('.', '_') for p in perms)}"
+    return HasPerms
+
+
+class Pagination(CursorPagination):
+    """Cursor pagination: a page costs an indexed range scan, never a COUNT over a million rows."""
+
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def integer_filter(*, low: int, high: int, **kwargs):
+    """A whole-number query filter whose schema states its bounds, so a client (or a fuzzer)
+    reading the OpenAPI schema sends only values the server accepts, and gets 400 otherwise."""
+    from django import forms
+    from django_filters import rest_framework as filters
+    from drf_spectacular.utils import extend_schema_field
+
+    @extend_schema_field({"type": "integer", "minimum": low, "maximum": high})
+    class IntegerFilter(filters.NumberFilter):
+        field_class = forms.IntegerField
+
+    return IntegerFilter(min_value=low, max_value=high, **kwargs)

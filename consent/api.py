@@ -1,0 +1,49 @@
+"""Consent change records for other systems (read-only: they are evidence, written by the service)."""
+
+from django_filters import rest_framework as filters
+from rest_framework import serializers, viewsets
+
+from config.api_base import integer_filter
+from consent.models import ConsentChange
+
+
+class ConsentChangeSerializer(serializers.ModelSerializer):
+    purpose = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ConsentChange
+        fields = [
+            "id",
+            "contact",
+            "field",
+            "purpose",
+            "old_value",
+            "new_value",
+            "source",
+            "channel",
+            "actor",
+            "justification",
+            "evidence",
+            "effective_at",
+            "recorded_at",
+        ]
+
+
+class ConsentChangeFilter(filters.FilterSet):
+    # A number, not a choice of contacts: an unknown id finds nothing instead of being an error.
+    contact = integer_filter(field_name="contact_id", low=1, high=2**63 - 1)
+    recorded_after = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
+    recorded_before = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="lt")
+
+    class Meta:
+        model = ConsentChange
+        fields = ["contact", "source", "field", "recorded_after", "recorded_before"]
+
+
+class ConsentChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every consent change: who changed what of whom, when, through which channel and why."""
+
+    serializer_class = ConsentChangeSerializer
+    filterset_class = ConsentChangeFilter
+    queryset = ConsentChange.objects.select_related("purpose", "actor")

@@ -1,0 +1,206 @@
+"""Contacts and their consent for other systems. Every read is written to the staff access log;
+consent changes go through consent.services.consent_change with source "api" (rule 1)."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api_base import has_perms, integer_filter
+from consent.api import ConsentChangeSerializer
+from consent.levels import ConsentLevel
+from consent.models import PurposeConsent, Source
+from consent.services import consent_change
+from contacts.models import Contact
+from contacts.normalize import normalize_email, normalize_phone
+from staff.access_log import record_access
+from staff.models import AccessLogEntry
+
+SENSITIVE_PERMISSION = "contacts.view_sensitive_contact"
+
+
+class PurposeAnswerSerializer(serializers.ModelSerializer):
+    purpose = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    purpose_name = serializers.CharField(source="purpose.name", read_only=True)
+
+    class Meta:
+        model = PurposeConsent
+        fields = ["purpose", "purpose_name", "granted", "changed_at", "source"]
+
+
+class SensitiveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["is_child", "guardian", "date_of_birth", "processing_restricted"]
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    consent_level = serializers.CharField(source="get_consent_given_display", read_only=True)
+    purposes = PurposeAnswerSerializer(source="purpose_consents", many=True, read_only=True)
+    sensitive = serializers.SerializerMethodField(
+        help_text="Child, guardian and restriction; null for roles that may not see them."
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "consent_given",
+            "consent_level",
+            "tracking_allowed",
+            "purposes",
+            "sensitive",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(SensitiveSerializer(allow_null=True))
+    def get_sensitive(self, contact):
+        request = self.context.get("request")
+        if request is None or not request.user.has_perm(SENSITIVE_PERMISSION):
+            return None
+        return SensitiveSerializer(contact).data
+
+
+class ContactFilter(filters.FilterSet):
+    email = filters.CharFilter(method="by_email", help_text="Full address, any case.")
+    phone = filters.CharFilter(method="by_phone", help_text="Any notation; compared as E.164.")
+    min_level = integer_filter(
+        field_name="consent_given", lookup_expr="gte", low=0, high=5, help_text="Level 0–5."
+    )
+    consent_given = filters.ChoiceFilter(choices=ConsentLevel.choices)
+    # Explicit: the model field's yes/no choices would make this a choice of "True"/"False" only.
+    tracking_allowed = filters.BooleanFilter()
+
+    class Meta:
+        model = Contact
+        fields = ["email", "phone", "consent_given", "min_level", "tracking_allowed"]
+
+    def by_email(self, queryset, name, value):
+        try:
+            return queryset.filter(email=normalize_email(value))
+        except ValidationError:
+            return queryset.none()
+
+    def by_phone(self, queryset, name, value):
+        try:
+            return queryset.filter(phone=normalize_phone(value))
+        except ValidationError:
+            return queryset.none()
+
+
+class ConsentChangeRequestSerializer(serializers.Serializer):
+    # Not range-checked here: the consent service decides, and its message is the answer.
+    level = serializers.IntegerField(required=False, allow_null=True, help_text="Consent level 0–5.")
+    purposes = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        help_text='Purpose key → answer, e.g. {"newsletter": true}.',
+    )
+    tracking_allowed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    evidence = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="What your system can show for it, e.g. the form and wording version.",
+    )
+
+
+class ConsentChangeResponseSerializer(serializers.Serializer):
+    contact = ContactSerializer()
+    changes = ConsentChangeSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ContactViewSet(viewsets.ReadOnlyModelViewSet):
+    """Contacts with their consent level, purpose answers and tracking choice."""
+
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    queryset = Contact.objects.prefetch_related(
+        Prefetch(
+            "purpose_consents",
+            queryset=PurposeConsent.objects.select_related("purpose").order_by("purpose__slug"),
+        )
+    )
+
+    def _log(self, contacts):
+        record_access(
+            request=self.request, action=AccessLogEntry.Action.API_READ, contact_ids=[c.pk for c in contacts]
+        )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        self._log(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        contact = self.get_object()
+        self._log([contact])
+        return Response(self.get_serializer(contact).data)
+
+    @extend_schema(
+        request=ConsentChangeRequestSerializer,
+        responses={200: ConsentChangeResponseSerializer, 400: ErrorSerializer},
+        summary="Change a contact's consent",
+        description="Through the consent service with source “api”: it refuses what it refuses "
+        "(e.g. Profiling for a child, a retired purpose), and the answer is 400 with its message.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="consent",
+        permission_classes=[has_perms("contacts.change_contact")],
+    )
+    def consent(self, request, pk=None):
+        contact = self.get_object()
+        data = ConsentChangeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        api_key = request.auth if hasattr(request.auth, "prefix") else None
+        try:
+            records = consent_change(
+                contact=contact,
+                source=Source.API,
+                level=values.get("level"),
+                purposes=values.get("purposes") or None,
+                tracking_allowed=values.get("tracking_allowed"),
+                actor=request.user,
+                channel=f"api:{api_key.name}"[:64] if api_key else "api",
+                justification=values.get("justification", ""),
+                evidence={
+                    "client": values.get("evidence") or {},
+                    "api_key": api_key.prefix if api_key else "",
+                    "ip": request.META.get("REMOTE_ADDR", ""),
+                    "user_agent": request.headers.get("User-Agent", "")[:300],
+                },
+            )
+        except ValidationError as error:
+            body = {"detail": " ".join(error.messages)}
+            if hasattr(error, "error_dict"):
+                body["errors"] = error.message_dict
+            return Response(body, status=400)
+        contact = self.get_queryset().get(pk=contact.pk)
+        self._log([contact])
+        return Response(
+            {
+                "contact": ContactSerializer(contact, context=self.get_serializer_context()).data,
+                "changes": ConsentChangeSerializer(records, many=True).data,
+            }
+        )
+
+    def get_permissions(self):
+        if self.action == "consent":
+            return [permission() for permission in self.permission_classes]
+        return super().get_permissions()

@@ -1,0 +1,213 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.xlsx import xlsx_response
+from imports import services
+from imports.models import ImportRun, ImportSource
+
+REPORT_PREVIEW_ROWS = 200
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV or Excel file"))
+    mode = forms.ChoiceField(
+        label=_("If a row is refused"), choices=ImportRun.Mode.choices, initial=ImportRun.Mode.VALID_ROWS
+    )
+
+
+@admin.register(ImportSource)
+class ImportSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "key_column", "email_column", "phone_column", "refresh_enabled", "upload_link")
+    search_fields = ("name",)
+    readonly_fields = ("upload_link",)
+    fieldsets = (
+        (None, {"fields": ("name", "upload_link")}),
+        (
+            _("Columns"),
+            {
+                "fields": (
+                    "key_column",
+                    "email_column",
+                    "phone_column",
+                    "option_column",
+                    "value_column",
+                    "date_column",
+                    "level_column",
+                )
+            },
+        ),
+        (_("Rules"), {"fields": ("option_map", "unknown_options", "removed_consent", "create_contacts")}),
+        (_("Nightly refresh"), {"fields": ("refresh_enabled", "refresh_path", "refresh_mode")}),
+    )
+
+    @admin.display(description=_("import"))
+    def upload_link(self, source):
+        if not source.pk:
+            return "—"
+        url = reverse("admin:imports_importsource_upload", args=[source.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Import a file…"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/upload/",
+                self.admin_site.admin_view(self.upload_view),
+                name="imports_importsource_upload",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request, object_id):
+        source = self.get_object(request, unquote(object_id))
+        if source is None or not request.user.has_perm("imports.add_importrun"):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                run = services.import_run_start(
+                    source=source,
+                    file=upload,
+                    file_name=upload.name,
+                    mode=form.cleaned_data["mode"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The import is queued; this page shows its progress."))
+                return redirect("admin:imports_importrun_change", run.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import a file from %s") % source,
+            "opts": self.opts,
+            "original": source,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/imports/upload.html", context)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs are started from a source's upload page or by the nightly refresh; here they are watched."""
+
+    list_display = (
+        "created_at",
+        "source",
+        "file_name",
+        "mode",
+        "status",
+        "progress",
+        "applied_rows",
+        "unchanged_rows",
+        "refused_rows",
+        "changes",
+    )
+    list_filter = ("status", "mode", "trigger", "source")
+    list_select_related = ("source", "created_by")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    actions = ["resume"]
+    fields = (
+        "source",
+        "file_name",
+        "mode",
+        "trigger",
+        "status",
+        "progress",
+        "error",
+        "total_rows",
+        "applied_rows",
+        "unchanged_rows",
+        "refused_rows",
+        "changes",
+        "withdrawn",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+        "report",
+    )
+    readonly_fields = fields
+
+    def has_resume_permission(self, request):
+        return request.user.has_perm("imports.add_importrun")
+
+    @admin.display(description=_("progress"))
+    def progress(self, run):
+        percent = run.progress_percent
+        return format_html(
+            '<progress max="100" value="{}" aria-label="{}">{}%</progress> {}%',
+            percent,
+            _("progress"),
+            percent,
+            percent,
+        )
+
+    @admin.display(description=_("refused rows"))
+    def report(self, run):
+        if not run.refused_rows:
+            return "—"
+        errors = run.row_errors.all()[:REPORT_PREVIEW_ROWS]
+        url = reverse("admin:imports_importrun_report", args=[run.pk])
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.row, e.source_key, e.reason) for e in errors),
+        )
+        return format_html(
+            '<p><a href="{}">{}</a></p><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+            url,
+            _("Download report (XLSX)"),
+            _("Row"),
+            _("Key"),
+            _("Reason"),
+            body,
+        )
+
+    @admin.action(description=_("Resume the selected imports"), permissions=["resume"])
+    def resume(self, request, queryset):
+        resumed = 0
+        for run in queryset:
+            try:
+                services.import_run_resume(run=run)
+                resumed += 1
+            except ValidationError as error:
+                self.message_user(request, f"{run}: {' '.join(error.messages)}", messages.WARNING)
+        self.message_user(request, _("%d imports queued again.") % resumed)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name="imports_importrun_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request, object_id):
+        run = self.get_object(request, unquote(object_id))
+        if run is None or not self.has_view_permission(request, run):
+            raise PermissionDenied
+        rows = (
+            run.row_errors.order_by("row", "id")
+            .values_list("row", "source_key", "reason")
+            .iterator(chunk_size=5000)
+        )
+        return xlsx_response(
+            filename=f"import-{run.pk}-report.xlsx",
+            title="Refused rows",
+            header=["Row", "Key", "Reason"],
+            rows=rows,
+        )

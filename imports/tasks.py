@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
+
+
+@shared_task(name="imports.run")
+def import_run_task(run_id: int) -> str:
+    """Run or continue one import. Idempotent: a redelivery continues after the last committed chunk."""
+    return import_run_process(run_id=run_id).status
+
+
+@shared_task(name="imports.refresh_sources")
+def refresh_sources() -> int:
+    """Nightly: re-import each refreshing source whose file changed. Idempotent (unchanged files start nothing)."""
+    return len(import_sources_refresh())
+
+
+@shared_task(name="imports.resume_stalled")
+def resume_stalled() -> int:
+    """Every few minutes: queue again the runs whose worker died."""
+    return import_runs_resume_stalled()

@@ -1,0 +1,249 @@
+"""The REST API as other systems use it, for each role: reads, consent changes through the
+consent service, data subject requests, the access log, keys, throttling and pagination."""
+
+import pytest
+from django.test import Client
+
+from consent.models import ConsentChange, Purpose, Source
+from dsr.models import DataSubjectRequest
+from staff.api_auth import api_key_create, api_key_revoke
+from staff.models import AccessedContact, AccessLogEntry
+from tests.factories import ContactFactory, with_consent
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["privacy_officer", "marketer", "auditor", "outsider"]
+
+
+@pytest.fixture
+def newsletter(db):
+    return Purpose.objects.create(name="Newsletter", slug="newsletter")
+
+
+@pytest.fixture
+def holly(newsletter):
+    guardian = ContactFactory(email="holly@contoso.com", phone="+49 30 1234567")
+    return with_consent(guardian, level=3, purposes={"newsletter": True}, tracking_allowed=True)
+
+
+def test_requests_without_a_valid_key_are_refused(holly):
+    assert Client().get("/api/v1/contacts/").status_code in (401, 403)
+    bad = Client(HTTP_AUTHORIZATION="Token abc.def")
+    assert bad.get("/api/v1/contacts/").status_code == 401
+
+
+def test_a_revoked_key_stops_working(holly, privacy_officer):
+    key, text = api_key_create(user=privacy_officer, name="shop")
+    client = Client(HTTP_AUTHORIZATION=f"Token {text}")
+    assert client.get("/api/v1/contacts/").status_code == 200
+    api_key_revoke(prefix=key.prefix)
+    assert client.get("/api/v1/contacts/").status_code == 401
+    assert text.split(".")[1] not in key.key_hash  # only a hash is stored
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("privacy_officer", 200), ("marketer", 200), ("auditor", 200), ("outsider", 403)]
+)
+def test_reading_a_contact_with_its_consent_by_role(request, api_as, holly, persona, status):
+    user = request.getfixturevalue(persona)
+    response = api_as(user).get(f"/api/v1/contacts/{holly.pk}/")
+    assert response.status_code == status
+    if status == 200:
+        body = response.json()
+        assert (body["email"], body["phone"], body["consent_given"], body["tracking_allowed"]) == (
+            "holly@contoso.com",
+            "+49301234567",
+            3,
+            True,
+        )
+        assert [(p["purpose"], p["granted"], p["source"]) for p in body["purposes"]] == [
+            ("newsletter", True, "import")
+        ]
+
+
+def test_a_marketer_cannot_read_sensitive_fields(api_as, holly, marketer, privacy_officer):
+    child = ContactFactory(email="kid@contoso.com", is_child=True, guardian=holly)
+    assert api_as(marketer).get(f"/api/v1/contacts/{child.pk}/").json()["sensitive"] is None
+    assert api_as(privacy_officer).get(f"/api/v1/contacts/{child.pk}/").json()["sensitive"] == {
+        "is_child": True,
+        "guardian": holly.pk,
+        "date_of_birth": None,
+        "processing_restricted": False,
+    }
+
+
+def test_every_read_of_contacts_is_in_the_access_log(api_as, holly, marketer):
+    other = ContactFactory(email="other@contoso.com")
+    client = api_as(marketer)
+    client.get("/api/v1/contacts/", REMOTE_ADDR="198.51.100.7")
+    client.get(f"/api/v1/contacts/{holly.pk}/")
+
+    entries = AccessLogEntry.objects.filter(user=marketer, action="api_read").order_by("id")
+    assert [e.contact_count for e in entries] == [2, 1]
+    assert entries[0].ip == "198.51.100.7" and entries[0].path == "/api/v1/contacts/"
+    assert set(AccessedContact.objects.filter(entry=entries[0]).values_list("contact_id", flat=True)) == {
+        holly.pk,
+        other.pk,
+    }
+
+
+def test_contacts_are_found_by_address_in_any_notation(api_as, holly, auditor):
+    ContactFactory(email="other@contoso.com")
+    client = api_as(auditor)
+    assert [c["id"] for c in client.get("/api/v1/contacts/?email=HOLLY@contoso.com").json()["results"]] == [
+        holly.pk
+    ]
+    assert [c["id"] for c in client.get("/api/v1/contacts/?phone=030%201234567").json()["results"]] == [
+        holly.pk
+    ]
+    assert client.get("/api/v1/contacts/?min_level=4").json()["results"] == []
+
+
+def test_pages_follow_a_cursor_and_never_count(api_as, privacy_officer):
+    created = [ContactFactory().pk for _ in range(7)]
+    client = api_as(privacy_officer)
+    seen, url = [], "/api/v1/contacts/?page_size=3"
+    while url:
+        body = client.get(url).json()
+        assert "count" not in body
+        seen += [c["id"] for c in body["results"]]
+        url = body["next"]
+    assert seen == sorted(created, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("privacy_officer", 200), ("marketer", 200), ("auditor", 403), ("outsider", 403)]
+)
+def test_changing_consent_by_role(request, api_as, holly, logging_on, persona, status):
+    user = request.getfixturevalue(persona)
+    response = api_as(user, name="web shop").post(
+        f"/api/v1/contacts/{holly.pk}/consent/",
+        {"level": 4, "purposes": {"newsletter": False}, "evidence": {"form": "checkout v7"}},
+        content_type="application/json",
+        HTTP_USER_AGENT="shop-sync/1.0",
+    )
+    assert response.status_code == status
+    holly.refresh_from_db()
+    if status != 200:
+        assert holly.consent_given == 3
+        return
+    body = response.json()
+    assert body["contact"]["consent_given"] == 4
+    assert [(c["field"], c["old_value"], c["new_value"], c["source"]) for c in body["changes"]] == [
+        ("consent_given", "3", "4", "api"),
+        ("purpose", "True", "False", "api"),
+    ]
+    record = ConsentChange.objects.filter(contact=holly, source=Source.API).latest("id")
+    assert record.actor == user and record.channel == "api:web shop"
+    assert record.evidence["client"] == {"form": "checkout v7"}
+    assert record.evidence["user_agent"] == "shop-sync/1.0"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"level": 5}, "A child can never be given Profiling consent (GDPR Art. 8)."),
+        ({"level": 9}, "“9” is not a consent level (0–5)."),
+        ({"purposes": {"horoscope": True}}, "Unknown purpose: horoscope."),
+    ],
+)
+def test_the_consent_services_refusal_is_a_400_with_its_message(
+    api_as, holly, privacy_officer, payload, message
+):
+    child = ContactFactory(email="kid@contoso.com", is_child=True, guardian=holly)
+    response = api_as(privacy_officer).post(
+        f"/api/v1/contacts/{child.pk}/consent/", payload, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == message
+    child.refresh_from_db()
+    assert child.consent_given == 0 and not ConsentChange.objects.filter(contact=child).exists()
+
+
+def test_a_retired_purpose_cannot_be_granted_by_api(api_as, holly, privacy_officer):
+    Purpose.objects.create(name="Old", slug="old", active=False)
+    response = api_as(privacy_officer).post(
+        f"/api/v1/contacts/{holly.pk}/consent/", {"purposes": {"old": True}}, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["detail"] == "The purpose “Old” is retired."
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("privacy_officer", 200), ("marketer", 200), ("auditor", 200), ("outsider", 403)]
+)
+def test_listing_consent_change_records_by_role(request, api_as, holly, logging_on, persona, status):
+    with_consent(holly, level=4)
+    response = api_as(request.getfixturevalue(persona)).get(f"/api/v1/consent-changes/?contact={holly.pk}")
+    assert response.status_code == status
+    if status == 200:
+        assert [(r["field"], r["new_value"]) for r in response.json()["results"]] == [("consent_given", "4")]
+
+
+@pytest.mark.parametrize(
+    ("persona", "read", "create"),
+    [("privacy_officer", 200, 201), ("auditor", 200, 403), ("marketer", 403, 403), ("outsider", 403, 403)],
+)
+def test_data_subject_requests_by_role(request, api_as, holly, persona, read, create):
+    client = api_as(request.getfixturevalue(persona))
+    response = client.post(
+        "/api/v1/requests/",
+        {"kind": "access", "requester_email": "Holly@Contoso.com", "details": "What do you hold?"},
+        content_type="application/json",
+    )
+    assert response.status_code == create
+    if create == 201:
+        made = DataSubjectRequest.objects.get()
+        assert (made.channel, made.requester_email, list(made.contacts.all())) == (
+            "api",
+            "holly@contoso.com",
+            [holly],
+        )
+        assert response.json()["reference"] == made.reference
+        again = client.post(
+            "/api/v1/requests/",
+            {"kind": "access", "requester_email": "holly@contoso.com"},
+            content_type="application/json",
+        )
+        assert again.status_code == 200 and again.json()["reference"] == made.reference
+    else:
+        assert not DataSubjectRequest.objects.exists()
+    assert client.get("/api/v1/requests/").status_code == read
+
+
+def test_requests_beyond_the_rate_limit_are_throttled(api_as, privacy_officer, settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import UserRateThrottle
+
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/min"}
+    try:
+        client = api_as(privacy_officer)
+        codes = [client.get("/api/v1/consent-changes/").status_code for _ in range(4)]
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+    assert codes == [200, 200, 200, 429]
+
+
+def test_the_schema_and_docs_are_served_to_staff(client_as, marketer):
+    client = client_as(marketer)
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/contacts/{id}/consent/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert Client().get("/api/schema/").status_code in (401, 403)
+
+
+def test_the_browsable_api_works_with_the_admin_session(client_as, privacy_officer, holly):
+    response = client_as(privacy_officer).get(f"/api/v1/contacts/{holly.pk}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and b"holly@contoso.com" in response.content
+
+
+def test_filters_take_yes_no_and_unknown_ids_find_nothing(api_as, holly, auditor):
+    """Found by schemathesis: the model's yes/no choices refused "false", an unknown contact id was a 400."""
+    client = api_as(auditor)
+    assert client.get("/api/v1/contacts/?tracking_allowed=false").json()["results"] == []
+    assert [c["id"] for c in client.get("/api/v1/contacts/?tracking_allowed=true").json()["results"]] == [
+        holly.pk
+    ]
+    response = client.get("/api/v1/consent-changes/?contact=999999")
+    assert response.status_code == 200 and response.json()["results"] == []
