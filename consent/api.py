@@ -1,6 +1,9 @@
 """Consent change records for other systems (read-only: they are evidence, written by the service)."""
 
+from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
 from consent.models import ConsentChange
@@ -29,9 +32,16 @@ class ConsentChangeSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """A whole-number id; an unknown one finds nothing (a choice of ids would answer 400)."""
+
+    field_class = forms.IntegerField
+
+
 class ConsentChangeFilter(filters.FilterSet):
     # A number, not a choice of contacts: an unknown id finds nothing instead of being an error.
-    contact = filters.NumberFilter(field_name="contact_id")
+    contact = IdFilter(field_name="contact_id")
     recorded_after = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
     recorded_before = filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="lt")
 
