@@ -1,6 +1,7 @@
 """The admin in a real browser with JavaScript: it logs in and its widgets run under the CSP."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import ContactFactory
 
@@ -20,7 +21,9 @@ def test_officer_logs_in_and_the_contact_page_runs_without_csp_violations(
     page.get_by_label("Password").fill("correct-horse-battery-staple")
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
-    assert page.get_by_role("heading", name="Change contact").is_visible()
+    expect(
+        page.get_by_role("heading", name="Change contact")
+    ).to_be_visible()  # waits for the page the click loads
     # The guardian autocomplete is a script widget: it only renders when scripts may run.
     assert page.locator(".select2-container").count() >= 1
     assert [p for p in problems if "Content Security Policy" in p] == []
@@ -41,11 +44,15 @@ def test_dashboard_with_demo_data_in_the_browser(browser, live_server, settings)
     page.get_by_label("Password").fill("demo-officer-2026")
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/admin/dashboard/")
-    assert page.get_by_role("heading", name="Consent levels now").is_visible()
+    expect(
+        page.get_by_role("heading", name="Consent levels now")
+    ).to_be_visible()  # waits for the page the click loads
     levels = page.locator(".module", has=page.get_by_role("heading", name="Consent levels now"))
     shown = [int(row.locator("td").first.inner_text()) for row in levels.locator("tbody tr").all()]
     assert sum(shown) == Contact.objects.count() == 200  # the table beside the chart adds up
     assert page.locator("svg rect").count() >= 6  # the chart is drawn on the server, no script needed
-    assert page.get_by_role("heading", name="Data subject requests").is_visible()
+    expect(
+        page.get_by_role("heading", name="Data subject requests")
+    ).to_be_visible()  # waits for the page the click loads
     page.screenshot(path=str(settings.VAR_DIR / "dashboard.png"), full_page=True)
     context.close()

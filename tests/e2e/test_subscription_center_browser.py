@@ -3,6 +3,7 @@
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from consent.models import ConsentChange, Source
 from consent.services import consent_change
@@ -60,7 +61,9 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
         page.screenshot(path=str(settings.VAR_DIR / f"confirm-{name}.png"), full_page=True)
     assert "Profiling" in page.content() and "Monthly news" in page.content()
     page.get_by_role("button", name="Yes, I confirm").click()
-    assert page.get_by_role("heading", name="Thank you, confirmed").is_visible()
+    expect(
+        page.get_by_role("heading", name="Thank you, confirmed")
+    ).to_be_visible()  # waits for the page the click loads
 
     holly.refresh_from_db()
     assert holly.consent_given == 5
@@ -80,7 +83,9 @@ def test_lowering_by_keyboard_only_applies_at_once(page, live_server, holly):
     page.get_by_role("button", name="Save my choices").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.get_by_role("heading", name="Your choices are saved").is_visible()
+    expect(
+        page.get_by_role("heading", name="Your choices are saved")
+    ).to_be_visible()  # waits for the page the click loads
     holly.refresh_from_db()
     assert holly.consent_given == 2
 
@@ -101,7 +106,9 @@ def test_signup_page_works_in_the_browser(page, live_server, smtp, holly):
     page.get_by_label("Email").fill("nia@example.org")
     page.get_by_label("Yes, send me this list", exact=False).check()
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(
+        page.get_by_role("heading", name="Check your inbox")
+    ).to_be_visible()  # waits for the page the click loads
     assert Contact.objects.filter(email="nia@example.org").exists()
     assert smtp.links("nia@example.org")
 
@@ -114,9 +121,13 @@ def test_a_data_request_from_the_public_page_to_the_queue(page, live_server, smt
     page.get_by_label("Your email address").fill("holly@contoso.com")
     page.screenshot(path=str(settings.VAR_DIR / "request-form.png"), full_page=True)
     page.get_by_role("button", name="Send request").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(
+        page.get_by_role("heading", name="Check your inbox")
+    ).to_be_visible()  # waits for the page the click loads
     (link,) = [link for link in smtp.links("holly@contoso.com") if "/requests/confirm/" in link]
     page.goto(live_server.url + urlparse(link).path)
     page.get_by_role("button", name="Yes, this is my request").click()
+    expect(page.get_by_role("heading", name="We have your request")).to_be_visible()
     request = DataSubjectRequest.objects.get()
-    assert page.get_by_text(request.reference).is_visible() and request.status == "verified"
+    expect(page.get_by_text(request.reference)).to_be_visible()
+    assert request.status == "verified"
