@@ -12,7 +12,7 @@ from contacts.models import Contact
 def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     target = tmp_path / "bench.json"
-    call_command("bench", contacts=300, repeat=1, changes=5, erasures=3, seconds=0.5, json=target)
+    call_command("bench", contacts=1000, repeat=1, changes=5, erasures=3, seconds=0.5, json=target)
 
     report = json.loads(target.read_text())
     by_name = {r["operation"]: r for r in report["results"]}
