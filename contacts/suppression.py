@@ -35,10 +35,13 @@ def _identities(email: str = "", phone: str = "") -> list[tuple[str, str]]:
 
 def suppression_add(*, email: str = "", phone: str = "", reason: str) -> int:
     """Add the identities to the list (idempotent). Returns how many were new."""
-    rows = [SuppressedIdentity(digest=d, kind=k, reason=reason[:200]) for k, d in _identities(email, phone)]
-    before = SuppressedIdentity.objects.count()
-    SuppressedIdentity.objects.bulk_create(rows, ignore_conflicts=True)
-    return SuppressedIdentity.objects.count() - before
+    wanted = dict((d, k) for k, d in _identities(email, phone))
+    known = set(SuppressedIdentity.objects.filter(digest__in=wanted).values_list("digest", flat=True))
+    new = [
+        SuppressedIdentity(digest=d, kind=k, reason=reason[:200]) for d, k in wanted.items() if d not in known
+    ]
+    SuppressedIdentity.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent add is harmless
+    return len(new)
 
 
 def suppression_digests(*, email: str = "", phone: str = "") -> list[str]:

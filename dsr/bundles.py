@@ -63,9 +63,8 @@ def _json_value(value):
 
 
 def _default_rows(entry: registry.PersonalData, ids: list[int]) -> list[dict]:
-    lookup = {f"{entry.contact_path}__in": ids} if entry.contact_path else {"pk__in": ids}
     fields = [f for f in entry.model._meta.concrete_fields if f.name not in NOT_EXPORTED]
-    rows = entry.model._default_manager.filter(**lookup).distinct().order_by("pk")
+    rows = entry.rows_for_ids(ids).order_by("pk")
     return [{f.attname: _json_value(getattr(row, f.attname)) for f in fields} for row in rows.iterator()]
 
 
@@ -111,11 +110,7 @@ def bundle_build(*, bundle_id: int) -> bool:
         ids = list(bundle.request.contacts.values_list("pk", flat=True))
         sections = []
         for done, entry in enumerate(registry.entries(), start=1):
-            if entry.export:
-                lookup = {f"{entry.contact_path}__in": ids} if entry.contact_path else {"pk__in": ids}
-                rows = entry.export(entry.model._default_manager.filter(**lookup))
-            else:
-                rows = _default_rows(entry, ids)
+            rows = entry.export(entry.rows_for_ids(ids)) if entry.export else _default_rows(entry, ids)
             sections.append(
                 {
                     "section": entry.model._meta.label_lower,

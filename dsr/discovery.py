@@ -34,8 +34,7 @@ def discover(contacts) -> list[Finding]:
     findings = []
     for entry in registry.entries():
         name = str(entry.model._meta.verbose_name).capitalize()
-        lookup = {f"{entry.contact_path}__in": ids} if entry.contact_path else {"pk__in": ids}
-        rows = entry.model._default_manager.filter(**lookup).distinct().count()
+        rows = entry.rows_for_ids(ids).count()
         findings.append(Finding(name, entry.fields, entry.erasure.label, entry.legal_hold, rows))
         history_rows = _history_count(entry, ids)
         if history_rows:

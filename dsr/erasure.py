@@ -133,7 +133,7 @@ def _apply(entry: registry.PersonalData, ids, receipt, *, requests, collector: C
     if entry.model is DataSubjectRequest:
         rows = DataSubjectRequest.objects.filter(pk__in=list(requests.values_list("pk", flat=True)))
     else:
-        rows = entry.model._default_manager.filter(**{f"{entry.contact_path}__in": ids}).distinct()
+        rows = entry.rows_for_ids(ids)
     if entry.erasure == Erasure.DELETE:
         # By primary key: a DELETE over a join (many-to-many paths) is not portable.
         pks = list(rows.values_list("pk", flat=True))

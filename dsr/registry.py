@@ -34,9 +34,13 @@ class PersonalData:
 
     def rows_for(self, contact) -> models.QuerySet:
         """All rows of this model that belong to `contact`."""
+        return self.rows_for_ids([contact.pk])
+
+    def rows_for_ids(self, ids) -> models.QuerySet:
+        """All rows of this model that belong to any of these contacts, each once."""
         if not self.contact_path:
-            return self.model._default_manager.filter(pk=contact.pk)
-        return self.model._default_manager.filter(**{self.contact_path: contact})
+            return self.model._default_manager.filter(pk__in=ids)
+        return self.model._default_manager.filter(**{f"{self.contact_path}__in": ids}).distinct()
 
 
 _registry: dict[type[models.Model], PersonalData] = {}
