@@ -5,7 +5,8 @@ Nothing else writes Contact.consent_given, Contact.tracking_allowed or PurposeCo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.bulk import bulk_insert, bulk_set, history_insert, tracked_values
 from consent.audit_chain import seal
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
@@ -21,6 +23,19 @@ from contacts.models import Contact
 
 # A raise from these sources is only a request: it takes effect through double opt-in.
 _NO_DIRECT_RAISE = {Source.SUBSCRIPTION_CENTER, Source.JOURNEY}
+
+
+@dataclass(frozen=True)
+class ConsentWish:
+    """One wanted change of one contact's consent: what consent_changes_apply works on."""
+
+    contact_id: int
+    level: int | None = None
+    purposes: Mapping[Purpose | str, bool] | None = None
+    tracking_allowed: bool | None = None
+    justification: str = ""
+    evidence: dict = field(default_factory=dict)
+    effective_at: datetime | None = None
 
 
 def consent_change(
@@ -42,29 +57,238 @@ def consent_change(
     (GDPR Art. 7(1)), unless ComplianceSettings.log_consent_changes is off. Returns the records
     written; unchanged values write nothing. Raises ValidationError and saves nothing on bad input.
     """
-    justification = _check_source(source=source, justification=justification)
-    effective_at = _check_effective(effective_at)
-
-    with transaction.atomic():
-        # Lock the row: two changes to one contact at once must see each other's result, so both
-        # records chain old → new without a lost update.
-        locked = Contact.objects.select_for_update().get(pk=contact.pk)
-        planned = _plan(locked, level=level, tracking_allowed=tracking_allowed, purposes=purposes)
-        _check_allowed(locked, planned, source=source)
-        records = _apply(
-            locked,
-            planned,
-            source=source,
-            actor=actor,
-            channel=channel,
-            justification=justification,
-            evidence=evidence or {},
-            effective_at=effective_at,
-        )
+    wish = ConsentWish(
+        contact_id=contact.pk,
+        level=level,
+        purposes=purposes,
+        tracking_allowed=tracking_allowed,
+        justification=justification,
+        evidence=evidence or {},
+        effective_at=effective_at,
+    )
+    applied = consent_changes_apply(groups=[[wish]], source=source, actor=actor, channel=channel)
+    (outcome,) = applied.outcomes
+    if isinstance(outcome, ValidationError):
+        raise outcome
     # Let the caller's instance show what was applied.
-    contact.consent_given = locked.consent_given
-    contact.tracking_allowed = locked.tracking_allowed
-    return records
+    contact.consent_given, contact.tracking_allowed = applied.state[contact.pk]
+    return outcome
+
+
+@dataclass
+class AppliedChanges:
+    """What consent_changes_apply did: per group the records it wrote or the error that refused
+    it, and each touched contact's (level, tracking choice) afterwards."""
+
+    outcomes: list[list[ConsentChange] | ValidationError]
+    state: dict[int, tuple[int, bool]]
+
+
+def consent_changes_apply(
+    *, groups: Sequence[Sequence[ConsentWish]], source: str, actor=None, channel: str = ""
+) -> AppliedChanges:
+    """Apply groups of wishes in order, set-based, in one transaction: the engine of consent_change.
+
+    Each group applies whole or is refused whole (its ValidationError stands in its place) while
+    the others go on, and each wish sees what the wishes before it applied. Writes what one
+    consent_change per wish would (the changed rows, a history row per changed row and wish, one
+    sealed record per changed field: GDPR Art. 7(1)) in a few statements per batch of contacts
+    instead of several per change, so imports scale.
+    """
+    _check_source(source=source, justification="-")
+    if len(channel) > _CHANNEL_MAX:
+        raise ValidationError(
+            {"channel": _("Use at most %(n)s characters for the channel.") % {"n": _CHANNEL_MAX}}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        state = _State.lock(groups)
+        outcomes: list = []
+        for group in groups:
+            try:
+                outcomes.append(state.apply_group(group, source=source, now=now))
+            except ValidationError as refusal:
+                outcomes.append(refusal)
+        state.write(source=source, actor=actor, channel=channel, now=now)
+    return AppliedChanges(
+        [o if isinstance(o, ValidationError) else [s.record for s in o if s.record] for o in outcomes],
+        {pk: (c.consent_given, c.tracking_allowed) for pk, c in state.contacts.items()},
+    )
+
+
+_CHANNEL_MAX = ConsentChange._meta.get_field("channel").max_length
+_IN_BATCH = 2000  # ids per IN (...) list, well inside every backend's parameter limit
+
+
+@dataclass(eq=False)
+class _Step:
+    """One field of one contact that a wish changes, and the record written for it."""
+
+    contact: Contact
+    field: str
+    purpose: Purpose | None
+    old: object
+    new: object
+    wish: ConsentWish
+    effective_at: datetime
+    reason: str
+    record: ConsentChange | None = None
+
+
+class _State:
+    """The rows one consent_changes_apply call locked, changed in memory group by group and
+    written together at the end."""
+
+    def __init__(self, contacts: dict[int, Contact], answers: dict, purposes: dict[str, Purpose]):
+        self.contacts, self.answers, self.purposes = contacts, answers, purposes
+        self.steps: list[_Step] = []
+        # History in order: per wish that changed a contact row (contact, level, tracking, reason),
+        # per changed answer (answer, granted, date, reason, history type).
+        self.contact_versions: list[tuple[Contact, int, bool, str]] = []
+        self.answer_versions: list[tuple[PurposeConsent, bool, datetime, str, str]] = []
+
+    @classmethod
+    def lock(cls, groups) -> _State:
+        wishes = [wish for group in groups for wish in group]
+        ids = sorted({w.contact_id for w in wishes})
+        keys = {key for w in wishes for key in (w.purposes or {})}
+        slugs = {key for key in keys if isinstance(key, str)}
+        purposes = {p.slug: p for p in Purpose.objects.filter(slug__in=slugs)} if slugs else {}
+        purpose_ids = {p.pk for p in purposes.values()} | {k.pk for k in keys if isinstance(k, Purpose)}
+        contacts, answers = {}, {}
+        for start in range(0, len(ids), _IN_BATCH):
+            batch = ids[start : start + _IN_BATCH]
+            # Locked in id order: a concurrent change of one of these contacts waits, then sees
+            # this one's result (no lost update; records chain old → new), and two batch writers
+            # over the same contacts queue instead of deadlocking.
+            rows = Contact.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+            contacts.update((c.pk, c) for c in rows)
+            if purpose_ids:
+                answered = PurposeConsent.objects.select_for_update().filter(
+                    contact_id__in=batch, purpose_id__in=purpose_ids
+                )
+                answers.update(((pc.contact_id, pc.purpose_id), pc) for pc in answered.order_by("pk"))
+        return cls(contacts, answers, purposes)
+
+    def apply_group(self, group: Sequence[ConsentWish], *, source: str, now: datetime) -> list[_Step]:
+        """Check each wish of the group against the state so far; fold in all of them, or none."""
+        levels: dict[int, int] = {}
+        tracking: dict[int, bool] = {}
+        granted: dict[tuple[int, int], bool | None] = {}
+        planned: list[_Step] = []
+        versions = []
+        for wish in group:
+            contact = self.contacts.get(wish.contact_id)
+            if contact is None:
+                raise ValidationError(_("This contact no longer exists."))
+            justification = _check_source(source=source, justification=wish.justification)
+            effective_at = _check_effective(wish.effective_at, now)
+            wanted = self._resolve(wish.purposes)
+            level_now = levels.get(contact.pk, contact.consent_given)
+            tracking_now = tracking.get(contact.pk, contact.tracking_allowed)
+            answers_now = {}
+            for purpose in wanted:
+                key = (contact.pk, purpose.pk)
+                answers_now[purpose] = granted[key] if key in granted else _granted(self.answers.get(key))
+            changes = _plan(wish, level=level_now, tracking=tracking_now, answers=answers_now, wanted=wanted)
+            _check_allowed(contact, changes, source=source)
+            reason = justification or Source(source).label
+            for name, purpose, old, new in changes:
+                planned.append(_Step(contact, name, purpose, old, new, wish, effective_at, reason))
+                if name == ConsentField.CONSENT_GIVEN:
+                    levels[contact.pk] = new
+                elif name == ConsentField.TRACKING:
+                    tracking[contact.pk] = new
+                else:
+                    granted[(contact.pk, purpose.pk)] = new
+            if any(name != ConsentField.PURPOSE for name, *_rest in changes):
+                level_then = levels.get(contact.pk, contact.consent_given)
+                versions.append(
+                    (contact, level_then, tracking.get(contact.pk, contact.tracking_allowed), reason)
+                )
+        # The whole group holds: fold it into the state.
+        for contact, level, tracks, _reason in versions:
+            contact.consent_given, contact.tracking_allowed = level, tracks
+        self.contact_versions += versions
+        for step in planned:
+            if step.field == ConsentField.PURPOSE:
+                key = (step.contact.pk, step.purpose.pk)
+                answer = self.answers.get(key)
+                kind = "~"
+                if answer is None:
+                    answer = self.answers[key] = PurposeConsent(contact=step.contact, purpose=step.purpose)
+                    kind = "+"
+                answer.granted, answer.changed_at, answer.source = step.new, step.effective_at, source
+                self.answer_versions.append((answer, step.new, step.effective_at, step.reason, kind))
+        self.steps += planned
+        return planned
+
+    def _resolve(self, purposes) -> dict[Purpose, bool]:
+        if not purposes:
+            return {}
+        unknown = sorted(key for key in purposes if isinstance(key, str) and key not in self.purposes)
+        if unknown:
+            raise ValidationError(_("Unknown purpose: %(names)s.") % {"names": ", ".join(unknown)})
+        resolved = {}
+        for key, granted in purposes.items():
+            purpose = self.purposes[key] if isinstance(key, str) else key
+            if granted not in (True, False):
+                raise ValidationError(
+                    _("The answer for %(purpose)s must be yes or no.") % {"purpose": purpose}
+                )
+            resolved[purpose] = bool(granted)
+        return resolved
+
+    def write(self, *, source: str, actor, channel: str, now: datetime) -> None:
+        changed = list({id(c): c for c, *_rest in self.contact_versions}.values())
+        for contact in changed:
+            contact.updated_at = now
+        bulk_set(Contact, changed, ["consent_given", "tracking_allowed", "updated_at"])
+        answers = list({id(a): a for a, *_rest in self.answer_versions}.values())
+        existing = [a for a in answers if a.pk is not None]
+        bulk_insert(PurposeConsent, [a for a in answers if a.pk is None])
+        bulk_set(PurposeConsent, existing, ["granted", "changed_at", "source"])
+        history_insert(
+            Contact,
+            [
+                ({**tracked_values(c), "consent_given": level, "tracking_allowed": tracks}, "~", reason)
+                for c, level, tracks, reason in self.contact_versions
+            ],
+            user=actor,
+            date=now,
+        )
+        history_insert(
+            PurposeConsent,
+            [
+                ({**tracked_values(a), "granted": granted, "changed_at": at}, kind, reason)
+                for a, granted, at, reason, kind in self.answer_versions
+            ],
+            user=actor,
+            date=now,
+        )
+        if not self.steps or not ComplianceSettings.load().log_consent_changes:
+            return
+        for step in self.steps:
+            step.record = ConsentChange(
+                contact=step.contact,
+                field=step.field,
+                purpose=step.purpose,
+                old_value="" if step.old is None else str(step.old),
+                new_value=str(step.new),
+                actor=actor,
+                source=source,
+                channel=channel,
+                justification=step.wish.justification.strip(),
+                evidence=step.wish.evidence or {},
+                effective_at=step.effective_at,
+            )
+        records = [s.record for s in self.steps]
+        seal(records)
+        bulk_insert(ConsentChange, records)
+
+
+def _granted(answer: PurposeConsent | None) -> bool | None:
+    return None if answer is None else answer.granted
 
 
 def _check_source(*, source: str, justification: str) -> str:
@@ -78,124 +302,58 @@ def _check_source(*, source: str, justification: str) -> str:
     return justification
 
 
-def _check_effective(effective_at: datetime | None) -> datetime:
-    now = timezone.now()
+def _check_effective(effective_at: datetime | None, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
     if effective_at is not None and effective_at > now:
         raise ValidationError(_("A consent change cannot take effect in the future."))
     return effective_at or now
 
 
-def _plan(contact: Contact, *, level, tracking_allowed, purposes) -> list[tuple]:
-    """(field, purpose, old, new) for each value that differs from what the contact holds now."""
+def _plan(wish: ConsentWish, *, level, tracking, answers, wanted) -> list[tuple]:
+    """(field, purpose, old, new) for each value of the wish that differs from the current one."""
     planned: list[tuple] = []
-    if level is not None:
+    if wish.level is not None:
         try:
             # True is not "Consent" and 4.9 is not "Marketing": only whole levels, or their digits.
-            if isinstance(level, bool) or (not isinstance(level, str) and int(level) != level):
-                raise ValueError(level)
-            level = ConsentLevel(int(level))
+            if isinstance(wish.level, bool) or (
+                not isinstance(wish.level, str) and int(wish.level) != wish.level
+            ):
+                raise ValueError(wish.level)
+            new_level = int(ConsentLevel(int(wish.level)))
         except (TypeError, ValueError):
             raise ValidationError(
-                {"consent_given": _("“%(value)s” is not a consent level (0–5).") % {"value": level}}
+                {"consent_given": _("“%(value)s” is not a consent level (0–5).") % {"value": wish.level}}
             ) from None
-        if level != contact.consent_given:
-            planned.append((ConsentField.CONSENT_GIVEN, None, contact.consent_given, int(level)))
-    if tracking_allowed not in (None, True, False):
+        if new_level != level:
+            planned.append((ConsentField.CONSENT_GIVEN, None, level, new_level))
+    if wish.tracking_allowed not in (None, True, False):
         # bool("false") is True: a loosely typed answer must not become a grant.
         raise ValidationError({"tracking_allowed": _("The tracking choice must be yes or no.")})
-    if tracking_allowed is not None and bool(tracking_allowed) != contact.tracking_allowed:
-        planned.append((ConsentField.TRACKING, None, contact.tracking_allowed, bool(tracking_allowed)))
-    if purposes:
-        resolved = _resolve_purposes(purposes)
-        current = {
-            pc.purpose_id: pc.granted
-            for pc in PurposeConsent.objects.select_for_update().filter(contact=contact, purpose__in=resolved)
-        }
-        for purpose, granted in resolved.items():
-            old = current.get(purpose.pk)
-            if old is None or old != bool(granted):
-                planned.append((ConsentField.PURPOSE, purpose, old, bool(granted)))
+    if wish.tracking_allowed is not None and bool(wish.tracking_allowed) != tracking:
+        planned.append((ConsentField.TRACKING, None, tracking, bool(wish.tracking_allowed)))
+    for purpose, granted in wanted.items():
+        old = answers[purpose]
+        if old is None or old != granted:
+            planned.append((ConsentField.PURPOSE, purpose, old, granted))
     return planned
 
 
-def _resolve_purposes(purposes: Mapping[Purpose | str, bool]) -> dict[Purpose, bool]:
-    slugs = [key for key in purposes if isinstance(key, str)]
-    by_slug = {p.slug: p for p in Purpose.objects.filter(slug__in=slugs)}
-    unknown = sorted(set(slugs) - set(by_slug))
-    if unknown:
-        raise ValidationError(_("Unknown purpose: %(names)s.") % {"names": ", ".join(unknown)})
-    resolved = {}
-    for key, granted in purposes.items():
-        purpose = by_slug[key] if isinstance(key, str) else key
-        if granted not in (True, False):
-            raise ValidationError(_("The answer for %(purpose)s must be yes or no.") % {"purpose": purpose})
-        resolved[purpose] = granted
-    return resolved
-
-
 def _check_allowed(contact: Contact, planned: list[tuple], *, source: str) -> None:
-    for field, purpose, old, new in planned:
-        if field == ConsentField.CONSENT_GIVEN and contact.is_child and new > CHILD_MAXIMUM:
+    for name, purpose, old, new in planned:
+        if name == ConsentField.CONSENT_GIVEN and contact.is_child and new > CHILD_MAXIMUM:
             raise ValidationError(
                 {"consent_given": _("A child can never be given Profiling consent (GDPR Art. 8).")}
             )
-        widens = (field == ConsentField.CONSENT_GIVEN and new > old) or (
-            field != ConsentField.CONSENT_GIVEN and new is True and old is not True
+        widens = (name == ConsentField.CONSENT_GIVEN and new > old) or (
+            name != ConsentField.CONSENT_GIVEN and new is True and old is not True
         )
         if widens and source in _NO_DIRECT_RAISE:
             raise ValidationError(
                 _("A raise of consent from the %(source)s takes effect only through double opt-in.")
                 % {"source": Source(source).label}
             )
-        if field == ConsentField.PURPOSE and not purpose.active and new is True:
+        if name == ConsentField.PURPOSE and not purpose.active and new is True:
             raise ValidationError(_("The purpose “%(purpose)s” is retired.") % {"purpose": purpose})
-
-
-def _apply(contact: Contact, planned, *, source, actor, channel, justification, evidence, effective_at):
-    if not planned:
-        return []
-    contact_fields = {}
-    for field, purpose, _old, new in planned:
-        if field == ConsentField.PURPOSE:
-            pc = PurposeConsent.objects.filter(contact=contact, purpose=purpose).first()
-            pc = pc or PurposeConsent(contact=contact, purpose=purpose)
-            pc.granted, pc.changed_at, pc.source = new, effective_at, source
-            pc._history_user = actor
-            pc._change_reason = justification or Source(source).label
-            pc.full_clean(validate_unique=False)  # the row lock above and the constraint guard it
-            pc.save()
-        else:
-            contact_fields[field] = new
-    if contact_fields:
-        for name, value in contact_fields.items():
-            setattr(contact, name, value)
-        contact.full_clean(validate_unique=False)
-        contact._history_user = actor
-        contact._change_reason = justification or Source(source).label
-        contact.save(update_fields=[*contact_fields, "updated_at"])
-
-    if not ComplianceSettings.load().log_consent_changes:
-        return []
-    records = [
-        ConsentChange(
-            contact=contact,
-            field=field,
-            purpose=purpose,
-            old_value="" if old is None else str(old),
-            new_value=str(new),
-            actor=actor,
-            source=source,
-            channel=channel,
-            justification=justification,
-            evidence=evidence,
-            effective_at=effective_at,
-        )
-        for field, purpose, old, new in planned
-    ]
-    seal(records)
-    for record in records:
-        record.full_clean()
-    return ConsentChange.objects.bulk_create(records)
 
 
 def consent_level_snapshot_take(*, day=None) -> int:
@@ -237,7 +395,7 @@ def contacts_create_with_consent(
     """
     from itertools import islice
 
-    from config.bulk import bulk_insert, bulk_insert_with_history
+    from config.bulk import bulk_insert_with_history
 
     justification = _check_source(source=source, justification=justification)
     effective_at = _check_effective(effective_at)

@@ -9,8 +9,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consent.audit_chain import verify
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, PurposeConsent, Source
-from consent.services import consent_change, consent_level_snapshot_take
+from consent.services import ConsentWish, consent_change, consent_changes_apply, consent_level_snapshot_take
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -347,3 +348,58 @@ def test_any_sequence_of_changes_ends_in_the_last_accepted_values_with_a_chained
         assert olds == values[:-1], key  # each record starts where the one before it ended
         expected_last = "" if state[key] is None else str(state[key])
         assert values[-1] == expected_last, key
+
+
+# --- consent_changes_apply: the set-based engine behind consent_change ------------------------
+
+
+def test_a_batch_refuses_a_group_whole_and_applies_the_others(logging_on, privacy_officer):
+    news = PurposeFactory(slug="news")
+    adult, other = ContactFactory(), ContactFactory()
+    child = ContactFactory(is_child=True, guardian=adult)
+    consent_change(contact=child, level=1, source=Source.IMPORT)
+
+    applied = consent_changes_apply(
+        groups=[
+            # One group for a family: the child's profiling is refused, so the adult's raise goes too.
+            [
+                ConsentWish(contact_id=adult.pk, level=5, justification="family form"),
+                ConsentWish(contact_id=child.pk, level=5, justification="family form"),
+            ],
+            [ConsentWish(contact_id=other.pk, level=3, purposes={news: True}, justification="form A")],
+            # Sees the group before it: 3 -> 4, not 0 -> 4.
+            [ConsentWish(contact_id=other.pk, level=4, justification="form B")],
+        ],
+        source=Source.ADMIN,
+        actor=privacy_officer,
+    )
+
+    refused, first, second = applied.outcomes
+    assert isinstance(refused, ValidationError) and "Profiling" in str(refused)
+    adult.refresh_from_db(), child.refresh_from_db(), other.refresh_from_db()
+    assert (adult.consent_given, child.consent_given, other.consent_given) == (0, 1, 4)
+    assert [(r.field, r.old_value, r.new_value, r.justification) for r in first + second] == [
+        ("consent_given", "0", "3", "form A"),
+        ("purpose", "", "True", "form A"),
+        ("consent_given", "3", "4", "form B"),
+    ]
+    assert ConsentChange.objects.filter(contact=adult).count() == 0
+    # One history row per wish that changed the row, in order, with who and why.
+    history = other.history.order_by("history_id")
+    assert [(h.consent_given, h.history_change_reason, h.history_user) for h in history][-2:] == [
+        (3, "form A", privacy_officer),
+        (4, "form B", privacy_officer),
+    ]
+    assert PurposeConsent.history.filter(contact_id=other.pk).get().history_type == "+"
+    assert applied.state[other.pk] == (4, False)
+    assert verify().ok
+
+
+def test_a_batch_without_a_justification_from_the_admin_changes_nothing(logging_on):
+    contact = ContactFactory()
+    applied = consent_changes_apply(
+        groups=[[ConsentWish(contact_id=contact.pk, level=2)]], source=Source.ADMIN
+    )
+    assert isinstance(applied.outcomes[0], ValidationError)
+    contact.refresh_from_db()
+    assert contact.consent_given == 0 and not ConsentChange.objects.exists()
