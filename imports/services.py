@@ -1,9 +1,10 @@
 """Consent imports: store a file, run it in chunks through the consent service, report refusals.
 
-Every consent change goes through consent.services.consent_change with source "import" and the
-file and row as evidence (rule 1 of DESIGN.md). A chunk's changes, its refused rows and the run's
-progress commit together, so a rerun after a crash continues after the last committed chunk and
-never applies a row twice; all-or-nothing runs are one transaction.
+Every consent change goes through the consent service (consent_changes_apply, one call per chunk,
+one group per row) with source "import" and the file and row as evidence (rule 1 of DESIGN.md). A
+chunk's changes, its refused rows and the run's progress commit together, so a rerun after a crash
+continues after the last committed chunk and never applies a row twice; all-or-nothing runs are
+one transaction.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext as _
 
+from config.bulk import bulk_set
 from consent.levels import ConsentLevel
 from consent.models import Purpose, PurposeConsent, Source
-from consent.services import consent_change
+from consent.services import ConsentWish, consent_changes_apply
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
-from contacts.services import contact_create
+from contacts.services import contacts_create
 from contacts.suppression import suppressed_values
 from imports.models import ImportedConsent, ImportRowError, ImportRun, ImportSource
 from imports.readers import FileRefused, Table, open_table, sha256_of
@@ -266,6 +268,10 @@ def _parse_row(number: int, cells: list[str], index: dict[str, int], now: dt.dat
             raise RowRefused(_("The phone number is not valid.")) from None
     if not ident:
         raise RowRefused(_("The row has neither an email address nor a phone number."))
+    if len(ident) > Contact._meta.get_field(kind).max_length:
+        raise RowRefused(
+            _("The email address is too long.") if kind == "email" else _("The phone number is too long.")
+        )
     option = cell("option")
     if not option:
         raise RowRefused(_("The consent option is missing."))
@@ -337,7 +343,7 @@ class _Outcome:
 
 
 def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcome:
-    """Apply one chunk of rows. Call inside a transaction; each row is its own savepoint."""
+    """Apply one chunk of rows, set-based. Call inside a transaction; a refused row changes nothing."""
     outcome = _Outcome()
     parsed: list[Row] = []
     for number, cells in chunk:
@@ -382,25 +388,77 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
             todo.append(row)
 
     # One query per identifier kind for the whole chunk: all contacts sharing each address.
-    by_ident: dict[tuple[str, str], list[Contact]] = {}
+    by_ident: dict[tuple[str, str], list[int]] = {}  # contact ids
     for kind in ("email", "phone"):
         wanted = {r.ident for r in todo if r.kind == kind}
         if wanted:
-            for contact in Contact.objects.filter(**{f"{kind}__in": wanted}).order_by("pk"):
-                by_ident.setdefault((kind, getattr(contact, kind)), []).append(contact)
+            found = Contact.objects.filter(**{f"{kind}__in": wanted}).order_by("pk").values_list("pk", kind)
+            for pk, ident in found:
+                by_ident.setdefault((kind, ident), []).append(pk)
 
     # When each contact's current answer per purpose was given: an older row must not overwrite a
     # newer answer from another channel (a withdrawal in the admin must survive an old export).
     answered_at = {
         (contact_id, purpose_id): changed_at
         for contact_id, purpose_id, changed_at in PurposeConsent.objects.filter(
-            contact__in=[c.pk for group in by_ident.values() for c in group],
+            contact__in=[pk for group in by_ident.values() for pk in group],
             purpose__in={r.purpose.pk for r in todo},
         ).values_list("contact_id", "purpose_id", "changed_at")
     }
 
     actor = run.created_by
+    # Addresses nobody has yet: one insert for the chunk's new people. A row for a new person can
+    # only be refused earlier (above) or for a retired purpose, checked here before anyone is made.
+    ready = []
     for row in todo:
+        if row.granted and not row.purpose.active:
+            outcome.errors.append(
+                (row.number, row.key, _("The purpose “%(purpose)s” is retired.") % {"purpose": row.purpose})
+            )
+        elif not by_ident.get((row.kind, row.ident)) and not source.create_contacts:
+            outcome.errors.append(
+                (row.number, row.key, _("No contact has this email address or phone number."))
+            )
+        else:
+            ready.append(row)
+    new_people = list(dict.fromkeys((r.kind, r.ident) for r in ready if not by_ident.get((r.kind, r.ident))))
+    created = contacts_create(
+        people=[{kind: ident} for kind, ident in new_people], actor=actor, reason=f"import {run.pk}"
+    )
+    for key, contact in zip(new_people, created, strict=True):
+        by_ident[key] = [contact.pk]
+    # Translated once: the same words for every row.
+    justification_text = _("Import “%(source)s”, file %(file)s, row %(row)s")
+
+    groups, placed = [], []
+    for row in ready:
+        contacts = by_ident[(row.kind, row.ident)]
+        current = [
+            pk
+            for pk in contacts
+            if answered_at.get((pk, row.purpose.pk), row.effective_at) <= row.effective_at
+        ]
+        if not current:
+            newest = max(answered_at[(pk, row.purpose.pk)] for pk in contacts)
+            outcome.errors.append(
+                (
+                    row.number,
+                    row.key,
+                    _("A newer answer for “%(purpose)s” exists (given %(date)s); the row is older.")
+                    % {
+                        "purpose": row.purpose.name,
+                        "date": timezone.localtime(newest).strftime("%Y-%m-%d %H:%M"),
+                    },
+                )
+            )
+            continue
+        for pk in current:  # a later row of this chunk compares with this one
+            answered_at[(pk, row.purpose.pk)] = row.effective_at
+        justification = justification_text % {
+            "source": source.name,
+            "file": run.file_name,
+            "row": row.number,
+        }
         evidence = {
             "import_run": run.pk,
             "import_source": source.name,
@@ -408,67 +466,68 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
             "row": row.number,
             "source_key": row.key,
         }
-        try:
-            with transaction.atomic():
-                contacts = by_ident.get((row.kind, row.ident)) or []
-                if not contacts:
-                    if not source.create_contacts:
-                        raise RowRefused(_("No contact has this email address or phone number."))
-                    contacts = [
-                        contact_create(
-                            actor=actor, reason=f"import {run.pk} row {row.number}", **{row.kind: row.ident}
-                        )
-                    ]
-                current = [
-                    c
-                    for c in contacts
-                    if answered_at.get((c.pk, row.purpose.pk), row.effective_at) <= row.effective_at
-                ]
-                if not current:
-                    newest = max(answered_at[(c.pk, row.purpose.pk)] for c in contacts)
-                    raise RowRefused(
-                        _("A newer answer for “%(purpose)s” exists (given %(date)s); the row is older.")
-                        % {
-                            "purpose": row.purpose.name,
-                            "date": timezone.localtime(newest).strftime("%Y-%m-%d %H:%M"),
-                        }
-                    )
-                changes = 0
-                for contact in current:
-                    changes += len(
-                        consent_change(
-                            contact=contact,
-                            source=Source.IMPORT,
-                            purposes={row.purpose: row.granted},
-                            level=row.level,
-                            actor=actor,
-                            channel=source.name[:64],
-                            justification=_("Import “%(source)s”, file %(file)s, row %(row)s")
-                            % {"source": source.name, "file": run.file_name, "row": row.number},
-                            evidence=evidence,
-                            effective_at=row.effective_at,
-                        )
-                    )
-                record = existing.get(row.key) or ImportedConsent(source=source, source_key=row.key)
-                record.digest, record.purpose, record.granted = row.digest(), row.purpose, row.granted
-                record.level, record.effective_at, record.last_run = row.level, row.effective_at, run
-                record.save()
-                record.contacts.set(contacts)
-        except (ValidationError, RowRefused) as refusal:
-            reason = "; ".join(refusal.messages) if isinstance(refusal, ValidationError) else str(refusal)
-            outcome.errors.append((row.number, row.key, reason))
+        groups.append(
+            [
+                ConsentWish(
+                    contact_id=pk,
+                    purposes={row.purpose: row.granted},
+                    level=row.level,
+                    justification=justification,
+                    evidence=evidence,
+                    effective_at=row.effective_at,
+                )
+                for pk in current
+            ]
+        )
+        placed.append((row, contacts))
+    # One row is one group: all its contacts change, or the row is refused whole.
+    applied = consent_changes_apply(
+        groups=groups, source=Source.IMPORT, actor=actor, channel=source.name[:64]
+    )
+
+    records, links = [], []
+    for (row, contacts), result in zip(placed, applied.outcomes, strict=True):
+        if isinstance(result, ValidationError):
+            outcome.errors.append((row.number, row.key, "; ".join(result.messages)))
             continue
-        by_ident[(row.kind, row.ident)] = contacts
-        for contact in current:
-            answered_at[(contact.pk, row.purpose.pk)] = row.effective_at
+        record = existing.get(row.key) or ImportedConsent(source=source, source_key=row.key)
+        record.digest, record.purpose, record.granted = row.digest(), row.purpose, row.granted
+        record.level, record.effective_at, record.last_run = row.level, row.effective_at, run
+        records.append(record)
+        links.append(contacts)
         outcome.applied += 1
-        outcome.changes += changes
+        outcome.changes += len(result)
+    _imported_consent_save(records, links)
     # Mark every other key of the chunk as present in this export (unchanged and refused ones).
     ImportedConsent.objects.filter(source=source, source_key__in=keys).exclude(last_run=run).update(
         last_run=run
     )
     outcome.errors.sort()
     return outcome
+
+
+def _imported_consent_save(records: list[ImportedConsent], links: list[list[int]]) -> None:
+    """Store what the source said for each applied row, and which contacts it reached."""
+    now = timezone.now()
+    known = [r for r in records if r.pk is not None]
+    for record in known:
+        record.updated_at = now
+    bulk_set(
+        ImportedConsent,
+        known,
+        ["digest", "purpose", "granted", "level", "effective_at", "last_run", "updated_at"],
+    )
+    ImportedConsent.objects.bulk_create([r for r in records if r.pk is None], batch_size=500)
+    through = ImportedConsent.contacts.through
+    through.objects.filter(importedconsent_id__in=[r.pk for r in known]).delete()
+    through.objects.bulk_create(
+        [
+            through(importedconsent_id=record.pk, contact_id=pk)
+            for record, contact_ids in zip(records, links, strict=True)
+            for pk in contact_ids
+        ],
+        batch_size=1000,
+    )
 
 
 def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
@@ -483,35 +542,51 @@ def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
         .prefetch_related("contacts")
         .order_by("pk")
     )
-    for record in gone[:limit] if limit else gone:
-        # Only answers that still are the imported one: a newer answer through another channel
-        # (the subscription center, the admin) is the person's current choice and stays.
-        later = set(
-            PurposeConsent.objects.filter(
-                contact__in=record.contacts.all(), purpose=record.purpose, changed_at__gt=record.effective_at
-            ).values_list("contact_id", flat=True)
-        )
-        for contact in [c for c in record.contacts.all() if c.pk not in later]:
-            outcome.changes += len(
-                consent_change(
-                    contact=contact,
-                    source=Source.IMPORT,
+    gone = list(gone[:limit] if limit else gone)
+    # Only answers that still are the imported one: a newer answer through another channel
+    # (the subscription center, the admin) is the person's current choice and stays.
+    answered_at = {
+        (contact_id, purpose_id): changed_at
+        for contact_id, purpose_id, changed_at in PurposeConsent.objects.filter(
+            contact__in={c.pk for record in gone for c in record.contacts.all()},
+            purpose__in={record.purpose_id for record in gone},
+        ).values_list("contact_id", "purpose_id", "changed_at")
+    }
+    groups = []
+    for record in gone:
+        evidence = {
+            "import_run": ctx.run.pk,
+            "import_source": ctx.source.name,
+            "file": ctx.run.file_name,
+            "removed_from_export": True,
+            "source_key": record.source_key,
+        }
+        justification = _("Import “%(source)s”: key %(key)s is no longer in the export %(file)s") % {
+            "source": ctx.source.name,
+            "key": record.source_key,
+            "file": ctx.run.file_name,
+        }
+        groups += [
+            [
+                ConsentWish(
+                    contact_id=c.pk,
                     purposes={record.purpose: False},
-                    actor=ctx.run.created_by,
-                    channel=ctx.source.name[:64],
-                    justification=_("Import “%(source)s”: key %(key)s is no longer in the export %(file)s")
-                    % {"source": ctx.source.name, "key": record.source_key, "file": ctx.run.file_name},
-                    evidence={
-                        "import_run": ctx.run.pk,
-                        "import_source": ctx.source.name,
-                        "file": ctx.run.file_name,
-                        "removed_from_export": True,
-                        "source_key": record.source_key,
-                    },
+                    justification=justification,
+                    evidence=evidence,
                 )
-            )
-        record.delete()
-        outcome.withdrawn += 1
+            ]
+            for c in record.contacts.all()
+            if answered_at.get((c.pk, record.purpose_id), record.effective_at) <= record.effective_at
+        ]
+    applied = consent_changes_apply(
+        groups=groups, source=Source.IMPORT, actor=ctx.run.created_by, channel=ctx.source.name[:64]
+    )
+    for result in applied.outcomes:
+        if isinstance(result, ValidationError):  # withdrawing narrows: nothing refuses it
+            raise result
+        outcome.changes += len(result)
+    ImportedConsent.objects.filter(pk__in=[record.pk for record in gone]).delete()
+    outcome.withdrawn = len(gone)
     return outcome
 
 

@@ -181,6 +181,21 @@ def test_the_consent_services_refusal_refuses_the_row_and_nothing_of_it_applies(
     assert guardian.consent_given == 5 and answers(guardian) == {"newsletter": True}
 
 
+def test_a_row_refused_for_one_contact_sharing_the_address_changes_none_of_them(source, run_import):
+    source.level_column = "Level"
+    source.save()
+    parent = ContactFactory(email="family@contoso.com")
+    child = ContactFactory(email="family@contoso.com", is_child=True, guardian=parent)
+    header = ["Consent ID", "Email", "Consent option", "Consent value", "Date", "Level"]
+    rows = [["1", "family@contoso.com", "Newsletter", "yes", "2026-03-01", "5"]]
+    run = run_import(source, csv_bytes(rows, header=header))
+
+    assert report(run) == [(2, "A child can never be given Profiling consent (GDPR Art. 8).")]
+    parent.refresh_from_db()
+    assert parent.consent_given == 0 and answers(parent) == {} and answers(child) == {}
+    assert not ImportedConsent.objects.exists()
+
+
 def test_phone_numbers_unify_in_any_notation(source, run_import):
     source.email_column, source.phone_column = "", "Phone"
     source.save()
