@@ -12,7 +12,9 @@ from contacts.models import Contact
 def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     target = tmp_path / "bench.json"
-    call_command("bench", contacts=1000, repeat=1, changes=5, erasures=3, seconds=0.5, json=target)
+    call_command(
+        "bench", contacts=1000, repeat=1, changes=5, import_rows=5, erasures=3, seconds=0.5, json=target
+    )
 
     report = json.loads(target.read_text())
     by_name = {r["operation"]: r for r in report["results"]}
@@ -22,6 +24,7 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "admin changelist (filtered, page 1)",
         "audit export (xlsx)",
         "consent changes (service)",
+        "consent changes (service, one batch)",
         "erasure of one contact (p50)",
         "contact page with access log",
         "subscription center GET (gunicorn -w 2)",

@@ -20,7 +20,7 @@ MEASUREMENTS = {
     "access_log": lambda o: measurements.access_log(o["repeat"]),
     "subscription_center": lambda o: measurements.subscription_center(o["seconds"]),
     "enrolment": lambda o: measurements.enrolment(o["repeat"]),
-    "import": lambda o: measurements.consent_import(o["repeat"], o["changes"]),
+    "import": lambda o: measurements.consent_import(o["repeat"], min(o["import_rows"], o["contacts"])),
 }
 
 
@@ -38,6 +38,9 @@ class Command(BaseCommand):
             "--repeat", type=int, default=5, help="timed runs per operation; the median counts"
         )
         parser.add_argument("--changes", type=int, default=500, help="consent changes per timed run")
+        parser.add_argument(
+            "--import-rows", type=int, default=100_000, help="rows of the timed consent import (at most N)"
+        )
         parser.add_argument(
             "--erasures", type=int, default=50, help="contacts erased for the latency figures"
         )
