@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext as _
 
-from config.bulk import bulk_set
+from config.bulk import bulk_insert, bulk_set
 from consent.levels import ConsentLevel
 from consent.models import Purpose, PurposeConsent, Source
 from consent.services import ConsentWish, consent_changes_apply
@@ -517,16 +517,16 @@ def _imported_consent_save(records: list[ImportedConsent], links: list[list[int]
         known,
         ["digest", "purpose", "granted", "level", "effective_at", "last_run", "updated_at"],
     )
-    ImportedConsent.objects.bulk_create([r for r in records if r.pk is None], batch_size=500)
+    bulk_insert(ImportedConsent, [r for r in records if r.pk is None])
     through = ImportedConsent.contacts.through
     through.objects.filter(importedconsent_id__in=[r.pk for r in known]).delete()
-    through.objects.bulk_create(
+    bulk_insert(
+        through,
         [
             through(importedconsent_id=record.pk, contact_id=pk)
             for record, contact_ids in zip(records, links, strict=True)
             for pk in contact_ids
         ],
-        batch_size=1000,
     )
 
 
