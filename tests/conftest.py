@@ -106,9 +106,8 @@ class Inbox:
         return [link for body in self.bodies(recipient) for link in re.findall(r"https?://\S+", body)]
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
+def serve_smtp(settings, inbox, controller_class=None):
+    """Run a real SMTP server (aiosmtpd) for `inbox` on 127.0.0.1 and point Django at it."""
     import socket
 
     from aiosmtpd.controller import Controller
@@ -116,15 +115,22 @@ def smtp_server(settings):
     with socket.socket() as probe:  # a free port (the controller's readiness check cannot use 0)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    inbox = Inbox()
     inbox.port = port
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = (controller_class or Controller)(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return controller
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
+    inbox = Inbox()
+    controller = serve_smtp(settings, inbox)
     yield inbox
     controller.stop()
 
