@@ -245,3 +245,56 @@ def run_together(*functions, seconds: float = 60):
     if errors:
         raise errors[0]
     return results
+
+
+WORKER_APP_NAME = "consent-office-test-worker"
+
+
+@pytest.fixture
+def cut_worker_connection(celery_worker):
+    """cut_worker_connection("table"): lock the table, wait until the worker's next query waits on
+    that lock (so it is mid-task, at a known point), then terminate the worker's database backend
+    for real (pg_terminate_backend), as a database restart or a network cut would. The worker
+    process lives on; its task sees the connection die.
+
+    PostgreSQL only: SQLite has no connection to cut."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: a connection that can be cut")
+    import psycopg
+
+    # libpq reads PGAPPNAME: the worker's connections are the ones named so in pg_stat_activity.
+    celery_worker.env["PGAPPNAME"] = WORKER_APP_NAME
+    db = connection.settings_dict
+
+    def cut(table: str) -> int:
+        with psycopg.connect(
+            host=db.get("HOST") or "127.0.0.1",
+            port=db.get("PORT") or 5432,
+            user=db.get("USER") or "postgres",
+            password=db.get("PASSWORD") or None,
+            dbname=db["NAME"],
+        ) as holder:
+            holder.execute("SET lock_timeout = '60s'")
+            # Waits for the worker's current transaction on the table, if any, to end first.
+            holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+
+            def waiting_worker():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                        "AND datname = current_database() AND wait_event_type = 'Lock'",
+                        [WORKER_APP_NAME],
+                    )
+                    row = cursor.fetchone()
+                return row and row[0]
+
+            pid = wait_for(waiting_worker, seconds=60, message=f"the worker to wait on {table}")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                assert cursor.fetchone()[0], "the worker's backend was not terminated"
+            holder.rollback()  # releases the lock
+        return pid
+
+    return cut
