@@ -252,8 +252,8 @@ WORKER_APP_NAME = "consent-office-test-worker"
 
 @pytest.fixture
 def cut_worker_connection(celery_worker):
-    """cut_worker_connection("table"): lock the table, wait until the worker's next query waits on
-    that lock (so it is mid-task, at a known point), then terminate the worker's database backend
+    """cut_worker_connection("table"): lock the table, call once_locked(), wait until the worker's
+    next query waits on that lock (so it is mid-task, at a known point), then terminate the worker's database backend
     for real (pg_terminate_backend), as a database restart or a network cut would. The worker
     process lives on; its task sees the connection die.
 
@@ -268,7 +268,7 @@ def cut_worker_connection(celery_worker):
     celery_worker.env["PGAPPNAME"] = WORKER_APP_NAME
     db = connection.settings_dict
 
-    def cut(table: str) -> int:
+    def cut(table: str, *, once_locked=lambda: None) -> int:
         with psycopg.connect(
             host=db.get("HOST") or "127.0.0.1",
             port=db.get("PORT") or 5432,
@@ -279,6 +279,7 @@ def cut_worker_connection(celery_worker):
             holder.execute("SET lock_timeout = '60s'")
             # Waits for the worker's current transaction on the table, if any, to end first.
             holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+            once_locked()  # e.g. let a worker that the test held go on, into the lock
 
             def waiting_worker():
                 with connection.cursor() as cursor:

@@ -203,3 +203,39 @@ def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twi
     assert _outcome(journey, held_smtp) == expected
     uncertain = StepRun.objects.filter(enrolment__journey=journey, status="uncertain").count()
     assert uncertain == (0 if killed == "while connecting" else 1)  # shown to the officer, not resent
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+def test_a_journey_run_that_loses_its_database_connection_is_retried_and_sends_every_email_once(
+    celery_worker, cut_worker_connection, held_smtp, member
+):
+    """The worker's database connection is cut for real right after the fourth of eight mails,
+    while it re-checks the next contact before claiming a step: that step's transaction is rolled
+    back, the task is retried and the journey ends as an uninterrupted run does."""
+    from journeys.services import journey_stop
+
+    steps = ("email", "task")
+    for _ in range(8):
+        member()
+    reference = make_journey(name="Uninterrupted", steps=steps)
+    journeys_run()
+    expected = _outcome(reference, held_smtp)
+    journey_stop(journey=reference)
+    held_smtp.messages.clear()
+
+    journey = make_journey(name="Interrupted", steps=steps)
+    hold = held_smtp.hold("greeting", nth=4)
+    celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{held_smtp.port}"
+    celery_worker.start()
+    run_journeys.delay()
+    assert hold.reached.wait(timeout=60), "the worker never reached the fourth mail"
+    # contacts_contact is read by the eligibility re-check that opens each step's transaction.
+    cut_worker_connection("contacts_contact", once_locked=hold.released.set)
+    assert len(held_smtp.messages) == 4  # cut mid-run
+    wait_for(
+        lambda: not Enrolment.objects.filter(journey=journey, status="active").exists(),
+        seconds=60,
+        message="the retried run to finish the journey",
+    )
+    assert _outcome(journey, held_smtp) == expected
