@@ -425,7 +425,7 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
                 return "busy"  # a worker is on it right now
             if previous.status == StepRun.Status.SENDING:
                 # Its worker died while the mail server had the message: it may have gone out, so it
-                # is never repeated (at most once), and the officer sees it as uncertain.
+                # is never repeated (at most once) and stays recorded as uncertain.
                 StepRun.objects.filter(pk=previous.pk, status=StepRun.Status.SENDING).update(
                     status=StepRun.Status.UNCERTAIN
                 )

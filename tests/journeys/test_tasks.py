@@ -202,7 +202,7 @@ def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twi
     )
     assert _outcome(journey, held_smtp) == expected
     uncertain = StepRun.objects.filter(enrolment__journey=journey, status="uncertain").count()
-    assert uncertain == (0 if killed == "while connecting" else 1)  # shown to the officer, not resent
+    assert uncertain == (0 if killed == "while connecting" else 1)  # recorded as uncertain, not resent
 
 
 @pytest.mark.worker
