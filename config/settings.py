@@ -187,6 +187,9 @@ UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 ADMIN_LIST_COUNT_CAP = env_int("ADMIN_LIST_COUNT_CAP", 10_000, minimum=100)
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel sheet's limit
+# A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,
+# or leaves it unrepeated if the mail had reached the server (journeys.services.enrolment_advance).
+JOURNEY_CLAIM_MINUTES = env_int("JOURNEY_CLAIM_MINUTES", 15, minimum=1)
 
 # --- Imports (issue 3) ------------------------------------------------------------------------
 IMPORT_MAX_FILE_MB = env_int("IMPORT_MAX_FILE_MB", 50, minimum=1)

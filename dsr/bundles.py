@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.connection_loss import on_a_new_connection
 from config.xlsx import FORMULA_START, write_workbook_sheets
 from consent.models import ComplianceSettings
 from dsr import registry
@@ -126,7 +127,15 @@ def bundle_build(*, bundle_id: int) -> bool:
         partial.write_text(json.dumps({"sections": sections}, ensure_ascii=False))
         os.replace(partial, folder / "snapshot.json")  # a crash never leaves half a snapshot
     except DatabaseError:
-        raise  # the connection is gone: the task retries, or the sweeper resumes the build
+        # The connection is gone. This attempt's fresh heartbeat would keep the task's retry out
+        # until STALE_AFTER, so the build is handed back (on a new connection) for the retry to
+        # start afresh; if the database is still away, the sweeper resumes it later.
+        on_a_new_connection(
+            lambda: ExportBundle.objects.filter(pk=bundle_id, status=Status.BUILDING).update(
+                status=Status.QUEUED, progress=0, heartbeat_at=None
+            )
+        )
+        raise
     except Exception as error:
         ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
         raise

@@ -27,6 +27,7 @@ from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext as _
 
 from config.bulk import bulk_insert, bulk_set
+from config.connection_loss import CONNECTION_LOST
 from consent.levels import ConsentLevel
 from consent.models import Purpose, PurposeConsent, Source
 from consent.services import ConsentWish, consent_changes_apply
@@ -632,6 +633,12 @@ def import_run_process(*, run_id: int) -> ImportRun:
             _run_valid_rows(ctx, table)
     except _Superseded:
         log.info("import run %s: superseded by another worker", run_id)
+    except CONNECTION_LOST:
+        # The database connection died: the chunk in flight was rolled back with it, and the run
+        # stays running so the task's retry (or the stalled-run job) goes on after the last
+        # committed chunk. Marking it failed would wait for an officer for nothing.
+        log.warning("import run %s: database connection lost; retried", run_id)
+        raise
     except FileRefused as refusal:
         _fail(run_id, str(refusal))
     except Exception:

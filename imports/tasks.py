@@ -1,11 +1,13 @@
 from celery import shared_task
 
+from config.connection_loss import RETRY_ON_CONNECTION_LOSS
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 
 
-@shared_task(name="imports.run")
+@shared_task(name="imports.run", **RETRY_ON_CONNECTION_LOSS)
 def import_run_task(run_id: int) -> str:
-    """Run or continue one import. Idempotent: a redelivery continues after the last committed chunk."""
+    """Run or continue one import. Idempotent: a redelivery or a retry after a lost database
+    connection continues after the last committed chunk."""
     return import_run_process(run_id=run_id).status
 
 

@@ -24,8 +24,10 @@ def render_template(template, contact) -> tuple[str, str, str]:
     return " ".join(subject.split()), text, linebreaks(text, autoescape=True)
 
 
-def send_journey_email(*, template, contact, subscription_list=None, forward_link: str = "") -> None:
-    """Send over the configured backend; mail for a list carries its one-click unsubscribe."""
+def journey_email(
+    *, template, contact, subscription_list=None, forward_link: str = ""
+) -> EmailMultiAlternatives:
+    """The message, not yet sent; mail for a list carries its one-click unsubscribe."""
     subject, text, html = render_template(template, contact)
     if forward_link:
         note = _("Know someone who would like this? Forward it to them:")
@@ -42,7 +44,7 @@ def send_journey_email(*, template, contact, subscription_list=None, forward_lin
     else:
         message = EmailMultiAlternatives(**kwargs)
     message.attach_alternative(html, "text/html")
-    message.send()
+    return message
 
 
 def send_forwarded_email(*, template, journey, to: str) -> None:

@@ -264,12 +264,17 @@ class Enrolment(models.Model):
 
 
 class StepRun(models.Model):
-    """The claim on one step of one enrolment, committed before the step's work (at most once)."""
+    """The claim on one step of one enrolment, committed before the step's work (at most once).
+
+    An email goes claimed -> sending (handed to the mail server) -> done; the claim of a worker that
+    died before "sending" is taken over, one that died after it becomes "uncertain".
+    """
 
     class Status(models.TextChoices):
         CLAIMED = "claimed", _("Claimed")
+        SENDING = "sending", _("Handed to the mail server")
         DONE = "done", _("Done")
-        UNCERTAIN = "uncertain", _("Interrupted, not repeated")
+        UNCERTAIN = "uncertain", _("Interrupted while sending, not repeated")
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="step_runs")
     step = models.ForeignKey(JourneyStep, on_delete=models.CASCADE, related_name="+")

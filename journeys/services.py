@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -27,7 +28,7 @@ from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings
 from consent.selectors import eligible_contacts, is_eligible
 from contacts.models import Contact
-from journeys.emails import send_journey_email
+from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import (
     DEFAULT_MIN_LEVEL,
@@ -47,9 +48,12 @@ from journeys.selectors import journey_audience, journey_may_process, segment_me
 
 logger = logging.getLogger(__name__)
 
-# A claim this old belongs to a worker that died mid-send: the step is not repeated (it may have
-# gone out), the enrolment moves on.
-CLAIM_TIMEOUT = timedelta(minutes=15)
+
+def claim_timeout() -> timedelta:
+    """How long a step's claim holds before a rerun treats its worker as dead (JOURNEY_CLAIM_MINUTES)."""
+    return timedelta(minutes=settings.JOURNEY_CLAIM_MINUTES)
+
+
 # A send that failed (SMTP down) is tried again on a later run, not in a tight loop.
 RETRY_DELAY = timedelta(minutes=15)
 MAX_PASSES = 50
@@ -387,6 +391,10 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
     qualifies exits with the reason recorded. An email step is claimed in a committed StepRun
     before sending (unique per enrolment and step), so neither a retry, nor a crash, nor a second
     worker sends it twice. The row lock with SKIP LOCKED lets two workers share the queue.
+
+    A claim older than JOURNEY_CLAIM_MINUTES belongs to a dead worker: if it never handed the mail
+    to the server, a rerun takes the claim over and sends; if it had, the step is not repeated
+    and stays marked uncertain (at most once: an email is never sent twice).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -412,15 +420,17 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
             _move_on(enrolment, step, due_at=now + timedelta(days=step.wait_days))
             return "waited"
         previous = StepRun.objects.filter(enrolment=enrolment, step=step).first()
-        if previous is not None:
-            if (
-                previous.status == StepRun.Status.CLAIMED
-                and previous.claimed_at > timezone.now() - CLAIM_TIMEOUT
-            ):
-                return "busy"  # a worker is sending it right now
-            if previous.status == StepRun.Status.CLAIMED:
+        if previous is not None and previous.status in (StepRun.Status.CLAIMED, StepRun.Status.SENDING):
+            if previous.claimed_at > timezone.now() - claim_timeout():
+                return "busy"  # a worker is on it right now
+            if previous.status == StepRun.Status.SENDING:
+                # Its worker died while the mail server had the message: it may have gone out, so it
+                # is never repeated (at most once) and stays recorded as uncertain.
+                StepRun.objects.filter(pk=previous.pk, status=StepRun.Status.SENDING).update(
+                    status=StepRun.Status.UNCERTAIN
+                )
                 previous.status = StepRun.Status.UNCERTAIN
-                previous.save(update_fields=["status"])
+        if previous is not None and previous.status != StepRun.Status.CLAIMED:
             _move_on(enrolment, step, due_at=now)
             return "not repeated"
         if step.kind == JourneyStep.Kind.TASK:
@@ -441,18 +451,41 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
         if not contact.email:
             _finish(enrolment, status=Enrolment.Status.EXITED, reason=Enrolment.ExitReason.NO_EMAIL, now=now)
             return "exited"
-        run = StepRun.objects.create(enrolment=enrolment, step=step, claimed_at=timezone.now())
-    # The claim is committed: whatever happens from here, this step is never sent again.
+        if previous is None:
+            run = StepRun.objects.create(enrolment=enrolment, step=step, claimed_at=timezone.now())
+        else:
+            # An expired claim whose worker never handed the mail over: nothing went out, so this
+            # run takes the claim over and sends. The compare-and-set fences off its first owner
+            # if that one was only slow, not dead (see _hand_over).
+            run, taken = previous, timezone.now()
+            if not StepRun.objects.filter(
+                pk=run.pk, status=StepRun.Status.CLAIMED, claimed_at=run.claimed_at
+            ).update(claimed_at=taken):
+                return "busy"
+            run.claimed_at = taken
+    # The claim is committed: from here on no other worker sends this step unless the claim expires
+    # before it is handed to the mail server.
+    message = journey_email(
+        template=step.template,
+        contact=contact,
+        subscription_list=journey.subscription_list if journey.subscription_list_id else None,
+        forward_link=forward_link(run.pk),
+    )
     try:
-        send_journey_email(
-            template=step.template,
-            contact=contact,
-            subscription_list=journey.subscription_list if journey.subscription_list_id else None,
-            forward_link=forward_link(run.pk),
-        )
+        # Connecting (and TLS, login) comes before the point of no return, so a worker that dies or
+        # hangs there leaves a claim that a later run may safely take over.
+        with get_connection() as smtp:
+            if not _hand_over(run):
+                return "taken over"
+            smtp.send_messages([message])
     except Exception:
         with transaction.atomic():
-            StepRun.objects.filter(pk=run.pk, status=StepRun.Status.CLAIMED).delete()
+            # The server refused it or could not be reached: released, so a later run sends it.
+            StepRun.objects.filter(
+                pk=run.pk,
+                status__in=[StepRun.Status.CLAIMED, StepRun.Status.SENDING],
+                claimed_at=run.claimed_at,
+            ).delete()
             Enrolment.objects.filter(pk=enrolment.pk).update(due_at=now + RETRY_DELAY)
         raise
     with transaction.atomic():
@@ -461,6 +494,19 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> str:
             next_position=step.position + 1, due_at=now
         )
     return "sent"
+
+
+def _hand_over(run: StepRun) -> bool:
+    """Mark the claim as handed to the mail server (committed), if this worker still owns it.
+
+    From this mark on, a worker that dies leaves a step that may have been delivered; before it, a
+    step that certainly was not. False: the claim expired and another run took it over.
+    """
+    return bool(
+        StepRun.objects.filter(pk=run.pk, status=StepRun.Status.CLAIMED, claimed_at=run.claimed_at).update(
+            status=StepRun.Status.SENDING
+        )
+    )
 
 
 def journeys_run(*, now=None, batch: int = 500) -> dict:
@@ -496,7 +542,7 @@ def journeys_run(*, now=None, batch: int = 500) -> dict:
                     logger.exception("journey email failed", extra={"enrolment": enrolment_id})
                     outcome = "failed"
                 counts[outcome] += 1
-                progressed += outcome not in {"skipped", "busy", "paused", "failed"}
+                progressed += outcome not in {"skipped", "busy", "paused", "failed", "taken over"}
         if not progressed:
             break
     counts["journeys completed"] = journeys_complete(now=now)

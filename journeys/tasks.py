@@ -1,13 +1,15 @@
 from celery import shared_task
 
+from config.connection_loss import RETRY_ON_CONNECTION_LOSS
 from journeys.forwarding import forwards_purge
 from journeys.services import interactions_purge, journeys_run, lead_scores_compute_all, segment_export_build
 
 
-@shared_task(name="journeys.run")
+@shared_task(name="journeys.run", **RETRY_ON_CONNECTION_LOSS)
 def run_journeys() -> dict:
-    """Every few minutes: enrol new audiences and advance due enrolments. A rerun or a second
-    worker at the same time sends no step twice (journeys.services.enrolment_advance)."""
+    """Every few minutes: enrol new audiences and advance due enrolments. A rerun, a retry after a
+    lost database connection or a second worker at the same time sends no step twice
+    (journeys.services.enrolment_advance)."""
     return journeys_run()
 
 

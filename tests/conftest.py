@@ -106,9 +106,8 @@ class Inbox:
         return [link for body in self.bodies(recipient) for link in re.findall(r"https?://\S+", body)]
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
+def serve_smtp(settings, inbox, controller_class=None):
+    """Run a real SMTP server (aiosmtpd) for `inbox` on 127.0.0.1 and point Django at it."""
     import socket
 
     from aiosmtpd.controller import Controller
@@ -116,15 +115,22 @@ def smtp_server(settings):
     with socket.socket() as probe:  # a free port (the controller's readiness check cannot use 0)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    inbox = Inbox()
     inbox.port = port
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = (controller_class or Controller)(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return controller
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django sends to it over SMTP."""
+    inbox = Inbox()
+    controller = serve_smtp(settings, inbox)
     yield inbox
     controller.stop()
 
@@ -239,3 +245,57 @@ def run_together(*functions, seconds: float = 60):
     if errors:
         raise errors[0]
     return results
+
+
+WORKER_APP_NAME = "consent-office-test-worker"
+
+
+@pytest.fixture
+def cut_worker_connection(celery_worker):
+    """cut_worker_connection("table"): lock the table, call once_locked(), wait until the worker's
+    next query waits on that lock (so it is mid-task, at a known point), then terminate the worker's database backend
+    for real (pg_terminate_backend), as a database restart or a network cut would. The worker
+    process lives on; its task sees the connection die.
+
+    PostgreSQL only: SQLite has no connection to cut."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: a connection that can be cut")
+    import psycopg
+
+    # libpq reads PGAPPNAME: the worker's connections are the ones named so in pg_stat_activity.
+    celery_worker.env["PGAPPNAME"] = WORKER_APP_NAME
+    db = connection.settings_dict
+
+    def cut(table: str, *, once_locked=lambda: None) -> int:
+        with psycopg.connect(
+            host=db.get("HOST") or "127.0.0.1",
+            port=db.get("PORT") or 5432,
+            user=db.get("USER") or "postgres",
+            password=db.get("PASSWORD") or None,
+            dbname=db["NAME"],
+        ) as holder:
+            holder.execute("SET lock_timeout = '60s'")
+            # Waits for the worker's current transaction on the table, if any, to end first.
+            holder.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+            once_locked()  # e.g. let a worker that the test held go on, into the lock
+
+            def waiting_worker():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                        "AND datname = current_database() AND wait_event_type = 'Lock'",
+                        [WORKER_APP_NAME],
+                    )
+                    row = cursor.fetchone()
+                return row and row[0]
+
+            pid = wait_for(waiting_worker, seconds=60, message=f"the worker to wait on {table}")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                assert cursor.fetchone()[0], "the worker's backend was not terminated"
+            holder.rollback()  # releases the lock
+        return pid
+
+    return cut

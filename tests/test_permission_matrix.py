@@ -1,11 +1,14 @@
-"""Every admin page as every persona: the table below is the product's permission policy.
+"""Every admin page and every API endpoint as every persona: the tables below are the product's
+permission policy.
 
-Adding an admin without adding it here fails test_every_admin_page_is_in_the_matrix.
+Adding an admin without adding it here fails test_every_admin_page_is_in_the_matrix; adding an API
+route or method fails test_every_api_endpoint_is_in_the_matrix.
 """
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -24,6 +27,7 @@ from dsr.services import dsr_create
 from imports.models import ImportRun, ImportSource
 from journeys.models import EmailTemplate, Enrolment, JourneyTask, Score, ScoringModel, ScoringRule
 from journeys.services import journeys_run, lead_scores_compute, segment_export_start
+from staff.api_auth import api_key_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import Meta, signup
@@ -216,3 +220,73 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, label):
     app, model = label.split(".")
     response = client.get(reverse(f"admin:{app}_{model}_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- the API (/api/), with each persona's key ---------------------------------------------------
+
+AUTHENTICATED = {O, M, A, "outsider"}  # pages that describe the API and hold no data
+API_MATRIX = {
+    ("api-root", "GET"): AUTHENTICATED,
+    ("api-schema", "GET"): AUTHENTICATED,
+    ("api-docs", "GET"): AUTHENTICATED,
+    ("contact-list", "GET"): ALL,
+    ("contact-detail", "GET"): ALL,
+    ("contact-consent", "POST"): {O, M},
+    ("consentchange-list", "GET"): ALL,
+    ("consentchange-detail", "GET"): ALL,
+    ("datasubjectrequest-list", "GET"): {O, A},
+    ("datasubjectrequest-list", "POST"): {O},
+    ("datasubjectrequest-detail", "GET"): {O, A},
+}
+
+
+def test_every_api_endpoint_is_in_the_matrix():
+    from config.api import router, urlpatterns
+
+    routes = {
+        (url.name, method.upper())
+        for url in router.urls
+        for method in (getattr(url.callback, "actions", None) or {"get": "root"})
+        if method != "head"  # HEAD is answered as GET, under the same permission
+    }
+    routes |= {(url.name, "GET") for url in urlpatterns if getattr(url, "name", None)}  # schema, docs
+    assert routes == set(API_MATRIX)
+
+
+def _api_call(name: str, method: str):
+    """The request for one endpoint, with data that the endpoint accepts."""
+    contact = with_consent(ContactFactory(email="holly@contoso.com"), level=3)
+    args = {
+        "contact-detail": [contact.pk],
+        "contact-consent": [contact.pk],
+        "consentchange-detail": [ConsentChange.objects.filter(contact=contact).latest("id").pk],
+        "datasubjectrequest-detail": [
+            dsr_create(kind="access", email="holly@contoso.com", channel="letter")[0].reference
+        ],
+    }.get(name, [])
+    data = {
+        "contact-consent": {"level": 4},
+        "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
+    }.get(name)
+    return method, reverse(name, args=args), data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), sorted(API_MATRIX))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_each_role_gets_exactly_what_the_api_matrix_says(request, logging_on, name, method, persona):
+    if persona == "anonymous":
+        client = Client()
+    else:
+        _key, text = api_key_create(user=request.getfixturevalue(persona), name="matrix")
+        client = Client(HTTP_AUTHORIZATION=f"Token {text}")
+    method, url, data = _api_call(name, method)
+    if method == "POST":
+        response = client.post(url, data, content_type="application/json")
+    else:
+        response = client.get(url)
+    if persona in API_MATRIX[(name, method)]:
+        assert response.status_code in (200, 201), (response.status_code, response.content[:300])
+    else:
+        # Anonymous: 401 (the key scheme asks for credentials); a role without the permission: 403.
+        assert response.status_code == (401 if persona == "anonymous" else 403), response.status_code

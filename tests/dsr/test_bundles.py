@@ -4,6 +4,7 @@ through a signed expiring link, and holds the person's data in JSON, CSV and XLS
 import csv
 import io
 import json
+import shutil
 import zipfile
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -247,3 +248,37 @@ def test_a_build_another_worker_is_running_is_not_started_twice(holly, privacy_o
     ExportBundle.objects.filter(pk=bundle.pk).update(status=Status.BUILDING, heartbeat_at=timezone.now())
     assert bundle_build(bundle_id=bundle.pk) is False  # a fresh heartbeat: someone is on it
     assert ExportBundle.objects.get(pk=bundle.pk).status == Status.BUILDING
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+def test_a_build_that_loses_its_database_connection_is_retried_and_gives_the_same_bundle(
+    holly, privacy_officer, celery_worker, cut_worker_connection
+):
+    """The worker's database connection is cut for real while it collects the eleventh of
+    fourteen sections; the task is retried and the bundle equals one built without interruption,
+    with no half snapshot in between."""
+    from dsr.bundles import bundle_build, bundle_create, bundle_dir, bundle_sections
+    from tests.conftest import wait_for
+
+    access, export = _access_request(privacy_officer), _access_request(privacy_officer, kind="export")
+    reference = bundle_create(request=access, actor=privacy_officer)
+    bundle_build(bundle_id=reference.pk)  # uninterrupted, in this process
+    expected = bundle_sections(ExportBundle.objects.get(pk=reference.pk))
+    # Bundle ids start again in each test database, and earlier sessions leave their folders.
+    shutil.rmtree(bundle_dir(reference).parent)
+
+    celery_worker.start()
+    cut = bundle_create(request=export, actor=privacy_officer)
+    cut_worker_connection("journeys_forwardedemail")  # the eleventh registered model
+
+    halfway = ExportBundle.objects.get(pk=cut.pk)
+    assert halfway.status != Status.REVIEW and not (bundle_dir(halfway) / "snapshot.json").exists()
+    wait_for(
+        lambda: ExportBundle.objects.get(pk=cut.pk).status in (Status.REVIEW, Status.FAILED),
+        seconds=60,
+        message="the retried build",
+    )
+    built = ExportBundle.objects.get(pk=cut.pk)
+    assert (built.status, built.error) == (Status.REVIEW, "")
+    assert bundle_sections(built) == expected

@@ -75,3 +75,39 @@ def test_a_worker_killed_mid_import_is_resumed_and_applies_every_row_once(
     assert ConsentChange.objects.count() == ROWS  # one record per row: none applied twice
     granted = dict(PurposeConsent.objects.values_list("contact__email", "granted"))
     assert granted == {f"p{n}@contoso.com": bool(n % 3) for n in range(ROWS)}
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+def test_an_import_that_loses_its_database_connection_is_retried_and_applies_every_row_once(
+    celery_worker, cut_worker_connection, source, logging_on, settings
+):
+    """The worker's database connection is cut for real in the middle of a chunk; the chunk in
+    flight is rolled back whole, the task is retried and continues after the last committed
+    chunk: the result equals an uninterrupted import, every row applied once."""
+    rows_total = 200
+    celery_worker.env.update(MEDIA_ROOT=str(settings.MEDIA_ROOT), IMPORT_CHUNK_ROWS="5")
+    rows = [
+        [str(n), f"p{n}@contoso.com", "Newsletter", "yes" if n % 3 else "no", "2026-03-01"]
+        for n in range(rows_total)
+    ]
+    celery_worker.start()
+    run = import_run_start(source=source, file=ContentFile(csv_bytes(rows)), file_name="big.csv")
+    wait_for(
+        lambda: ImportRun.objects.filter(pk=run.pk, next_row__gte=20).exists(),
+        seconds=60,
+        message="the import to be under way",
+    )
+    cut_worker_connection("imports_importedconsent")  # written by every chunk, after its contacts
+
+    def finished():
+        run.refresh_from_db()
+        return run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED)
+
+    wait_for(finished, seconds=90, message="the retried import to finish")
+    assert run.status == ImportRun.Status.DONE, run.error
+    assert (run.next_row, run.applied_rows, run.refused_rows, run.attempts) == (rows_total, rows_total, 0, 2)
+    assert Contact.objects.count() == rows_total == ImportedConsent.objects.count()
+    assert ConsentChange.objects.count() == rows_total  # the cut chunk left nothing, none applied twice
+    granted = dict(PurposeConsent.objects.values_list("contact__email", "granted"))
+    assert granted == {f"p{n}@contoso.com": bool(n % 3) for n in range(rows_total)}

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from journeys.models import Enrolment, JourneyTask, StepRun
-from journeys.services import CLAIM_TIMEOUT, RETRY_DELAY, journey_enrol, journeys_run
+from journeys.services import RETRY_DELAY, claim_timeout, journey_enrol, journeys_run
 from journeys.tasks import run_journeys
 from subscriptions.models import SubscriptionList
 from tests.conftest import run_together, wait_for
@@ -79,23 +79,30 @@ def test_a_failed_send_is_released_and_sent_once_on_a_later_run(member, smtp, se
 
 
 @pytest.mark.django_db
-def test_a_step_claimed_by_a_worker_that_died_is_never_sent_again(member, smtp):
-    """A worker died between committing its claim and recording the send: the mail may have gone
-    out, so it is not repeated; a fresh claim (a worker sending right now) is left alone."""
+def test_a_dead_workers_claim_is_taken_over_only_if_its_mail_never_reached_the_server(member, smtp):
+    """Anna's worker died after handing her mail to the server: it may have gone out, so it is not
+    repeated. Carl's died before that: nothing went out, so a later run sends it. Bob's claim is
+    fresh (a worker sending right now) and is left alone."""
     journey = make_journey(steps=("email", "task"))
-    anna, bob = member(), member()
+    anna, bob, carl = member(), member(), member()
     now = timezone.now()
     journey_enrol(journey=journey, now=now)
     step = journey.steps.get(position=0)
-    for contact, claimed_at in ((anna, now - CLAIM_TIMEOUT - timedelta(minutes=1)), (bob, now)):
+    dead = now - claim_timeout() - timedelta(minutes=1)
+    for contact, status, claimed_at in (
+        (anna, "sending", dead),
+        (bob, "claimed", now),
+        (carl, "claimed", dead),
+    ):
         StepRun.objects.create(
-            enrolment=Enrolment.objects.get(contact=contact), step=step, claimed_at=claimed_at
+            enrolment=Enrolment.objects.get(contact=contact), step=step, status=status, claimed_at=claimed_at
         )
     journeys_run(now=now)
-    assert smtp.messages == []
+    assert [m["To"] for m in smtp.messages] == [carl.email]
     assert StepRun.objects.get(enrolment__contact=anna, step=step).status == "uncertain"
-    assert JourneyTask.objects.get().contact == anna  # anna moved on, bob waits for his worker
-    assert Enrolment.objects.get(contact=bob).next_position == 0
+    assert StepRun.objects.get(enrolment__contact=carl, step=step).status == "done"
+    assert sorted(t.contact.pk for t in JourneyTask.objects.all()) == sorted([anna.pk, carl.pk])
+    assert Enrolment.objects.get(contact=bob).next_position == 0  # bob waits for his worker
 
 
 @pytest.mark.django_db(transaction=True)
@@ -128,3 +135,107 @@ def test_a_worker_on_the_real_broker_runs_the_journeys(celery_worker, smtp_serve
         lambda: Enrolment.objects.filter(status="completed").exists() or None, seconds=30, message="done"
     )
     assert celery_worker.process.poll() is None
+
+
+def _outcome(journey, inbox) -> dict:
+    """What the people and the staff see of a journey run: every mail received, every task, where
+    every enrolment ended."""
+    return {
+        "mails": sorted((m["To"], m["Subject"]) for m in inbox.messages),
+        "tasks": sorted(JourneyTask.objects.filter(journey=journey).values_list("contact_id", "title")),
+        "enrolments": sorted(
+            Enrolment.objects.filter(journey=journey).values_list("contact_id", "status", "next_position")
+        ),
+    }
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("killed", ["while connecting", "after the server took the mail"])
+def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twice(
+    celery_worker, held_smtp, member, killed
+):
+    """A real worker on the real broker is killed (SIGKILL) in the middle of a journey run, on the
+    eighth of twelve mails: either still connecting to the mail server (nothing handed over) or
+    after the server took the mail but before it answered. Once its claim has expired, the next
+    run on a restarted worker finishes the journey exactly as an uninterrupted run does, and
+    nobody gets a mail twice."""
+    import signal
+
+    from django.db.models import F
+
+    from journeys.services import journey_stop
+
+    steps = ("email", "email", "task")
+    for _ in range(6):
+        member()
+    reference = make_journey(name="Uninterrupted", steps=steps)
+    journeys_run()  # in this process, nobody interrupts it
+    expected = _outcome(reference, held_smtp)
+    assert len(expected["mails"]) == 12 and len(expected["tasks"]) == 6
+    journey_stop(journey=reference)
+    held_smtp.messages.clear()
+
+    journey = make_journey(name="Interrupted", steps=steps)
+    hold = held_smtp.hold("greeting" if killed == "while connecting" else "accepted", nth=8)
+    celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{held_smtp.port}"
+    celery_worker.start()
+    run_journeys.delay()
+    assert hold.reached.wait(timeout=60), "the worker never reached the eighth mail"
+    celery_worker.process.send_signal(signal.SIGKILL)
+    celery_worker.process.wait(timeout=30)
+    hold.released.set()
+    delivered = 7 if killed == "while connecting" else 8
+    assert len(held_smtp.messages) == delivered  # mid-run: some mails out, the rest not
+    assert not JourneyTask.objects.filter(journey=journey).exists()
+
+    # The claim the dead worker left grows older than JOURNEY_CLAIM_MINUTES; then the beat's next
+    # run (here queued by hand) goes to a restarted worker.
+    StepRun.objects.filter(enrolment__journey=journey, status__in=["claimed", "sending"]).update(
+        claimed_at=F("claimed_at") - claim_timeout()
+    )
+    celery_worker.start()
+    run_journeys.delay()
+    wait_for(
+        lambda: not Enrolment.objects.filter(journey=journey, status="active").exists(),
+        seconds=60,
+        message="the journey to finish on the restarted worker",
+    )
+    assert _outcome(journey, held_smtp) == expected
+    uncertain = StepRun.objects.filter(enrolment__journey=journey, status="uncertain").count()
+    assert uncertain == (0 if killed == "while connecting" else 1)  # recorded as uncertain, not resent
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+def test_a_journey_run_that_loses_its_database_connection_is_retried_and_sends_every_email_once(
+    celery_worker, cut_worker_connection, held_smtp, member
+):
+    """The worker's database connection is cut for real right after the fourth of eight mails,
+    while it re-checks the next contact before claiming a step: that step's transaction is rolled
+    back, the task is retried and the journey ends as an uninterrupted run does."""
+    from journeys.services import journey_stop
+
+    steps = ("email", "task")
+    for _ in range(8):
+        member()
+    reference = make_journey(name="Uninterrupted", steps=steps)
+    journeys_run()
+    expected = _outcome(reference, held_smtp)
+    journey_stop(journey=reference)
+    held_smtp.messages.clear()
+
+    journey = make_journey(name="Interrupted", steps=steps)
+    hold = held_smtp.hold("greeting", nth=4)
+    celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{held_smtp.port}"
+    celery_worker.start()
+    run_journeys.delay()
+    assert hold.reached.wait(timeout=60), "the worker never reached the fourth mail"
+    # contacts_contact is read by the eligibility re-check that opens each step's transaction.
+    cut_worker_connection("contacts_contact", once_locked=hold.released.set)
+    assert len(held_smtp.messages) == 4  # cut mid-run
+    wait_for(
+        lambda: not Enrolment.objects.filter(journey=journey, status="active").exists(),
+        seconds=60,
+        message="the retried run to finish the journey",
+    )
+    assert _outcome(journey, held_smtp) == expected
