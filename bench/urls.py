@@ -29,7 +29,6 @@ def bare_center(request):
     context = {
         "form": form,
         "contact": contact,
-        "answers": [],
         "pending_lists": [],
         "gpc": False,
         "gpc_applied": False,

@@ -106,7 +106,8 @@ class XlsxExportMixin:
 
 
 def _distinct(ids):
-    seen = set()
+    # None: a row no longer leading to a contact (a consent change record after an erasure).
+    seen = {None}
     for pk in ids:
         if pk not in seen:
             seen.add(pk)

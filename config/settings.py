@@ -82,12 +82,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
-    )
+    "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# SQLite keeps connections by default: a new one reads the whole schema before its first query
+# (about 3 ms, as long as rendering a public page), and there is no server whose connection slots
+# a kept connection would hold. PostgreSQL servers and poolers differ: the operator decides.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60 if _SQLITE else 0, minimum=0)
+if _SQLITE:
     # The web server, the worker and beat share one file: IMMEDIATE transactions take the write
     # lock up front (no lock-upgrade deadlock), WAL lets readers go on while one process writes.
     DATABASES["default"]["OPTIONS"] = {

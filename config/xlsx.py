@@ -19,7 +19,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 EXCEL_MAX_ROWS = 1_048_576
 # OWASP formula injection: text starting with one of these may be taken for a formula by Excel,
 # LibreOffice or Google Sheets (full-width forms are folded to ASCII by some of them).
-FORMULA_START = re.compile(r"^[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
+FORMULA_FIRST = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+FORMULA_START = re.compile("^[" + re.escape("".join(sorted(FORMULA_FIRST))) + "]")
 
 
 def plain_value(value):
@@ -42,10 +43,39 @@ def safe_cell(sheet, value):
     value = plain_value(value)
     if not (isinstance(value, str) and FORMULA_START.match(value)):
         return value
+    return _text_cell(sheet, value)
+
+
+def _text_cell(sheet, value: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value)
     cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
     cell.quotePrefix = True
     return cell
+
+
+def _safe_row(sheet, row, tz) -> list:
+    """safe_cell for a whole row, with the common types decided by exact type first.
+
+    Every exported cell passes here, so the usual cases avoid safe_cell's regular expressions and
+    per-value time zone lookup (`tz` is the current zone, read once per sheet); anything else
+    (str subclasses, lazy translations, Decimal, ...) takes safe_cell itself.
+    """
+    values = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            # Only control characters are illegal in XML, and no printable string holds one.
+            if not value.isprintable():
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            if value[:1] in FORMULA_FIRST:
+                value = _text_cell(sheet, value)
+        elif kind is dt.datetime:
+            if value.utcoffset() is not None:
+                value = value.astimezone(tz).replace(tzinfo=None)
+        elif not (value is None or kind is int or kind is bool or kind is float or kind is dt.date):
+            value = safe_cell(sheet, value)
+        values.append(value)
+    return values
 
 
 def write_workbook(
@@ -75,13 +105,14 @@ def write_workbook_sheets(fileobj, sheets: Iterable[tuple[str, Sequence[str], It
 
 def _add_sheets(workbook, title, header, rows, max_rows_per_sheet) -> int:
     sheet, written, in_sheet, sheet_no = None, 0, max_rows_per_sheet, 0
+    tz = timezone.get_current_timezone()
     for row in rows:
         if in_sheet >= max_rows_per_sheet:
             sheet_no += 1
             sheet = workbook.create_sheet(title[:31] if sheet_no == 1 else f"{title[:24]} ({sheet_no})")
             sheet.append([safe_cell(sheet, h) for h in header])
             in_sheet = 0
-        sheet.append([safe_cell(sheet, v) for v in row])
+        sheet.append(_safe_row(sheet, row, tz))
         in_sheet += 1
         written += 1
     if sheet is None:

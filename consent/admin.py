@@ -1,6 +1,8 @@
+import functools
 import json
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -9,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
-from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose
+from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose, Source
+from contacts.models import Contact
 
 
 @admin.register(Purpose)
@@ -112,22 +115,66 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
         ]
 
     def export_rows(self, request, queryset):
-        for record in queryset.select_related("contact", "actor", "purpose").iterator(chunk_size=2000):
+        # Plain values and labels looked up once, not three model instances and a dozen
+        # translations per record: an export of a million records should cost its writing.
+        purposes = {purpose.pk: str(purpose) for purpose in Purpose.objects.all()}
+        sources = {value: str(label) for value, label in Source.choices}
+        describe_field = functools.cache(ConsentChange.describe_field)
+        describe_value = functools.cache(ConsentChange.describe_value)
+        records = queryset.values_list(
+            "pk",
+            "recorded_at",
+            "effective_at",
+            "contact_id",
+            "contact__first_name",
+            "contact__last_name",
+            "contact__email",
+            "contact__phone",
+            "field",
+            "purpose_id",
+            "old_value",
+            "new_value",
+            "source",
+            "channel",
+            f"actor__{get_user_model().USERNAME_FIELD}",
+            "justification",
+            "evidence",
+        )
+        for (
+            pk,
+            recorded_at,
+            effective_at,
+            contact_id,
+            first_name,
+            last_name,
+            email,
+            phone,
+            field,
+            purpose_id,
+            old_value,
+            new_value,
+            source,
+            channel,
+            actor,
+            justification,
+            evidence,
+        ) in records.iterator(chunk_size=2000):
             yield [
-                record.pk,
-                record.recorded_at,
-                record.effective_at,
-                record.contact_id,
-                str(record.contact),
-                record.contact.email,
-                record.field_label,
-                record.old_display,
-                record.new_display,
-                record.get_source_display(),
-                record.channel,
-                record.actor.get_username() if record.actor else "",
-                record.justification,
-                json.dumps(record.evidence, sort_keys=True) if record.evidence else "",
+                pk,
+                recorded_at,
+                effective_at,
+                contact_id,
+                # An erasure pseudonymised the record: it no longer leads to anyone.
+                "" if contact_id is None else Contact.label(contact_id, first_name, last_name, email, phone),
+                email or "",
+                describe_field(field, purposes.get(purpose_id)),
+                describe_value(field, old_value),
+                describe_value(field, new_value),
+                sources.get(source, source),
+                channel,
+                actor or "",
+                justification,
+                json.dumps(evidence, sort_keys=True) if evidence else "",
             ]
 
 

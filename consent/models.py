@@ -161,29 +161,35 @@ class ConsentChange(models.Model):
 
     @property
     def field_label(self) -> str:
-        if self.field == ConsentField.PURPOSE and self.purpose_id:
-            return f"{ConsentField.PURPOSE.label}: {self.purpose}"
-        return str(ConsentField(self.field).label)
-
-    def _display(self, raw: str) -> str:
-        if raw == "":
-            return "—"
-        if self.field == ConsentField.CONSENT_GIVEN:
-            level = int(raw)
-            return f"{level} {ConsentLevel(level).label}"
-        if self.field == ConsentField.TRACKING:
-            return str(_("Allow") if raw == "True" else _("Do not allow"))
-        if self.field == ConsentField.IS_CHILD:
-            return str(_("Child") if raw == "True" else _("Adult"))
-        return str(_("Yes") if raw == "True" else _("No"))
+        return self.describe_field(self.field, self.purpose if self.purpose_id else None)
 
     @property
     def old_display(self) -> str:
-        return self._display(self.old_value)
+        return self.describe_value(self.field, self.old_value)
 
     @property
     def new_display(self) -> str:
-        return self._display(self.new_value)
+        return self.describe_value(self.field, self.new_value)
+
+    # Static, so that an export reading plain values (no model instances) words them the same way.
+    @staticmethod
+    def describe_field(field: str, purpose) -> str:
+        if field == ConsentField.PURPOSE and purpose is not None:
+            return f"{ConsentField.PURPOSE.label}: {purpose}"
+        return str(ConsentField(field).label)
+
+    @staticmethod
+    def describe_value(field: str, raw: str) -> str:
+        if raw == "":
+            return "—"
+        if field == ConsentField.CONSENT_GIVEN:
+            level = int(raw)
+            return f"{level} {ConsentLevel(level).label}"
+        if field == ConsentField.TRACKING:
+            return str(_("Allow") if raw == "True" else _("Do not allow"))
+        if field == ConsentField.IS_CHILD:
+            return str(_("Child") if raw == "True" else _("Adult"))
+        return str(_("Yes") if raw == "True" else _("No"))
 
 
 class ComplianceSettings(models.Model):

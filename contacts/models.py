@@ -94,8 +94,13 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or self.phone or f"Contact #{self.pk}"
+        return self.label(self.pk, self.first_name, self.last_name, self.email, self.phone)
+
+    @staticmethod
+    def label(pk, first_name: str, last_name: str, email: str, phone: str) -> str:
+        """How a contact is named in lists and exports; static for exports that read plain values."""
+        name = f"{first_name} {last_name}".strip()
+        return name or email or phone or f"Contact #{pk}"
 
     def clean_fields(self, exclude=None) -> None:
         # Normalise before the field validators run, so " Holly@Contoso.COM " is a valid address.

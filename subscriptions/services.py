@@ -130,22 +130,20 @@ def subscription_set(
 
 
 def current_state(contact: Contact) -> dict:
+    subscriptions = Subscription.objects.filter(
+        contact=contact, status__in=[Status.SUBSCRIBED, Status.PENDING]
+    ).values_list("subscription_list_id", "status")
+    lists, pending = set(), set()
+    for list_id, status in subscriptions:
+        (lists if status == Status.SUBSCRIBED else pending).add(list_id)
     return {
         "level": contact.consent_given,
         "tracking": contact.tracking_allowed,
         "purposes": dict(
             PurposeConsent.objects.filter(contact=contact).values_list("purpose__slug", "granted")
         ),
-        "lists": set(
-            Subscription.objects.filter(contact=contact, status=Status.SUBSCRIBED).values_list(
-                "subscription_list_id", flat=True
-            )
-        ),
-        "pending_lists": set(
-            Subscription.objects.filter(contact=contact, status=Status.PENDING).values_list(
-                "subscription_list_id", flat=True
-            )
-        ),
+        "lists": lists,
+        "pending_lists": pending,
     }
 
 

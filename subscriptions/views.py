@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.security import rate_limited
-from consent.models import Purpose, PurposeConsent
+from consent.models import Purpose
 from contacts.models import Contact
 from subscriptions import services, tokens
 from subscriptions.forms import PreferencesForm, SignupForm
@@ -93,11 +93,9 @@ def center(request):
             return render(
                 request, "subscriptions/center_saved.html", {"outcome": outcome, "pending": outcome.request}
             )
-    answers = PurposeConsent.objects.filter(contact=contact).select_related("purpose")
     context = {
         "form": form,
         "contact": contact,
-        "answers": answers,
         "pending_lists": state["pending_lists"],
         "gpc": gpc,
         "gpc_applied": gpc_applied,

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from consent.models import ComplianceSettings, ConsentChange, Source
-from consent.services import consent_change
+from consent.services import consent_change, consent_changes_pseudonymise
+from staff.models import AccessLogEntry
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,21 @@ def test_formula_in_a_justification_is_neutralised_in_the_export(client_as, audi
     cell = next(sheet.iter_rows(min_row=2))[header.index("Justification")]
     assert cell.data_type == "s" and cell.quotePrefix
     assert cell.value == "=cmd|' /C calc'!A0"
+
+
+def test_export_after_an_erasure_shows_pseudonymised_records_without_a_contact(client_as, auditor, record):
+    consent_changes_pseudonymise(ConsentChange.objects.filter(pk=record.pk))
+    ivy = ContactFactory(first_name="Ivy", last_name="Green", email="ivy@contoso.com")
+    consent_change(contact=ivy, level=2, source=Source.IMPORT)
+    response = client_as(auditor).get(RECORDS_EXPORT)
+    rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
+    exported = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert [(r["Contact ID"], r["Contact"], r["Contact email"], r["To"]) for r in exported] == [
+        (None, None, None, "3 Subscriptions"),
+        (ivy.pk, "Ivy Green", "ivy@contoso.com", "2 Transactional"),
+    ]
+    # The access log names the one contact the export still leads to.
+    assert AccessLogEntry.objects.get(action="export_consent").contact_count == 1
 
 
 def test_marketer_may_read_but_not_export_consent_history(client_as, marketer, record):

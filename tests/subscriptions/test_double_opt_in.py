@@ -1,5 +1,6 @@
 """The subscription center and double opt-in, over HTTP, with mail delivered by real SMTP."""
 
+import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -11,7 +12,7 @@ from consent.models import ConsentChange, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import center_link, unsubscribe_link
+from subscriptions.services import center_link, subscription_set, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # mail leaves on commit, as in production
@@ -72,6 +73,47 @@ def test_center_link_names_nobody_and_the_center_url_carries_no_token(client, ho
     page = open_center(client, holly)
     assert page.status_code == 200
     assert "Holly" in page.content.decode()
+
+
+def checked(page) -> set[tuple[str, str]]:
+    """The (name, value) of every ticked radio button and checkbox on a page."""
+    return {
+        (re.search(r'name="([^"]+)"', tag)[1], re.search(r'value="([^"]*)"', tag)[1])
+        for tag in re.findall(r"<input[^>]*>", page.content.decode())
+        if re.search(r"\schecked\b", tag)
+    }
+
+
+def test_the_center_shows_the_choices_the_contact_holds_now(client, holly, news_list, newsletter):
+    PurposeFactory(name="Events", slug="events")
+    retired = PurposeFactory(name="Retired", slug="retired")
+    consent_change(
+        contact=holly,
+        purposes={"newsletter": True, "events": False, retired.slug: True},
+        tracking_allowed=True,
+        source=Source.IMPORT,
+    )
+    retired.active = False
+    retired.save()
+    offers = SubscriptionList.objects.create(name="Offers", slug="offers")
+    hidden = SubscriptionList.objects.create(name="Staff picks", slug="staff-picks", public=False)
+    for subscription_list, status in ((news_list, "subscribed"), (offers, "pending"), (hidden, "subscribed")):
+        subscription_set(
+            contact=holly, subscription_list=subscription_list, status=status, source=Source.IMPORT
+        )
+    page = open_center(client, holly)
+    assert checked(page) == {
+        ("consent_given", "4"),
+        ("purpose_newsletter", "yes"),
+        ("purpose_events", "no"),
+        ("lists", str(news_list.pk)),
+        ("tracking", "allow"),
+    }
+    html = page.content.decode()
+    assert "Retired" not in html and "Staff picks" not in html
+    labels = re.findall(r"<label>(.*?)</label>", html)
+    waiting = [label for label in labels if "waiting for your confirmation" in label]
+    assert len(waiting) == 1 and "Offers" in waiting[0]
 
 
 def test_a_tampered_or_unknown_link_shows_an_error_and_opens_nothing(client, holly):
