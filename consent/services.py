@@ -95,7 +95,7 @@ def consent_changes_apply(
     sealed record per changed field: GDPR Art. 7(1)) in a few statements per batch of contacts
     instead of several per change, so imports scale.
     """
-    _check_source(source=source, justification="-")
+    _check_known(source)
     if len(channel) > _CHANNEL_MAX:
         raise ValidationError(
             {"channel": _("Use at most %(n)s characters for the channel.") % {"n": _CHANNEL_MAX}}
@@ -131,7 +131,8 @@ class _Step:
     new: object
     wish: ConsentWish
     effective_at: datetime
-    reason: str
+    justification: str
+    reason: str  # the history rows' change reason: the justification, or the source's name
     record: ConsentChange | None = None
 
 
@@ -194,7 +195,9 @@ class _State:
             _check_allowed(contact, changes, source=source)
             reason = justification or Source(source).label
             for name, purpose, old, new in changes:
-                planned.append(_Step(contact, name, purpose, old, new, wish, effective_at, reason))
+                planned.append(
+                    _Step(contact, name, purpose, old, new, wish, effective_at, justification, reason)
+                )
                 if name == ConsentField.CONSENT_GIVEN:
                     levels[contact.pk] = new
                 elif name == ConsentField.TRACKING:
@@ -278,7 +281,7 @@ class _State:
                 actor=actor,
                 source=source,
                 channel=channel,
-                justification=step.wish.justification.strip(),
+                justification=step.justification,
                 evidence=step.wish.evidence or {},
                 effective_at=step.effective_at,
             )
@@ -291,9 +294,13 @@ def _granted(answer: PurposeConsent | None) -> bool | None:
     return None if answer is None else answer.granted
 
 
-def _check_source(*, source: str, justification: str) -> str:
+def _check_known(source: str) -> None:
     if source not in Source.values:
         raise ValidationError(_("Unknown consent source “%(source)s”."), params={"source": source})
+
+
+def _check_source(*, source: str, justification: str) -> str:
+    _check_known(source)
     justification = (justification or "").strip()
     if source == Source.ADMIN and not justification:
         raise ValidationError(
