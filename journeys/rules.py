@@ -88,6 +88,8 @@ def _check(rule, where: str, depth: int, problems: list[str], count: list[int]) 
 
 def _check_field(rule, where, problems):
     name, op, value = rule.get("field"), rule.get("op"), rule.get("value")
+    # Any JSON may arrive: a list or an object is no field name or operator (and is unhashable).
+    name, op = (name if isinstance(name, str) else repr(name)), (op if isinstance(op, str) else repr(op))
     if set(rule) - {"field", "op", "value"}:
         problems.append(
             _("%s: unknown keys %s.") % (where, ", ".join(sorted(set(rule) - {"field", "op", "value"})))
@@ -131,9 +133,9 @@ def _check_purpose(rule, where, problems):
             _("%s: a consent option rule has “purpose” and “value” (true, false or null).") % where
         )
         return
-    if rule["value"] not in (True, False, None):
+    if rule["value"] not in (True, False, None) or type(rule["value"]) not in (bool, type(None)):
         problems.append(_("%s: the consent value is true, false or null (no answer).") % where)
-    if not Purpose.objects.filter(slug=rule["purpose"]).exists():
+    if not isinstance(rule["purpose"], str) or not Purpose.objects.filter(slug=rule["purpose"]).exists():
         problems.append(_("%s: there is no consent option with the key “%s”.") % (where, rule["purpose"]))
 
 
@@ -142,9 +144,10 @@ def _check_list(rule, where, problems):
 
     if set(rule) - {"list", "status"}:
         problems.append(_("%s: a list rule has “list” and optionally “status”.") % where)
-    if rule.get("status", "subscribed") not in LIST_STATUSES:
+    status = rule.get("status", "subscribed")
+    if not isinstance(status, str) or status not in LIST_STATUSES:
         problems.append(_("%s: the list status is one of %s.") % (where, ", ".join(LIST_STATUSES)))
-    if not SubscriptionList.objects.filter(slug=rule["list"]).exists():
+    if not isinstance(rule["list"], str) or not SubscriptionList.objects.filter(slug=rule["list"]).exists():
         problems.append(_("%s: there is no list with the key “%s”.") % (where, rule["list"]))
 
 

@@ -2,12 +2,15 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from consent.models import Source
 from consent.services import consent_change
+from contacts.models import Contact
 from contacts.services import contact_update
 from journeys.models import Segment
-from journeys.rules import validate_rules
+from journeys.rules import rules_to_q, validate_rules
 from journeys.selectors import segment_contacts, segment_members
 from journeys.services import segment_create, segment_update
 from subscriptions.models import SubscriptionList
@@ -137,3 +140,53 @@ def test_a_segment_with_bad_rules_is_not_saved_and_history_records_changes(newsl
         segment_update(segment=segment, rules={"all": "DE"})
     segment.refresh_from_db()
     assert segment.rules == {"field": "country", "op": "eq", "value": "AT"}
+
+
+# Rule-shaped JSON: the keys and values a marketer (or a script posting to the admin) might send,
+# nested and mixed with any JSON at all.
+_SCALARS = st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False) | st.text(max_size=8)
+_WORDS = st.sampled_from(
+    [
+        "all",
+        "any",
+        "field",
+        "op",
+        "value",
+        "purpose",
+        "list",
+        "status",
+        "country",
+        "consent_level",
+        "created_at",
+        "tracking_allowed",
+        "email",
+        "eq",
+        "ne",
+        "in",
+        "gte",
+        "before",
+        "newsletter",
+        "news",
+    ]
+)
+_JSON = st.recursive(
+    _SCALARS | _WORDS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(_WORDS | st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rules=_JSON)
+def test_any_json_is_refused_with_a_message_or_becomes_a_query_that_runs(newsletter, rules):
+    SubscriptionList.objects.get_or_create(slug="news", defaults={"name": "News"})
+    try:
+        validate_rules(rules)
+    except ValidationError as refused:
+        assert refused.messages and all(isinstance(m, str) and m for m in refused.messages)
+        return
+    # Valid: the rules become one query, and who it selects may still only be processed through
+    # the eligibility selector.
+    assert isinstance(Contact.objects.filter(rules_to_q(rules)).count(), int)
