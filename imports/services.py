@@ -388,12 +388,19 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
         else:
             todo.append(row)
 
-    # One query per identifier kind for the whole chunk: all contacts sharing each address.
+    # One query per identifier kind for the whole chunk: all contacts sharing each address. Locked
+    # (in id order, as the consent service locks them) before their answers' dates are read below,
+    # so an answer given meanwhile in the admin cannot be overwritten by an older row.
     by_ident: dict[tuple[str, str], list[int]] = {}  # contact ids
     for kind in ("email", "phone"):
         wanted = {r.ident for r in todo if r.kind == kind}
         if wanted:
-            found = Contact.objects.filter(**{f"{kind}__in": wanted}).order_by("pk").values_list("pk", kind)
+            found = (
+                Contact.objects.select_for_update()
+                .filter(**{f"{kind}__in": wanted})
+                .order_by("pk")
+                .values_list("pk", kind)
+            )
             for pk, ident in found:
                 by_ident.setdefault((kind, ident), []).append(pk)
 
