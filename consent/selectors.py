@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import Purpose, PurposeConsent
@@ -35,11 +35,11 @@ def eligible_contacts(
         contacts = contacts.filter(tracking_allowed=True)
     if purpose is not None:
         granted = PurposeConsent.objects.filter(contact=OuterRef("pk"), granted=True)
-        granted = (
-            granted.filter(purpose__slug=purpose)
-            if isinstance(purpose, str)
-            else granted.filter(purpose=purpose)
-        )
+        if isinstance(purpose, str):
+            # The slug's id as a scalar subquery, not a join: the planner then reads the answers
+            # as if the id had been written in (a join made the first page 3x slower at 1M).
+            purpose = Subquery(Purpose.objects.filter(slug=purpose).values("pk")[:1])
+        granted = granted.filter(purpose=purpose)
         contacts = contacts.filter(Exists(granted))
     if subscription_list is not None:
         from subscriptions.models import Subscription  # subscriptions depends on consent, not back
