@@ -7,14 +7,14 @@ import pytest
 import config.settings
 
 
-def conn_max_age(monkeypatch, **env) -> int:
+def database_settings(monkeypatch, **env) -> dict:
     with monkeypatch.context() as patch:
-        for name in ("DATABASE_URL", "DATABASE_CONN_MAX_AGE"):
+        for name in ("DATABASE_URL", "DATABASE_CONN_MAX_AGE", "DATABASE_BEHIND_TRANSACTION_POOLER"):
             patch.delenv(name, raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
         try:
-            return importlib.reload(config.settings).DATABASES["default"]["CONN_MAX_AGE"]
+            return dict(importlib.reload(config.settings).DATABASES["default"])
         finally:
             patch.undo()
             importlib.reload(config.settings)
@@ -25,11 +25,18 @@ def conn_max_age(monkeypatch, **env) -> int:
     [
         ({}, 60),
         ({"DATABASE_CONN_MAX_AGE": "0"}, 0),
-        ({"DATABASE_URL": "postgres://consent@db:5432/consent"}, 0),
-        ({"DATABASE_URL": "postgres://consent@db:5432/consent", "DATABASE_CONN_MAX_AGE": "30"}, 30),
+        ({"DATABASE_URL": "postgres://consent@db:5432/consent"}, 60),
+        ({"DATABASE_URL": "postgres://consent@db:5432/consent", "DATABASE_CONN_MAX_AGE": "0"}, 0),
     ],
 )
-def test_sqlite_keeps_its_connections_unless_told_and_other_databases_only_when_told(
-    monkeypatch, env, expected
-):
-    assert conn_max_age(monkeypatch, **env) == expected
+def test_connections_are_kept_a_minute_and_checked_before_reuse_unless_told(monkeypatch, env, expected):
+    database = database_settings(monkeypatch, **env)
+    assert database["CONN_MAX_AGE"] == expected
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_behind_a_transaction_pooler_no_server_side_cursor_is_opened(monkeypatch):
+    url = "postgres://consent@pgbouncer:6432/consent"
+    assert database_settings(monkeypatch, DATABASE_URL=url)["DISABLE_SERVER_SIDE_CURSORS"] is False
+    pooled = database_settings(monkeypatch, DATABASE_URL=url, DATABASE_BEHIND_TRANSACTION_POOLER="true")
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
