@@ -152,6 +152,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # --- Email --------------------------------------------------------------------------------------
 globals().update(env_email("EMAIL_URL", "console://"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "privacy@localhost")
+# Seconds an SMTP server may stay silent before a send fails (and is retried): without it a server
+# that accepts the connection and never answers holds a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -40,3 +40,34 @@ def test_behind_a_transaction_pooler_no_server_side_cursor_is_opened(monkeypatch
     assert database_settings(monkeypatch, DATABASE_URL=url)["DISABLE_SERVER_SIDE_CURSORS"] is False
     pooled = database_settings(monkeypatch, DATABASE_URL=url, DATABASE_BEHIND_TRANSACTION_POOLER="true")
     assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_a_silent_smtp_server_makes_a_send_fail_instead_of_holding_the_worker(monkeypatch, settings):
+    import socket
+    import threading
+
+    from django.core.mail import get_connection
+
+    monkeypatch.delenv("EMAIL_TIMEOUT", raising=False)
+    assert importlib.reload(config.settings).EMAIL_TIMEOUT == 30  # the default a deployment gets
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 1
+        outcome = []
+
+        def send():
+            try:
+                get_connection().open()
+                outcome.append("opened")
+            except OSError as error:  # smtplib reports the timeout as a disconnection
+                outcome.append(str(error))
+
+        worker = threading.Thread(target=send, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+    assert len(outcome) == 1 and "timed out" in outcome[0]
