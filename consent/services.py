@@ -36,6 +36,9 @@ class ConsentWish:
     justification: str = ""
     evidence: dict = field(default_factory=dict)
     effective_at: datetime | None = None
+    # Answers given after this moment stay: the wish then leaves that contact alone (an old export
+    # must not overwrite a newer choice), and a group left with nothing to do is refused as older.
+    keep_answers_after: datetime | None = None
 
 
 def consent_change(
@@ -175,8 +178,11 @@ class _State:
         levels: dict[int, int] = {}
         tracking: dict[int, bool] = {}
         granted: dict[tuple[int, int], bool | None] = {}
+        granted_at: dict[tuple[int, int], datetime] = {}
         planned: list[_Step] = []
         versions = []
+        newer: list[tuple[Purpose, datetime]] = []  # answers that kept a wish from applying
+        skipped = 0
         for wish in group:
             contact = self.contacts.get(wish.contact_id)
             if contact is None:
@@ -184,6 +190,17 @@ class _State:
             justification = _check_source(source=source, justification=wish.justification)
             effective_at = _check_effective(wish.effective_at, now)
             wanted = self._resolve(wish.purposes)
+            if wish.keep_answers_after is not None:
+                kept = [
+                    (purpose, at)
+                    for purpose in wanted
+                    if (at := self._answered_at((contact.pk, purpose.pk), granted_at))
+                    and at > wish.keep_answers_after
+                ]
+                if kept:
+                    newer += kept
+                    skipped += 1
+                    continue
             level_now = levels.get(contact.pk, contact.consent_given)
             tracking_now = tracking.get(contact.pk, contact.tracking_allowed)
             answers_now = {}
@@ -203,11 +220,19 @@ class _State:
                     tracking[contact.pk] = new
                 else:
                     granted[(contact.pk, purpose.pk)] = new
+                    granted_at[(contact.pk, purpose.pk)] = effective_at
             if any(name != ConsentField.PURPOSE for name, *_rest in changes):
                 level_then = levels.get(contact.pk, contact.consent_given)
                 versions.append(
                     (contact, level_then, tracking.get(contact.pk, contact.tracking_allowed), reason)
                 )
+        if skipped and skipped == len(group):  # every wish met a newer answer
+            purpose, at = max(newer, key=lambda kept: kept[1])
+            raise ValidationError(
+                _("A newer answer for “%(purpose)s” exists (given %(date)s); this change is older.")
+                % {"purpose": purpose.name, "date": timezone.localtime(at).strftime("%Y-%m-%d %H:%M")},
+                code="older",
+            )
         # The whole group holds: fold it into the state.
         for contact, level, tracks, _reason in versions:
             contact.consent_given, contact.tracking_allowed = level, tracks
@@ -224,6 +249,13 @@ class _State:
                 self.answer_versions.append((answer, step.new, step.effective_at, step.reason, kind))
         self.steps += planned
         return planned
+
+    def _answered_at(self, key: tuple[int, int], pending: dict) -> datetime | None:
+        """When the answer for (contact, purpose) was given, counting this group's wishes so far."""
+        if key in pending:
+            return pending[key]
+        answer = self.answers.get(key)
+        return None if answer is None else answer.changed_at
 
     def _resolve(self, purposes) -> dict[Purpose, bool]:
         if not purposes:

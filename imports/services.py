@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from config.bulk import bulk_insert, bulk_set
 from config.connection_loss import CONNECTION_LOST
 from consent.levels import ConsentLevel
-from consent.models import Purpose, PurposeConsent, Source
+from consent.models import Purpose, Source
 from consent.services import ConsentWish, consent_changes_apply
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
@@ -388,31 +388,14 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
         else:
             todo.append(row)
 
-    # One query per identifier kind for the whole chunk: all contacts sharing each address. Locked
-    # (in id order, as the consent service locks them) before their answers' dates are read below,
-    # so an answer given meanwhile in the admin cannot be overwritten by an older row.
+    # One query per identifier kind for the whole chunk: all contacts sharing each address.
     by_ident: dict[tuple[str, str], list[int]] = {}  # contact ids
     for kind in ("email", "phone"):
         wanted = {r.ident for r in todo if r.kind == kind}
         if wanted:
-            found = (
-                Contact.objects.select_for_update()
-                .filter(**{f"{kind}__in": wanted})
-                .order_by("pk")
-                .values_list("pk", kind)
-            )
+            found = Contact.objects.filter(**{f"{kind}__in": wanted}).order_by("pk").values_list("pk", kind)
             for pk, ident in found:
                 by_ident.setdefault((kind, ident), []).append(pk)
-
-    # When each contact's current answer per purpose was given: an older row must not overwrite a
-    # newer answer from another channel (a withdrawal in the admin must survive an old export).
-    answered_at = {
-        (contact_id, purpose_id): changed_at
-        for contact_id, purpose_id, changed_at in PurposeConsent.objects.filter(
-            contact__in=[pk for group in by_ident.values() for pk in group],
-            purpose__in={r.purpose.pk for r in todo},
-        ).values_list("contact_id", "purpose_id", "changed_at")
-    }
 
     actor = run.created_by
     # Addresses nobody has yet: one insert for the chunk's new people. A row for a new person can
@@ -441,27 +424,6 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
     groups, placed = [], []
     for row in ready:
         contacts = by_ident[(row.kind, row.ident)]
-        current = [
-            pk
-            for pk in contacts
-            if answered_at.get((pk, row.purpose.pk), row.effective_at) <= row.effective_at
-        ]
-        if not current:
-            newest = max(answered_at[(pk, row.purpose.pk)] for pk in contacts)
-            outcome.errors.append(
-                (
-                    row.number,
-                    row.key,
-                    _("A newer answer for “%(purpose)s” exists (given %(date)s); the row is older.")
-                    % {
-                        "purpose": row.purpose.name,
-                        "date": timezone.localtime(newest).strftime("%Y-%m-%d %H:%M"),
-                    },
-                )
-            )
-            continue
-        for pk in current:  # a later row of this chunk compares with this one
-            answered_at[(pk, row.purpose.pk)] = row.effective_at
         justification = justification_text % {
             "source": source.name,
             "file": run.file_name,
@@ -483,12 +445,15 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
                     justification=justification,
                     evidence=evidence,
                     effective_at=row.effective_at,
+                    keep_answers_after=row.effective_at,
                 )
-                for pk in current
+                for pk in contacts
             ]
         )
         placed.append((row, contacts))
-    # One row is one group: all its contacts change, or the row is refused whole.
+    # One row is one group: all its contacts change, or the row is refused whole. A contact whose
+    # answer is newer than the row keeps it (a withdrawal in the admin survives an old export);
+    # the service checks that under its lock, against the rows of this chunk applied before.
     applied = consent_changes_apply(
         groups=groups, source=Source.IMPORT, actor=actor, channel=source.name[:64]
     )
@@ -551,15 +516,6 @@ def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
         .order_by("pk")
     )
     gone = list(gone[:limit] if limit else gone)
-    # Only answers that still are the imported one: a newer answer through another channel
-    # (the subscription center, the admin) is the person's current choice and stays.
-    answered_at = {
-        (contact_id, purpose_id): changed_at
-        for contact_id, purpose_id, changed_at in PurposeConsent.objects.filter(
-            contact__in={c.pk for record in gone for c in record.contacts.all()},
-            purpose__in={record.purpose_id for record in gone},
-        ).values_list("contact_id", "purpose_id", "changed_at")
-    }
     groups = []
     for record in gone:
         evidence = {
@@ -581,17 +537,21 @@ def _withdraw_removed(ctx: _Context, *, limit: int | None = None) -> _Outcome:
                     purposes={record.purpose: False},
                     justification=justification,
                     evidence=evidence,
+                    # Only answers that still are the imported one: a newer answer through another
+                    # channel (the subscription center, the admin) is the person's choice and stays.
+                    keep_answers_after=record.effective_at,
                 )
             ]
             for c in record.contacts.all()
-            if answered_at.get((c.pk, record.purpose_id), record.effective_at) <= record.effective_at
         ]
     applied = consent_changes_apply(
         groups=groups, source=Source.IMPORT, actor=ctx.run.created_by, channel=ctx.source.name[:64]
     )
     for result in applied.outcomes:
-        if isinstance(result, ValidationError):  # withdrawing narrows: nothing refuses it
-            raise result
+        if isinstance(result, ValidationError):
+            if result.code == "older":  # a newer answer stays: nothing to withdraw
+                continue
+            raise result  # withdrawing narrows: nothing else refuses it
         outcome.changes += len(result)
     ImportedConsent.objects.filter(pk__in=[record.pk for record in gone]).delete()
     outcome.withdrawn = len(gone)

@@ -403,3 +403,37 @@ def test_a_batch_without_a_justification_from_the_admin_changes_nothing(logging_
     assert isinstance(applied.outcomes[0], ValidationError)
     contact.refresh_from_db()
     assert contact.consent_given == 0 and not ConsentChange.objects.exists()
+
+
+def test_a_wish_older_than_the_answer_leaves_it_and_a_group_of_only_such_wishes_is_refused(logging_on):
+    import datetime as dt
+
+    news = PurposeFactory(slug="news", name="News")
+    march, april = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    withdrew, silent = ContactFactory(), ContactFactory()
+    consent_change(contact=withdrew, purposes={news: False}, source=Source.IMPORT, effective_at=april)
+
+    def older(contact, granted=True):
+        return ConsentWish(
+            contact_id=contact.pk, purposes={news: granted}, effective_at=march, keep_answers_after=march
+        )
+
+    applied = consent_changes_apply(
+        groups=[
+            [older(withdrew), older(silent)],  # the April answer stays; the one without an answer changes
+            [older(withdrew)],  # nothing left to do: refused as older
+            # Sees the first group: the March answer it gave is not newer than March.
+            [older(silent, granted=False)],
+        ],
+        source=Source.IMPORT,
+    )
+
+    mixed, refused, later = applied.outcomes
+    assert [(r.contact_id, r.new_value) for r in mixed] == [(silent.pk, "True")]
+    assert isinstance(refused, ValidationError) and refused.code == "older"
+    assert refused.messages == [
+        "A newer answer for “News” exists (given 2026-04-01 00:00); this change is older."
+    ]
+    assert [(r.contact_id, r.new_value) for r in later] == [(silent.pk, "False")]
+    assert PurposeConsent.objects.get(contact=withdrew).granted is False
+    assert PurposeConsent.objects.get(contact=silent).granted is False

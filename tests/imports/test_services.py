@@ -392,6 +392,25 @@ def test_an_older_row_does_not_overwrite_a_newer_answer_from_another_channel(sou
     assert row == 4 and reason.startswith("A newer answer for “Newsletter” exists (given 2026-03-01")
 
 
+def test_a_refused_row_does_not_make_a_later_older_row_of_the_same_person_look_outdated(source, run_import):
+    """The newer row is refused by the consent service, so the older one meets the answer the
+    person really holds (none) and applies; it used to be refused as older than the refused row."""
+    source.level_column = "Level"
+    source.save()
+    guardian = ContactFactory(email="parent@contoso.com")
+    child = ContactFactory(email="kid@contoso.com", is_child=True, guardian=guardian)
+    header = ["Consent ID", "Email", "Consent option", "Consent value", "Date", "Level"]
+    rows = [
+        ["1", "kid@contoso.com", "Newsletter", "yes", "2026-03-02", "5"],  # a child: never profiling
+        ["2", "kid@contoso.com", "Newsletter", "yes", "2026-03-01", "3"],
+    ]
+    run = run_import(source, csv_bytes(rows, header=header))
+
+    assert report(run) == [(2, "A child can never be given Profiling consent (GDPR Art. 8).")]
+    child.refresh_from_db()
+    assert child.consent_given == 3 and answers(child) == {"newsletter": True}
+
+
 def test_withdrawal_of_a_row_gone_from_the_export_spares_a_newer_answer(source, run_import):
     source.removed_consent = ImportSource.RemovedConsent.WITHDRAW
     source.save()
