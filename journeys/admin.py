@@ -23,6 +23,7 @@ from journeys.models import (
     ScoringRule,
     Segment,
     SegmentExport,
+    StepRun,
 )
 from journeys.selectors import segment_members
 from staff.access_log import record_access
@@ -271,10 +272,35 @@ class JourneyAdmin(SimpleHistoryAdmin):
             self.message_user(request, _("“%s” is stopped; nobody gets anything more from it.") % journey)
 
 
+class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """What happened to each step of the enrolment, including a mail whose worker died while
+    sending it: recorded as interrupted and never repeated, so an officer can answer "did Holly
+    get it?" honestly."""
+
+    model = StepRun
+    fields = readonly_fields = ("step", "status", "claimed_at", "done_at")
+    ordering = ("step__position",)
+    extra = 0
+
+
+class InterruptedSendFilter(admin.SimpleListFilter):
+    title = _("interrupted sending")
+    parameter_name = "interrupted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("a mail may or may not have gone out"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(step_runs__status=StepRun.Status.UNCERTAIN).distinct()
+        return queryset
+
+
 @admin.register(Enrolment)
 class EnrolmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("journey", "contact", "status", "exit_reason", "next_position", "due_at", "enrolled_at")
-    list_filter = ("status", "exit_reason", "journey")
+    list_filter = ("status", "exit_reason", "journey", InterruptedSendFilter)
+    inlines = [StepRunInline]
     list_select_related = ("journey", "contact")
     paginator = CappedCountPaginator
     show_full_result_count = False

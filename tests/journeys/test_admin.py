@@ -173,3 +173,40 @@ def test_a_marketer_creates_a_draft_journey_with_steps_in_the_admin(newsletter, 
     assert (journey.status, journey.min_level) == ("draft", 4)
     assert [s.kind for s in journey.steps.all()] == ["email", "wait", "task"]
     assert journey.history.first().history_user == marketer
+
+
+def test_a_mail_interrupted_while_sending_is_shown_on_the_enrolment_and_can_be_filtered(
+    member, smtp, marketer, client_as
+):
+    """Anna's worker died after handing her mail to the server; Carl's before. The run repeats
+    only Carl's, and the admin tells which enrolment holds a mail that may or may not have gone out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from journeys.models import Enrolment, StepRun
+    from journeys.services import claim_timeout, journey_enrol, journeys_run
+
+    journey = make_journey(steps=("email", "task"))
+    anna, carl = member(first_name="Anna"), member(first_name="Carl")
+    now = timezone.now()
+    journey_enrol(journey=journey, now=now)
+    step = journey.steps.get(position=0)
+    for contact, status in ((anna, "sending"), (carl, "claimed")):
+        StepRun.objects.create(
+            enrolment=Enrolment.objects.get(contact=contact),
+            step=step,
+            status=status,
+            claimed_at=now - claim_timeout() - timedelta(minutes=1),
+        )
+    journeys_run(now=now)
+
+    client = client_as(marketer)
+    listing = reverse("admin:journeys_enrolment_changelist")
+    filtered = client.get(listing, {"interrupted": "yes"}).context["cl"].result_list
+    assert [e.contact for e in filtered] == [anna]
+    page = client.get(reverse("admin:journeys_enrolment_change", args=[filtered[0].pk])).content.decode()
+    assert "Interrupted while sending, not repeated" in page
+    carls = Enrolment.objects.get(contact=carl)
+    page = client.get(reverse("admin:journeys_enrolment_change", args=[carls.pk])).content.decode()
+    assert "Interrupted while sending" not in page and "Done" in page
