@@ -269,14 +269,15 @@ class ComplianceSettings(models.Model):
         return cls.objects.get_or_create(pk=1)[0]
 
     @classmethod
-    def consent_changes_logged(cls) -> bool:
-        """log_consent_changes, read by every consent write: one plain query, not load()'s
-        get_or_create (0.5 ms, as much as a whole statement of a consent change)."""
+    def switch(cls, name: str) -> bool:
+        """One on/off setting, read by every consent write and every subscription center page:
+        one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement)."""
+        column = connection.ops.quote_name(cls._meta.get_field(name).column)
         table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT log_consent_changes FROM {table} WHERE id = 1")  # noqa: S608
+            cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")  # noqa: S608
             row = cursor.fetchone()
-        return cls.load().log_consent_changes if row is None else bool(row[0])
+        return getattr(cls.load(), name) if row is None else bool(row[0])
 
 
 class ConsentLevelSnapshot(models.Model):

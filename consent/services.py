@@ -300,7 +300,7 @@ class _State:
             user=actor,
             date=now,
         )
-        if not self.steps or not ComplianceSettings.consent_changes_logged():
+        if not self.steps or not ComplianceSettings.switch("log_consent_changes"):
             return
         for step in self.steps:
             step.record = ConsentChange(

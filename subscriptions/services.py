@@ -235,7 +235,7 @@ def preferences_update(
 
 
 def email_level_opt_out() -> bool:
-    return ComplianceSettings.load().email_level_opt_out
+    return ComplianceSettings.switch("email_level_opt_out")
 
 
 def _opt_out_siblings(contact: Contact, *, narrow: dict, left: list[int], evidence: dict) -> None:
