@@ -8,6 +8,7 @@ sequence first, so callers get their primary keys as with bulk_create. Elsewhere
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from functools import cache
 
 from django.db import connection, models
@@ -27,6 +28,54 @@ def _db_value(field, value):
     return value
 
 
+@contextmanager
+def one_round_trip():
+    """Inside, writes whose results nobody reads wait, then go together with the next statement
+    that returns rows (or at the end): one round trip instead of several. PostgreSQL takes several
+    statements in one execute() (client-side binding); elsewhere they run at once. Only the bulk
+    writers here queue, and a read would not see a write still waiting: keep the block to writes."""
+    if connection.vendor != "postgresql" or getattr(connection, "_waiting_writes", None) is not None:
+        yield
+        return
+    connection._waiting_writes = []
+    try:
+        yield
+        _flush()
+    finally:
+        connection._waiting_writes = None
+
+
+def write_rows(statement: str, params: list) -> None:
+    """Run a statement whose result nobody reads, or queue it inside one_round_trip()."""
+    waiting = getattr(connection, "_waiting_writes", None)
+    if waiting is not None:
+        waiting.append((statement, params))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def fetch_rows(statement: str, params: list) -> list:
+    """Run a statement that returns rows, with the writes waiting before it, in one round trip."""
+    waiting = getattr(connection, "_waiting_writes", None) or []
+    statements = [*waiting, (statement, params)]
+    waiting.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(s for s, _p in statements), [v for _s, p in statements for v in p])
+        for _ in statements[1:]:
+            cursor.nextset()
+        return cursor.fetchall()
+
+
+def _flush() -> None:
+    waiting = getattr(connection, "_waiting_writes", None)
+    if waiting:
+        statements = list(waiting)
+        waiting.clear()
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(s for s, _p in statements), [v for _s, p in statements for v in p])
+
+
 def bulk_insert(model, objs: list, *, batch_size: int = 5000) -> list:
     """Insert `objs` (new instances of `model`) and set their primary keys. Returns objs."""
     if not objs:
@@ -41,6 +90,7 @@ def bulk_insert(model, objs: list, *, batch_size: int = 5000) -> list:
     meta = model._meta
     fields = list(meta.concrete_fields)
     missing = [o for o in objs if o.pk is None]
+    _flush()  # COPY cannot travel with other statements
     with connection.cursor() as cursor:
         if missing:
             cursor.execute(
@@ -75,10 +125,8 @@ def _insert_returning(model, objs: list) -> list:
         f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(pk.column)}"
     )
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        for obj, (value,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = value
+    for obj, (value,) in zip(objs, fetch_rows(statement, params), strict=True):
+        obj.pk = value
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
     return objs
@@ -128,17 +176,19 @@ def insert_rows(model, rows: list[dict]) -> None:
     table = sql.Identifier(model._meta.db_table)
     columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
     values = ([_db_value(f, row[f.attname]) for f in fields] for row in rows)
-    with connection.cursor() as cursor:
-        if len(rows) < 20:  # one round trip; COPY takes two
-            row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(fields)))
-            statement = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
-                table, columns, sql.SQL(", ").join([row] * len(rows))
-            )
-            cursor.execute(statement.as_string(cursor.cursor), [v for row in values for v in row])
-            return
-        with cursor.cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)) as copy:
-            for row in values:
-                copy.write_row(row)
+    if len(rows) < 20:  # one round trip (or none of its own); COPY takes two
+        row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(fields)))
+        statement = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+            table, columns, sql.SQL(", ").join([row] * len(rows))
+        )
+        connection.ensure_connection()
+        write_rows(statement.as_string(connection.connection), [v for row in values for v in row])
+        return
+    _flush()
+    copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)
+    with connection.cursor() as cursor, cursor.cursor.copy(copy_statement) as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 def tracked_values(obj) -> dict:
@@ -183,20 +233,17 @@ def bulk_set(model, objs: list, fields: list[str], *, batch_size: int = 500) -> 
         source = f"unnest({arrays}) AS v({names})"
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     step = 5000 if postgres else batch_size  # arrays keep the statement small at any size
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), step):
-            batch = objs[start : start + step]
-            values = [
-                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in batch
-            ]
-            if postgres:
-                params = [list(column) for column in zip(*values, strict=True)]
-            else:
-                source = f"(VALUES {', '.join([row] * len(batch))}) AS v"
-                params = [value for row_values in values for value in row_values]
-            # Only quoted names from the model's meta are spliced in; values go through parameters.
-            statement = (
-                f"UPDATE {table} SET {assignments} FROM {source} "  # noqa: S608
-                f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
-            )
-            cursor.execute(statement, params)
+    for start in range(0, len(objs), step):
+        batch = objs[start : start + step]
+        values = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in batch]
+        if postgres:
+            params = [list(column) for column in zip(*values, strict=True)]
+        else:
+            source = f"(VALUES {', '.join([row] * len(batch))}) AS v"
+            params = [value for row_values in values for value in row_values]
+        # Only quoted names from the model's meta are spliced in; values go through parameters.
+        statement = (
+            f"UPDATE {table} SET {assignments} FROM {source} "  # noqa: S608
+            f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
+        )
+        write_rows(statement, params)

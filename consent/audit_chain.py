@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from config.bulk import fetch_rows, write_rows
 from consent.models import AuditChainHead, ConsentChange
 
 GENESIS = "0" * 64
@@ -70,22 +71,19 @@ def seal(records: list[ConsentChange]) -> None:
     # SQLite has no row locks: its writers take the whole database, one at a time.
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
     lock = f"SELECT length, last_hash FROM {table} WHERE id = 1{for_update}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(lock)
-        row = cursor.fetchone()
-        if row is None:  # the first record ever
-            AuditChainHead.objects.get_or_create(pk=1)
-            cursor.execute(lock)
-            row = cursor.fetchone()
-        length, prev = row[0], row[1] or GENESIS
-        for record in records:
-            record.personal_digest = personal_digest(record)
-            record.prev_hash = prev
-            record.chain_hash = prev = link_hash(record, prev, record.personal_digest)
-        cursor.execute(
-            f"UPDATE {table} SET length = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608
-            [length + len(records), prev, timezone.now()],
-        )
+    rows = fetch_rows(lock, [])
+    if not rows:  # the first record ever
+        AuditChainHead.objects.get_or_create(pk=1)
+        rows = fetch_rows(lock, [])
+    length, prev = rows[0][0], rows[0][1] or GENESIS
+    for record in records:
+        record.personal_digest = personal_digest(record)
+        record.prev_hash = prev
+        record.chain_hash = prev = link_hash(record, prev, record.personal_digest)
+    write_rows(
+        f"UPDATE {table} SET length = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608
+        [length + len(records), prev, timezone.now()],
+    )
 
 
 @dataclass

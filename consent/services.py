@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.bulk import bulk_insert, bulk_set, history_insert, tracked_values
+from config.bulk import bulk_insert, bulk_set, history_insert, one_round_trip, tracked_values
 from consent.audit_chain import seal
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
@@ -112,7 +112,8 @@ def consent_changes_apply(
                 outcomes.append(state.apply_group(group, source=source, now=now))
             except ValidationError as refusal:
                 outcomes.append(refusal)
-        state.write(source=source, actor=actor, channel=channel, now=now)
+        with one_round_trip():  # the writes travel with the chain's lock and the records
+            state.write(source=source, actor=actor, channel=channel, now=now)
     return AppliedChanges(
         [o if isinstance(o, ValidationError) else [s.record for s in o if s.record] for o in outcomes],
         {pk: (c.consent_given, c.tracking_allowed) for pk, c in state.contacts.items()},
