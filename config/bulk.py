@@ -32,8 +32,9 @@ def _db_value(field, value):
 def one_round_trip():
     """Inside, writes whose results nobody reads wait, then go together with the next statement
     that returns rows (or at the end): one round trip instead of several. PostgreSQL takes several
-    statements in one execute() (client-side binding); elsewhere they run at once. Only the bulk
-    writers here queue, and a read would not see a write still waiting: keep the block to writes."""
+    statements in one execute() with Django's default client-side binding ("server_side_binding"
+    in OPTIONS would refuse it); elsewhere they run at once. Only the bulk writers here queue, and
+    a read would not see a write still waiting: keep the block to writes."""
     if connection.vendor != "postgresql" or getattr(connection, "_waiting_writes", None) is not None:
         yield
         return
