@@ -151,6 +151,9 @@ class _State:
         # per changed answer (answer, granted, date, reason, history type).
         self.contact_versions: list[tuple[Contact, int, bool, str]] = []
         self.answer_versions: list[tuple[PurposeConsent, bool, datetime, str, str]] = []
+        # When each (contact, purpose) answer was last stated by a wish applied in this call, even
+        # one that changed nothing: a newer row restating an answer still outdates an older row.
+        self.stated_at: dict[tuple[int, int], datetime] = {}
 
     @classmethod
     def lock(cls, groups) -> _State:
@@ -179,7 +182,7 @@ class _State:
         levels: dict[int, int] = {}
         tracking: dict[int, bool] = {}
         granted: dict[tuple[int, int], bool | None] = {}
-        granted_at: dict[tuple[int, int], datetime] = {}
+        stated_at: dict[tuple[int, int], datetime] = {}
         planned: list[_Step] = []
         versions = []
         newer: list[tuple[Purpose, datetime]] = []  # answers that kept a wish from applying
@@ -195,7 +198,7 @@ class _State:
                 kept = [
                     (purpose, at)
                     for purpose in wanted
-                    if (at := self._answered_at((contact.pk, purpose.pk), granted_at))
+                    if (at := self._answered_at((contact.pk, purpose.pk), stated_at))
                     and at > wish.keep_answers_after
                 ]
                 if kept:
@@ -221,7 +224,9 @@ class _State:
                     tracking[contact.pk] = new
                 else:
                     granted[(contact.pk, purpose.pk)] = new
-                    granted_at[(contact.pk, purpose.pk)] = effective_at
+            for purpose in wanted:
+                key = (contact.pk, purpose.pk)
+                stated_at[key] = max(effective_at, stated_at.get(key, effective_at))
             if any(name != ConsentField.PURPOSE for name, *_rest in changes):
                 level_then = levels.get(contact.pk, contact.consent_given)
                 versions.append(
@@ -235,6 +240,8 @@ class _State:
                 code="older",
             )
         # The whole group holds: fold it into the state.
+        for key, at in stated_at.items():
+            self.stated_at[key] = max(at, self.stated_at.get(key, at))
         for contact, level, tracks, _reason in versions:
             contact.consent_given, contact.tracking_allowed = level, tracks
         self.contact_versions += versions
@@ -252,11 +259,11 @@ class _State:
         return planned
 
     def _answered_at(self, key: tuple[int, int], pending: dict) -> datetime | None:
-        """When the answer for (contact, purpose) was given, counting this group's wishes so far."""
-        if key in pending:
-            return pending[key]
+        """When the answer for (contact, purpose) was last given or restated: stored, by a wish
+        applied earlier in this call, or by one before it in this group."""
         answer = self.answers.get(key)
-        return None if answer is None else answer.changed_at
+        moments = [pending.get(key), self.stated_at.get(key), None if answer is None else answer.changed_at]
+        return max((at for at in moments if at is not None), default=None)
 
     def _resolve(self, purposes) -> dict[Purpose, bool]:
         if not purposes:
@@ -328,8 +335,9 @@ def _contacts_locked(ids: list[int]):
     if connection.vendor != "postgresql":
         return Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     table = connection.ops.quote_name(Contact._meta.db_table)
+    pk = connection.ops.quote_name(Contact._meta.pk.column)
     return Contact.objects.raw(
-        f"SELECT * FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+        f"SELECT * FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR UPDATE",  # noqa: S608
         [ids],
     )
 

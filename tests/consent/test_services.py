@@ -437,3 +437,28 @@ def test_a_wish_older_than_the_answer_leaves_it_and_a_group_of_only_such_wishes_
     assert [(r.contact_id, r.new_value) for r in later] == [(silent.pk, "False")]
     assert PurposeConsent.objects.get(contact=withdrew).granted is False
     assert PurposeConsent.objects.get(contact=silent).granted is False
+
+
+def test_a_newer_wish_that_restates_the_answer_still_keeps_an_older_one_from_overwriting_it(logging_on):
+    """Two export rows for one person, newest first: the first says what the person already
+    answered (nothing changes), the second is older and says the opposite. It is refused."""
+    import datetime as dt
+
+    news = PurposeFactory(slug="news", name="News")
+    january, march_1, march_2 = (dt.datetime(2026, m, d, tzinfo=dt.UTC) for m, d in ((1, 1), (3, 1), (3, 2)))
+    person = ContactFactory()
+    consent_change(contact=person, purposes={news: True}, source=Source.IMPORT, effective_at=january)
+
+    def row(granted, at):
+        return [
+            ConsentWish(
+                contact_id=person.pk, purposes={news: granted}, effective_at=at, keep_answers_after=at
+            )
+        ]
+
+    restated, older = consent_changes_apply(
+        groups=[row(True, march_2), row(False, march_1)], source=Source.IMPORT
+    ).outcomes
+    assert restated == []
+    assert isinstance(older, ValidationError) and older.code == "older"
+    assert PurposeConsent.objects.get(contact=person).granted is True
