@@ -13,9 +13,17 @@ from django.utils import timezone
 
 
 def periodic_task(
-    name: str, task: str, *, every: int = 0, period: str = "", hour: str = "", minute: str = "0"
+    name: str,
+    task: str,
+    *,
+    every: int = 0,
+    period: str = "",
+    hour: str = "",
+    minute: str = "0",
+    expire_seconds: int | None = None,
 ) -> migrations.RunPython:
-    """Every `every` `period` (e.g. 5, "minutes"), or daily at hour:minute in TIME_ZONE."""
+    """Every `every` `period` (e.g. 5, "minutes"), or daily at hour:minute in TIME_ZONE.
+    expire_seconds: a message not started by then is dropped (for tasks only worth doing now)."""
     if bool(every) == bool(hour):
         raise ValueError("give either every/period or a daily hour")
 
@@ -37,7 +45,7 @@ def periodic_task(
             )
             when = {"crontab": schedule, "interval": None}
         apps.get_model(beat, "PeriodicTask").objects.update_or_create(
-            name=name, defaults={"task": task, "enabled": True, **when}
+            name=name, defaults={"task": task, "enabled": True, "expire_seconds": expire_seconds, **when}
         )
         # Beat reloads its schedule when this timestamp moves (PeriodicTasks.update_changed()).
         apps.get_model(beat, "PeriodicTasks").objects.update_or_create(

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "dsr",
     "staff",
     "imports",
+    "operations",
     "bench",
 ]
 
@@ -175,6 +176,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes when it sent each task right away (default: every 3 minutes), so the readiness
+# check sees a silent beat within minutes (operations.health.Beat). A few writes a minute.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 

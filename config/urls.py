@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from config.login_throttle import throttled_admin_login
 from consent.views import compliance_dashboard, compliance_report, verify_trail
+from operations.views import health_page
 from staff.admin import staff_logs_view
 
 admin.site.site_header = "Consent Office"
@@ -15,10 +16,12 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/report/", admin.site.admin_view(compliance_report), name="consent-report"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
+    path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
+    path("", include("operations.urls")),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),
