@@ -57,13 +57,15 @@ def test_only_officers_and_auditors_read_the_reasons(client_as, privacy_officer,
 
 @pytest.mark.django_db
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server to start and stop a broker")
-def test_readiness_sees_the_broker_stop_and_come_back(client):
+def test_readiness_sees_the_broker_stop_and_come_back(client, monkeypatch):
     from config.celery import app
 
     port = _free_port()
     command = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     saved = app.conf.broker_url
+    # Celery reads the environment variable before its own setting.
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{port}/0")
     app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
     try:
         wait_for(lambda: "broker" not in _ready(client)[1], seconds=15, message="the broker to answer")
