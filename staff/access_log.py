@@ -20,6 +20,9 @@ BATCH = 5000
 
 
 def _request_id(request) -> str:
+    # The id the request's log lines carry (operations.logs.RequestLogMiddleware), if it ran.
+    if getattr(request, "request_id", ""):
+        return request.request_id
     if not hasattr(request, "_access_log_id"):
         request._access_log_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     return request._access_log_id
