@@ -222,6 +222,8 @@ IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
 
 # --- API (issue 3) -------------------------------------------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
+# Bearer token of the Prometheus endpoint /metrics; unset, the endpoint answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "staff.api_auth.ApiKeyAuthentication",

@@ -17,7 +17,10 @@ from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
 
+from operations.metrics import REQUEST_SECONDS, TASK_FAILURES, TASK_SECONDS
+
 _context: ContextVar[dict | None] = ContextVar("log_context", default=None)
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EMAIL = re.compile(r"[^\s'\"<>(),;:@]+@[^\s'\"<>(),;:@]+\.[A-Za-z]{2,}")
 requests_log = logging.getLogger("consent_office.requests")
@@ -75,7 +78,7 @@ class JsonLineFormatter(JsonFormatter):
 
 class RequestLogMiddleware:
     """Gives each request an id (the proxy's X-Request-Id when well-formed), binds it to every log
-    line, returns it as a header, and logs one line per request: view, status, duration."""
+    line, returns it as a header, and logs and measures each request: view, status, duration."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,15 +91,20 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-Id"] = request.request_id
+            seconds = time.perf_counter() - start
             user = getattr(request, "user", None)
             match = getattr(request, "resolver_match", None)
+            view = match.view_name if match else ""
+            # Any method a client invents would become a new series: keep the known ones.
+            method = request.method if request.method in _METHODS else "other"
+            REQUEST_SECONDS.labels(view or "unresolved", method, str(response.status_code)).observe(seconds)
             requests_log.info(
                 "request",
                 extra={
-                    "method": request.method,
-                    "view": match.view_name if match else "",
+                    "method": method,
+                    "view": view,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+                    "duration_ms": round(seconds * 1000, 1),
                     "user_id": user.pk if user is not None and user.is_authenticated else None,
                 },
             )
@@ -124,7 +132,9 @@ def task_finished(task_id=None, task=None, state=None, **kwargs) -> None:
     start, token = _task_started.pop(task_id, (None, None))
     if start is None:
         return
-    tasks_log.info(
-        "task", extra={"state": state, "duration_ms": round((time.perf_counter() - start) * 1000, 1)}
-    )
+    seconds = time.perf_counter() - start
+    TASK_SECONDS.labels(task.name, state or "unknown").observe(seconds)
+    if state == "FAILURE":
+        TASK_FAILURES.labels(task.name).inc()
+    tasks_log.info("task", extra={"state": state, "duration_ms": round(seconds * 1000, 1)})
     unbind(token)
