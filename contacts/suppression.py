@@ -20,7 +20,7 @@ def _digest(kind: str, value: str) -> str:
     return hmac.new(key, f"suppression:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def _identities(email: str = "", phone: str = "") -> list[tuple[str, str]]:
+def suppression_pairs(*, email: str = "", phone: str = "") -> list[tuple[str, str]]:
     """Normalised (kind, digest) pairs; a value that does not normalise is not an identity."""
     found = []
     for kind, value, normalise in (("email", email, normalize_email), ("phone", phone, normalize_phone)):
@@ -35,7 +35,13 @@ def _identities(email: str = "", phone: str = "") -> list[tuple[str, str]]:
 
 def suppression_add(*, email: str = "", phone: str = "", reason: str) -> int:
     """Add the identities to the list (idempotent). Returns how many were new."""
-    wanted = dict((d, k) for k, d in _identities(email, phone))
+    return suppression_add_digests(digests=suppression_pairs(email=email, phone=phone), reason=reason)
+
+
+def suppression_add_digests(*, digests: list[tuple[str, str]], reason: str) -> int:
+    """Add (kind, digest) pairs as they are (re-applying erasures from the ledger, which holds
+    no address to hash). Returns how many were new."""
+    wanted = {digest: kind for kind, digest in digests}
     known = set(SuppressedIdentity.objects.filter(digest__in=wanted).values_list("digest", flat=True))
     new = [
         SuppressedIdentity(digest=d, kind=k, reason=reason[:200]) for d, k in wanted.items() if d not in known
@@ -46,7 +52,7 @@ def suppression_add(*, email: str = "", phone: str = "", reason: str) -> int:
 
 def suppression_digests(*, email: str = "", phone: str = "") -> list[str]:
     """The digests the list would hold for these identities (for lookups)."""
-    return [d for _, d in _identities(email, phone)]
+    return [d for _, d in suppression_pairs(email=email, phone=phone)]
 
 
 def is_suppressed(*, email: str = "", phone: str = "") -> bool:

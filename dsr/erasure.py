@@ -21,20 +21,27 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contact_update
-from contacts.suppression import suppression_add
+from contacts.suppression import suppression_add_digests, suppression_pairs
 from dsr import registry
 from dsr.bundles import bundle_files_delete
+from dsr.ledger import ledger_append, ledger_gap
 from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle, RequestSubmission
 from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
 
 
 def contacts_erase(
-    *, contacts, actor, request: DataSubjectRequest | None = None, scan: bool = True
+    *,
+    contacts,
+    actor,
+    request: DataSubjectRequest | None = None,
+    scan: bool = True,
+    ledger_entry: str | None = None,
 ) -> ErasureRecord:
     """Erase these contacts and everything registered about them; return the erasure record.
 
-    scan=False skips the residue scan (it reads every table; the benchmark times it apart)."""
+    scan=False skips the residue scan (it reads every table; the benchmark times it apart).
+    ledger_entry: re-applying that line of the erasure ledger after a restore (no new line)."""
     ids = sorted({c.pk for c in contacts})
     if not ids:
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
@@ -66,13 +73,16 @@ def contacts_erase(
         # Submissions from the public request page name the address but no contact.
         emails = [i.email for i in identities if i.email]
         RequestSubmission.objects.filter(email__in=emails).delete()
-        for identity in identities:
-            suppression_add(email=identity.email, phone=identity.phone, reason=reference)
+        digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
+        suppression_add_digests(digests=digests, reason=reference)
+        # Written before the commit, outside the database: a backup restored later forgets again.
+        ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)
         record = ErasureRecord.objects.create(
             request=request,
             performed_by=actor,
             contacts_erased=len(ids),
             receipt={**receipt, "deleted": dict(receipt["deleted"])},
+            ledger_entry=ledger_entry,
         )
     # Export files of the person's requests live outside the database: remove them too.
     bundle_files_delete(ExportBundle.objects.filter(request__in=requests))
@@ -198,3 +208,46 @@ def _scrub_admin_log(ids, identities) -> None:
             mentions |= Q(object_repr__icontains=name)
     if mentions:
         LogEntry.objects.filter(mentions).update(object_repr=_("(erased)"), change_message="")
+
+
+def erasures_reapply() -> list[str]:
+    """After a database restore: apply again, through the same erasure, every erasure in the
+    ledger that the restored database does not know, and put their identities back on the
+    suppression list. Returns one line per erasure for the operator."""
+    done = []
+    for entry in ledger_gap().missing:
+        with transaction.atomic():
+            request = DataSubjectRequest.objects.filter(reference=entry["reference"]).first()
+            # Ids alone could name someone else in a database that is not a copy of this one: a
+            # contact is erased again only if its address or phone is one the entry erased.
+            digests = {d for _, d in entry["digests"]}
+            people = [
+                c
+                for c in Contact.objects.filter(pk__in=entry["contacts"])
+                if digests & {d for _, d in suppression_pairs(email=c.email, phone=c.phone)}
+            ]
+            suppression_add_digests(digests=[tuple(d) for d in entry["digests"]], reason=entry["reference"])
+            if people:
+                contacts_erase(
+                    contacts=people, actor=None, request=request, scan=False, ledger_entry=entry["id"]
+                )
+            else:  # created and erased after the backup: only the suppression was left to restore
+                ErasureRecord.objects.create(
+                    request=request,
+                    contacts_erased=0,
+                    receipt={"follow_ups": [_("Re-applied after a restore: no contact left to erase.")]},
+                    ledger_entry=entry["id"],
+                )
+        done.append(
+            _(
+                "%(at)s %(reference)s: %(erased)d of %(listed)d contacts erased again, %(ids)d identities suppressed"
+            )
+            % {
+                "at": entry["at"],
+                "reference": entry["reference"],
+                "erased": len(people),
+                "listed": len(entry["contacts"]),
+                "ids": len(entry["digests"]),
+            }
+        )
+    return done

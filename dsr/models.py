@@ -122,6 +122,8 @@ class ErasureRecord(models.Model):
     receipt = models.JSONField(_("receipt"), default=dict)
     residue_clean = models.BooleanField(_("residue scan clean"), null=True)
     residue = models.JSONField(_("residue scan"), default=dict)
+    # Its line in the erasure ledger outside the database (dsr.ledger), for re-applying after a restore.
+    ledger_entry = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("erasure record")

@@ -92,6 +92,25 @@ class Beat:
             raise ServiceUnavailable(f"beat has been silent for {int(silent.total_seconds() // 60)} minutes")
 
 
+@dataclasses.dataclass
+class Erasures:
+    """The database knows every erasure in the ledger: after a restore from an older backup it
+    does not, and nobody erased since may be processed until `manage.py erasures_reapply` ran."""
+
+    def run(self) -> None:
+        from dsr.ledger import LedgerBroken, ledger_gap
+
+        try:
+            gap = ledger_gap()
+        except LedgerBroken as error:
+            raise ServiceUnavailable(f"the erasure ledger is broken ({error})") from None
+        if gap:
+            raise ServiceUnavailable(
+                f"{len(gap.missing)} erasures in the ledger are missing from the database "
+                "(restored from an older backup?): run manage.py erasures_reapply"
+            )
+
+
 def _writable(folder: Path) -> bool:
     probe = folder / ".health"
     try:
@@ -110,6 +129,7 @@ CHECKS = {
     "broker": Broker,
     "worker": Worker,
     "beat": Beat,
+    "erasures": Erasures,
 }
 
 

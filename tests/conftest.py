@@ -10,6 +10,16 @@ from tests.factories import UserFactory, with_consent
 
 
 @pytest.fixture(autouse=True)
+def erasure_ledger(settings, tmp_path, monkeypatch):
+    """Each test its own erasure ledger: the database rolls back between tests, the file would not
+    (and a ledger ahead of the database stops workers). Subprocesses inherit it."""
+    folder = tmp_path / "erasure-ledger"
+    settings.ERASURE_LEDGER_DIR = folder
+    monkeypatch.setenv("ERASURE_LEDGER_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache

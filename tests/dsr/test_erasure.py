@@ -193,7 +193,7 @@ def test_a_failure_midway_rolls_the_whole_erasure_back(holly, privacy_officer, m
         raise RuntimeError("disk full")
 
     records = ConsentChange.objects.filter(contact=holly).count()
-    monkeypatch.setattr(dsr.erasure, "suppression_add", broken)  # the last step before the record
+    monkeypatch.setattr(dsr.erasure, "suppression_add_digests", broken)  # the last step before the record
     with pytest.raises(RuntimeError):
         contacts_erase(contacts=[holly], actor=privacy_officer)
     assert Contact.objects.filter(pk=holly.pk).exists()

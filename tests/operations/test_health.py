@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from operations.health import HEARTBEAT_TASK
 from tests.conftest import wait_for
@@ -85,9 +85,25 @@ def test_readiness_sees_the_broker_stop_and_come_back(client, monkeypatch):
 def test_readiness_passes_with_a_real_worker_and_beat_and_fails_when_beat_stops(
     client, celery_worker, settings
 ):
+    # Made here, not left to the migration: a transactional test before this one empties the table.
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.update_or_create(
+        task=HEARTBEAT_TASK,
+        defaults={"name": "heartbeat", "interval": every_minute, "enabled": True},
+    )
     heartbeat = PeriodicTask.objects.filter(task=HEARTBEAT_TASK)
     heartbeat.update(last_run_at=timezone.now() - timedelta(minutes=2))  # due at once
+    # Jobs earlier tests left on the broker would keep a solo worker too busy to answer a ping.
+    from config.celery import app
+
+    app.control.purge()
     celery_worker.start()
+
+    last = []
+
+    def ready_now() -> bool:
+        last[:] = [_ready(client)]
+        return last[0] == (200, [])
 
     def start_beat():
         schedule = Path(settings.VAR_DIR) / "test-beat-schedule"
@@ -109,7 +125,10 @@ def test_readiness_passes_with_a_real_worker_and_beat_and_fails_when_beat_stops(
 
     beat = start_beat()
     try:
-        wait_for(lambda: _ready(client) == (200, []), seconds=60, message="worker and beat to be ready")
+        try:
+            wait_for(ready_now, seconds=120, message="worker and beat to be ready")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; last answer {last}") from None
         beat.terminate()
         beat.wait(timeout=30)
         # Beat is gone; four minutes pass without a heartbeat.
@@ -117,7 +136,7 @@ def test_readiness_passes_with_a_real_worker_and_beat_and_fails_when_beat_stops(
         status, failing = _ready(client)
         assert status == 503 and failing == ["beat"]
         beat = start_beat()
-        wait_for(lambda: _ready(client) == (200, []), seconds=60, message="beat to come back")
+        wait_for(ready_now, seconds=120, message="beat to come back")
     finally:
         beat.terminate()
         beat.wait(timeout=30)
