@@ -178,27 +178,53 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
             ]
 
 
+def _settings_fields() -> list[str]:
+    """Every field an officer may set: the concrete editable fields of ComplianceSettings."""
+    return [f.name for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
+
+
+# Themes for the form; a field not named here still appears, under "Other settings", so a new
+# setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
+_SETTINGS_THEMES = (
+    (
+        _("Consent"),
+        (
+            "log_consent_changes",
+            "min_consent_level_selection_enabled",
+            "email_level_opt_out",
+            "double_opt_in_expiry_hours",
+            "age_of_consent",
+        ),
+    ),
+    (
+        _("Data subject requests"),
+        (
+            "request_response_days",
+            "request_clock_starts_at",
+            "export_needs_second_officer",
+            "export_pseudonymise_staff",
+            "export_link_days",
+        ),
+    ),
+    (_("Retention"), ("access_log_retention_days", "interaction_retention_days")),
+)
+
+
 @admin.register(ComplianceSettings)
 class ComplianceSettingsAdmin(SimpleHistoryAdmin):
     """One row: the list view goes straight to it; it can be neither added nor deleted."""
 
-    fieldsets = (
-        (
-            _("Switches"),
-            {"fields": ("min_consent_level_selection_enabled", "log_consent_changes", "email_level_opt_out")},
-        ),
-        (
-            _("Periods"),
-            {
-                "fields": (
-                    "double_opt_in_expiry_hours",
-                    "age_of_consent",
-                    "request_response_days",
-                    "access_log_retention_days",
-                )
-            },
-        ),
-    )
+    def get_fieldsets(self, request, obj=None):
+        fields = _settings_fields()
+        fieldsets = [
+            (title, {"fields": [name for name in names if name in fields]})
+            for title, names in _SETTINGS_THEMES
+        ]
+        named = {name for _title, names in _SETTINGS_THEMES for name in names}
+        rest = [name for name in fields if name not in named]
+        if rest:
+            fieldsets.append((_("Other settings"), {"fields": rest}))
+        return fieldsets
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):

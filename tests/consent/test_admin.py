@@ -147,7 +147,10 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
         "double_opt_in_expiry_hours": "72",
         "age_of_consent": "16",
         "request_response_days": "30",
+        "request_clock_starts_at": "receipt",
         "access_log_retention_days": "730",
+        "interaction_retention_days": "365",
+        "export_link_days": "7",
     }
     assert client_as(privacy_officer).post(url, data).status_code == 302
     consent_change(contact=contact, level=2, source=Source.IMPORT)
@@ -161,3 +164,34 @@ def test_auditor_cannot_change_compliance_settings(client_as, auditor):
     ComplianceSettings.load()
     assert client_as(auditor).post(url, {"log_consent_changes": "on"}).status_code == 403
     assert ComplianceSettings.load().log_consent_changes is False
+
+
+def _another_value(field, current):
+    """A valid form value for `field` that differs from `current`, as the browser would post it."""
+    from django.db import models
+
+    if isinstance(field, models.BooleanField):
+        return None if current else "on"  # an unticked box is simply absent from the post
+    if field.choices:
+        return next(value for value, _label in field.choices if value != current)
+    return str(current + 1)
+
+
+def test_every_compliance_setting_can_be_set_in_the_admin(client_as, privacy_officer):
+    """Walks the model, so a new setting left out of the form fails here."""
+    settings = ComplianceSettings.load()
+    fields = [f for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
+    assert {"request_clock_starts_at", "interaction_retention_days", "export_link_days"} <= {
+        f.name for f in fields
+    }
+    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    client = client_as(privacy_officer)
+    form = client.get(url).context["adminform"].form
+    assert set(form.fields) == {f.name for f in fields}
+
+    wanted = {f.name: _another_value(f, getattr(settings, f.name)) for f in fields}
+    response = client.post(url, {name: value for name, value in wanted.items() if value is not None})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = ComplianceSettings.load()
+    for f in fields:
+        assert getattr(saved, f.name) != getattr(settings, f.name), f.name
