@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose, Source
+from consent.selectors import consent_changes_visible_to
 from contacts.models import Contact
 
 
@@ -86,6 +87,10 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
         "chain_hash",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # No record of a hidden field or a restricted contact for a Marketer: list, export, page.
+        return consent_changes_visible_to(request.user, super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

@@ -195,3 +195,40 @@ def test_every_compliance_setting_can_be_set_in_the_admin(client_as, privacy_off
     saved = ComplianceSettings.load()
     for f in fields:
         assert getattr(saved, f.name) != getattr(settings, f.name), f.name
+
+
+def test_a_marketer_sees_no_change_record_of_a_hidden_field_anywhere(
+    client_as, marketer, auditor, logging_on
+):
+    """The is_child records tell who is (or was) a child: hidden from a Marketer like the field."""
+    import datetime as dt
+
+    from consent.services import children_come_of_age
+
+    guardian = ContactFactory(email="parent@example.org")
+    grown = ContactFactory(
+        email="teen@example.org", is_child=True, guardian=guardian, date_of_birth=dt.date(2000, 1, 1)
+    )
+    children_come_of_age()
+    consent_change(contact=grown, level=2, source=Source.IMPORT)
+    hidden = ConsentChange.objects.get(field="is_child")
+    visible = ConsentChange.objects.get(field="consent_given")
+
+    client = client_as(marketer)
+    assert [r.pk for r in client.get(RECORDS).context["cl"].result_list] == [visible.pk]
+    assert list(client.get(f"{RECORDS}?field__exact=is_child").context["cl"].result_list) == []
+    assert client.get(reverse("admin:consent_consentchange_change", args=[hidden.pk])).status_code == 302
+    contact_page = client.get(reverse("admin:contacts_contact_change", args=[grown.pk]))
+    inline = next(f for f in contact_page.context["inline_admin_formsets"] if f.opts.model is ConsentChange)
+    assert [form.original.pk for form in inline] == [visible.pk]
+
+    auditor_records = client_as(auditor).get(f"{RECORDS}?field__exact=is_child").context["cl"].result_list
+    assert [r.pk for r in auditor_records] == [hidden.pk]
+
+
+def test_a_marketer_sees_no_change_record_of_a_restricted_contact(client_as, marketer, auditor, record):
+    from contacts.services import contact_update
+
+    contact_update(contact=record.contact, processing_restricted=True, reason="DSR restriction")
+    assert list(client_as(marketer).get(RECORDS).context["cl"].result_list) == []
+    assert [r.pk for r in client_as(auditor).get(RECORDS).context["cl"].result_list] == [record.pk]
