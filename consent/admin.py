@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose, Source
 from consent.selectors import consent_changes_visible_to
 from contacts.models import Contact
@@ -48,7 +48,9 @@ class ConsentChangeColumns:
 
 
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin):
+class ConsentChangeAdmin(
+    PostedSearchMixin, ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin
+):
     """Read-only for everyone, superusers included: the records are evidence (append-only)."""
 
     export_permission = "consent.export_consentchange"

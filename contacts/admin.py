@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.admin import ConsentChangeColumns
 from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
@@ -91,7 +91,7 @@ class ConsentChangeInline(ConsentChangeColumns, ReadOnlyAdminMixin, admin.Tabula
 
 
 @admin.register(Contact)
-class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
+class ContactAdmin(PostedSearchMixin, XlsxExportMixin, admin.ModelAdmin):
     form = ContactAdminForm
     export_permission = "contacts.export_contact"
     export_title = "Contacts"
@@ -328,7 +328,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
 
 
 @admin.register(SuppressedIdentity)
-class SuppressedIdentityAdmin(admin.ModelAdmin):
+class SuppressedIdentityAdmin(PostedSearchMixin, admin.ModelAdmin):
     """Erased identities, as keyed hashes. Searching hashes what is typed, so an officer can answer
     "is this address blocked?" without the list ever holding addresses. Deleting an entry lifts the
     block (e.g. the person asked to come back)."""

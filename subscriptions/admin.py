@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from consent.models import Source
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
@@ -86,7 +86,7 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(PostedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: people join through double opt-in, never by a click in the back office."""
 
     list_display = ("contact", "subscription_list", "status", "source", "changed_at")

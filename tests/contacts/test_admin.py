@@ -10,6 +10,7 @@ from django.urls import reverse
 from consent.models import ConsentChange, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
+from tests.admin_helpers import admin_search
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -315,7 +316,7 @@ def test_search_finds_by_email_in_any_case_by_phone_in_any_notation_and_by_name(
     client = client_as(privacy_officer)
 
     def found(term):
-        return list(client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+        return list(admin_search(client, LIST_URL, term).context["cl"].result_list)
 
     assert found("HOLLY@Contoso.com") == [holly]
     assert found("030 1234567") == [holly]
@@ -514,7 +515,7 @@ def test_marketer_can_still_filter_sort_and_search_by_what_they_see(client_as, m
     assert [c.pk for c in client.get(f"{LIST_URL}?email=otto@example.org").context["cl"].result_list] == [
         other.pk
     ]
-    assert [c.pk for c in client.get(f"{LIST_URL}?q=Otto").context["cl"].result_list] == [other.pk]
+    assert [c.pk for c in admin_search(client, LIST_URL, "Otto").context["cl"].result_list] == [other.pk]
     # Sorting follows the visible columns only: asking for every column orders by no hidden field.
     ordering = client.get(f"{LIST_URL}?o=1.2.3.4.5.6.7.8").context["cl"].queryset.query.order_by
     assert ordering and not {"is_child", "processing_restricted", "guardian", "date_of_birth"} & {
@@ -549,3 +550,27 @@ def test_restricted_contacts_reach_only_privacy_officers_marked_as_restricted(
     page = client_as(privacy_officer).get(LIST_URL).content.decode()
     assert "Rita" in page and "(restricted)" in page
     assert "Fred" in page and page.count("(restricted)") == 1
+
+
+def test_a_search_by_address_never_puts_the_address_in_a_url(client_as, privacy_officer, marketer):
+    """Typed into the box, the address is posted; the list's URL (and so every link on it, the
+    export and the access logs) carries only a random key. A ?q= in a URL is not searched."""
+    holly = ContactFactory(first_name="Holly", email="holly@contoso.com")
+    ContactFactory(first_name="Ivy", email="ivy@contoso.com")
+    client = client_as(privacy_officer)
+    page = admin_search(client, LIST_URL, "Holly@Contoso.com", consent_given__exact="0")
+    assert [c.pk for c in page.context["cl"].result_list] == [holly.pk]
+    html = page.content.decode()
+    assert 'method="post" role="search"' in html and 'value="holly@contoso.com"' in html.lower()
+    assert "holly%40contoso.com" not in html.lower() and "q=holly" not in html.lower()
+    key = page.wsgi_request.GET["_search"]
+    assert page.wsgi_request.GET["consent_given__exact"] == "0"  # filters stay in the URL
+    # The export of what is shown follows the key, not an address.
+    rows = workbook_rows(client.get(f"{EXPORT_URL}?_search={key}"))
+    assert [row[0] for row in rows[1:]] == [holly.pk]
+    # Another account cannot use the key: the term lives in the searching officer's session.
+    other = client_as(marketer).get(f"{LIST_URL}?_search={key}")
+    assert len(other.context["cl"].result_list) == 2
+
+    old_link = client.get(f"{LIST_URL}?q=holly%40contoso.com")
+    assert old_link.status_code == 302 and "holly" not in old_link["Location"]
