@@ -19,6 +19,14 @@ RESTRICTED_PERMISSION = "contacts.view_restricted_contact"
 SENSITIVE_CONTACT_FIELDS = ("is_child", "date_of_birth", "guardian", "processing_restricted")
 
 
+def rows_visible_to(user, queryset: QuerySet, *, contact_path: str = "contact") -> QuerySet:
+    """Rows about a contact (subscriptions, enrolments, tasks, scores) as contacts_visible_to
+    shows contacts: those of restricted contacts only for roles that see restricted contacts."""
+    if user.has_perm(RESTRICTED_PERMISSION):
+        return queryset
+    return queryset.exclude(**{f"{contact_path}__processing_restricted": True})
+
+
 def lookup_roots_for(user) -> set[str] | None:
     """The fields `user` may filter contacts by (the first part of a `field__lookup`), or None for
     any. A list, not an exclusion: relations (guardian_id, wards, consent_changes__field) stay

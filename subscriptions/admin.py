@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from consent.models import Source
+from contacts.selectors import rows_visible_to
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
 
@@ -98,6 +99,10 @@ class SubscriptionAdmin(PostedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     show_full_result_count = False
     actions = ["unsubscribe_selected"]
     readonly_fields = ("contact", "subscription_list", "status", "source", "changed_at")
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

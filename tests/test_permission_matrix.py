@@ -343,3 +343,21 @@ def test_restricted_contacts_and_hidden_records_follow_the_matrix(request, clien
     admin_list = client_as(user).get(reverse("admin:contacts_contact_changelist")).context["cl"].result_list
     assert (restricted in admin_list) == (persona in SEES_RESTRICTED)
     assert bool(records.json()["results"]) == (persona in SEES_SENSITIVE)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "label", ["subscriptions.subscription", "journeys.enrolment", "journeys.journeytask", "journeys.score"]
+)
+@pytest.mark.parametrize("persona", [O, M, A])
+def test_rows_about_a_restricted_contact_follow_the_matrix(request, client_as, label, persona):
+    from contacts.services import contact_update
+
+    user = request.getfixturevalue(persona)
+    obj = make_object(label, user)
+    app, model = label.split(".")
+    url = reverse(f"admin:{app}_{model}_changelist")
+    assert obj in client_as(user).get(url).context["cl"].result_list
+    contact_update(contact=obj.contact, processing_restricted=True, reason="DSR restriction")
+    shown = obj in client_as(user).get(url).context["cl"].result_list
+    assert shown == (persona in SEES_RESTRICTED)
