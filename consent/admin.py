@@ -11,9 +11,17 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
-from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose, Source
-from consent.selectors import consent_changes_visible_to
+from consent.models import (
+    ComplianceSettings,
+    ConsentChange,
+    ConsentField,
+    ConsentLevelSnapshot,
+    Purpose,
+    Source,
+)
+from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
+from contacts.selectors import sees_sensitive
 
 
 @admin.register(Purpose)
@@ -47,6 +55,23 @@ class ConsentChangeColumns:
         return record.new_display
 
 
+class VisibleFieldFilter(admin.SimpleListFilter):
+    """The record's field, offering only the fields the role may see (no "Is a child" for a
+    Marketer); the parameter stays `field__exact`, so links keep working."""
+
+    title = _("field")
+    parameter_name = "field__exact"
+
+    def lookups(self, request, model_admin):
+        hidden = set() if sees_sensitive(request.user) else set(SENSITIVE_CONSENT_FIELDS)
+        return [(value, label) for value, label in ConsentField.choices if value not in hidden]
+
+    def queryset(self, request, queryset):
+        if self.value() in {value for value, _label in self.lookup_choices}:
+            return queryset.filter(field=self.value())
+        return queryset
+
+
 @admin.register(ConsentChange)
 class ConsentChangeAdmin(
     PostedSearchMixin, ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin
@@ -66,7 +91,7 @@ class ConsentChangeAdmin(
         "source",
         "actor",
     )
-    list_filter = ("field", "source", "purpose", ("recorded_at", admin.DateFieldListFilter))
+    list_filter = (VisibleFieldFilter, "source", "purpose", ("recorded_at", admin.DateFieldListFilter))
     list_select_related = ("contact", "actor", "purpose")
     search_fields = ("=contact__email",)
     search_help_text = _("Full email address of the contact.")
