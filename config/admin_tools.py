@@ -112,3 +112,72 @@ def _distinct(ids):
         if pk not in seen:
             seen.add(pk)
             yield pk
+
+
+SEARCH_KEY_VAR = "_search"  # names a search term kept in the session; random, names nobody
+_SESSION_SEARCHES = "admin_searches"
+_KEPT_SEARCHES = 20
+
+
+class PostedSearchMixin:
+    """The search box sends its term by POST and the list URL carries only a random key to it.
+
+    Staff search by email address or phone number: as `?q=` those would land in the web server's
+    and proxies' access logs, the browser history and Referer headers (personal data never in a
+    URL). The term is kept in the session; paging, sorting, filters and the export keep the key.
+    A `?q=` in a URL (an old bookmark) is not searched for: the page says to use the box.
+    """
+
+    posted_search = True  # read by templates/admin/change_list.html
+
+    def changelist_view(self, request, extra_context=None):
+        from django.contrib import messages
+        from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
+        from django.utils.translation import gettext as _
+
+        if request.method == "POST" and SEARCH_VAR in request.POST and "action" not in request.POST:
+            if not self.has_view_or_change_permission(request):
+                raise PermissionDenied
+            params = request.GET.copy()
+            for name in (SEARCH_VAR, SEARCH_KEY_VAR, PAGE_VAR):
+                params.pop(name, None)
+            term = " ".join(request.POST[SEARCH_VAR].split())[:200]
+            if term:
+                params[SEARCH_KEY_VAR] = _remember_search(request, term)
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        if SEARCH_VAR in request.GET:
+            params = request.GET.copy()
+            params.pop(SEARCH_VAR)
+            messages.warning(
+                request, _("Type your search in the search box: a search in the address is not used.")
+            )
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        return super().changelist_view(request, extra_context)
+
+    def get_changelist(self, request, **kwargs):
+        base = super().get_changelist(request, **kwargs)
+        term = request.session.get(_SESSION_SEARCHES, {}).get(request.GET.get(SEARCH_KEY_VAR, ""), "")
+
+        class PostedSearchChangeList(base):
+            def get_filters_params(self, params=None):
+                lookups = super().get_filters_params(params)
+                lookups.pop(SEARCH_KEY_VAR, None)
+                return lookups
+
+            def get_queryset(self, request, *args, **kwargs):
+                self.query = term
+                return super().get_queryset(request, *args, **kwargs)
+
+        return PostedSearchChangeList
+
+
+def _remember_search(request, term: str) -> str:
+    import secrets
+
+    searches = dict(request.session.get(_SESSION_SEARCHES, {}))
+    for old in list(searches)[: max(0, len(searches) - _KEPT_SEARCHES + 1)]:
+        del searches[old]  # dicts keep insertion order: the oldest go first
+    key = secrets.token_urlsafe(9)
+    searches[key] = term
+    request.session[_SESSION_SEARCHES] = searches
+    return key

@@ -7,6 +7,16 @@ module is still being imported.
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
+from staff.roles import has_role
+
+
+class HasRole(BasePermission):
+    """Staff without a role read nothing through the API, not even its schema or docs (a key
+    made for such an account, or a session of one, must not map the data model)."""
+
+    def has_permission(self, request, view):
+        return has_role(request.user)
+
 
 class ModelPermissions(DjangoModelPermissions):
     """The staff roles' Django model permissions, reads included: DRF's default lets any
@@ -18,13 +28,17 @@ class ModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def has_permission(self, request, view):
+        # The router's root view skips model permissions: the role check still applies to it.
+        return has_role(request.user) and super().has_permission(request, view)
+
 
 def has_perms(*perms: str) -> type[BasePermission]:
     """A permission class requiring the named Django permissions (for actions beyond CRUD)."""
 
     class HasPerms(BasePermission):
         def has_permission(self, request, view):
-            return bool(request.user and request.user.is_authenticated and request.user.has_perms(perms))
+            return has_role(request.user) and request.user.has_perms(perms)
 
     HasPerms.__name__ = f"HasPerms_{'_'.join(p.replace('.', '_') for p in perms)}"
     return HasPerms

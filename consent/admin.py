@@ -10,9 +10,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
-from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Purpose, Source
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
+from consent.models import (
+    ComplianceSettings,
+    ConsentChange,
+    ConsentField,
+    ConsentLevelSnapshot,
+    Purpose,
+    Source,
+)
+from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
+from contacts.selectors import sees_sensitive
 
 
 @admin.register(Purpose)
@@ -46,8 +55,27 @@ class ConsentChangeColumns:
         return record.new_display
 
 
+class VisibleFieldFilter(admin.SimpleListFilter):
+    """The record's field, offering only the fields the role may see (no "Is a child" for a
+    Marketer); the parameter stays `field__exact`, so links keep working."""
+
+    title = _("field")
+    parameter_name = "field__exact"
+
+    def lookups(self, request, model_admin):
+        hidden = set() if sees_sensitive(request.user) else set(SENSITIVE_CONSENT_FIELDS)
+        return [(value, label) for value, label in ConsentField.choices if value not in hidden]
+
+    def queryset(self, request, queryset):
+        if self.value() in {value for value, _label in self.lookup_choices}:
+            return queryset.filter(field=self.value())
+        return queryset
+
+
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin):
+class ConsentChangeAdmin(
+    PostedSearchMixin, ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMixin, admin.ModelAdmin
+):
     """Read-only for everyone, superusers included: the records are evidence (append-only)."""
 
     export_permission = "consent.export_consentchange"
@@ -63,7 +91,7 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
         "source",
         "actor",
     )
-    list_filter = ("field", "source", "purpose", ("recorded_at", admin.DateFieldListFilter))
+    list_filter = (VisibleFieldFilter, "source", "purpose", ("recorded_at", admin.DateFieldListFilter))
     list_select_related = ("contact", "actor", "purpose")
     search_fields = ("=contact__email",)
     search_help_text = _("Full email address of the contact.")
@@ -86,6 +114,10 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
         "chain_hash",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # No record of a hidden field or a restricted contact for a Marketer: list, export, page.
+        return consent_changes_visible_to(request.user, super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()
@@ -178,27 +210,53 @@ class ConsentChangeAdmin(ConsentChangeColumns, ReadOnlyAdminMixin, XlsxExportMix
             ]
 
 
+def _settings_fields() -> list[str]:
+    """Every field an officer may set: the concrete editable fields of ComplianceSettings."""
+    return [f.name for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
+
+
+# Themes for the form; a field not named here still appears, under "Other settings", so a new
+# setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
+_SETTINGS_THEMES = (
+    (
+        _("Consent"),
+        (
+            "log_consent_changes",
+            "min_consent_level_selection_enabled",
+            "email_level_opt_out",
+            "double_opt_in_expiry_hours",
+            "age_of_consent",
+        ),
+    ),
+    (
+        _("Data subject requests"),
+        (
+            "request_response_days",
+            "request_clock_starts_at",
+            "export_needs_second_officer",
+            "export_pseudonymise_staff",
+            "export_link_days",
+        ),
+    ),
+    (_("Retention"), ("access_log_retention_days", "interaction_retention_days")),
+)
+
+
 @admin.register(ComplianceSettings)
 class ComplianceSettingsAdmin(SimpleHistoryAdmin):
     """One row: the list view goes straight to it; it can be neither added nor deleted."""
 
-    fieldsets = (
-        (
-            _("Switches"),
-            {"fields": ("min_consent_level_selection_enabled", "log_consent_changes", "email_level_opt_out")},
-        ),
-        (
-            _("Periods"),
-            {
-                "fields": (
-                    "double_opt_in_expiry_hours",
-                    "age_of_consent",
-                    "request_response_days",
-                    "access_log_retention_days",
-                )
-            },
-        ),
-    )
+    def get_fieldsets(self, request, obj=None):
+        fields = _settings_fields()
+        fieldsets = [
+            (title, {"fields": [name for name in names if name in fields]})
+            for title, names in _SETTINGS_THEMES
+        ]
+        named = {name for _title, names in _SETTINGS_THEMES for name in names}
+        rest = [name for name in fields if name not in named]
+        if rest:
+            fieldsets.append((_("Other settings"), {"fields": rest}))
+        return fieldsets
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):

@@ -5,6 +5,7 @@ from rest_framework import serializers, viewsets
 
 from config.api_base import integer_filter
 from consent.models import ConsentChange
+from consent.selectors import consent_changes_visible_to
 
 
 class ConsentChangeSerializer(serializers.ModelSerializer):
@@ -64,3 +65,7 @@ class ConsentChangeViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ConsentChangeSerializer
     filterset_class = ConsentChangeFilter
     queryset = ConsentChange.objects.select_related("purpose", "actor")
+
+    def get_queryset(self):
+        # A Marketer reads no record of a field hidden from them (?field=is_child finds nothing).
+        return consent_changes_visible_to(self.request.user, super().get_queryset())

@@ -146,7 +146,11 @@ class ConsentChange(models.Model):
             models.Index(fields=["contact", "-recorded_at"], name="consentchange_contact_idx"),
             models.Index(fields=["field", "-recorded_at"], name="consentchange_field_idx"),
         ]
-        permissions = [("export_consentchange", "Can export consent change records")]
+        permissions = [
+            ("export_consentchange", "Can export consent change records"),
+            # consent.services.justification_required: who may relay answers by API without a reason.
+            ("relay_consent", "Can relay a person's own consent answers by API without a justification"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.field_label}: {self.old_display} → {self.new_display}"

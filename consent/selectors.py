@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
-from consent.models import Purpose, PurposeConsent
+from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
 from contacts.models import Contact
+from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
 
 
 def eligible_contacts(
@@ -58,7 +59,21 @@ def is_eligible(contact: Contact, **criteria) -> bool:
     return eligible_contacts(queryset=Contact.objects.filter(pk=contact.pk), **criteria).exists()
 
 
-SENSITIVE_CONTACT_FIELDS = ("is_child", "date_of_birth", "guardian", "processing_restricted")
+# Consent change records of these fields tell what the contact's hidden fields would.
+SENSITIVE_CONSENT_FIELDS = (ConsentField.IS_CHILD,)
+
+
+def consent_changes_visible_to(
+    user, queryset: QuerySet[ConsentChange] | None = None
+) -> QuerySet[ConsentChange]:
+    """The consent change records `user` may read: without the sensitive-fields permission, none
+    of a hidden field (is_child) and none of a restricted contact (GDPR Art. 18), in every door
+    (admin list and export, the contact page, the API)."""
+    queryset = ConsentChange.objects.all() if queryset is None else queryset
+    if sees_sensitive(user):
+        return queryset
+    # exclude(), not filter(): records an erasure pseudonymised (no contact) stay.
+    return queryset.exclude(field__in=SENSITIVE_CONSENT_FIELDS).exclude(contact__processing_restricted=True)
 
 
 def contact_change_history(*, contact: Contact, include_sensitive: bool, field: str = "") -> list[dict]:

@@ -104,12 +104,13 @@ def consent_changes_apply(
             {"channel": _("Use at most %(n)s characters for the channel.") % {"n": _CHANNEL_MAX}}
         )
     now = timezone.now()
+    needs_reason = justification_required(source=source, actor=actor)
     with transaction.atomic():
         state = _State.lock(groups)
         outcomes: list = []
         for group in groups:
             try:
-                outcomes.append(state.apply_group(group, source=source, now=now))
+                outcomes.append(state.apply_group(group, source=source, now=now, needs_reason=needs_reason))
             except ValidationError as refusal:
                 outcomes.append(refusal)
         with one_round_trip():  # the writes travel with the chain's lock and the records
@@ -177,7 +178,9 @@ class _State:
                 answers.update(((pc.contact_id, pc.purpose_id), pc) for pc in answered.order_by("pk"))
         return cls(contacts, answers, purposes)
 
-    def apply_group(self, group: Sequence[ConsentWish], *, source: str, now: datetime) -> list[_Step]:
+    def apply_group(
+        self, group: Sequence[ConsentWish], *, source: str, now: datetime, needs_reason: bool
+    ) -> list[_Step]:
         """Check each wish of the group against the state so far; fold in all of them, or none."""
         levels: dict[int, int] = {}
         tracking: dict[int, bool] = {}
@@ -191,7 +194,9 @@ class _State:
             contact = self.contacts.get(wish.contact_id)
             if contact is None:
                 raise ValidationError(_("This contact no longer exists."))
-            justification = _check_source(source=source, justification=wish.justification)
+            justification = _check_source(
+                source=source, justification=wish.justification, needs_reason=needs_reason
+            )
             effective_at = _check_effective(wish.effective_at, now)
             wanted = self._resolve(wish.purposes)
             if wish.keep_answers_after is not None:
@@ -351,10 +356,28 @@ def _check_known(source: str) -> None:
         raise ValidationError(_("Unknown consent source “%(source)s”."), params={"source": source})
 
 
-def _check_source(*, source: str, justification: str) -> str:
+RELAY_PERMISSION = "consent.relay_consent"
+
+
+def justification_required(*, source: str, actor=None) -> bool:
+    """Whether a consent change must say why: one made by hand by staff must, in every door.
+
+    Every change in the admin; through the API, every change by a staff account (each key has
+    one) except one trusted to relay the person's own answers with its evidence (RELAY_PERMISSION,
+    a privacy officer's key for the web shop): a Marketer's key is a person changing consent by
+    hand, and the API must not be the way around the admin's rule (GDPR Art. 7(1)).
+    """
+    if source == Source.ADMIN:
+        return True
+    if source == Source.API:
+        return actor is not None and not actor.has_perm(RELAY_PERMISSION)
+    return False
+
+
+def _check_source(*, source: str, justification: str, needs_reason: bool) -> str:
     _check_known(source)
     justification = (justification or "").strip()
-    if source == Source.ADMIN and not justification:
+    if needs_reason and not justification:
         raise ValidationError(
             {"justification": _("Say why you change this consent by hand, e.g. “phone call on 12 May”.")}
         )
@@ -456,7 +479,11 @@ def contacts_create_with_consent(
 
     from config.bulk import bulk_insert_with_history
 
-    justification = _check_source(source=source, justification=justification)
+    justification = _check_source(
+        source=source,
+        justification=justification,
+        needs_reason=justification_required(source=source, actor=actor),
+    )
     effective_at = _check_effective(effective_at)
     log = ComplianceSettings.load().log_consent_changes
     purposes = {p.slug: p for p in Purpose.objects.all()}

@@ -3,30 +3,30 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.constants import LOOKUP_SEP
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.admin import ConsentChangeColumns
 from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
-from consent.selectors import contact_change_history, history_field_choices
+from consent.selectors import consent_changes_visible_to, contact_change_history, history_field_choices
 from consent.services import consent_change
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact, SuppressedIdentity
-from contacts.selectors import contact_search
+from contacts.selectors import contact_search, contacts_visible_to, lookup_roots_for
+from contacts.selectors import sees_sensitive as user_sees_sensitive
 from contacts.services import PROFILE_FIELDS, contact_create, contact_update
 from contacts.suppression import suppression_digests
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
-SENSITIVE_PERMISSION = "contacts.view_sensitive_contact"
-
 
 def sees_sensitive(request) -> bool:
-    return request.user.has_perm(SENSITIVE_PERMISSION)
+    return user_sees_sensitive(request.user)
 
 
 class MinimumLevelFilter(admin.SimpleListFilter):
@@ -86,11 +86,12 @@ class ConsentChangeInline(ConsentChangeColumns, ReadOnlyAdminMixin, admin.Tabula
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("purpose", "actor")
+        records = super().get_queryset(request).select_related("purpose", "actor")
+        return consent_changes_visible_to(request.user, records)
 
 
 @admin.register(Contact)
-class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
+class ContactAdmin(PostedSearchMixin, XlsxExportMixin, admin.ModelAdmin):
     form = ContactAdminForm
     export_permission = "contacts.export_contact"
     export_title = "Contacts"
@@ -104,6 +105,19 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     inlines = [ConsentChangeInline]
+
+    # --- what a role may see, filter, sort and search by -------------------------------------
+    def get_queryset(self, request):
+        # Every door of this admin (list, export, change page, autocomplete) starts here.
+        return contacts_visible_to(request.user, super().get_queryset(request))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Django lets any `?field__lookup=` through for a field of the model itself: without
+        # this a Marketer could list the children with ?is_child__exact=1.
+        roots = lookup_roots_for(request.user) if request is not None else set()
+        if roots is not None and lookup.split(LOOKUP_SEP, 1)[0] not in roots:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     # --- list -------------------------------------------------------------------------------
     def get_list_display(self, request):
@@ -121,11 +135,17 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         queryset = contact_search(queryset, search_term)
         if request.GET.get("field_name") == "guardian":  # the guardian autocomplete
+            # Who is offered tells who is a child: only for roles that see the guardian field.
+            if not sees_sensitive(request):
+                raise PermissionDenied
             queryset = queryset.filter(is_child=False)
         return queryset, False
 
     @admin.display(description=_("name"), ordering="last_name")
     def display_name(self, contact):
+        # Restricted contacts reach only the roles that handle restrictions: marked for them.
+        if contact.processing_restricted:
+            return format_html("{} <strong>({})</strong>", contact, _("restricted"))
         return str(contact)
 
     @admin.display(description=_("consent given"), ordering="consent_given")
@@ -308,7 +328,7 @@ class ContactAdmin(XlsxExportMixin, admin.ModelAdmin):
 
 
 @admin.register(SuppressedIdentity)
-class SuppressedIdentityAdmin(admin.ModelAdmin):
+class SuppressedIdentityAdmin(PostedSearchMixin, admin.ModelAdmin):
     """Erased identities, as keyed hashes. Searching hashes what is typed, so an officer can answer
     "is this address blocked?" without the list ever holding addresses. Deleting an entry lifts the
     block (e.g. the person asked to come back)."""

@@ -1,5 +1,8 @@
 """Contacts and their consent for other systems. Every read is written to the staff access log;
-consent changes go through consent.services.consent_change with source "api" (rule 1)."""
+consent changes go through consent.services.consent_change with source "api" (rule 1).
+
+No personal data in a URL: finding a contact by address is a POST of the address (search/), as
+query strings end up in every access log, proxy log and browser history on the way."""
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -16,10 +19,11 @@ from consent.models import PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
+from contacts.selectors import contacts_visible_to, sees_sensitive
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
-SENSITIVE_PERMISSION = "contacts.view_sensitive_contact"
+SEARCH_LIMIT = 100  # an address or a number names a handful of contacts, never a page of them
 
 
 class PurposeAnswerSerializer(serializers.ModelSerializer):
@@ -64,14 +68,12 @@ class ContactSerializer(serializers.ModelSerializer):
     @extend_schema_field(SensitiveSerializer(allow_null=True))
     def get_sensitive(self, contact):
         request = self.context.get("request")
-        if request is None or not request.user.has_perm(SENSITIVE_PERMISSION):
+        if request is None or not sees_sensitive(request.user):
             return None
         return SensitiveSerializer(contact).data
 
 
 class ContactFilter(filters.FilterSet):
-    email = filters.CharFilter(method="by_email", help_text="Full address, any case.")
-    phone = filters.CharFilter(method="by_phone", help_text="Any notation; compared as E.164.")
     min_level = integer_filter(
         field_name="consent_given", lookup_expr="gte", low=0, high=5, help_text="Level 0–5."
     )
@@ -81,19 +83,20 @@ class ContactFilter(filters.FilterSet):
 
     class Meta:
         model = Contact
-        fields = ["email", "phone", "consent_given", "min_level", "tracking_allowed"]
+        fields = ["consent_given", "min_level", "tracking_allowed"]
 
-    def by_email(self, queryset, name, value):
-        try:
-            return queryset.filter(email=normalize_email(value))
-        except ValidationError:
-            return queryset.none()
 
-    def by_phone(self, queryset, name, value):
-        try:
-            return queryset.filter(phone=normalize_phone(value))
-        except ValidationError:
-            return queryset.none()
+class ContactSearchSerializer(serializers.Serializer):
+    email = serializers.CharField(
+        required=False, allow_blank=True, max_length=254, help_text="Full address, any case."
+    )
+    phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Any notation; compared as E.164."
+    )
+
+
+class ContactSearchResultSerializer(serializers.Serializer):
+    results = ContactSerializer(many=True)
 
 
 class ConsentChangeRequestSerializer(serializers.Serializer):
@@ -135,12 +138,25 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
         )
     )
 
+    def get_queryset(self):
+        # Restricted contacts (GDPR Art. 18) are not processed: only privacy officers see them.
+        return contacts_visible_to(self.request.user, super().get_queryset())
+
     def _log(self, contacts):
         record_access(
             request=self.request, action=AccessLogEntry.Action.API_READ, contact_ids=[c.pk for c in contacts]
         )
 
     def list(self, request, *args, **kwargs):
+        # The old filters: ignoring them would hand back every contact to a client that meant one.
+        if moved := sorted({"email", "phone"} & set(request.query_params)):
+            return Response(
+                {
+                    "detail": f"Filtering by {' or '.join(moved)} in the URL is not possible: personal data "
+                    "would land in access logs. POST it to /api/v1/contacts/search/ instead."
+                },
+                status=400,
+            )
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self._log(page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -200,7 +216,43 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    @extend_schema(
+        request=ContactSearchSerializer,
+        responses={200: ContactSearchResultSerializer, 400: ErrorSerializer},
+        summary="Find contacts by email address or phone number",
+        description="A POST so that the address never appears in a URL (and so in no access log). "
+        "With both given, a contact must match both; with neither, nobody. At most 100 contacts.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="search",
+        filter_backends=[],
+        pagination_class=None,
+        permission_classes=[has_perms("contacts.view_contact")],
+    )
+    def search(self, request):
+        query = ContactSearchSerializer(data=request.data)
+        if not query.is_valid():
+            messages = [str(m) for field_messages in query.errors.values() for m in field_messages]
+            return Response({"detail": " ".join(messages), "errors": query.errors}, status=400)
+        email = (query.validated_data.get("email") or "").strip()
+        phone = (query.validated_data.get("phone") or "").strip()
+        contacts = self.get_queryset()
+        try:
+            if email:
+                contacts = contacts.filter(email=normalize_email(email))
+            if phone:
+                contacts = contacts.filter(phone=normalize_phone(phone))
+        except ValidationError:
+            contacts = contacts.none()  # not an address or a number: nobody has it
+        if not (email or phone):
+            contacts = contacts.none()  # a search for nobody finds nobody, not everybody
+        found = list(contacts[:SEARCH_LIMIT])
+        self._log(found)
+        return Response({"results": self.get_serializer(found, many=True).data})
+
     def get_permissions(self):
-        if self.action == "consent":
+        if self.action in ("consent", "search"):
             return [permission() for permission in self.permission_classes]
         return super().get_permissions()

@@ -90,6 +90,7 @@ class Contact(models.Model):
         ]
         permissions = [
             ("view_sensitive_contact", "Can see child, guardian and restriction fields"),
+            ("view_restricted_contact", "Can see contacts whose processing is restricted (GDPR Art. 18)"),
             ("export_contact", "Can export contacts to Excel"),
         ]
 

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from consent.models import ComplianceSettings
 from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
@@ -65,7 +65,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(SimpleHistoryAdmin):
+class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     """The privacy officer's queue. Decisions go through dsr.services; nothing here deletes a request."""
 
     list_display = (

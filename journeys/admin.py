@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from consent.models import ComplianceSettings
+from contacts.selectors import rows_visible_to
 from journeys import services
 from journeys.models import (
     EmailTemplate,
@@ -305,6 +306,10 @@ class EnrolmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
 
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))
+
 
 @admin.register(JourneyTask)
 class JourneyTaskAdmin(admin.ModelAdmin):
@@ -315,6 +320,10 @@ class JourneyTaskAdmin(admin.ModelAdmin):
     readonly_fields = ("title", "contact", "journey", "assigned_user", "assigned_group", "created_at")
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False  # journeys create tasks
@@ -349,3 +358,7 @@ class ScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("contact", "model")
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))

@@ -81,6 +81,19 @@ def role_permissions() -> dict[str, set[str]]:
     }
 
 
+def has_role(user) -> bool:
+    """Whether `user` holds one of the roles (or is a superuser): staff without a role read nothing,
+    not even the API's schema."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_has_role", None)
+    if cached is None:
+        cached = user._has_role = user.groups.filter(name__in=ROLES).exists()
+    return cached
+
+
 @transaction.atomic
 def sync_roles() -> dict[str, int]:
     """Create the role groups and set their permissions to the lists above. Returns counts per role."""

@@ -10,8 +10,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from consent.models import Source
+from contacts.selectors import rows_visible_to
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
 
@@ -86,7 +87,7 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(PostedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: people join through double opt-in, never by a click in the back office."""
 
     list_display = ("contact", "subscription_list", "status", "source", "changed_at")
@@ -98,6 +99,10 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = ["unsubscribe_selected"]
     readonly_fields = ("contact", "subscription_list", "status", "source", "changed_at")
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

@@ -117,6 +117,10 @@ class ConsentRequest(models.Model):
     )
     wording = models.ForeignKey(WordingVersion, on_delete=models.PROTECT)
     lists = models.ManyToManyField(SubscriptionList, blank=True, related_name="consent_requests")
+    # The requested lists the person unticked when confirming: a "no", not a confirmation.
+    declined_lists = models.ManyToManyField(
+        SubscriptionList, blank=True, related_name="declined_consent_requests"
+    )
     on_behalf_of_child = models.BooleanField(default=False, help_text=_("Confirmed by the guardian."))
     origin = models.CharField(
         max_length=32, choices=[("center", _("Subscription center")), ("signup", _("Sign-up form"))]

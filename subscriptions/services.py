@@ -435,6 +435,8 @@ def consent_request_confirm(*, link: str, meta: Meta, lists: set[int] | None = N
                     )
         except ValidationError as error:
             return Confirmation("refused", request, " ".join(error.messages))
+        # Kept for the dashboard's confirmation rate, where a declined list counts as a "no".
+        request.declined_lists.set(SubscriptionList.objects.filter(pk__in=requested - chosen))
         request.confirmed_at, request.confirm_ip = now, meta.ip
         request.confirm_user_agent = meta.user_agent[:300]
         request.save(update_fields=["confirmed_at", "confirm_ip", "confirm_user_agent"])

@@ -224,13 +224,14 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, label):
 
 # --- the API (/api/), with each persona's key ---------------------------------------------------
 
-AUTHENTICATED = {O, M, A, "outsider"}  # pages that describe the API and hold no data
+# A key (or a session) of staff without a role reads nothing, not even how the API is built.
 API_MATRIX = {
-    ("api-root", "GET"): AUTHENTICATED,
-    ("api-schema", "GET"): AUTHENTICATED,
-    ("api-docs", "GET"): AUTHENTICATED,
+    ("api-root", "GET"): ALL,
+    ("api-schema", "GET"): ALL,
+    ("api-docs", "GET"): ALL,
     ("contact-list", "GET"): ALL,
     ("contact-detail", "GET"): ALL,
+    ("contact-search", "POST"): ALL,
     ("contact-consent", "POST"): {O, M},
     ("consentchange-list", "GET"): ALL,
     ("consentchange-detail", "GET"): ALL,
@@ -265,7 +266,8 @@ def _api_call(name: str, method: str):
         ],
     }.get(name, [])
     data = {
-        "contact-consent": {"level": 4},
+        "contact-consent": {"level": 4, "justification": "asked on the phone"},
+        "contact-search": {"email": "holly@contoso.com"},
         "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
     }.get(name)
     return method, reverse(name, args=args), data
@@ -290,3 +292,72 @@ def test_each_role_gets_exactly_what_the_api_matrix_says(request, logging_on, na
     else:
         # Anonymous: 401 (the key scheme asks for credentials); a role without the permission: 403.
         assert response.status_code == (401 if persona == "anonymous" else 403), response.status_code
+
+
+# --- what each role may see inside a page it may open -------------------------------------------
+
+SEES_SENSITIVE = {O, A}  # child, guardian, date of birth, restriction: to see, filter or search by
+SEES_RESTRICTED = {O}  # restricted contacts (GDPR Art. 18) at all, marked as restricted
+HIDDEN_FILTERS = [
+    "is_child__exact=1",
+    "processing_restricted__exact=1",
+    "guardian__isnull=True",
+    "date_of_birth__gte=2000-01-01",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", HIDDEN_FILTERS)
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_filters_on_hidden_fields_follow_the_matrix(request, client_as, persona, query):
+    client = client_as(request.getfixturevalue(persona))
+    response = client.get(f"{reverse('admin:contacts_contact_changelist')}?{query}")
+    expected = 200 if persona in SEES_SENSITIVE else (400 if persona in ALL else 403)
+    assert response.status_code == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_restricted_contacts_and_hidden_records_follow_the_matrix(request, client_as, logging_on, persona):
+    import datetime as dt
+
+    from consent.services import children_come_of_age
+    from contacts.services import contact_update
+
+    user = request.getfixturevalue(persona)
+    restricted = with_consent(ContactFactory(email="kept@example.org"), level=2)
+    contact_update(contact=restricted, processing_restricted=True, reason="DSR restriction")
+    guardian = ContactFactory()
+    ContactFactory(is_child=True, guardian=guardian, date_of_birth=dt.date(2000, 1, 1))
+    children_come_of_age()  # writes an is_child record
+    _key, text = api_key_create(user=user, name="matrix")
+    api = Client(HTTP_AUTHORIZATION=f"Token {text}")
+
+    contacts = api.get("/api/v1/contacts/")
+    records = api.get("/api/v1/consent-changes/?field=is_child")
+    if persona not in ALL:
+        assert (contacts.status_code, records.status_code) == (403, 403)
+        return
+    listed = {c["id"] for c in contacts.json()["results"]}
+    assert (restricted.pk in listed) == (persona in SEES_RESTRICTED)
+    admin_list = client_as(user).get(reverse("admin:contacts_contact_changelist")).context["cl"].result_list
+    assert (restricted in admin_list) == (persona in SEES_RESTRICTED)
+    assert bool(records.json()["results"]) == (persona in SEES_SENSITIVE)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "label", ["subscriptions.subscription", "journeys.enrolment", "journeys.journeytask", "journeys.score"]
+)
+@pytest.mark.parametrize("persona", [O, M, A])
+def test_rows_about_a_restricted_contact_follow_the_matrix(request, client_as, label, persona):
+    from contacts.services import contact_update
+
+    user = request.getfixturevalue(persona)
+    obj = make_object(label, user)
+    app, model = label.split(".")
+    url = reverse(f"admin:{app}_{model}_changelist")
+    assert obj in client_as(user).get(url).context["cl"].result_list
+    contact_update(contact=obj.contact, processing_restricted=True, reason="DSR restriction")
+    shown = obj in client_as(user).get(url).context["cl"].result_list
+    assert shown == (persona in SEES_RESTRICTED)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from consent.models import ComplianceSettings, ConsentChange, Source
 from consent.services import consent_change, consent_changes_pseudonymise
 from staff.models import AccessLogEntry
+from tests.admin_helpers import admin_search
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_records_list_filters_by_source_and_searches_by_email(client_as, auditor
     consent_change(contact=other, level=2, source=Source.IMPORT)
     client = client_as(auditor)
     assert list(client.get(RECORDS, {"source__exact": "admin"}).context["cl"].result_list) == [record]
-    assert list(client.get(RECORDS, {"q": "HOLLY@contoso.com"}).context["cl"].result_list) == [record]
+    assert list(admin_search(client, RECORDS, "HOLLY@contoso.com").context["cl"].result_list) == [record]
 
 
 def test_auditor_exports_the_filtered_consent_history(client_as, auditor, record):
@@ -147,7 +148,10 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
         "double_opt_in_expiry_hours": "72",
         "age_of_consent": "16",
         "request_response_days": "30",
+        "request_clock_starts_at": "receipt",
         "access_log_retention_days": "730",
+        "interaction_retention_days": "365",
+        "export_link_days": "7",
     }
     assert client_as(privacy_officer).post(url, data).status_code == 302
     consent_change(contact=contact, level=2, source=Source.IMPORT)
@@ -161,3 +165,78 @@ def test_auditor_cannot_change_compliance_settings(client_as, auditor):
     ComplianceSettings.load()
     assert client_as(auditor).post(url, {"log_consent_changes": "on"}).status_code == 403
     assert ComplianceSettings.load().log_consent_changes is False
+
+
+def _another_value(field, current):
+    """A valid form value for `field` that differs from `current`, as the browser would post it."""
+    from django.db import models
+
+    if isinstance(field, models.BooleanField):
+        return None if current else "on"  # an unticked box is simply absent from the post
+    if field.choices:
+        return next(value for value, _label in field.choices if value != current)
+    return str(current + 1)
+
+
+def test_every_compliance_setting_can_be_set_in_the_admin(client_as, privacy_officer):
+    """Walks the model, so a new setting left out of the form fails here."""
+    settings = ComplianceSettings.load()
+    fields = [f for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
+    assert {"request_clock_starts_at", "interaction_retention_days", "export_link_days"} <= {
+        f.name for f in fields
+    }
+    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    client = client_as(privacy_officer)
+    form = client.get(url).context["adminform"].form
+    assert set(form.fields) == {f.name for f in fields}
+
+    wanted = {f.name: _another_value(f, getattr(settings, f.name)) for f in fields}
+    response = client.post(url, {name: value for name, value in wanted.items() if value is not None})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = ComplianceSettings.load()
+    for f in fields:
+        assert getattr(saved, f.name) != getattr(settings, f.name), f.name
+
+
+def test_a_marketer_sees_no_change_record_of_a_hidden_field_anywhere(
+    client_as, marketer, auditor, logging_on
+):
+    """The is_child records tell who is (or was) a child: hidden from a Marketer like the field."""
+    import datetime as dt
+
+    from consent.services import children_come_of_age
+
+    guardian = ContactFactory(email="parent@example.org")
+    grown = ContactFactory(
+        email="teen@example.org", is_child=True, guardian=guardian, date_of_birth=dt.date(2000, 1, 1)
+    )
+    children_come_of_age()
+    consent_change(contact=grown, level=2, source=Source.IMPORT)
+    hidden = ConsentChange.objects.get(field="is_child")
+    visible = ConsentChange.objects.get(field="consent_given")
+
+    client = client_as(marketer)
+    assert [r.pk for r in client.get(RECORDS).context["cl"].result_list] == [visible.pk]
+    filtered = client.get(f"{RECORDS}?field__exact=is_child")
+    assert hidden not in filtered.context["cl"].result_list
+    offered = {
+        value
+        for spec in filtered.context["cl"].filter_specs
+        for value, _label in getattr(spec, "lookup_choices", [])
+    }
+    assert "consent_given" in offered and "is_child" not in offered  # not even offered as a filter
+    assert client.get(reverse("admin:consent_consentchange_change", args=[hidden.pk])).status_code == 302
+    contact_page = client.get(reverse("admin:contacts_contact_change", args=[grown.pk]))
+    inline = next(f for f in contact_page.context["inline_admin_formsets"] if f.opts.model is ConsentChange)
+    assert [form.original.pk for form in inline] == [visible.pk]
+
+    auditor_records = client_as(auditor).get(f"{RECORDS}?field__exact=is_child").context["cl"].result_list
+    assert [r.pk for r in auditor_records] == [hidden.pk]
+
+
+def test_a_marketer_sees_no_change_record_of_a_restricted_contact(client_as, marketer, auditor, record):
+    from contacts.services import contact_update
+
+    contact_update(contact=record.contact, processing_restricted=True, reason="DSR restriction")
+    assert list(client_as(marketer).get(RECORDS).context["cl"].result_list) == []
+    assert [r.pk for r in client_as(auditor).get(RECORDS).context["cl"].result_list] == [record.pk]

@@ -92,3 +92,27 @@ def test_dashboard_shows_the_request_queue_completion_times_and_erasures(client_
     assert context["completion"] == [{"type": "Portability (Art. 20)", "completed": 3, "median_days": 4.0}]
     (month,) = context["erasures"]
     assert (month["erased"], month["restricted"]) == (2, 0)
+
+
+def test_the_confirmation_rate_counts_a_declined_list_as_declined(client_as, auditor):
+    from subscriptions import tokens
+    from subscriptions.models import AccessToken
+    from subscriptions.services import consent_request_confirm
+
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    offers = SubscriptionList.objects.create(name="Offers", slug="offers")
+
+    def confirm(changes, *, keep=None):
+        request = consent_request_create(
+            contact=ContactFactory(), changes=changes, origin="signup", meta=Meta()
+        )
+        link = tokens.text_for(AccessToken.Kind.CONFIRM, tokens.derive(request.nonce))
+        assert consent_request_confirm(link=link, meta=Meta(), lists=keep).status == "confirmed"
+
+    confirm({"lists": [news.pk, offers.pk]}, keep={news.pk})  # one yes, one no
+    confirm({"lists": [offers.pk]}, keep=set())  # clicked the link, unticked the list: a no
+    confirm({"level": 3})  # a raise without lists: one yes
+
+    doi = client_as(auditor).get(DASHBOARD).context["doi"]
+    assert (doi["confirmed"], doi["declined_lists"]) == (3, 2)
+    assert doi["rate"] == 50  # two yes of four answers; counting every click as a yes said 100

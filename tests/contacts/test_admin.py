@@ -10,6 +10,7 @@ from django.urls import reverse
 from consent.models import ConsentChange, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
+from tests.admin_helpers import admin_search
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +246,7 @@ def test_guardian_autocomplete_offers_no_children(client_as, privacy_officer):
 
 
 def test_marketer_sees_no_sensitive_fields_in_form_list_or_export(client_as, marketer):
-    contact = ContactFactory(processing_restricted=True)
+    contact = ContactFactory(is_child=True, guardian=ContactFactory())
     client = client_as(marketer)
     form = client.get(change_url(contact)).context["adminform"].form
     assert not {"is_child", "guardian", "processing_restricted"} & set(form.fields)
@@ -256,7 +257,8 @@ def test_marketer_sees_no_sensitive_fields_in_form_list_or_export(client_as, mar
 
 
 def test_marketer_edit_keeps_sensitive_fields_it_cannot_see(client_as, marketer):
-    contact = ContactFactory(processing_restricted=True)
+    guardian = ContactFactory()
+    contact = ContactFactory(is_child=True, guardian=guardian)
     data = form_data(
         contact,
         first_name="Changed",
@@ -268,7 +270,7 @@ def test_marketer_edit_keeps_sensitive_fields_it_cannot_see(client_as, marketer)
     response = client_as(marketer).post(change_url(contact), data)
     assert response.status_code == 302
     contact.refresh_from_db()
-    assert contact.first_name == "Changed" and contact.processing_restricted is True
+    assert contact.first_name == "Changed" and contact.is_child and contact.guardian == guardian
 
 
 def test_marketer_may_change_consent_with_a_justification(client_as, marketer, logging_on):
@@ -314,7 +316,7 @@ def test_search_finds_by_email_in_any_case_by_phone_in_any_notation_and_by_name(
     client = client_as(privacy_officer)
 
     def found(term):
-        return list(client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+        return list(admin_search(client, LIST_URL, term).context["cl"].result_list)
 
     assert found("HOLLY@Contoso.com") == [holly]
     assert found("030 1234567") == [holly]
@@ -380,9 +382,13 @@ def test_history_can_be_filtered_to_one_field(client_as, privacy_officer, loggin
 
 def test_marketer_history_hides_sensitive_fields(client_as, marketer, privacy_officer):
     contact = ContactFactory()
-    client_as(privacy_officer).post(
+    officer = client_as(privacy_officer)
+    officer.post(
         change_url(contact), form_data(contact, processing_restricted="on", justification="DSR restriction")
     )
+    officer.post(change_url(contact), form_data(contact, justification="restriction lifted"))
+    contact.refresh_from_db()
+    assert not contact.processing_restricted  # a restricted contact is not shown to a Marketer at all
     url = reverse("admin:contacts_contact_history", args=[contact.pk])
     assert any(
         r["key"] == "processing_restricted" for r in client_as(privacy_officer).get(url).context["rows"]
@@ -445,3 +451,124 @@ def test_a_post_missing_fields_shows_errors_and_changes_nothing(client_as, priva
     contact.refresh_from_db()
     assert contact.first_name == "Ann"
     assert not ConsentChange.objects.exists()
+
+
+# --- no leaks: what a role may not see, it may not filter, sort or search by either -----------
+
+
+@pytest.fixture
+def family(db):
+    """An adult guardian with a child, and an adult without wards; none of them restricted."""
+    import datetime as dt
+
+    guardian = ContactFactory(first_name="Gail", email="gail@example.org")
+    child = ContactFactory(
+        first_name="Kim",
+        email="kim@example.org",
+        is_child=True,
+        guardian=guardian,
+        date_of_birth=dt.date(2015, 5, 1),
+    )
+    other = ContactFactory(first_name="Otto", email="otto@example.org", country="FR")
+    return guardian, child, other
+
+
+OFFICER_MAY = {"is_child__exact", "processing_restricted__exact", "guardian__isnull", "date_of_birth__gte"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "is_child__exact=1",
+        "is_child=True",
+        "processing_restricted__exact=0",
+        "guardian__isnull=False",
+        "guardian__id__exact={guardian}",
+        "guardian_id={guardian}",
+        "guardian__email=gail@example.org",
+        "wards__isnull=False",
+        "date_of_birth__gte=2010-01-01",
+        "consent_changes__field=is_child",
+    ],
+)
+def test_marketer_cannot_filter_contacts_by_a_hidden_field(
+    client_as, marketer, privacy_officer, family, query
+):
+    guardian, _child, _other = family
+    url = f"{LIST_URL}?{query.format(guardian=guardian.pk)}"
+    response = client_as(marketer).get(url)
+    # Refused (400), never an answer: a filtered list would tell who is a child.
+    assert response.status_code == 400
+    if query.split("=")[0] in OFFICER_MAY:  # the same filter is answered for an officer
+        assert client_as(privacy_officer).get(url).status_code == 200
+
+
+def test_officer_filters_by_hidden_fields(client_as, privacy_officer, family):
+    _guardian, child, _other = family
+    listing = client_as(privacy_officer).get(f"{LIST_URL}?is_child__exact=1")
+    assert [c.pk for c in listing.context["cl"].result_list] == [child.pk]
+
+
+def test_marketer_can_still_filter_sort_and_search_by_what_they_see(client_as, marketer, family):
+    _guardian, _child, other = family
+    client = client_as(marketer)
+    assert [c.pk for c in client.get(f"{LIST_URL}?country=FR").context["cl"].result_list] == [other.pk]
+    assert [c.pk for c in admin_search(client, LIST_URL, "Otto").context["cl"].result_list] == [other.pk]
+    # Sorting follows the visible columns only: asking for every column orders by no hidden field.
+    ordering = client.get(f"{LIST_URL}?o=1.2.3.4.5.6.7.8").context["cl"].queryset.query.order_by
+    assert ordering and not {"is_child", "processing_restricted", "guardian", "date_of_birth"} & {
+        str(term).lstrip("-") for term in ordering
+    }
+
+
+def test_guardian_autocomplete_is_refused_to_a_marketer(client_as, marketer, family):
+    """Who the guardian list leaves out would tell who is a child."""
+    url = reverse("admin:autocomplete")
+    params = {"term": "", "app_label": "contacts", "model_name": "contact", "field_name": "guardian"}
+    assert client_as(marketer).get(url, params).status_code == 403
+
+
+def test_restricted_contacts_reach_only_privacy_officers_marked_as_restricted(
+    client_as, marketer, auditor, privacy_officer
+):
+    """GDPR Art. 18: kept, not processed. Not in a Marketer's list, page or export."""
+    kept = ContactFactory(first_name="Rita", email="rita@example.org", processing_restricted=True)
+    free = ContactFactory(first_name="Fred", email="fred@example.org")
+    for user in (marketer, auditor):
+        client = client_as(user)
+        assert [c.pk for c in client.get(LIST_URL).context["cl"].result_list] == [free.pk]
+        assert client.get(change_url(kept)).status_code == 302  # "does not exist", back to the list
+    rows = workbook_rows(client_as(marketer).get(EXPORT_URL))
+    assert [row[0] for row in rows[1:]] == [free.pk]
+    selected = client_as(marketer).post(
+        LIST_URL, {"action": "export_selected_xlsx", "_selected_action": [kept.pk, free.pk]}
+    )
+    assert [row[0] for row in workbook_rows(selected)[1:]] == [free.pk]
+
+    page = client_as(privacy_officer).get(LIST_URL).content.decode()
+    assert "Rita" in page and "(restricted)" in page
+    assert "Fred" in page and page.count("(restricted)") == 1
+
+
+def test_a_search_by_address_never_puts_the_address_in_a_url(client_as, privacy_officer, marketer):
+    """Typed into the box, the address is posted; the list's URL (and so every link on it, the
+    export and the access logs) carries only a random key. A ?q= in a URL is not searched."""
+    holly = ContactFactory(first_name="Holly", email="holly@contoso.com")
+    ContactFactory(first_name="Ivy", email="ivy@contoso.com")
+    client = client_as(privacy_officer)
+    page = admin_search(client, LIST_URL, "Holly@Contoso.com", consent_given__exact="0")
+    assert [c.pk for c in page.context["cl"].result_list] == [holly.pk]
+    html = page.content.decode()
+    assert 'method="post" role="search"' in html and 'value="holly@contoso.com"' in html.lower()
+    assert "holly%40contoso.com" not in html.lower() and "q=holly" not in html.lower()
+    key = page.wsgi_request.GET["_search"]
+    assert page.wsgi_request.GET["consent_given__exact"] == "0"  # filters stay in the URL
+    # The export of what is shown follows the key, not an address.
+    rows = workbook_rows(client.get(f"{EXPORT_URL}?_search={key}"))
+    assert [row[0] for row in rows[1:]] == [holly.pk]
+    # Another account cannot use the key: the term lives in the searching officer's session.
+    other = client_as(marketer).get(f"{LIST_URL}?_search={key}")
+    assert len(other.context["cl"].result_list) == 2
+
+    old_link = client.get(f"{LIST_URL}?q=holly%40contoso.com")
+    assert old_link.status_code == 302 and "holly" not in old_link["Location"]

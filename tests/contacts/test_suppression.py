@@ -4,6 +4,7 @@ import pytest
 
 from contacts.models import Contact, SuppressedIdentity
 from contacts.suppression import is_suppressed, suppressed_values, suppression_add
+from tests.admin_helpers import admin_search
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +52,8 @@ def test_an_officer_checks_an_address_by_typing_it_and_lifts_the_block(client_as
     suppression_add(email="holly@contoso.com", reason="DSR-1")
     entry = SuppressedIdentity.objects.get()
     officer = client_as(privacy_officer)
-    found = officer.get("/admin/contacts/suppressedidentity/", {"q": "Holly@Contoso.com"})
-    missed = officer.get("/admin/contacts/suppressedidentity/", {"q": "other@contoso.com"})
+    found = admin_search(officer, "/admin/contacts/suppressedidentity/", "Holly@Contoso.com")
+    missed = admin_search(officer, "/admin/contacts/suppressedidentity/", "other@contoso.com")
     assert "DSR-1" in found.text and "DSR-1" not in missed.text
     assert officer.get("/admin/contacts/suppressedidentity/add/").status_code == 403
     assert client_as(marketer).get("/admin/contacts/suppressedidentity/").status_code == 403
