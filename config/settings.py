@@ -220,6 +220,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api_base.ModelPermissions"],
+    # DRF's defaults with the JSON parser that refuses NUL, lone surrogates and deep nesting.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_base.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api_base.Pagination",
     "PAGE_SIZE": 100,
