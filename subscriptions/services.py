@@ -479,7 +479,7 @@ def consent_request_renew(
 
 def signup(
     *, subscription_list: SubscriptionList, email: str, first_name: str, meta: Meta
-) -> tuple[ConsentRequest, str] | None:
+) -> ConsentRequest | None:
     """Sign-up form: find or create the contact (pending, level 0) and ask for confirmation.
 
     An erased person's address (suppression list) is refused: nothing is created and nothing is
@@ -496,13 +496,20 @@ def signup(
             contact = contact_create(
                 email=email, first_name=first_name.strip()[:150], reason="public sign-up form"
             )
-        return consent_request_create(
-            contact=contact,
-            changes={"lists": [subscription_list.pk]},
-            origin="signup",
-            meta=meta,
-            created_contact=created,
-        )
+        try:
+            with transaction.atomic():
+                return consent_request_create(
+                    contact=contact,
+                    changes={"lists": [subscription_list.pk]},
+                    origin="signup",
+                    meta=meta,
+                    created_contact=created,
+                )
+        except ValidationError:
+            # The address is a child's whose guardian has no email (nobody can confirm), or the
+            # list needs more than a child may give: nothing is sent, and the visitor sees the
+            # page any address gets, so it does not tell them the address belongs to a child.
+            return None
 
 
 def unconfirmed_signups_purge() -> int:
