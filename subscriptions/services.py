@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.locks import lock_name
 from config.send_once import send_once
 from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
 from consent.models import ComplianceSettings, Purpose, PurposeConsent, Source
@@ -490,6 +491,8 @@ def signup(
     if is_suppressed(email=email):
         return None
     with transaction.atomic():
+        # Two sign-ups of one new address at once make one contact, not two (see config.locks).
+        lock_name("signup-contact", email)
         contact = Contact.objects.filter(email=email).order_by("id").first()
         created = contact is None
         if created:
