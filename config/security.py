@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from functools import wraps
 
@@ -65,3 +66,23 @@ def rate_limited(name: str, *, per_minute: int, methods=("POST",)):
         return wrapper
 
     return decorate
+
+
+def recipient_limit_reached(name: str, address: str) -> bool:
+    """Count one more confirmation email to `address`; True once this hour's allowance
+    (CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR) is used up.
+
+    rate_limited counts per client, so a bot spread over many client addresses could still fill
+    one person's inbox; this counts per recipient. The caller then sends nothing and answers as
+    usual (a different page would tell whether the address is known). The key holds a keyed hash
+    of the address, never the address.
+    """
+    if not settings.RATE_LIMITS_ENABLED:
+        return False
+    window = int(time.time() // 3600)
+    recipient = hmac.new(
+        settings.SECRET_KEY.encode(), f"recipient:{address}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+    key = f"rl:{name}:to:{recipient}:{window}"
+    cache.add(key, 0, timeout=2 * 3600)
+    return cache.incr(key) > settings.CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR

@@ -195,6 +195,8 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 SUBSCRIPTION_CENTER_LINK_DAYS = env_int("SUBSCRIPTION_CENTER_LINK_DAYS", 30, minimum=1)
 UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Confirmation emails (sign-up, request form) to one address per hour, whoever asks for them.
+CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR = env_int("CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR", 3, minimum=1)
 ADMIN_LIST_COUNT_CAP = env_int("ADMIN_LIST_COUNT_CAP", 10_000, minimum=100)
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel sheet's limit
 # A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.locks import lock_name
+from config.security import recipient_limit_reached
 from config.send_once import send_once
 from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
 from consent.models import ComplianceSettings, Purpose, PurposeConsent, Source
@@ -484,12 +485,15 @@ def signup(
     """Sign-up form: find or create the contact (pending, level 0) and ask for confirmation.
 
     An erased person's address (suppression list) is refused: nothing is created and nothing is
-    sent (None); an officer can lift the suppression if that person asks to come back. Callers
-    answer the same in every case (no enumeration).
+    sent (None); an officer can lift the suppression if that person asks to come back. So is an
+    address that got its hour's confirmation emails already. Callers answer the same in every case
+    (no enumeration).
     """
     email = normalize_email(email)
     if is_suppressed(email=email):
         return None
+    if recipient_limit_reached("signup", email):
+        return None  # enough confirmation emails to this inbox for now, whoever keeps asking
     with transaction.atomic():
         # Two sign-ups of one new address at once make one contact, not two (see config.locks).
         lock_name("signup-contact", email)
