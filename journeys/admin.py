@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from consent.models import ComplianceSettings
 from journeys import services
+from journeys.emails import preview as journey_email_preview
 from journeys.models import (
     EmailTemplate,
     Enrolment,
@@ -169,6 +170,14 @@ class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class EmailTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "subject")
     search_fields = ("name", "subject")
+    readonly_fields = ("preview",)
+
+    @admin.display(description=_("preview (for a contact named Ada Lovelace)"))
+    def preview(self, obj):
+        if obj is None or not obj.pk:
+            return _("Shown once the template is saved (saving checks it renders).")
+        subject, text, _html = journey_email_preview(obj)
+        return format_html("<strong>{}</strong><pre>{}</pre>", subject, text)
 
 
 class JourneyStepInline(admin.TabularInline):
