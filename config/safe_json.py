@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 from django.utils.translation import gettext as _
 
 # Deep enough for every shape the product stores (segment rules nest at most 5 groups, evidence is
@@ -91,3 +93,31 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH, **kwargs):
     if json_depth(text) > max_depth:
         raise _too_deep(max_depth)
     return check_json(json.loads(text, **kwargs), max_depth=max_depth)
+
+
+class JSONFormField(forms.JSONField):
+    """Django's JSON form field, refusing with a form error what `loads` refuses. Django's own
+    parses with json.loads: a NUL or a lone surrogate reached the database (a 500 on PostgreSQL)
+    and deep nesting was a RecursionError, also when the form was shown again with its errors."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not self.disabled and value not in self.empty_values:
+            try:
+                loads(value, cls=self.decoder)
+            except ValidationError as error:
+                raise ValidationError(error.messages, code="invalid") from None
+            except ValueError:
+                pass  # malformed JSON: Django's own message
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        # Shown again as typed: parsed, it would recurse, or put a lone surrogate in the page
+        # (which cannot be encoded, a 500 instead of the form with its error).
+        if isinstance(data, str) and not self.disabled:
+            try:
+                loads(data, cls=self.decoder)
+            except ValidationError:
+                return InvalidJSONInput(data)
+            except ValueError:
+                pass
+        return super().bound_data(data, initial)

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
 from consent.models import ComplianceSettings
 from journeys import services
 from journeys.emails import preview as journey_email_preview
@@ -40,6 +40,7 @@ class JSONTextarea(forms.Textarea):
 
 @admin.register(Segment)
 class SegmentAdmin(SimpleHistoryAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "member_count", "description")
     search_fields = ("name",)
     fields = ("name", "description", "rules", "member_count", "preview")
@@ -333,6 +334,7 @@ class JourneyTaskAdmin(admin.ModelAdmin):
 
 
 class ScoringRuleInline(admin.TabularInline):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     model = ScoringRule
     extra = 0
     fields = ("points", "condition", "interaction", "within_days")

@@ -1,0 +1,80 @@
+"""JSON typed into admin forms: NUL, lone surrogates and deep nesting get a form error, not a 500."""
+
+import pytest
+from django.contrib import admin
+from django.db import models
+from django.test import RequestFactory
+
+from config.safe_json import JSONFormField
+from journeys.models import Segment
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def editable_json_fields():
+    """(admin, model field) for every JSONField an admin form (or inline form) edits."""
+    request = RequestFactory().get("/admin/")
+    request.user = UserFactory(username="root", is_superuser=True)
+    for model, model_admin in admin.site._registry.items():
+        admins = [(model, model_admin)] + [
+            (inline.model, inline(model, admin.site)) for inline in getattr(model_admin, "inlines", [])
+        ]
+        for owner, owner_admin in admins:
+            inline = owner_admin is not model_admin
+            may_add = (
+                owner_admin.has_add_permission(request, None)
+                if inline
+                else owner_admin.has_add_permission(request)
+            )
+            if not (may_add or owner_admin.has_change_permission(request)):
+                continue  # read-only for everyone, superusers included: no form ever saves
+            readonly = set(owner_admin.get_readonly_fields(request))
+            for field in owner._meta.get_fields():
+                if isinstance(field, models.JSONField) and field.editable and field.name not in readonly:
+                    yield owner_admin, field, request
+
+
+# Admins whose change page is their own view, never a model form.
+NO_MODEL_FORM = {"dsr.ExportBundle.redactions", "dsr.ExportBundle.downloads"}
+
+
+def test_every_admin_form_editing_json_uses_the_safe_field():
+    found = []
+    for owner_admin, field, request in editable_json_fields():
+        name = f"{field.model._meta.label}.{field.name}"
+        if name in NO_MODEL_FORM:
+            continue
+        formfield = owner_admin.formfield_for_dbfield(field, request)
+        found.append(name)
+        assert isinstance(formfield, JSONFormField), f"{type(owner_admin).__name__}: {field.name}"
+    assert "journeys.Segment.rules" in found and "imports.ImportSource.option_map" in found
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ('{"field": "first_name", "op": "eq", "value": "a\\u0000"}', "NUL character"),
+        ('{"field": "first_name", "op": "eq", "value": "a\\ud800"}', "lone surrogate (U+D800)"),
+        ('{"all": ' + "[" * 5000 + "]" * 5000 + "}", "nested more than 32 levels"),
+    ],
+    ids=["nul", "surrogate", "deep"],
+)
+def test_segment_rules_no_database_stores_are_a_form_error(marketer, client_as, rules, message):
+    client = client_as(marketer)
+    response = client.post("/admin/journeys/segment/add/", {"name": "Odd", "description": "", "rules": rules})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors["rules"])
+    assert not Segment.objects.exists()
+
+
+def test_segment_rules_nested_past_the_limit_are_refused_before_they_are_walked():
+    from django.core.exceptions import ValidationError
+
+    from journeys.rules import validate_rules
+
+    rules = {"all": []}
+    for _ in range(5000):  # as another service or a script could pass them, parsed already
+        rules = {"all": [rules]}
+    with pytest.raises(ValidationError, match="nested more than 32 levels"):
+        validate_rules(rules)
