@@ -9,7 +9,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 # No inline script anywhere: the public pages need none and the admin ships its scripts as files.
 # Inline styles stay allowed for the admin's widgets (a style cannot run code).
@@ -39,6 +41,30 @@ class SecurityHeadersMiddleware:
         )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character (%00) in the URL's path or query, or in the User-Agent (kept as evidence of
+    a consent), gets a 400 with a message.
+
+    No page or filter has a use for it and no database column stores it: PostgreSQL refused it
+    with a DataError, a 500 (an API detail URL, an admin list filter, a sign-up). Forms refuse it in
+    their own fields (Django's CharField); lone surrogates cannot arrive this way (a URL's invalid
+    UTF-8 is decoded as U+FFFD).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        texts = [request.path_info, request.META.get("HTTP_USER_AGENT", "")]
+        texts += [text for key, values in request.GET.lists() for text in (key, *values)]
+        if any("\x00" in text for text in texts):
+            message = _("The request holds a NUL character (%00), which no page accepts.")
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 def rate_limited(name: str, *, per_minute: int, methods=("POST",)):

@@ -78,3 +78,27 @@ def test_segment_rules_nested_past_the_limit_are_refused_before_they_are_walked(
         rules = {"all": [rules]}
     with pytest.raises(ValidationError, match="nested more than 32 levels"):
         validate_rules(rules)
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("/api/v1/requests/a%00b/", {}),
+        ("/admin/contacts/contact/?email=a%00", {}),
+        ("/lists/news/", {"HTTP_USER_AGENT": "Mozilla\x00"}),
+    ],
+    ids=["api-detail", "admin-filter", "user-agent"],
+)
+def test_a_nul_in_the_url_or_user_agent_is_a_400_with_a_message(privacy_officer, client_as, url, headers):
+    """Each was a 500 on PostgreSQL (a DataError for the lookup, or for the sign-up's evidence)."""
+    from subscriptions.models import ConsentRequest, SubscriptionList
+
+    SubscriptionList.objects.create(name="News", slug="news", min_level=1)
+    client = client_as(privacy_officer)
+    if url.startswith("/lists/"):
+        response = client.post(url, {"email": "a@example.org", "agree": "on"}, **headers)
+    else:
+        response = client.get(url, **headers)
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    assert not ConsentRequest.objects.exists()
