@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from config.connection_loss import on_a_new_connection
 from config.files import written_whole
+from config.safe_json import check_text
 from config.xlsx import FORMULA_START, write_workbook_sheets
 from consent.models import ComplianceSettings
 from dsr import registry
@@ -179,6 +180,8 @@ def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason:
         raise ValidationError(_("Say why these items are left out (it is part of the record)."))
     if not items:
         raise ValidationError(_("Choose the items to leave out."))
+    for text in (reason, *(section for section, _row in items)):
+        check_text(text)  # kept in a JSON column: a NUL was a DataError (a 500) on PostgreSQL
     now = timezone.now().isoformat()
     done = {(r["section"], r["row"]) for r in locked.redactions}
     for section, row in items:

@@ -7,7 +7,7 @@ from django.test import RequestFactory
 
 from config.safe_json import JSONFormField
 from journeys.models import Segment
-from tests.factories import UserFactory
+from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,25 @@ def test_a_nul_in_the_url_or_user_agent_is_a_400_with_a_message(privacy_officer,
     assert response.status_code == 400
     assert "NUL character" in response.content.decode()
     assert not ConsentRequest.objects.exists()
+
+
+def test_a_redaction_reason_with_a_nul_is_refused_with_a_message(privacy_officer, client_as):
+    """A form post cannot carry a lone surrogate (invalid UTF-8 arrives as U+FFFD), but a NUL it
+    can: this review page reads its fields itself, and the reason went into a JSON column."""
+    from dsr.bundles import bundle_build, bundle_create
+    from dsr.models import ExportBundle
+    from dsr.services import dsr_create, dsr_verify
+
+    ContactFactory(email="holly@contoso.com")
+    request, _ = dsr_create(kind="access", email="holly@contoso.com", channel="web")
+    request = dsr_verify(request=request, actor=privacy_officer, how="reply from the address")
+    bundle = bundle_create(request=request, actor=privacy_officer)
+    bundle_build(bundle_id=bundle.pk)
+    response = client_as(privacy_officer).post(
+        f"/admin/dsr/exportbundle/{bundle.pk}/change/",
+        {"action": "redact", "item": ["contacts.contact:0"], "reason": "names a\x00colleague"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("cannot contain" in str(m) for m in response.context["messages"])
+    assert ExportBundle.objects.get(pk=bundle.pk).redactions == []
