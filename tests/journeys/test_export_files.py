@@ -26,6 +26,7 @@ def test_a_failed_rewrite_leaves_the_previous_file_whole_and_no_temporary_file(t
     assert [p.name for p in tmp_path.iterdir()] == ["export.csv"]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_second_run_of_an_export_job_never_serves_half_a_file(marketer, monkeypatch):
     """A redelivered task runs the job twice: the first run to finish marks it done, and the
