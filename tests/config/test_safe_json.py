@@ -124,3 +124,35 @@ def test_a_redaction_reason_with_a_nul_is_refused_with_a_message(privacy_officer
     assert response.status_code == 200
     assert any("cannot contain" in str(m) for m in response.context["messages"])
     assert ExportBundle.objects.get(pk=bundle.pk).redactions == []
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def test_nesting_is_counted_in_the_text_as_the_parser_would_see_it():
+    """Brackets, quotes and backslashes inside strings are text, never nesting (hypothesis)."""
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from config.safe_json import json_depth
+
+    text = st.text(alphabet=st.sampled_from('[]{}"\\\\:,ab\u00e9 '), max_size=12)
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers() | text,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
+        max_leaves=20,
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(values, st.booleans())
+    def check(value, ascii_only):
+        assert json_depth(json.dumps(value, ensure_ascii=ascii_only)) == _depth(value)
+
+    check()
