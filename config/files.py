@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -19,9 +19,12 @@ def written_whole(target: Path, mode: str = "wb", **open_kwargs):
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    # Created as open() creates files (the umask decides, as before), not mkstemp's owner-only
+    # mode: a web process running as another user than the worker must still read it.
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(8)}.partial"
+    out = open(temporary, mode.replace("w", "x"), **open_kwargs)  # noqa: SIM115 (closed below)
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as out:
+        with out:
             yield out
             out.flush()
             os.fsync(out.fileno())

@@ -24,6 +24,9 @@ def test_a_failed_rewrite_leaves_the_previous_file_whole_and_no_temporary_file(t
         raise OSError("disk full")
     assert target.read_text() == "id\n1\n2\n3\n"
     assert [p.name for p in tmp_path.iterdir()] == ["export.csv"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("")
+    assert target.stat().st_mode == plain.stat().st_mode  # readable as any file the worker writes
 
 
 @pytest.mark.postgres
