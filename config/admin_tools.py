@@ -8,12 +8,18 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from config.safe_json import JSONFormField
 from config.xlsx import xlsx_response
+
+# Every admin that edits a JSONField sets formfield_overrides to this (tests/config/
+# test_safe_json.py finds any that does not): NUL, lone surrogates and deep nesting get a form error.
+JSON_FORMFIELD_OVERRIDES = {models.JSONField: {"form_class": JSONFormField}}
 
 
 class CappedCountPaginator(Paginator):

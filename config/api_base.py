@@ -4,8 +4,32 @@ Kept apart from config/api.py (the URLs) because DRF reads these from settings w
 module is still being imported.
 """
 
+import codecs
+
+from django.core.exceptions import ValidationError
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
+from rest_framework.utils.json import strict_constant
+
+from config import safe_json
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing with a 400 and a message what no database column stores (NUL,
+    lone surrogates) and nesting deeper than safe_json.MAX_DEPTH, checked before parsing (the
+    json module recurses, and a deep body was a RecursionError, a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+            return safe_json.loads(text, parse_constant=strict_constant if self.strict else None)
+        except ValidationError as error:
+            raise ParseError(" ".join(error.messages)) from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
 
 from staff.roles import has_role
 

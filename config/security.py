@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 # No inline script anywhere: the public pages need none and the admin ships its scripts as files.
 # Inline styles stay allowed for the admin's widgets (a style cannot run code).
@@ -40,6 +43,30 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class RefuseNulMiddleware:
+    """A NUL character (%00) in the URL's path or query, or in the User-Agent (kept as evidence of
+    a consent), gets a 400 with a message.
+
+    No page or filter has a use for it and no database column stores it: PostgreSQL refused it
+    with a DataError, a 500 (an API detail URL, an admin list filter, a sign-up). Forms refuse it in
+    their own fields (Django's CharField); lone surrogates cannot arrive this way (a URL's invalid
+    UTF-8 is decoded as U+FFFD).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        texts = [request.path_info, request.META.get("HTTP_USER_AGENT", "")]
+        texts += [text for key, values in request.GET.lists() for text in (key, *values)]
+        if any("\x00" in text for text in texts):
+            message = _("The request holds a NUL character (%00), which no page accepts.")
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
 def rate_limited(name: str, *, per_minute: int, methods=("POST",)):
     """Allow `per_minute` requests per client address to a view, then answer 429.
 
@@ -65,3 +92,23 @@ def rate_limited(name: str, *, per_minute: int, methods=("POST",)):
         return wrapper
 
     return decorate
+
+
+def recipient_limit_reached(name: str, address: str) -> bool:
+    """Count one more confirmation email to `address`; True once this hour's allowance
+    (CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR) is used up.
+
+    rate_limited counts per client, so a bot spread over many client addresses could still fill
+    one person's inbox; this counts per recipient. The caller then sends nothing and answers as
+    usual (a different page would tell whether the address is known). The key holds a keyed hash
+    of the address, never the address.
+    """
+    if not settings.RATE_LIMITS_ENABLED:
+        return False
+    window = int(time.time() // 3600)
+    recipient = hmac.new(
+        settings.SECRET_KEY.encode(), f"recipient:{address}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+    key = f"rl:{name}:to:{recipient}:{window}"
+    cache.add(key, 0, timeout=2 * 3600)
+    return cache.incr(key) > settings.CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "operations.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
+    "config.security.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,6 +204,8 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 SUBSCRIPTION_CENTER_LINK_DAYS = env_int("SUBSCRIPTION_CENTER_LINK_DAYS", 30, minimum=1)
 UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Confirmation emails (sign-up, request form) to one address per hour, whoever asks for them.
+CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR = env_int("CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR", 3, minimum=1)
 ADMIN_LIST_COUNT_CAP = env_int("ADMIN_LIST_COUNT_CAP", 10_000, minimum=100)
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel sheet's limit
 # A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,
@@ -233,6 +236,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api_base.ModelPermissions"],
+    # DRF's defaults with the JSON parser that refuses NUL, lone surrogates and deep nesting.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_base.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api_base.Pagination",
     "PAGE_SIZE": 100,

@@ -14,7 +14,6 @@ import datetime as dt
 import decimal
 import io
 import json
-import os
 import secrets
 import uuid
 import zipfile
@@ -29,6 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.connection_loss import on_a_new_connection
+from config.files import written_whole
+from config.safe_json import check_text
 from config.xlsx import FORMULA_START, write_workbook_sheets
 from consent.models import ComplianceSettings
 from dsr import registry
@@ -123,9 +124,9 @@ def bundle_build(*, bundle_id: int) -> bool:
             ExportBundle.objects.filter(pk=bundle_id).update(progress=done, heartbeat_at=timezone.now())
         folder = bundle_dir(bundle)
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / "snapshot.json.partial"
-        partial.write_text(json.dumps({"sections": sections}, ensure_ascii=False))
-        os.replace(partial, folder / "snapshot.json")  # a crash never leaves half a snapshot
+        # A crash, or a second build taking over a stale one, never leaves half a snapshot.
+        with written_whole(folder / "snapshot.json", "w") as out:
+            out.write(json.dumps({"sections": sections}, ensure_ascii=False))
     except DatabaseError:
         # The connection is gone. This attempt's fresh heartbeat would keep the task's retry out
         # until STALE_AFTER, so the build is handed back (on a new connection) for the retry to
@@ -179,6 +180,8 @@ def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason:
         raise ValidationError(_("Say why these items are left out (it is part of the record)."))
     if not items:
         raise ValidationError(_("Choose the items to leave out."))
+    for text in (reason, *(section for section, _row in items)):
+        check_text(text)  # kept in a JSON column: a NUL was a DataError (a 500) on PostgreSQL
     now = timezone.now().isoformat()
     done = {(r["section"], r["row"]) for r in locked.redactions}
     for section, row in items:
@@ -315,8 +318,7 @@ def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
 def _write_zip(bundle: ExportBundle) -> Path:
     sections = bundle_sections(bundle)
     target = zip_path(bundle)
-    partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with written_whole(target) as out, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", _readme(bundle, sections))
         schema = [
             {
@@ -358,7 +360,6 @@ def _write_zip(bundle: ExportBundle) -> Path:
             ),
         )
         archive.writestr("data.xlsx", workbook.getvalue())
-    os.replace(partial, target)
     return target
 
 

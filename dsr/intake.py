@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.security import recipient_limit_reached
 from config.send_once import send_once
 from contacts.normalize import normalize_email
 from dsr.models import DataSubjectRequest, RequestSubmission
@@ -26,14 +27,22 @@ LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
 
 
-def submission_create(*, kind: str, email: str, name: str = "", details: str = "") -> RequestSubmission:
-    """Store a submission and queue the email with its confirmation link (sent after commit)."""
+def submission_create(
+    *, kind: str, email: str, name: str = "", details: str = ""
+) -> RequestSubmission | None:
+    """Store a submission and queue the email with its confirmation link (sent after commit).
+
+    None, storing and sending nothing, once the address got its hour's confirmation emails: the
+    page answers the same (config.security.recipient_limit_reached)."""
     from dsr.tasks import send_submission_link
 
+    email = normalize_email(email)
+    if recipient_limit_reached("dsr-request", email):
+        return None
     nonce = secrets.token_hex(16)
     submission = RequestSubmission(
         kind=kind,
-        email=normalize_email(email),
+        email=email,
         name=name.strip()[:200],
         details=details.strip(),
         nonce=nonce,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.locks import lock_name
 from consent.models import ComplianceSettings
 from contacts.models import Contact
 from contacts.normalize import normalize_email
@@ -36,7 +37,9 @@ def dsr_create(
         raise ValidationError({"requester_email": _("Give the requester's email address.")})
     if kind not in DataSubjectRequest.Kind.values:
         raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
-    # Lock the open requests of this address and type, so two submissions at once make one request.
+    # Two submissions at once (API calls, confirmed links) make one request: locking the open
+    # requests is not enough while there is none yet, so the address and type are locked by name.
+    lock_name("dsr-open-request", kind, email)
     existing = (
         DataSubjectRequest.objects.select_for_update()
         .filter(requester_email=email, kind=kind, status__in=DataSubjectRequest.OPEN)

@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
 from config.xlsx import xlsx_response
 from imports import services
 from imports.models import ImportRun, ImportSource
@@ -25,6 +25,7 @@ class UploadForm(forms.Form):
 
 @admin.register(ImportSource)
 class ImportSourceAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "key_column", "email_column", "phone_column", "refresh_enabled", "upload_link")
     search_fields = ("name",)
     readonly_fields = ("upload_link",)

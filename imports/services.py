@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from config.bulk import bulk_insert, bulk_set
 from config.connection_loss import CONNECTION_LOST
+from config.safe_json import text_problem
 from consent.levels import ConsentLevel
 from consent.models import Purpose, Source
 from consent.services import ConsentWish, consent_changes_apply
@@ -250,6 +251,10 @@ def _parse_row(number: int, cells: list[str], index: dict[str, int], now: dt.dat
         position = index.get(role)
         return cells[position].strip() if position is not None and position < len(cells) else ""
 
+    for position, text in enumerate(cells, start=1):
+        # No database stores a NUL (PostgreSQL refused the whole chunk with a DataError).
+        if problem := text_problem(text):
+            raise RowRefused(_("Column %(column)s: %(problem)s") % {"column": position, "problem": problem})
     key = cell("key")
     if not key:
         raise RowRefused(_("The row has no primary key."))
@@ -357,6 +362,7 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
             parsed.append(row)
         except RowRefused as refusal:
             key = cells[ctx.index["key"]].strip()[:200] if ctx.index["key"] < len(cells) else ""
+            key = "" if text_problem(key) else key  # the report cannot store it either
             outcome.errors.append((number, key, str(refusal)))
     source, run = ctx.source, ctx.run
 

@@ -9,10 +9,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
+from config.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
 from consent.models import ComplianceSettings
 from contacts.selectors import rows_visible_to
 from journeys import services
+from journeys.emails import preview as journey_email_preview
 from journeys.models import (
     EmailTemplate,
     Enrolment,
@@ -40,6 +41,7 @@ class JSONTextarea(forms.Textarea):
 
 @admin.register(Segment)
 class SegmentAdmin(SimpleHistoryAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "member_count", "description")
     search_fields = ("name",)
     fields = ("name", "description", "rules", "member_count", "preview")
@@ -170,6 +172,14 @@ class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class EmailTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "subject")
     search_fields = ("name", "subject")
+    readonly_fields = ("preview",)
+
+    @admin.display(description=_("preview (for a contact named Ada Lovelace)"))
+    def preview(self, obj):
+        if obj is None or not obj.pk:
+            return _("Shown once the template is saved (saving checks it renders).")
+        subject, text, _html = journey_email_preview(obj)
+        return format_html("<strong>{}</strong><pre>{}</pre>", subject, text)
 
 
 class JourneyStepInline(admin.TabularInline):
@@ -333,6 +343,7 @@ class JourneyTaskAdmin(admin.ModelAdmin):
 
 
 class ScoringRuleInline(admin.TabularInline):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     model = ScoringRule
     extra = 0
     fields = ("points", "condition", "interaction", "within_days")

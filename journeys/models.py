@@ -98,13 +98,21 @@ class EmailTemplate(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.template import Template, TemplateSyntaxError
+        from journeys import placeholders
+        from journeys.emails import preview
 
+        errors = {}
         for name in ("subject", "body"):
             try:
-                Template(getattr(self, name))
-            except TemplateSyntaxError as error:
-                raise ValidationError({name: _("This text has a broken placeholder: %s") % error}) from error
+                placeholders.check(getattr(self, name) or "")
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        try:  # a preview for a sample contact, rendered as sending would render it
+            preview(self)
+        except Exception as error:  # whatever breaks, the officer gets a message, not a 500
+            raise ValidationError(_("This email cannot be rendered: %s") % error) from error
 
 
 class Journey(models.Model):

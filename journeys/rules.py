@@ -21,6 +21,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from config.safe_json import check_json
+
 MAX_DEPTH = 5
 MAX_CONDITIONS = 50
 
@@ -48,24 +50,14 @@ def validate_rules(rules) -> None:
     count = [0]
     if not isinstance(rules, dict) or not rules:
         raise ValidationError(_("A segment needs at least one rule."))
-    if _has_nul(rules):
-        # No database stores it in a text (PostgreSQL refuses the query), and no name or value has it.
-        raise ValidationError(_("Rules cannot contain the NUL character (\\u0000)."))
+    # No database stores a NUL or a lone surrogate in a text (PostgreSQL refused the query), no
+    # name or value has one, and nesting is bounded before _check recurses into it.
+    check_json(rules)
     _check(rules, "rule", 1, problems, count)
     if count[0] > MAX_CONDITIONS:
         problems.append(_("A segment may have at most %d conditions.") % MAX_CONDITIONS)
     if problems:
         raise ValidationError(problems)
-
-
-def _has_nul(node) -> bool:
-    if isinstance(node, str):
-        return "\x00" in node
-    if isinstance(node, dict):
-        return any(_has_nul(key) or _has_nul(value) for key, value in node.items())
-    if isinstance(node, list):
-        return any(_has_nul(item) for item in node)
-    return False
 
 
 def _check(rule, where: str, depth: int, problems: list[str], count: list[int]) -> None:

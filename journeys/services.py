@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.files import written_whole
 from config.xlsx import FORMULA_START, plain_value, write_workbook
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings
@@ -133,14 +134,14 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
     try:
         path = Path(settings.MEDIA_ROOT) / relative
         if export.format == SegmentExport.Format.CSV:
-            with path.open("w", newline="", encoding="utf-8") as out:
+            with written_whole(path, "w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
                 writer.writerow(EXPORT_HEADER)
                 written = 0
                 for written, row in enumerate(rows(), 1):  # noqa: B007 (the count is used below)
                     writer.writerow([_csv_safe(v) for v in row])
         else:
-            with path.open("wb") as out:
+            with written_whole(path) as out:
                 written = write_workbook(
                     out, title=_sheet_title(str(export.segment)), header=EXPORT_HEADER, rows=rows()
                 )

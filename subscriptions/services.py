@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.locks import lock_name
+from config.security import recipient_limit_reached
 from config.send_once import send_once
 from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
 from consent.models import ComplianceSettings, Purpose, PurposeConsent, Source
@@ -481,30 +483,42 @@ def consent_request_renew(
 
 def signup(
     *, subscription_list: SubscriptionList, email: str, first_name: str, meta: Meta
-) -> tuple[ConsentRequest, str] | None:
+) -> ConsentRequest | None:
     """Sign-up form: find or create the contact (pending, level 0) and ask for confirmation.
 
     An erased person's address (suppression list) is refused: nothing is created and nothing is
-    sent (None); an officer can lift the suppression if that person asks to come back. Callers
-    answer the same in every case (no enumeration).
+    sent (None); an officer can lift the suppression if that person asks to come back. So is an
+    address that got its hour's confirmation emails already. Callers answer the same in every case
+    (no enumeration).
     """
     email = normalize_email(email)
     if is_suppressed(email=email):
         return None
+    if recipient_limit_reached("signup", email):
+        return None  # enough confirmation emails to this inbox for now, whoever keeps asking
     with transaction.atomic():
+        # Two sign-ups of one new address at once make one contact, not two (see config.locks).
+        lock_name("signup-contact", email)
         contact = Contact.objects.filter(email=email).order_by("id").first()
         created = contact is None
         if created:
             contact = contact_create(
                 email=email, first_name=first_name.strip()[:150], reason="public sign-up form"
             )
-        return consent_request_create(
-            contact=contact,
-            changes={"lists": [subscription_list.pk]},
-            origin="signup",
-            meta=meta,
-            created_contact=created,
-        )
+        try:
+            with transaction.atomic():
+                return consent_request_create(
+                    contact=contact,
+                    changes={"lists": [subscription_list.pk]},
+                    origin="signup",
+                    meta=meta,
+                    created_contact=created,
+                )
+        except ValidationError:
+            # The address is a child's whose guardian has no email (nobody can confirm), or the
+            # list needs more than a child may give: nothing is sent, and the visitor sees the
+            # page any address gets, so it does not tell them the address belongs to a child.
+            return None
 
 
 def unconfirmed_signups_purge() -> int:
