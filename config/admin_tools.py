@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -20,6 +21,38 @@ from config.xlsx import xlsx_response
 # Every admin that edits a JSONField sets formfield_overrides to this (tests/config/
 # test_safe_json.py finds any that does not): NUL, lone surrogates and deep nesting get a form error.
 JSON_FORMFIELD_OVERRIDES = {models.JSONField: {"form_class": JSONFormField}}
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks up the posted value to show it again: a value that is
+    not an id of the related model (NUL, text, a list) raised ValueError, a 500, when a form with
+    another error was shown again. Such a value is dropped; the field itself reports it."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.target_field
+
+        def is_key(candidate) -> bool:
+            try:
+                target.run_validators(target.to_python(candidate))  # the type and the column's range
+            except (ValidationError, ValueError, TypeError):
+                return False
+            return True
+
+        return super().optgroups(name, [v for v in value if is_key(v)], attr)
+
+
+class SafeAutocompleteMixin:
+    """For admins with autocomplete_fields: their widgets survive any posted value."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and type(formfield.widget) is AutocompleteSelect:
+            widget = formfield.widget
+            formfield.widget = SafeAutocompleteSelect(
+                widget.field, widget.admin_site, attrs=widget.attrs, using=widget.db
+            )
+            formfield.widget.choices = widget.choices
+        return formfield
 
 
 class CappedCountPaginator(Paginator):

@@ -14,6 +14,7 @@ from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.utils.json import strict_constant
 
 from config import safe_json
+from staff.roles import has_role
 
 
 class JSONParser(parsers.JSONParser):
@@ -30,8 +31,6 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(" ".join(error.messages)) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-
-from staff.roles import has_role
 
 
 class HasRole(BasePermission):

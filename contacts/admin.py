@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
+from config.admin_tools import (
+    CappedCountPaginator,
+    PostedSearchMixin,
+    ReadOnlyAdminMixin,
+    SafeAutocompleteMixin,
+    XlsxExportMixin,
+)
 from consent.admin import ConsentChangeColumns
 from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
@@ -91,7 +97,7 @@ class ConsentChangeInline(ConsentChangeColumns, ReadOnlyAdminMixin, admin.Tabula
 
 
 @admin.register(Contact)
-class ContactAdmin(PostedSearchMixin, XlsxExportMixin, admin.ModelAdmin):
+class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, admin.ModelAdmin):
     form = ContactAdminForm
     export_permission = "contacts.export_contact"
     export_title = "Contacts"

@@ -572,3 +572,17 @@ def test_a_search_by_address_never_puts_the_address_in_a_url(client_as, privacy_
 
     old_link = client.get(f"{LIST_URL}?q=holly%40contoso.com")
     assert old_link.status_code == 302 and "holly" not in old_link["Location"]
+
+
+@pytest.mark.parametrize("guardian", ["\x00", "not a number", "[1, 2]", "9" * 30])
+def test_a_guardian_that_is_no_contact_is_a_form_error_not_a_server_error(
+    client_as, privacy_officer, guardian
+):
+    """The autocomplete widget looked the posted value up to show the form again: a 500."""
+    response = client_as(privacy_officer).post(
+        reverse("admin:contacts_contact_add"),
+        form_data(first_name="Ida", email="ida@example.org", guardian=guardian),
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["guardian"]
+    assert not Contact.objects.filter(email="ida@example.org").exists()
