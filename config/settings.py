@@ -19,6 +19,9 @@ _DEV_SECRET = "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuv
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+# Rotating SECRET_KEY: move the old one here (comma-separated) for as long as links, sessions and
+# signed cookies made with it should keep working (docs/operations.md, "Keys").
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

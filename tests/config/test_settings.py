@@ -1,6 +1,7 @@
 """Defaults the settings module derives from the environment."""
 
 import importlib
+from datetime import timedelta
 
 import pytest
 
@@ -71,3 +72,27 @@ def test_a_silent_smtp_server_makes_a_send_fail_instead_of_holding_the_worker(mo
         worker.start()
         worker.join(timeout=30)
     assert len(outcome) == 1 and "timed out" in outcome[0]
+
+
+@pytest.mark.django_db
+def test_links_signed_with_a_rotated_secret_key_open_while_it_is_a_fallback(monkeypatch, settings):
+    """SECRET_KEY_FALLBACKS comes from the environment, and keeps emailed links working."""
+    from subscriptions import tokens
+    from tests.factories import ContactFactory
+
+    old, new = "o" * 50, "n" * 50
+    settings.SECRET_KEY = old
+    _, link = tokens.issue(kind="center", contact=ContactFactory(), lifetime=timedelta(days=1))
+    with monkeypatch.context() as patch:
+        patch.setenv("SECRET_KEY", new)
+        patch.setenv("SECRET_KEY_FALLBACKS", old)
+        try:
+            fallbacks = importlib.reload(config.settings).SECRET_KEY_FALLBACKS
+        finally:
+            patch.undo()
+            importlib.reload(config.settings)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = new, fallbacks
+    assert tokens.resolve(link, kind="center").kind == "center"
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(tokens.InvalidLink):
+        tokens.resolve(link, kind="center")
