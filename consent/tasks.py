@@ -7,3 +7,12 @@ from consent.services import consent_level_snapshot_take
 def snapshot_levels() -> int:
     """Nightly: count contacts per consent level for today. Idempotent, so a duplicate beat is harmless."""
     return consent_level_snapshot_take()
+
+
+@shared_task(name="consent.audit_checkpoint")
+def audit_checkpoint() -> int:
+    """Daily: a signed checkpoint of the audit chain's length and head (consent.audit_chain).
+    A duplicate beat writes a second checkpoint of the same head, which only repeats the first."""
+    from consent.audit_chain import audit_checkpoint_take
+
+    return audit_checkpoint_take().length
