@@ -183,6 +183,7 @@ NOT_BLANKED = "marked pseudonymised, but its personal fields or contact were not
 FAKE_PSEUDONYM = "marked pseudonymised, but not by an erasure (or its content was edited)"
 TAG_ON_LIVE = "it carries an erasure mark but still names a contact"
 TRUNCATED = "records at the end of the chain were removed (the head does not match)"
+MISCOUNTED = "the chain holds another number of records than its head counts"
 CHECKPOINT_MISSING = "a signed checkpoint covers records that are gone"
 CHECKPOINT_DIFFERS = "the chain no longer ends where a signed checkpoint says it did"
 CHECKPOINT_FORGED = "a checkpoint's signature does not match"
@@ -287,8 +288,10 @@ def verify() -> Verification:
     head = AuditChainHead.objects.filter(pk=1).first()
     expected_length = head.length if head else 0
     expected_head = (head.last_hash or GENESIS) if head else GENESIS
-    if result.checked != expected_length or prev != expected_head:
+    if prev != expected_head:
         result.add(None, TRUNCATED)
+    elif result.checked != expected_length:
+        result.add(None, MISCOUNTED)
     return result
 
 

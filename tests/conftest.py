@@ -24,8 +24,12 @@ def flush_past_append_only_triggers():
     """Emptying the database after a transactional test deletes audit rows, which the append-only
     triggers (config/append_only.py) refuse on SQLite (PostgreSQL empties tables with TRUNCATE,
     which row triggers do not see): lift them for the flush alone, as the schema's owner could."""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.db import connection
 
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
     original = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):

@@ -4,11 +4,14 @@ consent service, data subject requests, the access log, keys, throttling and pag
 import pytest
 from django.test import Client
 
+from consent.audit_chain import verify
 from consent.models import ConsentChange, Purpose, Source
+from consent.services import consent_change
 from dsr.models import DataSubjectRequest
 from staff.api_auth import api_key_create, api_key_revoke
 from staff.models import AccessedContact, AccessLogEntry
 from tests.factories import ContactFactory, with_consent
+from tests.tamper import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +258,21 @@ def test_any_time_zone_offset_in_a_date_filter_is_answered(api_as, auditor):
     response = client.get("/api/v1/consent-changes/?recorded_after=2026-05-17T16:20:12-16:45")
     assert response.status_code == 200 and response.json()["results"] == []
     assert client.get("/api/v1/consent-changes/?recorded_after=9999-12-31T23:00:00-16:45").status_code == 400
+
+
+def test_evidence_with_a_large_float_verifies_and_later_tampering_is_still_found(
+    api_as, privacy_officer, logging_on
+):
+    contact = ContactFactory()
+    response = api_as(privacy_officer).post(
+        f"/api/v1/contacts/{contact.pk}/consent/",
+        '{"level": 2, "evidence": {"form_version": 1e16}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    consent_change(contact=contact, level=3, source=Source.IMPORT)
+    assert verify().ok, verify().summary()
+    later = ConsentChange.objects.latest("id")
+    tamper("UPDATE consent_consentchange SET new_value = '5' WHERE id = %s", [later.id])
+    result = verify()
+    assert [pk for pk, _problem in result.bad] == [later.id]
