@@ -198,6 +198,7 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
                 )
             },
         ),
+        (_("Audit trail"), {"fields": ("audit_checkpoint_email",)}),
     )
 
     def changelist_view(self, request, extra_context=None):

@@ -330,5 +330,36 @@ def audit_checkpoint_take() -> AuditCheckpoint:
         )
 
 
+def checkpoint_line(checkpoint: AuditCheckpoint) -> str:
+    """The checkpoint as one line to keep elsewhere: enough to check the chain against later."""
+    return (
+        f"{checkpoint.created_at.isoformat()} length={checkpoint.length} head={checkpoint.head_hash}"
+        f" signature={checkpoint.signature}"
+    )
+
+
+def audit_checkpoint_send(checkpoint: AuditCheckpoint) -> bool:
+    """Email the checkpoint to the address in the compliance settings, if one is set: a copy
+    outside the database, which whoever edits the database cannot edit. No personal data."""
+    from django.core.mail import send_mail
+
+    from consent.models import ComplianceSettings
+
+    address = ComplianceSettings.load().audit_checkpoint_email
+    if not address:
+        return False
+    send_mail(
+        subject=f"Audit trail checkpoint: {checkpoint.length} records",
+        message=(
+            "A signed checkpoint of the consent change audit trail. Keep this message: the trail can be\n"
+            "checked against it later (manage.py verify_audit_trail, or the compliance dashboard).\n\n"
+            f"{checkpoint_line(checkpoint)}\n"
+        ),
+        from_email=None,
+        recipient_list=[address],
+    )
+    return True
+
+
 def latest_checkpoint() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-created_at", "-id").first()

@@ -251,6 +251,14 @@ class ComplianceSettings(models.Model):
         ),
     )
     export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
+    audit_checkpoint_email = models.EmailField(
+        _("send audit checkpoints to"),
+        blank=True,
+        help_text=_(
+            "Each daily signed checkpoint of the audit trail is also emailed here, e.g. to a mailbox "
+            "outside this system, so the trail can be checked against a copy nobody here can change."
+        ),
+    )
 
     history = HistoricalRecords()
 

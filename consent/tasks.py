@@ -11,8 +11,11 @@ def snapshot_levels() -> int:
 
 @shared_task(name="consent.audit_checkpoint")
 def audit_checkpoint() -> int:
-    """Daily: a signed checkpoint of the audit chain's length and head (consent.audit_chain).
-    A duplicate beat writes a second checkpoint of the same head, which only repeats the first."""
-    from consent.audit_chain import audit_checkpoint_take
+    """Daily: a signed checkpoint of the audit chain's length and head (consent.audit_chain),
+    emailed to the officer's address when set. A duplicate beat writes a second checkpoint of the
+    same head, which only repeats the first."""
+    from consent.audit_chain import audit_checkpoint_send, audit_checkpoint_take
 
-    return audit_checkpoint_take().length
+    checkpoint = audit_checkpoint_take()
+    audit_checkpoint_send(checkpoint)
+    return checkpoint.length

@@ -344,3 +344,18 @@ def test_the_database_refuses_updates_and_deletes_of_checkpoints(chain):
     checkpoint = audit_checkpoint_take()
     _refused("UPDATE consent_auditcheckpoint SET length = 1 WHERE id = %s", [checkpoint.pk])
     _refused("DELETE FROM consent_auditcheckpoint WHERE id = %s", [checkpoint.pk])
+
+
+def test_the_daily_checkpoint_goes_to_the_officers_address_when_one_is_set(chain, mailoutbox):
+    from consent.models import ComplianceSettings
+    from consent.tasks import audit_checkpoint
+
+    assert audit_checkpoint() == 5 and not mailoutbox  # no address: kept in the database only
+    settings = ComplianceSettings.load()
+    settings.audit_checkpoint_email = "vault@example.org"
+    settings.save()
+    assert audit_checkpoint() == 5
+    (message,) = mailoutbox
+    checkpoint = AuditCheckpoint.objects.latest("id")
+    assert message.to == ["vault@example.org"] and audit_chain.checkpoint_line(checkpoint) in message.body
+    assert chain[0].justification not in message.body  # nothing about anyone

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from consent.audit_chain import audit_checkpoint_take
+from consent.audit_chain import audit_checkpoint_send, audit_checkpoint_take, checkpoint_line
 
 
 class Command(BaseCommand):
@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         checkpoint = audit_checkpoint_take()
+        sent = audit_checkpoint_send(checkpoint)
         self.stdout.write(
-            f"Checkpoint #{checkpoint.pk} at {checkpoint.created_at.isoformat()}: {checkpoint.length} records,"
-            f" head {checkpoint.head_hash}, signature {checkpoint.signature}"
+            f"Checkpoint #{checkpoint.pk}: {checkpoint.length} records, head {checkpoint.head_hash}"
+            f"{' (emailed to the address in the compliance settings)' if sent else ''}\n{checkpoint_line(checkpoint)}"
         )
