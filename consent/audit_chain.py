@@ -159,8 +159,7 @@ def seal(records: list[ConsentChange]) -> None:
         rows = fetch_rows(lock, [])
     length, prev = rows[0][0], rows[0][1] or GENESIS
     for record in records:
-        # The values as the database will give them back (e.g. a datetime in UTC).
-        record.subject_tag = ""
+        record.subject_tag = ""  # only an erasure writes it
         record.personal_digest = personal_digest(record)
         record.prev_hash = prev
         record.chain_hash = prev = link_hash(

@@ -26,30 +26,18 @@ def flush_past_append_only_triggers():
     which row triggers do not see): lift them for the flush alone, as the schema's owner could."""
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        yield
-        return
-    DatabaseOperations = type(connection.ops)
-    original = DatabaseOperations.execute_sql_flush
+    from config.append_only import sqlite_triggers_lifted
+
+    operations = type(connection.ops)
+    original = operations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'append_only_%'"
-            )
-            triggers = cursor.fetchall()
-            for name, _sql in triggers:
-                cursor.execute(f'DROP TRIGGER "{name}"')
-        try:
+        with sqlite_triggers_lifted(self.connection):
             original(self, sql_list)
-        finally:
-            with self.connection.cursor() as cursor:
-                for _name, sql in triggers:
-                    cursor.execute(sql)
 
-    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    operations.execute_sql_flush = execute_sql_flush
     yield
-    DatabaseOperations.execute_sql_flush = original
+    operations.execute_sql_flush = original
 
 
 @pytest.fixture

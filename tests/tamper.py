@@ -5,30 +5,23 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from config.append_only import sqlite_triggers_lifted
+
 
 @contextmanager
 def triggers_lifted():
-    """Inside the test's transaction: on PostgreSQL replica mode skips the triggers; on SQLite
-    they are dropped and created again."""
+    """Inside the test's transaction: PostgreSQL's replica mode skips the triggers; SQLite's are
+    dropped and created again."""
+    if connection.vendor != "postgresql":
+        with sqlite_triggers_lifted(connection):
+            yield
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            try:
-                yield
-            finally:
-                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
-            return
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'append_only_%'"
-        )
-        triggers = cursor.fetchall()
-        for name, _sql in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
+        cursor.execute("SET LOCAL session_replication_role = replica")
         try:
             yield
         finally:
-            for _name, sql in triggers:
-                cursor.execute(sql)
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 def tamper(statement: str, params=()) -> None:
