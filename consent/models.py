@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consent.levels import ConsentLevel
+
+ACCESS_LOG_MIN_RETENTION_DAYS = 30
 
 
 class Source(models.TextChoices):
@@ -232,7 +235,12 @@ class ComplianceSettings(models.Model):
         default="receipt",
         help_text=_("Both dates are shown on each request; this one sets its due date."),
     )
-    access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
+    access_log_retention_days = models.PositiveIntegerField(
+        _("keep staff access log (days)"),
+        default=730,
+        # The database refuses to delete younger entries (staff migration 0008, on SQLite).
+        validators=[MinValueValidator(ACCESS_LOG_MIN_RETENTION_DAYS)],
+    )
     interaction_retention_days = models.PositiveIntegerField(
         _("keep interactions (days)"),
         default=365,

@@ -109,3 +109,14 @@ def test_the_database_refuses_to_rewrite_or_delete_an_entry_inside_the_retention
     _refused("DELETE FROM staff_accesslogentry WHERE at > %s", [timezone.now() - timedelta(days=1)])
     recent.refresh_from_db()
     assert recent.contact_count == 1 and recent.user == privacy_officer
+
+
+def test_a_retention_shorter_than_the_database_allows_is_refused_with_a_message(db):
+    from django.core.exceptions import ValidationError
+
+    from consent.models import ComplianceSettings
+
+    settings = ComplianceSettings.load()
+    settings.access_log_retention_days = 7
+    with pytest.raises(ValidationError, match="greater than or equal to 30"):
+        settings.full_clean()
