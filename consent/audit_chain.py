@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,8 +64,9 @@ def canonical(value) -> str:
     if isinstance(value, int | float):
         return _number(value)
     if isinstance(value, str):
-        _check_text(value)
-        return json.dumps(value, ensure_ascii=False)
+        if _UNSTORABLE.search(value):
+            raise NotStorable("text with a NUL character or a lone surrogate")
+        return _quoted(value)
     if isinstance(value, list | tuple):
         return "[" + ",".join(canonical(item) for item in value) + "]"
     if isinstance(value, dict):
@@ -91,11 +93,9 @@ def _number(value: int | float) -> str:
     return ("-" if sign else "") + "".join(map(str, digits)) + (f"e{exponent}" if exponent else "")
 
 
-def _check_text(text: str) -> None:
-    if "\x00" in text:
-        raise NotStorable("text with a NUL character")
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise NotStorable("text with a lone surrogate")
+# PostgreSQL keeps neither in text nor in jsonb; SQLite would, so both refuse them alike.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_quoted = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False), without its set-up
 
 
 def storable_problem(value) -> str:
