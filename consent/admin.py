@@ -239,6 +239,7 @@ _SETTINGS_THEMES = (
         ),
     ),
     (_("Retention"), ("access_log_retention_days", "interaction_retention_days")),
+    (_("Audit trail"), ("audit_checkpoint_email",)),
 )
 
 

@@ -1,10 +1,19 @@
 """A keyed hash chain over consent change records, so edits made behind the application's back
-(by SQL, by a restored backup) are found, with the first record that no longer fits.
+(by SQL, by a restored backup) are found, every one of them, with what is wrong with each.
 
-Each record stores prev_hash (the chain hash before it) and chain_hash = HMAC(key, prev_hash +
-the record's facts + personal_digest). The personal fields (who, whose, why, evidence) enter only
-through personal_digest: erasure may blank them and mark the record pseudonymised, and the chain
-still verifies on the stored digest. Without the key nobody can forge a link.
+Each record stores prev_hash (the chain hash before it) and chain_hash = HMAC(key, prev_hash + every
+column of the record). Three rules make the seal say only true things:
+
+- What is sealed is what the database gives back: values enter through one canonical text
+  (`canonical`), in which a JSON number is its exact decimal value, so 1e16 sealed as a float
+  and read back from PostgreSQL's jsonb as the integer 10000000000000000 seal the same.
+- Every column is covered. The whose-record link enters as a keyed hash of the contact id (the
+  subject) and the personal fields (channel, justification, evidence) as a keyed digest stored
+  beside them. Erasure blanks the personal fields and the contact link and keeps, in subject_tag,
+  the keyed hash of the contact it belonged to: the record still proves it belonged to one
+  (now unknown) person, and nobody without the key can make a record look pseudonymised.
+- The head is anchored outside the chain: signed checkpoints (AuditCheckpoint) say how long the
+  chain was and how it ended, so removing the newest records and rolling the head back is found.
 """
 
 from __future__ import annotations
@@ -12,14 +21,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.bulk import fetch_rows, write_rows
-from consent.models import AuditChainHead, ConsentChange
+from consent.models import AuditChainHead, AuditCheckpoint, ConsentChange
 
 GENESIS = "0" * 64
 
@@ -28,37 +42,105 @@ def _key() -> bytes:
     return settings.AUDIT_CHAIN_KEY.encode()
 
 
-def _canonical(data: dict) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+def _mac(text: str) -> str:
+    return hmac.new(_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+class NotStorable(ValueError):
+    """A value that a database would not give back as it was given (or not store at all)."""
+
+
+def canonical(value) -> str:
+    """One text per JSON value, the same before and after a round trip through SQLite and
+    PostgreSQL: keys sorted, no whitespace, numbers as their exact decimal value (jsonb keeps
+    the value and drops the spelling: 1e+16 comes back as 10000000000000000, 1.0 as 1.0, -0.0 as 0).
+    Raises NotStorable for what a database cannot keep (NaN, infinity, NUL, lone surrogates)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise NotStorable("text with a NUL character or a lone surrogate")
+        return _quoted(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise NotStorable("only text can name a value")
+        return "{" + ",".join(f"{canonical(k)}:{canonical(value[k])}" for k in sorted(value)) + "}"
+    raise NotStorable(f"{type(value).__name__} is not a JSON value")
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotStorable("not a finite number")
+        value = Decimal(repr(value))  # the shortest spelling that reads back as this float
+    else:
+        value = Decimal(value)
+    if value == 0:
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    digits = list(digits)
+    while digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    return ("-" if sign else "") + "".join(map(str, digits)) + (f"e{exponent}" if exponent else "")
+
+
+# PostgreSQL keeps neither in text nor in jsonb; SQLite would, so both refuse them alike.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_quoted = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False), without its set-up
+
+
+def storable_problem(value) -> str:
+    """Why this text or JSON value cannot be kept as evidence, or "" when it can."""
+    try:
+        canonical(value)
+    except NotStorable as problem:
+        return str(problem)
+    except RecursionError:
+        return "nested too deeply"
+    return ""
+
+
+def _instant(moment: datetime) -> str:
+    if moment.tzinfo is None:  # stored naive means UTC (USE_TZ)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def subject_hash(contact_id: int) -> str:
+    """The keyed hash of a contact id: names the subject without leading to them."""
+    return _mac(f"subject:{contact_id}")
 
 
 def personal_digest(record: ConsentChange) -> str:
-    return hashlib.sha256(
-        _canonical(
-            {
-                "contact": record.contact_id,
-                "actor": record.actor_id,
-                "channel": record.channel,
-                "justification": record.justification,
-                "evidence": record.evidence,
-            }
-        )
-    ).hexdigest()
+    """Keyed, so the blanked fields of a pseudonymised record cannot be guessed back from it."""
+    return _mac("personal:" + canonical([record.channel, record.justification, record.evidence]))
 
 
-def link_hash(record: ConsentChange, prev_hash: str, digest: str) -> str:
-    facts = {
-        "prev": prev_hash,
-        "field": record.field,
-        "purpose": record.purpose_id,
-        "old": record.old_value,
-        "new": record.new_value,
-        "source": record.source,
-        "effective_at": record.effective_at.isoformat(),
-        "recorded_at": record.recorded_at.isoformat(),
-        "personal": digest,
-    }
-    return hmac.new(_key(), _canonical(facts), hashlib.sha256).hexdigest()
+def link_hash(record: ConsentChange, prev_hash: str, subject: str, digest: str) -> str:
+    facts = [
+        2,  # the scheme: 1 sealed fewer columns (before migration 0014)
+        prev_hash,
+        record.field,
+        record.purpose_id,
+        record.old_value,
+        record.new_value,
+        record.source,
+        record.actor_id,
+        _instant(record.effective_at),
+        _instant(record.recorded_at),
+        subject,
+        digest,
+    ]
+    return _mac("link:" + canonical(facts))
 
 
 def seal(records: list[ConsentChange]) -> None:
@@ -77,13 +159,33 @@ def seal(records: list[ConsentChange]) -> None:
         rows = fetch_rows(lock, [])
     length, prev = rows[0][0], rows[0][1] or GENESIS
     for record in records:
+        record.subject_tag = ""  # only an erasure writes it
         record.personal_digest = personal_digest(record)
         record.prev_hash = prev
-        record.chain_hash = prev = link_hash(record, prev, record.personal_digest)
+        record.chain_hash = prev = link_hash(
+            record, prev, subject_hash(record.contact_id), record.personal_digest
+        )
     write_rows(
         f"UPDATE {table} SET length = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608
         [length + len(records), prev, timezone.now()],
     )
+
+
+# --- verification ----------------------------------------------------------------------------
+
+MAX_LISTED = 100  # bad records named one by one; every one is counted
+
+REMOVED_OR_INSERTED = "a record before this one was removed or inserted"
+EDITED = "its content was edited"
+PERSONAL_EDITED = "its personal fields were edited"
+NOT_BLANKED = "marked pseudonymised, but its personal fields or contact were not blanked (or were rewritten)"
+FAKE_PSEUDONYM = "marked pseudonymised, but not by an erasure (or its content was edited)"
+TAG_ON_LIVE = "it carries an erasure mark but still names a contact"
+TRUNCATED = "records at the end of the chain were removed (the head does not match)"
+MISCOUNTED = "the chain holds another number of records than its head counts"
+CHECKPOINT_MISSING = "a signed checkpoint covers records that are gone"
+CHECKPOINT_DIFFERS = "the chain no longer ends where a signed checkpoint says it did"
+CHECKPOINT_FORGED = "a checkpoint's signature does not match"
 
 
 @dataclass
@@ -91,37 +193,172 @@ class Verification:
     ok: bool
     checked: int
     head: str
-    first_bad_id: int | None = None
-    problem: str = ""
+    problems: Counter = field(default_factory=Counter)  # problem → how many records
+    bad: list[tuple[int | None, str]] = field(default_factory=list)  # (record id, problem), capped
+    checkpoints: int = 0
+
+    @property
+    def bad_count(self) -> int:
+        return sum(self.problems.values())
+
+    @property
+    def first_bad_id(self) -> int | None:
+        return next((pk for pk, _problem in self.bad if pk is not None), None)
+
+    @property
+    def problem(self) -> str:
+        return self.bad[0][1] if self.bad else ""
+
+    def add(self, record_id: int | None, problem: str) -> None:
+        self.ok = False
+        self.problems[problem] += 1
+        if len(self.bad) < MAX_LISTED:
+            self.bad.append((record_id, problem))
+
+    def summary(self) -> str:
+        """One line for a message, a report cell or a command's output."""
+        if self.ok:
+            return (
+                f"Audit trail intact: {self.checked} records, head {self.head}, "
+                f"{self.checkpoints} signed checkpoints agree."
+            )
+        counts = "; ".join(f"{problem}: {n}" for problem, n in self.problems.most_common())
+        first = ", ".join(f"#{pk}" for pk, _p in self.bad if pk is not None)
+        named = f" Records: {first}{' …' if self.bad_count > len(self.bad) else ''}." if first else ""
+        return f"Audit trail BROKEN: {self.bad_count} problems in {self.checked} records ({counts}).{named}"
+
+
+def _record_problem(record: ConsentChange) -> str:
+    if not record.pseudonymised:
+        if record.subject_tag:
+            return TAG_ON_LIVE
+        digest = personal_digest(record)
+        if digest != record.personal_digest:
+            return PERSONAL_EDITED
+        subject = subject_hash(record.contact_id)
+        problem = EDITED
+    else:
+        # Erasure may only blank the personal fields and the contact link, never rewrite them.
+        if (
+            record.contact_id is not None
+            or record.justification
+            or record.evidence not in ({}, None)
+            or record.channel
+            or not record.subject_tag
+        ):
+            return NOT_BLANKED
+        digest, subject, problem = record.personal_digest, record.subject_tag, FAKE_PSEUDONYM
+    if link_hash(record, record.prev_hash, subject, digest) != record.chain_hash:
+        return problem
+    return ""
 
 
 def verify() -> Verification:
-    """Walk the chain in insertion order and report the first record that does not fit."""
-    head = AuditChainHead.objects.filter(pk=1).first()
-    prev, checked = GENESIS, 0
-    records = ConsentChange.objects.order_by("id").iterator(chunk_size=5000)
-    for record in records:
-        checked += 1
-        if record.prev_hash != prev:
-            return Verification(
-                False, checked, prev, record.id, "a record before this one was removed or inserted"
-            )
-        if record.pseudonymised:
-            # Erasure may only blank personal fields, never rewrite them.
-            if record.justification or record.evidence or record.channel:
-                return Verification(
-                    False, checked, prev, record.id, "personal fields were rewritten after erasure"
-                )
-            digest = record.personal_digest
+    """Walk the whole chain in insertion order and report every record that does not fit, the
+    head, and every signed checkpoint that the chain no longer matches. Keeps going after the
+    first problem (one edit must not hide the next) in bounded memory."""
+    result = Verification(True, 0, GENESIS)
+    checkpoints = list(AuditCheckpoint.objects.order_by("length", "id"))
+    result.checkpoints = len(checkpoints)
+    at_length: dict[int, list[AuditCheckpoint]] = {}
+    for checkpoint in checkpoints:
+        if not checkpoint_signature_ok(checkpoint):
+            result.add(None, CHECKPOINT_FORGED)
         else:
-            digest = personal_digest(record)
-            if digest != record.personal_digest:
-                return Verification(False, checked, prev, record.id, "its personal fields were edited")
-        if link_hash(record, prev, digest) != record.chain_hash:
-            return Verification(False, checked, prev, record.id, "its content was edited")
+            at_length.setdefault(checkpoint.length, []).append(checkpoint)
+    prev = GENESIS
+    for record in ConsentChange.objects.order_by("id").iterator(chunk_size=5000):
+        result.checked += 1
+        if record.prev_hash != prev:
+            result.add(record.id, REMOVED_OR_INSERTED)
+        problem = _record_problem(record)
+        if problem:
+            result.add(record.id, problem)
         prev = record.chain_hash
+        for checkpoint in at_length.pop(result.checked, []):
+            if checkpoint.head_hash != prev:
+                result.add(record.id, CHECKPOINT_DIFFERS)
+    for _length, missing in sorted(at_length.items()):
+        for _checkpoint in missing:
+            if _length == 0:
+                continue  # a checkpoint of the empty chain covers nothing
+            result.add(None, CHECKPOINT_MISSING)
+    result.head = prev
+    head = AuditChainHead.objects.filter(pk=1).first()
     expected_length = head.length if head else 0
     expected_head = (head.last_hash or GENESIS) if head else GENESIS
-    if checked != expected_length or prev != expected_head:
-        return Verification(False, checked, prev, None, "records at the end of the chain were removed")
-    return Verification(True, checked, prev)
+    if prev != expected_head:
+        result.add(None, TRUNCATED)
+    elif result.checked != expected_length:
+        result.add(None, MISCOUNTED)
+    return result
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+
+def checkpoint_signature(*, length: int, head_hash: str, created_at: datetime) -> str:
+    return _mac("checkpoint:" + canonical([length, head_hash, _instant(created_at)]))
+
+
+def checkpoint_signature_ok(checkpoint: AuditCheckpoint) -> bool:
+    expected = checkpoint_signature(
+        length=checkpoint.length, head_hash=checkpoint.head_hash, created_at=checkpoint.created_at
+    )
+    return hmac.compare_digest(expected, checkpoint.signature)
+
+
+def audit_checkpoint_take() -> AuditCheckpoint:
+    """Write a signed checkpoint of the chain's current length and head (daily, and on demand).
+
+    Anchors the head outside the chain table: whoever later removes the newest records and rolls
+    the head back still leaves a checkpoint that names them. Idempotent enough for a duplicate
+    beat: a second checkpoint of the same head only repeats the first."""
+    with transaction.atomic():
+        # Read under the head's lock, so a writer between the read and the insert cannot make the
+        # checkpoint name a head that is already gone.
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        length = head.length if head else 0
+        head_hash = (head.last_hash or GENESIS) if head else GENESIS
+        created_at = timezone.now()
+        return AuditCheckpoint.objects.create(
+            length=length,
+            head_hash=head_hash,
+            created_at=created_at,
+            signature=checkpoint_signature(length=length, head_hash=head_hash, created_at=created_at),
+        )
+
+
+def checkpoint_line(checkpoint: AuditCheckpoint) -> str:
+    """The checkpoint as one line to keep elsewhere: enough to check the chain against later."""
+    return (
+        f"{checkpoint.created_at.isoformat()} length={checkpoint.length} head={checkpoint.head_hash}"
+        f" signature={checkpoint.signature}"
+    )
+
+
+def audit_checkpoint_send(checkpoint: AuditCheckpoint) -> bool:
+    """Email the checkpoint to the address in the compliance settings, if one is set: a copy
+    outside the database, which whoever edits the database cannot edit. No personal data."""
+    from django.core.mail import send_mail
+
+    from consent.models import ComplianceSettings
+
+    address = ComplianceSettings.load().audit_checkpoint_email
+    if not address:
+        return False
+    send_mail(
+        subject=f"Audit trail checkpoint: {checkpoint.length} records",
+        message=(
+            "A signed checkpoint of the consent change audit trail. Keep this message: the trail can be\n"
+            "checked against it later (manage.py verify_audit_trail, or the compliance dashboard).\n\n"
+            f"{checkpoint_line(checkpoint)}\n"
+        ),
+        from_email=None,
+        recipient_list=[address],
+    )
+    return True
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-created_at", "-id").first()

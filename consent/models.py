@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consent.levels import ConsentLevel
+
+ACCESS_LOG_MIN_RETENTION_DAYS = 30
 
 
 class Source(models.TextChoices):
@@ -130,9 +133,11 @@ class ConsentChange(models.Model):
     effective_at = models.DateTimeField(_("effective"), default=timezone.now)
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False, db_index=True)
 
-    # Tamper evidence (consent.audit_chain): each record seals the one before it. Personal fields
-    # enter through personal_digest, so erasure can blank them and the chain still verifies.
+    # Tamper evidence (consent.audit_chain): each record seals the one before it and every column.
+    # Personal fields enter through personal_digest and the contact through a keyed hash of its id,
+    # kept in subject_tag when erasure blanks the contact: the chain still verifies afterwards.
     personal_digest = models.CharField(max_length=64, editable=False, db_default="")
+    subject_tag = models.CharField(max_length=64, editable=False, db_default="")
     prev_hash = models.CharField(max_length=64, editable=False, db_default="")
     chain_hash = models.CharField(max_length=64, editable=False, db_default="")
     pseudonymised = models.BooleanField(default=False, db_default=False, editable=False)
@@ -234,7 +239,12 @@ class ComplianceSettings(models.Model):
         default="receipt",
         help_text=_("Both dates are shown on each request; this one sets its due date."),
     )
-    access_log_retention_days = models.PositiveIntegerField(_("keep staff access log (days)"), default=730)
+    access_log_retention_days = models.PositiveIntegerField(
+        _("keep staff access log (days)"),
+        default=730,
+        # The database refuses to delete younger entries (staff migration 0008, on SQLite).
+        validators=[MinValueValidator(ACCESS_LOG_MIN_RETENTION_DAYS)],
+    )
     interaction_retention_days = models.PositiveIntegerField(
         _("keep interactions (days)"),
         default=365,
@@ -253,6 +263,14 @@ class ComplianceSettings(models.Model):
         ),
     )
     export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
+    audit_checkpoint_email = models.EmailField(
+        _("send audit checkpoints to"),
+        blank=True,
+        help_text=_(
+            "Each daily signed checkpoint of the audit trail is also emailed here, e.g. to a mailbox "
+            "outside this system, so the trail can be checked against a copy nobody here can change."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -308,3 +326,30 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.length} records, head {self.last_hash[:12]}"
+
+
+class AuditCheckpoint(models.Model):
+    """The chain's length and head at a moment, signed with the chain key (consent.audit_chain).
+
+    Kept apart from the chain, written daily and on demand, shown in the compliance report: who
+    removes the newest records and rolls the head back cannot remove what a checkpoint names."""
+
+    length = models.PositiveBigIntegerField(_("records"))
+    head_hash = models.CharField(_("head"), max_length=64)
+    created_at = models.DateTimeField(_("taken"), db_index=True)
+    signature = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.length} records, head {self.head_hash[:12]} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit checkpoints are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit checkpoints are append-only.")

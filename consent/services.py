@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.bulk import bulk_insert, bulk_set, history_insert, one_round_trip, tracked_values
-from consent.audit_chain import seal
+from consent.audit_chain import seal, storable_problem
 from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
 from contacts.models import Contact
@@ -103,6 +103,8 @@ def consent_changes_apply(
         raise ValidationError(
             {"channel": _("Use at most %(n)s characters for the channel.") % {"n": _CHANNEL_MAX}}
         )
+    if storable_problem(channel):
+        raise ValidationError({"channel": _("The channel contains characters that cannot be kept.")})
     now = timezone.now()
     needs_reason = justification_required(source=source, actor=actor)
     with transaction.atomic():
@@ -197,6 +199,7 @@ class _State:
             justification = _check_source(
                 source=source, justification=wish.justification, needs_reason=needs_reason
             )
+            _check_evidence(wish.evidence or {})
             effective_at = _check_effective(wish.effective_at, now)
             wanted = self._resolve(wish.purposes)
             if wish.keep_answers_after is not None:
@@ -374,9 +377,25 @@ def justification_required(*, source: str, actor=None) -> bool:
     return False
 
 
+def _check_evidence(evidence) -> None:
+    """Evidence is sealed as the database gives it back; refuse what no database gives back."""
+    problem = storable_problem(evidence)
+    if problem or not isinstance(evidence, dict):
+        raise ValidationError(
+            {
+                "evidence": _("The evidence cannot be kept as it is (%(problem)s).")
+                % {"problem": problem or "not a JSON object"}
+            }
+        )
+
+
 def _check_source(*, source: str, justification: str, needs_reason: bool) -> str:
     _check_known(source)
     justification = (justification or "").strip()
+    if storable_problem(justification):
+        raise ValidationError(
+            {"justification": _("The justification contains characters that cannot be kept.")}
+        )
     if needs_reason and not justification:
         raise ValidationError(
             {"justification": _("Say why you change this consent by hand, e.g. “phone call on 12 May”.")}
@@ -484,6 +503,7 @@ def contacts_create_with_consent(
         justification=justification,
         needs_reason=justification_required(source=source, actor=actor),
     )
+    _check_evidence(evidence or {})
     effective_at = _check_effective(effective_at)
     log = ComplianceSettings.load().log_consent_changes
     purposes = {p.slug: p for p in Purpose.objects.all()}
@@ -620,9 +640,27 @@ def consent_changes_pseudonymise(records) -> int:
 
     GDPR Art. 17(3)(e) and 7(1): the records stay as proof of what was consented and when, but no
     longer lead to the person. The chain still verifies: the personal fields entered it only
-    through personal_digest, which is kept (consent.audit_chain). The one sanctioned rewrite of
-    these append-only rows, hence the bypass of ConsentChangeQuerySet.update.
+    through personal_digest, which is kept, and the contact through a keyed hash of its id, which
+    is kept in subject_tag (consent.audit_chain); without the key nobody can write that mark, so a
+    pseudonymisation made by SQL is found. The one rewrite of these append-only rows the database
+    allows (its triggers accept exactly this shape), hence the bypass of ConsentChangeQuerySet.update.
     """
+    from django.db.models import Case, Value, When
+
+    from consent.audit_chain import subject_hash
+
+    records = records.filter(pseudonymised=False, contact__isnull=False)
+    contact_ids = sorted(set(records.values_list("contact_id", flat=True)))
+    if not contact_ids:
+        return 0
+    # One statement: the CASE reads each row's contact before the same UPDATE blanks it.
+    tag = Case(*(When(contact_id=pk, then=Value(subject_hash(pk))) for pk in contact_ids), default=Value(""))
     return QuerySet.update(
-        records, contact=None, justification="", evidence={}, channel="", pseudonymised=True
+        records,
+        subject_tag=tag,
+        contact=None,
+        justification="",
+        evidence={},
+        channel="",
+        pseudonymised=True,
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from consent import dashboard
-from consent.audit_chain import verify
+from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify
 from consent.levels import ConsentLevel
 from consent.report import compliance_report_pdf, compliance_report_write
 
@@ -35,6 +35,7 @@ def compliance_dashboard(request):
         "trend": dashboard.level_trend(),
         "purposes": dashboard.purpose_rates(),
         "doi": dashboard.double_opt_in(),
+        "checkpoint": latest_checkpoint(),
         **_request_figures(),
         "report_form": ReportPeriodForm(
             initial={"start": timezone.localdate().replace(month=1, day=1), "end": timezone.localdate()}
@@ -92,8 +93,12 @@ def verify_trail(request):
     _allowed(request)
     result = verify()
     if result.ok:
-        messages.success(request, f"Audit trail intact: {result.checked} records; chain head {result.head}.")
+        # Anchor what was just verified: a later truncation of it is then found (consent.audit_chain).
+        checkpoint = audit_checkpoint_take()
+        messages.success(
+            request,
+            f"{result.summary()} Signed checkpoint #{checkpoint.pk} written for {checkpoint.length} records.",
+        )
     else:
-        where = f"record #{result.first_bad_id}" if result.first_bad_id else "the end of the chain"
-        messages.error(request, f"Audit trail broken at {where}: {result.problem}.")
+        messages.error(request, result.summary())
     return redirect("consent-dashboard")

@@ -45,6 +45,7 @@ NOT_EXPORTED = {
     "digest",
     "nonce",
     "personal_digest",
+    "subject_tag",
     "prev_hash",
     "chain_hash",
     "send_claimed_at",

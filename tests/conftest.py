@@ -29,6 +29,27 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_past_append_only_triggers():
+    """Emptying the database after a transactional test deletes audit rows, which the append-only
+    triggers (config/append_only.py) refuse on SQLite (PostgreSQL empties tables with TRUNCATE,
+    which row triggers do not see): lift them for the flush alone, as the schema's owner could."""
+    from django.db import connection
+
+    from config.append_only import sqlite_triggers_lifted
+
+    operations = type(connection.ops)
+    original = operations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with sqlite_triggers_lifted(self.connection):
+            original(self, sql_list)
+
+    operations.execute_sql_flush = execute_sql_flush
+    yield
+    operations.execute_sql_flush = original
+
+
 @pytest.fixture
 def roles(db):
     sync_roles()

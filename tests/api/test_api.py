@@ -5,11 +5,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from consent.audit_chain import verify
 from consent.models import ConsentChange, Purpose, Source
+from consent.services import consent_change
 from dsr.models import DataSubjectRequest
 from staff.api_auth import api_key_create, api_key_revoke
 from staff.models import AccessedContact, AccessLogEntry
 from tests.factories import ContactFactory, with_consent
+from tests.tamper import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -376,3 +379,21 @@ def test_restricted_contacts_are_in_no_api_list_but_the_officers(
     officer = api_as(privacy_officer)
     listed = {c["id"]: c for c in officer.get("/api/v1/contacts/").json()["results"]}
     assert listed[restricted.pk]["sensitive"]["processing_restricted"] is True  # marked as restricted
+
+
+def test_evidence_with_a_large_float_verifies_and_later_tampering_is_still_found(
+    api_as, privacy_officer, logging_on
+):
+    contact = ContactFactory()
+    response = api_as(privacy_officer).post(
+        f"/api/v1/contacts/{contact.pk}/consent/",
+        '{"level": 2, "evidence": {"form_version": 1e16}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    consent_change(contact=contact, level=3, source=Source.IMPORT)
+    assert verify().ok, verify().summary()
+    later = ConsentChange.objects.latest("id")
+    tamper("UPDATE consent_consentchange SET new_value = '5' WHERE id = %s", [later.id])
+    result = verify()
+    assert [pk for pk, _problem in result.bad] == [later.id]

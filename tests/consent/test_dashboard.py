@@ -1,7 +1,6 @@
 """The compliance dashboard: the right figures for the right roles, and the trail check button."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from consent.models import ConsentChange, Source
@@ -9,6 +8,7 @@ from consent.services import consent_change, consent_level_snapshot_take
 from subscriptions.models import SubscriptionList
 from subscriptions.services import Meta, consent_request_create
 from tests.factories import ContactFactory, PurposeFactory
+from tests.tamper import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -50,11 +50,13 @@ def test_verify_button_reports_an_intact_and_a_broken_trail(client_as, auditor, 
     client = client_as(auditor)
     page = client.post(reverse("consent-verify-trail"), follow=True).content.decode()
     assert "Audit trail intact: 1 records" in page
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE consent_consentchange SET new_value = '5'")
+    tamper("UPDATE consent_consentchange SET new_value = '5'")
     record = ConsentChange.objects.get()
     page = client.post(reverse("consent-verify-trail"), follow=True).content.decode()
-    assert f"Audit trail broken at record #{record.pk}" in page
+    assert (
+        f"Audit trail BROKEN: 1 problems in 1 records (its content was edited: 1). Records: #{record.pk}."
+        in page
+    )
 
 
 def test_verify_refuses_a_get_and_a_marketer(client_as, auditor, marketer):

@@ -62,7 +62,9 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
     ]
     summary = dict(_sheet(book, "Summary")[1])
     chain = verify()
-    assert summary["Audit chain head"] == chain.head and summary["Audit chain verification"] == "intact"
+    assert summary["Audit chain head"] == chain.head
+    assert summary["Audit chain verification"].startswith("Audit trail intact: 4 records")
+    assert summary["Latest signed checkpoint"] == "none yet"
     assert summary["Consent changes recorded"] == ConsentChange.objects.count() == 4
     assert summary["Requests received"] == 2 and summary["Requests past their deadline"] == 1
     assert summary["Erasures"] == 1
@@ -99,17 +101,27 @@ def test_a_period_outside_the_facts_is_empty_and_a_broken_chain_is_reported(clie
     summary = dict(_sheet(book, "Summary")[1])
     assert summary["Consent changes recorded"] == 0 and summary["Requests received"] == 0
 
-    from django.db import connection
+    from consent.audit_chain import audit_checkpoint_take
+    from tests.tamper import tamper
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE consent_consentchange SET new_value = '5' WHERE id = (SELECT MIN(id) FROM consent_consentchange)"
-        )
+    checkpoint = audit_checkpoint_take()
+    tamper(
+        "UPDATE consent_consentchange SET new_value = '5' WHERE id = (SELECT MIN(id) FROM consent_consentchange)"
+    )
     today = timezone.localdate()
     book = openpyxl.load_workbook(
         io.BytesIO(client_as(auditor).get(URL, {"start": today, "end": today}).content)
     )
-    assert dict(_sheet(book, "Summary")[1])["Audit chain verification"].startswith("BROKEN at record #")
+    summary = dict(_sheet(book, "Summary")[1])
+    first = ConsentChange.objects.order_by("id").first()
+    assert summary["Audit chain verification"].startswith("Audit trail BROKEN: 1 problems")
+    assert (
+        f"Records: #{first.pk}." in summary["Audit chain verification"]
+        and summary["Audit chain problems"] == 1
+    )
+    assert summary["Latest signed checkpoint"].startswith(
+        f"{checkpoint.length} records, head {checkpoint.head_hash}"
+    )
 
 
 def test_the_report_needs_the_dashboard_permission_and_a_sensible_period(client_as, marketer, auditor):

@@ -240,3 +240,25 @@ def test_a_restriction_request_stops_all_processing_of_the_contacts(holly, priva
     assert holly.processing_restricted and not is_eligible(holly, min_level=1)
     assert request.status == DataSubjectRequest.Status.COMPLETED
     assert holly.history.first().history_change_reason == f"restriction requested ({request.reference})"
+
+
+def test_the_database_refuses_to_rewrite_or_delete_an_erasure_record(holly, privacy_officer, smtp):
+    from django.db import DatabaseError, connection, transaction
+
+    record = contacts_erase(contacts=[holly], actor=privacy_officer)  # the residue scan's result added once
+    assert record.residue_clean is not None
+    for statement, params in [
+        ("UPDATE dsr_erasurerecord SET contacts_erased = 0 WHERE id = %s", [record.pk]),
+        (
+            "UPDATE dsr_erasurerecord SET residue_clean = %s WHERE id = %s",
+            [not record.residue_clean, record.pk],
+        ),
+        ("DELETE FROM dsr_erasurerecord WHERE id = %s", [record.pk]),
+    ]:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
+            c.execute(statement, params)
+    assert ErasureRecord.objects.get().contacts_erased == 1

@@ -10,7 +10,7 @@ from consent.models import Source
 from consent.services import consent_change
 from staff.access_log import access_log_purge
 from staff.models import AccessedContact, AccessLogEntry
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +82,41 @@ def test_entries_past_the_retention_period_are_purged(privacy_officer):
     assert access_log_purge() == 1
     assert list(AccessLogEntry.objects.all()) == [recent]
     assert not AccessLogEntry.objects.filter(pk=old.pk).exists()
+
+
+def _refused(statement, params):
+    from django.db import DatabaseError, connection, transaction
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, params)
+
+
+def test_the_database_refuses_to_rewrite_or_delete_an_entry_inside_the_retention_period(privacy_officer):
+    recent = AccessLogEntry.objects.create(user=privacy_officer, action="view", contact_count=1)
+    AccessedContact.objects.create(entry=recent, contact_id=7)
+    _refused("UPDATE staff_accesslogentry SET user_id = %s WHERE id = %s", [UserFactory().pk, recent.pk])
+    _refused("UPDATE staff_accesslogentry SET contact_count = 0 WHERE id = %s", [recent.pk])
+    _refused(
+        "UPDATE staff_accesslogentry SET at = %s WHERE id = %s",
+        [timezone.now() - timedelta(days=900), recent.pk],
+    )
+    _refused("DELETE FROM staff_accesslogentry WHERE id = %s", [recent.pk])
+    # The retention period cannot be dodged by deleting through the ORM either.
+    _refused("DELETE FROM staff_accesslogentry WHERE at > %s", [timezone.now() - timedelta(days=1)])
+    recent.refresh_from_db()
+    assert recent.contact_count == 1 and recent.user == privacy_officer
+
+
+def test_a_retention_shorter_than_the_database_allows_is_refused_with_a_message(db):
+    from django.core.exceptions import ValidationError
+
+    from consent.models import ComplianceSettings
+
+    settings = ComplianceSettings.load()
+    settings.access_log_retention_days = 7
+    with pytest.raises(ValidationError, match="greater than or equal to 30"):
+        settings.full_clean()

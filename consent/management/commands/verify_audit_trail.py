@@ -4,13 +4,18 @@ from consent.audit_chain import verify
 
 
 class Command(BaseCommand):
-    help = "Walk the consent change chain and report the first record edited, inserted or removed behind the application's back."
+    help = (
+        "Walk the consent change chain and report every record edited, inserted or removed behind the"
+        " application's back, with counts per problem, and check it against the signed checkpoints."
+    )
 
     def handle(self, *args, **options):
         result = verify()
         if not result.ok:
-            where = f"record #{result.first_bad_id}" if result.first_bad_id else "the end of the chain"
-            raise CommandError(
-                f"Audit trail broken at {where}: {result.problem}. {result.checked} records checked."
-            )
-        self.stdout.write(f"Audit trail intact: {result.checked} records, head {result.head}")
+            for record_id, problem in result.bad:
+                where = f"record #{record_id}" if record_id else "chain"
+                self.stderr.write(f"{where}: {problem}")
+            if result.bad_count > len(result.bad):
+                self.stderr.write(f"... and {result.bad_count - len(result.bad)} more (counted above)")
+            raise CommandError(result.summary())
+        self.stdout.write(result.summary())
