@@ -251,6 +251,8 @@ def bundle_find(link: str) -> ExportBundle:
     bundle = ExportBundle.objects.filter(status=Status.RELEASED, link_digest=tokens.digest(raw)).first()
     if bundle is None:
         raise ValidationError(_("This link is not valid."), code="invalid")
+    if bundle.revoked_at is not None:
+        raise ValidationError(_("This link no longer works: the data behind it was erased."), code="revoked")
     if bundle.link_expires_at < timezone.now():
         raise ValidationError(_("This link has expired. Please ask us again."), code="expired")
     if len(bundle.downloads) >= MAX_DOWNLOADS:
@@ -260,11 +262,15 @@ def bundle_find(link: str) -> ExportBundle:
 
 @transaction.atomic
 def bundle_download(*, bundle: ExportBundle) -> Path:
-    """Log a download (its time only) and return the file."""
+    """Log a download (its time only) and return the file; ValidationError if it is gone."""
     locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    # Checked again under the lock: an erasure may have revoked the link since it was looked up.
+    path = zip_path(locked)
+    if locked.revoked_at is not None or not path.is_file():
+        raise ValidationError(_("This link no longer works: the data behind it was erased."), code="revoked")
     locked.downloads.append(timezone.now().isoformat())
     locked.save(update_fields=["downloads"])
-    return zip_path(locked)
+    return path
 
 
 def zip_path(bundle: ExportBundle) -> Path:
@@ -377,6 +383,28 @@ def bundle_files_delete(bundles) -> int:
             shutil.rmtree(folder)
             count += 1
     return count
+
+
+def bundles_of(ids: list[int], identities: list) -> list[ExportBundle]:
+    """The bundles of the requests about these contacts or sent from their addresses, locked: a
+    download racing the erasure waits for it and then finds the link revoked."""
+    from django.db.models import Q
+
+    emails = [i.email for i in identities if i.email]
+    about = DataSubjectRequest.objects.filter(Q(contacts__in=ids) | Q(requester_email__in=emails))
+    pks = set(ExportBundle.objects.filter(request__in=about).values_list("pk", flat=True))
+    return list(ExportBundle.objects.select_for_update().select_related("request").filter(pk__in=pks))
+
+
+def bundles_revoke(bundles: list[ExportBundle], identities=None) -> None:
+    """Every download link of these bundles answers "gone" (410) from now on."""
+    ExportBundle.objects.filter(pk__in=[b.pk for b in bundles], revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def bundles_files_erase(bundles: list[ExportBundle], identities=None) -> int:
+    return bundle_files_delete(bundles)
 
 
 def bundles_purge(*, now=None) -> int:

@@ -189,6 +189,8 @@ class ExportBundle(models.Model):
     link_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     link_expires_at = models.DateTimeField(null=True, blank=True)
     downloads = models.JSONField(_("downloads"), default=list, blank=True)  # times, nothing else
+    # Set by an erasure of the person: the link answers "gone" from then on, and the files go.
+    revoked_at = models.DateTimeField(_("link revoked"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 

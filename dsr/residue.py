@@ -1,46 +1,67 @@
-"""The residue scan: after an erasure, look through every table, history tables included, for
-the erased person's email address, phone number or name, and say where any is left.
+"""The residue scan: after an erasure, look through every table, history tables included, and
+every file under the product's folders (inside ZIP archives, workbooks, CSV and JSON), for the
+erased person's email address, phone number or name, and say where any is left.
 
 An independent check of the erasure (GDPR Art. 5(2), accountability): it does not trust the
-registry, it reads every text column of every model Django knows, so a forgotten copy shows up.
+registry, it reads every text column of every model Django knows and every file the product could
+have written, so a forgotten copy shows up. The report names every place it searched.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 
+from dsr.filescan import MIN_NAME_PART, Identity, file_hits, walk
+
+__all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
+
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
-MIN_NAME_PART = 2  # a one-letter "name" would match half the database
-
-
-@dataclass
-class Identity:
-    """What to look for. Held in memory only, for the length of one erasure."""
-
-    email: str = ""
-    phone: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    username: str = ""  # for staff accounts
 
 
 @dataclass
 class ResidueReport:
     tables_scanned: int = 0
-    hits: list[dict] = field(default_factory=list)  # {"table", "column" or "columns", "rows"}
+    files_scanned: int = 0
+    folders: list[str] = field(default_factory=list)  # every folder searched, files below included
+    # Tables: {"table", "column", "found", "rows"}; files: {"file", "member", "found", "rows"}.
+    hits: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # files that could not be read: not clean
 
     @property
     def clean(self) -> bool:
-        return not self.hits
+        return not self.hits and not self.errors
 
     def as_json(self) -> dict:
-        return {"tables_scanned": self.tables_scanned, "hits": self.hits}
+        return {
+            "tables_scanned": self.tables_scanned,
+            "files_scanned": self.files_scanned,
+            "folders": self.folders,
+            "hits": self.hits,
+            "errors": self.errors,
+        }
+
+
+def file_roots() -> list[tuple[str, Path]]:
+    """The folders the product writes to or reads personal data from, each once, by setting name."""
+    roots: list[tuple[str, Path]] = []
+    for name in ("MEDIA_ROOT", "VAR_DIR", "IMPORT_DROP_DIR"):
+        value = getattr(settings, name, None)
+        if not value:
+            continue
+        path = Path(value).resolve()
+        if any(path == r or r in path.parents for _n, r in roots):
+            continue  # inside a folder already listed (MEDIA_ROOT lies in VAR_DIR by default)
+        roots = [(n, r) for n, r in roots if path not in r.parents]  # a listed folder inside this one
+        roots.append((name, path))
+    return roots
 
 
 def _variants(value: str) -> set[str]:
@@ -63,13 +84,37 @@ def _contains(column: str, values: set[str]) -> Q:
     return q
 
 
-def residue_scan(identities: list[Identity]) -> ResidueReport:
-    """Count, per table and column, the rows still holding any of these identities.
+def residue_scan(identities: list[Identity], *, files: bool = True) -> ResidueReport:
+    """Count, per table and column and per file, the rows still holding any of these identities.
 
-    A name counts only when its first and last part appear in one row (any columns), so another
-    "Anna" is not reported; email addresses and phone numbers count wherever they appear.
+    A name counts only when its first and last part appear in one row (any columns) or one record
+    of a file, so another "Anna" is not reported; email addresses and phone numbers count
+    wherever they appear. files=False scans the tables only.
     """
     report = ResidueReport()
+    _scan_tables(identities, report)
+    if files:
+        _scan_files(identities, report)
+    return report
+
+
+def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
+    static = Path(settings.STATIC_ROOT) if getattr(settings, "STATIC_ROOT", None) else None
+    for name, root in file_roots():
+        report.folders.append(f"{name} ({root})")
+        for path in walk(root, skip=[static] if static else []):
+            report.files_scanned += 1
+            where = f"{name}/{path.relative_to(root)}"
+            try:
+                hits = file_hits(path, identities)
+            except Exception as error:  # an unreadable file is reported, never taken for clean
+                report.errors.append(f"{where}: {type(error).__name__}")
+                continue
+            for (member, what), count in sorted(hits.items()):
+                report.hits.append({"file": where, "member": member, "found": what, "rows": count})
+
+
+def _scan_tables(identities: list[Identity], report: ResidueReport) -> None:
     for model in apps.get_models(include_auto_created=True):
         if model._meta.proxy or not model._meta.managed:
             continue
@@ -108,4 +153,3 @@ def residue_scan(identities: list[Identity]) -> ResidueReport:
                 report.hits.append(
                     {"table": model._meta.db_table, "column": column, "found": label, "rows": found}
                 )
-    return report

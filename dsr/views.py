@@ -41,10 +41,10 @@ def download(request, token):
     """GET shows a button, POST sends the file: a link scanner's GET uses up no download."""
     try:
         bundle = bundles.bundle_find(token)
+        if request.method == "GET":
+            return render(request, "dsr/download.html", {"bundle": bundle})
+        path = bundles.bundle_download(bundle=bundle)
     except ValidationError as error:
-        status = {"invalid": 400, "expired": 410, "used": 410}[error.code]
+        status = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}[error.code]
         return render(request, "dsr/download.html", {"error": error.messages[0]}, status=status)
-    if request.method == "GET":
-        return render(request, "dsr/download.html", {"bundle": bundle})
-    path = bundles.bundle_download(bundle=bundle)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -240,3 +240,63 @@ def test_a_restriction_request_stops_all_processing_of_the_contacts(holly, priva
     assert holly.processing_restricted and not is_eligible(holly, min_level=1)
     assert request.status == DataSubjectRequest.Status.COMPLETED
     assert holly.history.first().history_change_reason == f"restriction requested ({request.reference})"
+
+
+def _released_bundle(officer, client):
+    """An access request of Holly's, its bundle built and released; returns (bundle, link path)."""
+    from urllib.parse import urlparse
+
+    from dsr.bundles import bundle_create, bundle_release
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=officer, how="reply from the address")
+    bundle = bundle_create(request=access, actor=officer)
+    link = urlparse(bundle_release(bundle=ExportBundle.objects.get(pk=bundle.pk), actor=officer)).path
+    assert client.post(link).status_code == 200  # it works before
+    return ExportBundle.objects.get(pk=bundle.pk), link
+
+
+def test_a_failure_after_the_erasure_step_rolls_back_and_leaves_the_files_and_the_link(
+    holly, privacy_officer, client, smtp, monkeypatch
+):
+    from dsr import services
+    from dsr.bundles import bundle_dir, zip_path
+
+    bundle, link = _released_bundle(privacy_officer, client)
+    request = _erase_request(privacy_officer)
+    files = [bundle_dir(bundle) / "snapshot.json", zip_path(bundle)]
+    assert all(f.is_file() for f in files)
+    real_save = services._save
+
+    def broken(request, actor, reason, *fields):
+        if reason == "erased and completed":  # after contacts_erase, inside the same transaction
+            raise RuntimeError("database went away")
+        return real_save(request, actor, reason, *fields)
+
+    monkeypatch.setattr(services, "_save", broken)
+    with pytest.raises(RuntimeError):
+        dsr_erase(request=request, actor=privacy_officer)
+
+    assert Contact.objects.filter(pk=holly.pk).exists() and not ErasureRecord.objects.exists()
+    assert all(f.is_file() for f in files)  # the rows came back, so the files must still be there
+    bundle.refresh_from_db()
+    assert bundle.revoked_at is None and client.post(link).status_code == 200
+
+
+def test_a_released_download_link_answers_gone_after_the_erasure_and_its_files_are_deleted(
+    holly, privacy_officer, client, smtp
+):
+    from dsr.bundles import bundle_dir
+
+    bundle, link = _released_bundle(privacy_officer, client)
+    record = dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+
+    assert not bundle_dir(bundle).exists()
+    bundle.refresh_from_db()
+    assert bundle.revoked_at is not None  # revoked, not only missing its file
+    assert client.get(link).status_code == 410
+    response = client.post(link)
+    assert response.status_code == 410 and "erased" in response.content.decode()
+    assert record.receipt["files"]["Export bundle files (snapshot and ZIP)"]["files"] == 1
+    assert record.residue_clean, record.residue
