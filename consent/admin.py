@@ -195,6 +195,8 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
                     "age_of_consent",
                     "request_response_days",
                     "access_log_retention_days",
+                    "segment_export_retention_days",
+                    "import_upload_retention_days",
                 )
             },
         ),

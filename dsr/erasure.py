@@ -77,9 +77,9 @@ def contacts_erase(
         for identity in identities:
             suppression_add(email=identity.email, phone=identity.phone, reason=reference)
         for entry, handles in files:
+            if entry.revoke is not None:  # also without files: e.g. report rows keyed by the address
+                entry.revoke(handles, identities)
             if handles:
-                if entry.revoke is not None:
-                    entry.revoke(handles, identities)
                 receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
         record = ErasureRecord.objects.create(
             request=request,

@@ -49,18 +49,24 @@ class ResidueReport:
         }
 
 
+FILE_SETTINGS = ("VAR_DIR", "MEDIA_ROOT", "IMPORT_DROP_DIR")
+
+
+def _folders() -> list[tuple[str, Path]]:
+    return [
+        (name, Path(value).resolve()) for name in FILE_SETTINGS if (value := getattr(settings, name, None))
+    ]
+
+
 def file_roots() -> list[tuple[str, Path]]:
-    """The folders the product writes to or reads personal data from, each once, by setting name."""
+    """The folders the product writes to or reads personal data from, by setting name; a folder
+    inside another (MEDIA_ROOT lies in VAR_DIR by default) is walked once, as part of the outer."""
     roots: list[tuple[str, Path]] = []
-    for name in ("MEDIA_ROOT", "VAR_DIR", "IMPORT_DROP_DIR"):
-        value = getattr(settings, name, None)
-        if not value:
-            continue
-        path = Path(value).resolve()
-        if any(path == r or r in path.parents for _n, r in roots):
-            continue  # inside a folder already listed (MEDIA_ROOT lies in VAR_DIR by default)
-        roots = [(n, r) for n, r in roots if path not in r.parents]  # a listed folder inside this one
-        roots.append((name, path))
+    folders = _folders()
+    for name, path in folders:
+        nested = any(other in path.parents for _n, other in folders)
+        if not nested and all(path != root for _n, root in roots):
+            roots.append((name, path))
     return roots
 
 
@@ -100,8 +106,11 @@ def residue_scan(identities: list[Identity], *, files: bool = True) -> ResidueRe
 
 def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
     static = Path(settings.STATIC_ROOT) if getattr(settings, "STATIC_ROOT", None) else None
-    for name, root in file_roots():
-        report.folders.append(f"{name} ({root})")
+    roots = file_roots()
+    for name, path in _folders():
+        outer = next((n for n, r in roots if r == path or r in path.parents), name)
+        report.folders.append(f"{name} ({path})" + (f", walked within {outer}" if outer != name else ""))
+    for name, root in roots:
         for path in walk(root, skip=[static] if static else []):
             report.files_scanned += 1
             where = f"{name}/{path.relative_to(root)}"

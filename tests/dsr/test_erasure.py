@@ -300,3 +300,102 @@ def test_a_released_download_link_answers_gone_after_the_erasure_and_its_files_a
     assert response.status_code == 410 and "erased" in response.content.decode()
     assert record.receipt["files"]["Export bundle files (snapshot and ZIP)"]["files"] == 1
     assert record.residue_clean, record.residue
+
+
+def _every_file_text(*roots) -> str:
+    """Every file under the folders, ZIP members (workbooks included) unpacked, lower-cased: an
+    independent look, not the residue scan's own reader."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    texts = []
+    for root in roots:
+        for path in Path(root).rglob("*"):
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            texts.append(data.decode("utf-8", "replace"))
+            if data.startswith(b"PK"):
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    for member in archive.namelist():
+                        inner = archive.read(member)
+                        texts.append(inner.decode("utf-8", "replace"))
+                        if inner.startswith(b"PK"):  # the workbook inside the bundle's ZIP
+                            with zipfile.ZipFile(io.BytesIO(inner)) as book:
+                                texts += [book.read(m).decode("utf-8", "replace") for m in book.namelist()]
+    return "\n".join(texts).lower()
+
+
+def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
+    holly, privacy_officer, marketer, client, smtp, settings
+):
+    from pathlib import Path
+
+    from django.core.files.base import ContentFile
+
+    from imports.models import ImportRowError, ImportRun, ImportSource
+    from imports.services import import_run_start
+    from journeys.models import SegmentExport
+    from journeys.services import segment_export_start
+    from tests.factories import make_segment
+
+    ann = ContactFactory(first_name="Ann", last_name="Other", email="ann@contoso.com", phone="+4930555777")
+    consent_change(
+        contact=ann, level=3, purposes={holly.purpose_consents.get().purpose: True}, source="import"
+    )
+    _bundle, link = _released_bundle(privacy_officer, client)
+    segment = make_segment({"all": [{"purpose": "news", "value": True}]}, name="Readers")
+    for format in ("csv", "xlsx"):
+        segment_export_start(segment=segment, user=marketer, format=format)
+    source = ImportSource.objects.create(
+        name="Shop",
+        key_column="Consent ID",
+        email_column="Email",
+        phone_column="Phone",
+        option_column="Option",
+        value_column="Value",
+    )
+    upload = (
+        b"Consent ID,Email,Phone,Name,Option,Value\r\n"
+        b"1,holly@contoso.com,,Holly Dickson,Newsletter,yes\r\n"
+        b"2,,030 901820,,Newsletter,yes\r\n"  # the same person by phone, written as people write it
+        b"3,ann@contoso.com,,Ann Other,Newsletter,yes\r\n"
+        b"holly@contoso.com,,,,Newsletter,maybe\r\n"  # refused: the report keeps its key
+    )
+    run = import_run_start(
+        source=source, file=ContentFile(upload), file_name="shop.csv", mode=ImportRun.Mode.ALL_OR_NOTHING
+    )
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED and Path(run.file.path).is_file()  # kept for a resume
+    assert ImportRowError.objects.filter(source_key="holly@contoso.com").exists()
+    identity = Identity(**{k: HOLLY[k] for k in ("email", "phone", "first_name", "last_name")})
+    before = " ".join(h["file"] + "!" + h["member"] for h in residue_scan([identity]).hits if "file" in h)
+    for place in (
+        "snapshot.json",
+        ".zip!contacts.contact.csv",
+        ".zip!data.xlsx",
+        "segment-exports/",
+        "imports/",
+    ):
+        assert place in before, place  # the scan sees her in every file: it is not blind
+
+    record = dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+
+    assert record.residue_clean, record.residue
+    assert record.residue["tables_scanned"] > 20 and record.residue["files_scanned"] >= 1
+    assert any("VAR_DIR" in folder for folder in record.residue["folders"])
+    everything = _every_file_text(settings.VAR_DIR, settings.MEDIA_ROOT)
+    for trace in ("holly@contoso.com", "+4930901820", "030 901820", "dickson"):
+        assert trace not in everything, trace
+    assert "ann@contoso.com" in everything  # the upload is rewritten, not lost: Ann's row stays
+    assert client.post(link).status_code == 410
+    assert not SegmentExport.objects.exclude(file="").exists()
+    assert all("erased" in e.error for e in SegmentExport.objects.all())
+    run.refresh_from_db()
+    assert run.file and "(erased)" in Path(run.file.path).read_text()
+    assert set(receipt := record.receipt["files"]) == {
+        "Export bundle files (snapshot and ZIP)",
+        "Segment export files",
+        "Import uploads",
+    }, receipt
