@@ -328,7 +328,7 @@ def _every_file_text(*roots) -> str:
 
 
 def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
-    holly, privacy_officer, marketer, client, smtp, settings
+    holly, privacy_officer, marketer, client, client_as, smtp, settings
 ):
     from pathlib import Path
 
@@ -380,10 +380,21 @@ def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
     ):
         assert place in before, place  # the scan sees her in every file: it is not blind
 
-    record = dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    request = _erase_request(privacy_officer)
+    review = client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_erase", args=[request.pk]))
+    for line in (
+        "Export bundle files (snapshot and ZIP) (files)",
+        "Segment export files (files)",
+        "Import uploads (files)",
+    ):
+        assert line in review.content.decode()  # the officer sees the files before erasing
+
+    record = dsr_erase(request=request, actor=privacy_officer)
 
     assert record.residue_clean, record.residue
     assert record.residue["tables_scanned"] > 20 and record.residue["files_scanned"] >= 1
+    page = client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[request.pk]))
+    assert f"tables or {record.residue['files_scanned']} files" in page.content.decode()
     assert any("VAR_DIR" in folder for folder in record.residue["folders"])
     everything = _every_file_text(settings.VAR_DIR, settings.MEDIA_ROOT)
     for trace in ("holly@contoso.com", "+4930901820", "030 901820", "dickson"):
