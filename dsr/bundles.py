@@ -391,7 +391,10 @@ def bundles_of(ids: list[int], identities: list) -> list[ExportBundle]:
     from django.db.models import Q
 
     emails = [i.email for i in identities if i.email]
-    about = DataSubjectRequest.objects.filter(Q(contacts__in=ids) | Q(requester_email__in=emails))
+    phones = [i.phone for i in identities if i.phone]
+    about = DataSubjectRequest.objects.filter(
+        Q(contacts__in=ids) | Q(requester_email__in=emails) | Q(requester_phone__in=phones)
+    )
     pks = set(ExportBundle.objects.filter(request__in=about).values_list("pk", flat=True))
     return list(ExportBundle.objects.select_for_update().select_related("request").filter(pk__in=pks))
 

@@ -156,7 +156,10 @@ def _unlink_wards(ids, *, actor, reference, receipt) -> None:
 def _requests_about(ids, identities) -> models.QuerySet:
     """The person's requests: linked to the contacts, or sent from their address."""
     emails = [i.email for i in identities if i.email]
-    return DataSubjectRequest.objects.filter(Q(contacts__in=ids) | Q(requester_email__in=emails)).distinct()
+    phones = [i.phone for i in identities if i.phone]
+    return DataSubjectRequest.objects.filter(
+        Q(contacts__in=ids) | Q(requester_email__in=emails) | Q(requester_phone__in=phones)
+    ).distinct()
 
 
 def _apply(entry: registry.PersonalData, ids, receipt, *, requests, collector: Collector) -> None:

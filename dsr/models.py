@@ -48,6 +48,8 @@ class DataSubjectRequest(models.Model):
     )
     # Blank only after an erasure scrubbed the request of the person it was about.
     requester_email = models.EmailField(_("requester email"), db_index=True, blank=True)
+    # A request made by telephone or letter may give a number only (E.164, like Contact.phone).
+    requester_phone = models.CharField(_("requester phone"), max_length=32, blank=True, db_index=True)
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True)
     channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)

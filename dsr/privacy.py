@@ -5,7 +5,7 @@ from dsr.services import dsr_requests_pseudonymise
 
 register(
     DataSubjectRequest,
-    fields=["requester_email", "requester_name", "details", "notes", "verification"],
+    fields=["requester_email", "requester_phone", "requester_name", "details", "notes", "verification"],
     contact_path="contacts",
     erasure=Erasure.KEEP,
     legal_hold="Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised.",

@@ -410,3 +410,66 @@ def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
         "Segment export files",
         "Import uploads",
     }, receipt
+
+
+def test_an_officer_links_a_contact_found_later_by_phone_and_the_erasure_reaches_it(
+    holly, privacy_officer, marketer, auditor, client_as, smtp
+):
+    from staff.models import AccessLogEntry
+
+    second = ContactFactory(first_name="H.", last_name="D.", email="", phone="+4930901821")
+    request = _erase_request(privacy_officer)
+    assert list(request.contacts.all()) == [holly]  # found by her address only
+    officer = client_as(privacy_officer)
+    discover = reverse("admin:dsr_datasubjectrequest_discover", args=[request.pk])
+    page = officer.get(discover, {"q": "030 901821"}).content.decode()
+    assert f'name="contact" value="{second.pk}"' in page
+    link = reverse("admin:dsr_datasubjectrequest_link", args=[request.pk])
+    for other in (marketer, auditor):
+        assert (
+            client_as(other)
+            .post(link, {"contact": [second.pk], "expected_status": "in_progress"})
+            .status_code
+            == 403
+        )
+    assert list(request.contacts.all()) == [holly]
+    searches = AccessLogEntry.objects.filter(action="discover", user=privacy_officer).count()
+
+    officer.post(link, {"contact": [second.pk], "expected_status": "in_progress"})
+
+    assert set(request.contacts.all()) == {holly, second}
+    assert AccessLogEntry.objects.filter(action="discover", user=privacy_officer).count() == searches + 1
+    assert request.history.first().history_change_reason == f"linked contacts #{second.pk}"
+    bad = officer.post(link, {"contact": ["999999"], "expected_status": "in_progress"}, follow=True)
+    assert "erased or merged" in bad.content.decode()  # a clear message, nothing linked
+    record = dsr_erase(request=request, actor=privacy_officer)
+    assert record.contacts_erased == 2 and not Contact.objects.exists()
+
+
+def test_a_request_made_with_a_phone_number_only_is_served(privacy_officer, client_as, smtp):
+    caller = ContactFactory(first_name="Cal", last_name="Caller", email="", phone="+4930901820")
+    officer = client_as(privacy_officer)
+    add = reverse("admin:dsr_datasubjectrequest_add")
+    empty = {"kind": "erase", "requester_email": "", "requester_phone": "", "channel": "phone"}
+    refused = officer.post(add, empty)
+    assert refused.status_code == 200 and "email address or phone number" in refused.content.decode()
+    wrong = officer.post(add, {**empty, "requester_phone": "12"})
+    assert wrong.status_code == 200 and "not a valid phone number" in wrong.content.decode()
+    assert not DataSubjectRequest.objects.exists()
+
+    assert (
+        officer.post(add, {**empty, "requester_phone": "030 901820", "requester_name": "Cal"}).status_code
+        == 302
+    )
+    request = DataSubjectRequest.objects.get()
+    assert (request.requester_email, request.requester_phone) == ("", "+4930901820")
+    assert list(request.contacts.all()) == [caller]
+    dsr_verify(request=request, actor=privacy_officer, how="called back on the number")
+    request = dsr_start(request=request, actor=privacy_officer)
+    record = dsr_erase(request=request, actor=privacy_officer)
+    request.refresh_from_db()
+    assert record.residue_clean, record.residue
+    assert not Contact.objects.exists() and request.status == DataSubjectRequest.Status.COMPLETED
+    assert (
+        request.requester_phone == "" and not request.history.filter(requester_phone="+4930901820").exists()
+    )
