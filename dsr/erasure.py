@@ -73,7 +73,8 @@ def contacts_erase(
         _scrub_admin_log(ids, identities)
         # Submissions from the public request page name the address but no contact.
         emails = [i.email for i in identities if i.email]
-        RequestSubmission.objects.filter(email__in=emails).delete()
+        phones = [i.phone for i in identities if i.phone]
+        RequestSubmission.objects.filter(Q(email__in=emails) | Q(phone__in=phones)).delete()
         for identity in identities:
             suppression_add(email=identity.email, phone=identity.phone, reason=reference)
         for entry, handles in files:

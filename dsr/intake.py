@@ -26,7 +26,20 @@ LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
 
 
-def submission_create(*, kind: str, email: str, name: str = "", details: str = "") -> RequestSubmission:
+def request_submit(*, kind: str, email: str = "", phone: str = "", name: str = "", details: str = ""):
+    """The public form: with an address, confirm it by a link first; with a phone number only,
+    the request joins the queue unverified and an officer calls back to check who asks (Art. 12(6))."""
+    if email:
+        return submission_create(kind=kind, email=email, phone=phone, name=name, details=details)
+    request, _joined = dsr_create(
+        kind=kind, phone=phone, channel=DataSubjectRequest.Channel.WEB, name=name, details=details
+    )
+    return request
+
+
+def submission_create(
+    *, kind: str, email: str, phone: str = "", name: str = "", details: str = ""
+) -> RequestSubmission:
     """Store a submission and queue the email with its confirmation link (sent after commit)."""
     from dsr.tasks import send_submission_link
 
@@ -34,6 +47,7 @@ def submission_create(*, kind: str, email: str, name: str = "", details: str = "
     submission = RequestSubmission(
         kind=kind,
         email=normalize_email(email),
+        phone=phone,
         name=name.strip()[:200],
         details=details.strip(),
         nonce=nonce,
@@ -100,6 +114,8 @@ def submission_confirm(*, link: str) -> Outcome:
     request, _joined = dsr_create(
         kind=submission.kind,
         email=submission.email,
+        phone=submission.phone,
+        link_by_phone=False,  # the link proves the address, not the number
         channel=DataSubjectRequest.Channel.WEB,
         name=submission.name,
         details=submission.details,

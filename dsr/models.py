@@ -142,6 +142,7 @@ class RequestSubmission(models.Model):
 
     kind = models.CharField(_("type"), max_length=16, choices=DataSubjectRequest.Kind.choices)
     email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True, max_length=5000)
     nonce = models.CharField(max_length=32, unique=True, editable=False)

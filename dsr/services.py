@@ -34,11 +34,15 @@ def dsr_create(
     name: str = "",
     details: str = "",
     actor=None,
+    link_by_phone: bool = True,
 ) -> tuple[DataSubjectRequest, bool]:
     """Open a request, or join the open one of the same type for the same address (or number).
 
     Returns (request, created). Links every contact holding the address or the number (several
-    may share one). A request by telephone or letter may give a phone number only."""
+    may share one). A request by telephone or letter may give a phone number only.
+    link_by_phone=False: the number is kept for the officer but links nobody, for a request whose
+    address is proven and whose number is not (the public page): a typed number must not open
+    someone else's data."""
     email = normalize_email(email)
     try:
         phone = normalize_phone(phone)
@@ -76,7 +80,7 @@ def dsr_create(
     request._history_user = actor
     request.full_clean()
     request.save()
-    holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone else Q())
+    holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
     request.contacts.set(Contact.objects.filter(holders))
     return request, True
 

@@ -17,9 +17,12 @@ STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410
 def request_form(request):
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        intake.submission_create(**form.cleaned_data)
-        # The same page whoever the address belongs to, known, unknown or erased: no enumeration.
-        return render(request, "dsr/request_sent.html")
+        intake.request_submit(**form.cleaned_data)
+        # The same page whoever the address or number belongs to, known, unknown or erased: no
+        # enumeration. Which page depends only on what was typed (an address, or a number only).
+        if form.cleaned_data["email"]:
+            return render(request, "dsr/request_sent.html")
+        return render(request, "dsr/request_phone.html")
     return render(request, "dsr/request_form.html", {"form": form})
 
 
