@@ -193,13 +193,18 @@ def file_hits(path: Path, identities: list[Identity]) -> Counter:
 
 
 def file_mentions(path: Path, identities: list[Identity]) -> bool:
-    """True when the file names any of these people (stops at the first record that does)."""
+    """True when the file names any of these people (stops at the first record that does).
+
+    A file that cannot be read counts as naming them: for an erasure, the safe side is to treat
+    it as the person's (it is withdrawn or rewritten) rather than to leave it unread."""
+    if not path.is_file():
+        return False
     try:
         for _member, cells in records(path.name, path=path):
             if any(record_mentions(cells, identity) for identity in identities):
                 return True
-    except OSError:
-        return False
+    except Exception:  # damaged archives raise many types (zlib, zipfile, openpyxl)
+        return True
     return False
 
 

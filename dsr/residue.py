@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 
-from dsr.filescan import MIN_NAME_PART, Identity, file_hits, walk
+from dsr.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
 
 __all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
 
@@ -107,13 +107,17 @@ def residue_scan(identities: list[Identity], *, files: bool = True) -> ResidueRe
 def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
     static = Path(settings.STATIC_ROOT) if getattr(settings, "STATIC_ROOT", None) else None
     roots = file_roots()
-    for name, path in _folders():
-        outer = next((n for n, r in roots if r == path or r in path.parents), name)
-        report.folders.append(f"{name} ({path})" + (f", walked within {outer}" if outer != name else ""))
+    counts = {}
     for name, root in roots:
+        counts[root] = 0
         for path in walk(root, skip=[static] if static else []):
             report.files_scanned += 1
+            counts[root] += 1
             where = f"{name}/{path.relative_to(root)}"
+            named = {what for identity in identities for what in record_mentions([where], identity)}
+            if named:  # the file's own name (an upload called after the person): not repeated here
+                where = f"{name}/{path.parent.relative_to(root)}/(a file named after the person)"
+                report.hits += [{"file": where, "member": "", "found": w, "rows": 1} for w in sorted(named)]
             try:
                 hits = file_hits(path, identities)
             except Exception as error:  # an unreadable file is reported, never taken for clean
@@ -121,6 +125,12 @@ def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
                 continue
             for (member, what), count in sorted(hits.items()):
                 report.hits.append({"file": where, "member": member, "found": what, "rows": count})
+    for name, path in _folders():
+        outer = next(((n, r) for n, r in roots if r == path or r in path.parents), (name, path))
+        if outer[0] == name:
+            report.folders.append(f"{name} ({path}): {counts.get(path, 0)} files")
+        else:
+            report.folders.append(f"{name} ({path}): walked within {outer[0]}")
 
 
 def _scan_tables(identities: list[Identity], report: ResidueReport) -> None:

@@ -179,6 +179,7 @@ def test_the_residue_scan_reads_files_names_the_places_and_is_not_clean_while_on
         archive.writestr("people.json", json.dumps([{"first": "Holly", "last": "Dickson"}]))
     (folder / "bundle.zip").write_bytes(buffer.getvalue())
     (folder / "other.json").write_text(json.dumps([{"first": "Holly"}, {"last": "Dickson"}]))
+    (folder / "Holly Dickson.txt").write_text("nothing inside")
 
     report = residue_scan([Identity(**HOLLY)])
     assert not report.clean
@@ -186,8 +187,10 @@ def test_the_residue_scan_reads_files_names_the_places_and_is_not_clean_while_on
     assert places == {
         ("VAR_DIR/media/elsewhere/notes.csv", "", "phone"),
         ("VAR_DIR/media/elsewhere/bundle.zip", "people.json", "name"),
+        ("VAR_DIR/media/elsewhere/(a file named after the person)", "", "name"),
     }  # two names in two different records are not the person
-    assert report.files_scanned == 3 and report.tables_scanned > 20
+    assert "Dickson" not in str(report.as_json())  # the report names places, never the person
+    assert report.files_scanned == 4 and report.tables_scanned > 20
     assert [f.split(" ")[0] for f in report.as_json()["folders"]] == [
         "VAR_DIR",
         "MEDIA_ROOT",
