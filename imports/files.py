@@ -127,10 +127,11 @@ def import_uploads_purge(*, now=None) -> int:
         .exclude(status=ImportRun.Status.RUNNING)
     )
     for run in stale:
+        existed = _stored(run) is not None  # a finished run deleted its file already
         _drop_file(
             run, _("The uploaded file was deleted after %(days)s days (retention period).") % {"days": days}
         )
-        count += 1
+        count += existed
     root = Path(settings.MEDIA_ROOT) / "imports"
     if root.is_dir():
         named = {
