@@ -453,6 +453,9 @@ class ExportBundleAdmin(admin.ModelAdmin):
             self._act(request, bundle)
             return redirect("admin:dsr_exportbundle_change", bundle.pk)
         ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
+        if ready and not bundles.bundle_has_files(bundle):
+            ready = False  # deleted by an erasure or after its use: the row stays as the record
+            messages.info(request, _("The files of this bundle have been deleted; its record stays."))
         sections = bundles.bundle_sections(bundle, redacted=False) if ready else []
         hidden = {(r["section"], r["row"]) for r in bundle.redactions}
         for section in sections:

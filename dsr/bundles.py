@@ -88,6 +88,7 @@ def bundle_create(*, request: DataSubjectRequest, actor) -> ExportBundle:
     return bundle
 
 
+WITHDRAWN = "Withdrawn: the person's data was erased."
 STALE_AFTER = timedelta(minutes=10)  # a build without a heartbeat for this long has lost its worker
 
 
@@ -98,6 +99,8 @@ def bundle_build(*, bundle_id: int) -> bool:
     with transaction.atomic():
         bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
         if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
+            return False
+        if bundle.revoked_at is not None:  # its person was erased: nothing to build any more
             return False
         if (
             bundle.status == Status.BUILDING
@@ -139,7 +142,17 @@ def bundle_build(*, bundle_id: int) -> bool:
     except Exception as error:
         ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
         raise
-    ExportBundle.objects.filter(pk=bundle_id).update(status=Status.REVIEW, heartbeat_at=None)
+    with transaction.atomic():
+        # Under the row lock an erasure also takes: one that committed while this build read the
+        # person's rows has revoked the bundle, and the snapshot just written must not stay.
+        locked = ExportBundle.objects.select_for_update().get(pk=bundle_id)
+        if locked.revoked_at is not None:
+            bundle_files_delete([locked])
+            locked.status, locked.error, locked.heartbeat_at = Status.FAILED, WITHDRAWN, None
+            locked.save(update_fields=["status", "error", "heartbeat_at"])
+            return False
+        locked.status, locked.heartbeat_at = Status.REVIEW, None
+        locked.save(update_fields=["status", "heartbeat_at"])
     return True
 
 
@@ -158,6 +171,11 @@ def bundles_resume_stale(*, now=None) -> int:
     return len(ids)
 
 
+def bundle_has_files(bundle: ExportBundle) -> bool:
+    """False once an erasure or the purge of old bundles deleted the snapshot."""
+    return (bundle_dir(bundle) / "snapshot.json").is_file()
+
+
 def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict]:
     """The snapshot, with redacted rows removed unless redacted=False (for the review page)."""
     data = json.loads((bundle_dir(bundle) / "snapshot.json").read_text())
@@ -169,10 +187,17 @@ def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict
     return data["sections"]
 
 
+def _reviewable(bundle: ExportBundle) -> ExportBundle:
+    locked = ExportBundle.objects.select_for_update().select_related("request").get(pk=bundle.pk)
+    if locked.revoked_at is not None:
+        raise ValidationError(_("This bundle was withdrawn: the person's data was erased."))
+    return locked
+
+
 @transaction.atomic
 def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason: str, actor) -> ExportBundle:
     """Leave items out of the bundle (e.g. another person's data, GDPR Art. 15(4)), with a reason."""
-    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a bundle under review can be redacted."))
     if not reason.strip():
@@ -204,7 +229,7 @@ def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason:
 @transaction.atomic
 def bundle_approve(*, bundle: ExportBundle, actor) -> ExportBundle:
     """The second officer's confirmation (four eyes), when the compliance settings ask for it."""
-    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a bundle under review can be confirmed."))
     if actor.pk == locked.created_by_id:
@@ -218,7 +243,7 @@ def bundle_approve(*, bundle: ExportBundle, actor) -> ExportBundle:
 @transaction.atomic
 def bundle_release(*, bundle: ExportBundle, actor) -> str:
     """Write the ZIP, open a signed expiring link, and email it to the requester. Returns the link."""
-    locked = ExportBundle.objects.select_for_update().select_related("request").get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a reviewed bundle can be released."))
     compliance = ComplianceSettings.load()
@@ -380,7 +405,10 @@ def bundle_files_delete(bundles) -> int:
     for bundle in bundles:
         folder = bundle_dir(bundle)
         if folder.exists():
-            shutil.rmtree(folder)
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:  # removed meanwhile (a build withdrawn by the same erasure)
+                continue
             count += 1
     return count
 

@@ -473,3 +473,44 @@ def test_a_request_made_with_a_phone_number_only_is_served(privacy_officer, clie
     assert (
         request.requester_phone == "" and not request.history.filter(requester_phone="+4930901820").exists()
     )
+
+
+def test_a_bundle_under_review_is_withdrawn_by_the_erasure_and_its_page_still_opens(
+    holly, privacy_officer, client_as, smtp
+):
+    from dsr.bundles import bundle_create, bundle_has_files, bundle_release
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
+    bundle = bundle_create(request=access, actor=privacy_officer)
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    bundle = ExportBundle.objects.get(pk=bundle.pk)
+    assert not bundle_has_files(bundle)
+    page = client_as(privacy_officer).get(reverse("admin:dsr_exportbundle_change", args=[bundle.pk]))
+    assert page.status_code == 200 and "have been deleted" in page.content.decode()
+    with pytest.raises(ValidationError, match="withdrawn"):
+        bundle_release(bundle=bundle, actor=privacy_officer)
+
+
+def test_a_bundle_built_while_the_person_is_erased_keeps_no_snapshot(holly, privacy_officer, monkeypatch):
+    import dsr.bundles
+    from dsr.bundles import bundle_build, bundle_dir
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
+    bundle = ExportBundle.objects.create(request=access, created_by=privacy_officer)
+    real, erased = dsr.bundles._default_rows, []
+
+    def erase_midway(entry, ids):
+        rows = real(entry, ids)  # her rows are read ...
+        if not erased:  # ... and then the erasure commits, before the snapshot is written
+            erased.append(contacts_erase(contacts=[Contact.objects.get(pk=holly.pk)], actor=privacy_officer))
+        return rows
+
+    monkeypatch.setattr(dsr.bundles, "_default_rows", erase_midway)
+    assert bundle_build(bundle_id=bundle.pk) is False
+    bundle.refresh_from_db()
+    assert bundle.status == ExportBundle.Status.FAILED and "erased" in bundle.error
+    assert not bundle_dir(bundle).exists()
