@@ -93,7 +93,7 @@ def records(name: str, data: bytes | None = None, *, path: Path | None = None) -
         else:
             with path.open("rb") as handle:
                 for line in handle:
-                    yield "", _cells(line.decode("utf-8", "replace"))
+                    yield "", _cells(_decode(line))
             return
     if data.startswith(b"PK\x03\x04"):
         yield from _zip_records(io.BytesIO(data), name)
@@ -107,8 +107,16 @@ def records(name: str, data: bytes | None = None, *, path: Path | None = None) -
             for record in _json_records(document):
                 yield "", record
             return
-    for line in data.decode("utf-8", "replace").splitlines():
+    for line in _decode(data).splitlines():
         yield "", _cells(line)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8, or Latin-1 for what older systems export (it decodes any byte)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _cells(line: str) -> list[str]:
@@ -196,15 +204,78 @@ def file_mentions(path: Path, identities: list[Identity]) -> bool:
     """True when the file names any of these people (stops at the first record that does).
 
     A file that cannot be read counts as naming them: for an erasure, the safe side is to treat
-    it as the person's (it is withdrawn or rewritten) rather than to leave it unread."""
+    it as the person's (it is withdrawn or rewritten) rather than to leave it unread. Erasure asks
+    this inside its transaction, so a quick pass over the raw bytes (archives inflated) rules out
+    most files before any record is parsed."""
     if not path.is_file():
         return False
     try:
+        if not _might_mention(path, identities):
+            return False
         for _member, cells in records(path.name, path=path):
             if any(record_mentions(cells, identity) for identity in identities):
                 return True
     except Exception:  # damaged archives raise many types (zlib, zipfile, openpyxl)
         return True
+    return False
+
+
+_SEPARATORS = re.compile(r"[\s()./-]+")
+CHUNK = 4 * 1024 * 1024
+
+
+def _needles(identities: list[Identity]) -> tuple[set[str], set[str]]:
+    """What any mention must contain, lower-cased: (plain texts, phone digits without separators).
+
+    An email or username appears as itself; a name needs its last part; a phone, however it is
+    written, contains its national number once spaces, dots, dashes and brackets are removed."""
+    plain, digits = set(), set()
+    for identity in identities:
+        for value in (identity.email, identity.username):
+            if value:
+                plain.add(value.lower())
+        last = identity.last_name.strip().lower()
+        if len(last) >= MIN_NAME_PART and len(identity.first_name.strip()) >= MIN_NAME_PART:
+            plain.add(last)
+        if identity.phone:
+            import phonenumbers
+
+            try:
+                digits.add(str(phonenumbers.parse(identity.phone, None).national_number))
+            except phonenumbers.NumberParseException:
+                digits.add(_NON_DIGITS.sub("", identity.phone))
+    return plain, digits
+
+
+def _raw_texts(source, depth: int = 0) -> Iterator[str]:
+    """The file's bytes as text in overlapping chunks, archive members inflated (two levels)."""
+    head = source.read(4) if hasattr(source, "read") else b""
+    source.seek(0)
+    if head.startswith(b"PK\x03\x04") and depth < 2:
+        with zipfile.ZipFile(source) as archive:
+            for member in archive.infolist():
+                with archive.open(member) as inner:
+                    data = inner.read()  # members are bounded by the product's own writers
+                yield from _raw_texts(io.BytesIO(data), depth + 1)
+        return
+    tail = b""
+    while chunk := source.read(CHUNK):
+        block = tail + chunk
+        # UTF-8 for what the product writes; Latin-1 too for uploads from older systems (a name
+        # with an umlaut is one byte there).
+        yield block.decode("utf-8", "replace").lower()
+        yield block.decode("latin-1").lower()
+        tail = block[-512:]
+
+
+def _might_mention(path: Path, identities: list[Identity]) -> bool:
+    plain, digits = _needles(identities)
+    with path.open("rb") as handle:
+        for text in _raw_texts(handle):
+            if any(needle in text for needle in plain):
+                return True
+            if digits and any(d in _SEPARATORS.sub("", text) for d in digits):
+                return True
     return False
 
 

@@ -196,3 +196,20 @@ def test_the_residue_scan_reads_files_names_the_places_and_is_not_clean_while_on
         "MEDIA_ROOT",
         "IMPORT_DROP_DIR",
     ]
+
+
+def test_a_person_is_found_in_an_upload_from_an_older_system_however_the_number_is_written(tmp_path):
+    from dsr.filescan import file_mentions
+
+    jurgen = Identity(first_name="Jürgen", last_name="Müller", phone="+4930901820")
+    by_name = tmp_path / "latin1.csv"
+    by_name.write_bytes("id;name\n1;Jürgen Müller\n".encode("cp1252"))
+    by_phone = tmp_path / "phone.csv"
+    by_phone.write_text("id;phone\n1;+49 (30) 90-18-20\n")
+    neither = tmp_path / "other.csv"
+    neither.write_bytes("id;name;phone\n1;Jürgen Schmidt;+49 30 901821\n2;Anna Müller;\n".encode("cp1252"))
+    assert file_mentions(by_name, [jurgen]) and file_mentions(by_phone, [jurgen])
+    assert not file_mentions(neither, [jurgen])
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    assert file_mentions(damaged, [jurgen])  # unreadable counts as hers: withdrawn, not left unread
