@@ -405,6 +405,8 @@ def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
     assert all("erased" in e.error for e in SegmentExport.objects.all())
     run.refresh_from_db()
     assert run.file and "(erased)" in Path(run.file.path).read_text()
+    (body,) = smtp.bodies(HOLLY["email"])[-1:]
+    assert "Files naming you" in body and "Segment export files (2)" in body  # the receipt says so too
     assert set(receipt := record.receipt["files"]) == {
         "Export bundle files (snapshot and ZIP)",
         "Segment export files",
