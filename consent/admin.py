@@ -238,7 +238,15 @@ _SETTINGS_THEMES = (
             "export_link_days",
         ),
     ),
-    (_("Retention"), ("access_log_retention_days", "interaction_retention_days")),
+    (
+        _("Retention"),
+        (
+            "access_log_retention_days",
+            "interaction_retention_days",
+            "segment_export_retention_days",
+            "import_upload_retention_days",
+        ),
+    ),
     (_("Audit trail"), ("audit_checkpoint_email",)),
 )
 

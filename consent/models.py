@@ -250,6 +250,21 @@ class ComplianceSettings(models.Model):
         default=365,
         help_text=_("Email opens and clicks, page visits and form submissions older than this are deleted."),
     )
+    segment_export_retention_days = models.PositiveIntegerField(
+        _("keep segment export files (days)"),
+        default=30,
+        help_text=_(
+            "Exported member lists (Excel, CSV) older than this are deleted; the job's record stays."
+        ),
+    )
+    import_upload_retention_days = models.PositiveIntegerField(
+        _("keep unfinished import uploads (days)"),
+        default=30,
+        help_text=_(
+            "A finished import deletes its file at once; the file of an import that failed or never "
+            "finished is deleted after this many days."
+        ),
+    )
     export_needs_second_officer = models.BooleanField(
         _("data exports need a second officer's confirmation"),
         default=False,

@@ -79,7 +79,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     )
     list_filter = ("status", "kind", DueFilter, "assignee")
     list_select_related = ("assignee",)
-    search_fields = ("=reference", "=requester_email")
+    search_fields = ("=reference", "=requester_email", "=requester_phone")
     paginator = CappedCountPaginator
     show_full_result_count = False
     actions = ["assign_to_me"]
@@ -89,6 +89,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         "kind",
         "status",
         "requester_email",
+        "requester_phone",
         "requester_name",
         "details",
         "channel",
@@ -109,11 +110,33 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("kind", "requester_email", "requester_name", "details", "channel")
+            return ("kind", "requester_email", "requester_phone", "requester_name", "details", "channel")
         return (*self.readonly_fields, "assignee", "notes")
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            return form
+
+        class AddForm(form):
+            def clean(self):
+                """The service's rules as form errors: an address or a number, a valid number."""
+                data = super().clean()
+                if not data.get("requester_email") and not data.get("requester_phone"):
+                    raise ValidationError(_("Give the requester's email address or phone number."))
+                if phone := data.get("requester_phone"):
+                    from contacts.normalize import normalize_phone
+
+                    try:
+                        data["requester_phone"] = normalize_phone(phone)
+                    except ValidationError as error:
+                        self.add_error("requester_phone", error)
+                return data
+
+        return AddForm
 
     def has_delete_permission(self, request, obj=None):
         return False  # a request is evidence of how it was answered
@@ -211,6 +234,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             kind=data["kind"],
             channel=data["channel"],
             email=data["requester_email"],
+            phone=data["requester_phone"],
             name=data["requester_name"],
             details=data["details"],
             actor=request.user,
@@ -248,6 +272,11 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
                 "<path:object_id>/discover/",
                 self.admin_site.admin_view(self.discover_view),
                 name="dsr_datasubjectrequest_discover",
+            ),
+            path(
+                "<path:object_id>/link/",
+                self.admin_site.admin_view(self.link_view),
+                name="dsr_datasubjectrequest_link",
             ),
             *super().get_urls(),
         ]
@@ -330,6 +359,34 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         title = _("Data held about the requester of %s") % obj.reference
         return self._findings_page(request, obj, contacts, title, "discover.html", term=term)
 
+    def link_view(self, request, object_id):
+        """POST: link contacts found by a search (another address, a phone number, a name) to the
+        request; officers only (change permission), and logged like the search that found them."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        from contacts.models import Contact
+
+        ids = [int(v) for v in request.POST.getlist("contact") if v.isdigit()]
+        contacts = list(Contact.objects.filter(pk__in=ids))
+        try:
+            if len(contacts) != len(set(ids)):
+                raise ValidationError(_("A contact was erased or merged meanwhile. Search again."))
+            linked = services.dsr_link_contacts(
+                request=obj,
+                contacts=contacts,
+                actor=request.user,
+                expected_status=request.POST.get("expected_status"),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("admin:dsr_datasubjectrequest_discover", obj.pk)
+        record_access(
+            request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
+        )
+        messages.success(request, _("%d contacts linked to the request.") % linked)
+        return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+
     def _findings_page(self, request, obj, contacts, title, template, **extra):
         """Where these contacts' data is, per registered model; looking is logged as a discovery."""
         record_access(
@@ -341,6 +398,8 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             "opts": self.opts,
             "original": obj,
             "contacts": contacts,
+            "linked": set(obj.contacts.values_list("pk", flat=True)),
+            "may_link": obj.is_open and self.has_change_permission(request, obj),
             "findings": discover(contacts),
             **extra,
         }
@@ -394,6 +453,9 @@ class ExportBundleAdmin(admin.ModelAdmin):
             self._act(request, bundle)
             return redirect("admin:dsr_exportbundle_change", bundle.pk)
         ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
+        if ready and not bundles.bundle_has_files(bundle):
+            ready = False  # deleted by an erasure or after its use: the row stays as the record
+            messages.info(request, _("The files of this bundle have been deleted; its record stays."))
         sections = bundles.bundle_sections(bundle, redacted=False) if ready else []
         hidden = {(r["section"], r["row"]) for r in bundle.redactions}
         for section in sections:

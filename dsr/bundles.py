@@ -90,6 +90,7 @@ def bundle_create(*, request: DataSubjectRequest, actor) -> ExportBundle:
     return bundle
 
 
+WITHDRAWN = "Withdrawn: the person's data was erased."
 STALE_AFTER = timedelta(minutes=10)  # a build without a heartbeat for this long has lost its worker
 
 
@@ -100,6 +101,8 @@ def bundle_build(*, bundle_id: int) -> bool:
     with transaction.atomic():
         bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
         if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
+            return False
+        if bundle.revoked_at is not None:  # its person was erased: nothing to build any more
             return False
         if (
             bundle.status == Status.BUILDING
@@ -141,7 +144,17 @@ def bundle_build(*, bundle_id: int) -> bool:
     except Exception as error:
         ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
         raise
-    ExportBundle.objects.filter(pk=bundle_id).update(status=Status.REVIEW, heartbeat_at=None)
+    with transaction.atomic():
+        # Under the row lock an erasure also takes: one that committed while this build read the
+        # person's rows has revoked the bundle, and the snapshot just written must not stay.
+        locked = ExportBundle.objects.select_for_update().get(pk=bundle_id)
+        if locked.revoked_at is not None:
+            bundle_files_delete([locked])
+            locked.status, locked.error, locked.heartbeat_at = Status.FAILED, WITHDRAWN, None
+            locked.save(update_fields=["status", "error", "heartbeat_at"])
+            return False
+        locked.status, locked.heartbeat_at = Status.REVIEW, None
+        locked.save(update_fields=["status", "heartbeat_at"])
     return True
 
 
@@ -160,6 +173,11 @@ def bundles_resume_stale(*, now=None) -> int:
     return len(ids)
 
 
+def bundle_has_files(bundle: ExportBundle) -> bool:
+    """False once an erasure or the purge of old bundles deleted the snapshot."""
+    return (bundle_dir(bundle) / "snapshot.json").is_file()
+
+
 def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict]:
     """The snapshot, with redacted rows removed unless redacted=False (for the review page)."""
     data = json.loads((bundle_dir(bundle) / "snapshot.json").read_text())
@@ -171,10 +189,17 @@ def bundle_sections(bundle: ExportBundle, *, redacted: bool = True) -> list[dict
     return data["sections"]
 
 
+def _reviewable(bundle: ExportBundle) -> ExportBundle:
+    locked = ExportBundle.objects.select_for_update().select_related("request").get(pk=bundle.pk)
+    if locked.revoked_at is not None:
+        raise ValidationError(_("This bundle was withdrawn: the person's data was erased."))
+    return locked
+
+
 @transaction.atomic
 def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason: str, actor) -> ExportBundle:
     """Leave items out of the bundle (e.g. another person's data, GDPR Art. 15(4)), with a reason."""
-    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a bundle under review can be redacted."))
     if not reason.strip():
@@ -208,7 +233,7 @@ def bundle_redact(*, bundle: ExportBundle, items: list[tuple[str, int]], reason:
 @transaction.atomic
 def bundle_approve(*, bundle: ExportBundle, actor) -> ExportBundle:
     """The second officer's confirmation (four eyes), when the compliance settings ask for it."""
-    locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a bundle under review can be confirmed."))
     if actor.pk == locked.created_by_id:
@@ -222,7 +247,7 @@ def bundle_approve(*, bundle: ExportBundle, actor) -> ExportBundle:
 @transaction.atomic
 def bundle_release(*, bundle: ExportBundle, actor) -> str:
     """Write the ZIP, open a signed expiring link, and email it to the requester. Returns the link."""
-    locked = ExportBundle.objects.select_for_update().select_related("request").get(pk=bundle.pk)
+    locked = _reviewable(bundle)
     if locked.status != Status.REVIEW:
         raise ValidationError(_("Only a reviewed bundle can be released."))
     compliance = ComplianceSettings.load()
@@ -255,6 +280,8 @@ def bundle_find(link: str) -> ExportBundle:
     bundle = ExportBundle.objects.filter(status=Status.RELEASED, link_digest=tokens.digest(raw)).first()
     if bundle is None:
         raise ValidationError(_("This link is not valid."), code="invalid")
+    if bundle.revoked_at is not None:
+        raise ValidationError(_("This link no longer works: the data behind it was erased."), code="revoked")
     if bundle.link_expires_at < timezone.now():
         raise ValidationError(_("This link has expired. Please ask us again."), code="expired")
     if len(bundle.downloads) >= MAX_DOWNLOADS:
@@ -264,11 +291,15 @@ def bundle_find(link: str) -> ExportBundle:
 
 @transaction.atomic
 def bundle_download(*, bundle: ExportBundle) -> Path:
-    """Log a download (its time only) and return the file."""
+    """Log a download (its time only) and return the file; ValidationError if it is gone."""
     locked = ExportBundle.objects.select_for_update().get(pk=bundle.pk)
+    # Checked again under the lock: an erasure may have revoked the link since it was looked up.
+    path = zip_path(locked)
+    if locked.revoked_at is not None or not path.is_file():
+        raise ValidationError(_("This link no longer works: the data behind it was erased."), code="revoked")
     locked.downloads.append(timezone.now().isoformat())
     locked.save(update_fields=["downloads"])
-    return zip_path(locked)
+    return path
 
 
 def zip_path(bundle: ExportBundle) -> Path:
@@ -376,9 +407,37 @@ def bundle_files_delete(bundles) -> int:
     for bundle in bundles:
         folder = bundle_dir(bundle)
         if folder.exists():
-            shutil.rmtree(folder)
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:  # removed meanwhile (a build withdrawn by the same erasure)
+                continue
             count += 1
     return count
+
+
+def bundles_of(ids: list[int], identities: list) -> list[ExportBundle]:
+    """The bundles of the requests about these contacts or sent from their addresses, locked: a
+    download racing the erasure waits for it and then finds the link revoked."""
+    from django.db.models import Q
+
+    emails = [i.email for i in identities if i.email]
+    phones = [i.phone for i in identities if i.phone]
+    about = DataSubjectRequest.objects.filter(
+        Q(contacts__in=ids) | Q(requester_email__in=emails) | Q(requester_phone__in=phones)
+    )
+    pks = set(ExportBundle.objects.filter(request__in=about).values_list("pk", flat=True))
+    return list(ExportBundle.objects.select_for_update().select_related("request").filter(pk__in=pks))
+
+
+def bundles_revoke(bundles: list[ExportBundle], identities=None) -> None:
+    """Every download link of these bundles answers "gone" (410) from now on."""
+    ExportBundle.objects.filter(pk__in=[b.pk for b in bundles], revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def bundles_files_erase(bundles: list[ExportBundle], identities=None) -> int:
+    return bundle_files_delete(bundles)
 
 
 def bundles_purge(*, now=None) -> int:

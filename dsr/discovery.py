@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import transaction
 from django.db.models import QuerySet
 
 from contacts.models import Contact
@@ -41,7 +42,21 @@ def discover(contacts) -> list[Finding]:
             findings.append(
                 Finding(f"{name} (history)", entry.fields, "purged with the rows", "", history_rows)
             )
+    findings += _file_findings(contacts, ids)
     return [f for f in findings if f.rows]
+
+
+def _file_findings(contacts, ids) -> list[Finding]:
+    """Registered files naming these people (bundles, exports, uploads); "rows" counts files."""
+    from dsr.residue import Identity
+
+    identities = [Identity(c.email, c.phone, c.first_name, c.last_name) for c in contacts]
+    findings = []
+    with transaction.atomic():  # finders lock what they find (for the erasure); released at once here
+        for entry in registry.file_entries():
+            found = len(entry.find(ids, identities))
+            findings.append(Finding(f"{entry.name} (files)", (), entry.how, "", found))
+    return findings
 
 
 def _history_count(entry, ids) -> int:

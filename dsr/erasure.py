@@ -3,12 +3,16 @@
 One transaction: every registered row is deleted, anonymised or kept under its legal hold; the
 simple-history copies of it are purged; admin log entries naming the person are scrubbed; the
 person's requests are pseudonymised; a keyed hash of their email and phone joins the suppression
-list; and an ErasureRecord without personal data says what was done. A residue scan of every table
-then checks the result, and the receipt goes to the requester.
+list; and an ErasureRecord without personal data says what was done. Files registered as holding
+the person (registry.register_files) are found and their download links revoked in that
+transaction, and deleted or rewritten only once it commits: a rollback leaves them in place. A
+residue scan of every table and every file then checks the result, and the receipt goes to the
+requester.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 from django.contrib.admin.models import LogEntry
@@ -23,11 +27,12 @@ from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
 from dsr import registry
-from dsr.bundles import bundle_files_delete
 from dsr.ledger import ledger_append, ledger_gap
-from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle, RequestSubmission
+from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
 from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
+
+log = logging.getLogger(__name__)
 
 
 def contacts_erase(
@@ -53,7 +58,10 @@ def contacts_erase(
         if len(people) != len(ids):
             raise ValidationError(_("A contact was erased or merged meanwhile. Reload and try again."))
         identities = [Identity(p.email, p.phone, p.first_name, p.last_name) for p in people]
-        receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "follow_ups": []}
+        receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
+        # Files are found before any row changes: the rows that lead to them (a request's
+        # contacts, its address) are about to be cut.
+        files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]
 
         _unlink_wards(ids, actor=actor, reference=reference, receipt=receipt)
         requests = _requests_about(ids, identities)
@@ -72,9 +80,15 @@ def contacts_erase(
         _scrub_admin_log(ids, identities)
         # Submissions from the public request page name the address but no contact.
         emails = [i.email for i in identities if i.email]
-        RequestSubmission.objects.filter(email__in=emails).delete()
+        phones = [i.phone for i in identities if i.phone]
+        RequestSubmission.objects.filter(Q(email__in=emails) | Q(phone__in=phones)).delete()
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
         suppression_add_digests(digests=digests, reason=reference)
+        for entry, handles in files:
+            if entry.revoke is not None:  # also without files: e.g. report rows keyed by the address
+                entry.revoke(handles, identities)
+            if handles:
+                receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)
         record = ErasureRecord.objects.create(
@@ -84,14 +98,32 @@ def contacts_erase(
             receipt={**receipt, "deleted": dict(receipt["deleted"])},
             ledger_entry=ledger_entry,
         )
-    # Export files of the person's requests live outside the database: remove them too.
-    bundle_files_delete(ExportBundle.objects.filter(request__in=requests))
-    if not scan:
-        return record
-    report = residue_scan(identities)
-    record.residue, record.residue_clean = report.as_json(), report.clean
-    record.save(update_fields=["residue", "residue_clean"])
+        # Only once every row is committed: a failure anywhere before (here or in a caller's
+        # transaction) rolls the rows back and must find the files still there. When this block
+        # is the outermost transaction, Django runs the callback as it leaves it.
+        transaction.on_commit(lambda: _after_commit(record, files, identities, scan=scan))
     return record
+
+
+def _after_commit(record: ErasureRecord, files, identities, *, scan: bool) -> None:
+    """Delete or rewrite the person's files, then scan every table and file for what is left."""
+    failed = []
+    for entry, handles in files:
+        if not handles:
+            continue
+        try:
+            entry.erase(handles, identities)
+        except Exception:  # one broken folder must not keep the other files or the scan from running
+            log.exception("erasure %s: files of %s not erased", record.pk, entry.name)
+            failed.append(entry.name)
+    if not scan and not failed:
+        return
+    report = residue_scan(identities) if scan else None
+    residue = report.as_json() if report else {"hits": [], "errors": []}
+    residue["errors"] = residue.get("errors", []) + [f"{name}: could not be erased" for name in failed]
+    record.residue = residue
+    record.residue_clean = bool(report and report.clean and not failed)
+    record.save(update_fields=["residue", "residue_clean"])
 
 
 def _labelled(by_model: dict[str, int]) -> dict[str, int]:
@@ -135,7 +167,10 @@ def _unlink_wards(ids, *, actor, reference, receipt) -> None:
 def _requests_about(ids, identities) -> models.QuerySet:
     """The person's requests: linked to the contacts, or sent from their address."""
     emails = [i.email for i in identities if i.email]
-    return DataSubjectRequest.objects.filter(Q(contacts__in=ids) | Q(requester_email__in=emails)).distinct()
+    phones = [i.phone for i in identities if i.phone]
+    return DataSubjectRequest.objects.filter(
+        Q(contacts__in=ids) | Q(requester_email__in=emails) | Q(requester_phone__in=phones)
+    ).distinct()
 
 
 def _apply(entry: registry.PersonalData, ids, receipt, *, requests, collector: Collector) -> None:

@@ -27,8 +27,19 @@ LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
 
 
+def request_submit(*, kind: str, email: str = "", phone: str = "", name: str = "", details: str = ""):
+    """The public form: with an address, confirm it by a link first; with a phone number only,
+    the request joins the queue unverified and an officer calls back to check who asks (Art. 12(6))."""
+    if email:
+        return submission_create(kind=kind, email=email, phone=phone, name=name, details=details)
+    request, _joined = dsr_create(
+        kind=kind, phone=phone, channel=DataSubjectRequest.Channel.WEB, name=name, details=details
+    )
+    return request
+
+
 def submission_create(
-    *, kind: str, email: str, name: str = "", details: str = ""
+    *, kind: str, email: str, phone: str = "", name: str = "", details: str = ""
 ) -> RequestSubmission | None:
     """Store a submission and queue the email with its confirmation link (sent after commit).
 
@@ -43,6 +54,7 @@ def submission_create(
     submission = RequestSubmission(
         kind=kind,
         email=email,
+        phone=phone,
         name=name.strip()[:200],
         details=details.strip(),
         nonce=nonce,
@@ -109,6 +121,8 @@ def submission_confirm(*, link: str) -> Outcome:
     request, _joined = dsr_create(
         kind=submission.kind,
         email=submission.email,
+        phone=submission.phone,
+        link_by_phone=False,  # the link proves the address, not the number
         channel=DataSubjectRequest.Channel.WEB,
         name=submission.name,
         details=submission.details,

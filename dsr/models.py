@@ -48,6 +48,8 @@ class DataSubjectRequest(models.Model):
     )
     # Blank only after an erasure scrubbed the request of the person it was about.
     requester_email = models.EmailField(_("requester email"), db_index=True, blank=True)
+    # A request made by telephone or letter may give a number only (E.164, like Contact.phone).
+    requester_phone = models.CharField(_("requester phone"), max_length=32, blank=True, db_index=True)
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True)
     channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
@@ -142,6 +144,7 @@ class RequestSubmission(models.Model):
 
     kind = models.CharField(_("type"), max_length=16, choices=DataSubjectRequest.Kind.choices)
     email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True, max_length=5000)
     nonce = models.CharField(max_length=32, unique=True, editable=False)
@@ -191,6 +194,8 @@ class ExportBundle(models.Model):
     link_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     link_expires_at = models.DateTimeField(null=True, blank=True)
     downloads = models.JSONField(_("downloads"), default=list, blank=True)  # times, nothing else
+    # Set by an erasure of the person: the link answers "gone" from then on, and the files go.
+    revoked_at = models.DateTimeField(_("link revoked"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 

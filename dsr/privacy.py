@@ -1,13 +1,22 @@
+from dsr.bundles import bundles_files_erase, bundles_of, bundles_revoke
 from dsr.models import DataSubjectRequest
-from dsr.registry import Erasure, register
+from dsr.registry import Erasure, register, register_files
 from dsr.services import dsr_requests_pseudonymise
 
 register(
     DataSubjectRequest,
-    fields=["requester_email", "requester_name", "details", "notes", "verification"],
+    fields=["requester_email", "requester_phone", "requester_name", "details", "notes", "verification"],
     contact_path="contacts",
     erasure=Erasure.KEEP,
     legal_hold="Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised.",
     kept_until="the end of the limitation period for complaints about the answer (3 years)",
     anonymise=dsr_requests_pseudonymise,
+)
+
+register_files(
+    "Export bundle files (snapshot and ZIP)",
+    how="download links revoked (they answer “gone”), files deleted once the erasure is committed",
+    find=bundles_of,
+    revoke=bundles_revoke,
+    erase=bundles_files_erase,
 )

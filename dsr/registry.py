@@ -3,6 +3,11 @@
 Each app's privacy.py registers the models that hold personal data, which fields are personal,
 how a row reaches its Contact, and what erasure does to it. Discovery, export and erasure walk
 this registry; a system check (dsr.checks) refuses any model pointing at Contact that is missing.
+
+Files count too: each app registers the files it writes that can hold personal data (export
+bundles, segment exports, import uploads) with `register_files`, saying how to find the files of
+given people, how to revoke their links, and how to delete or rewrite them. Erasure finds and
+revokes inside its transaction and touches the files only after it commits.
 """
 
 from __future__ import annotations
@@ -62,6 +67,42 @@ def register(
     _registry[model] = PersonalData(
         model, tuple(fields), contact_path, Erasure(erasure), legal_hold, kept_until, anonymise, export
     )
+
+
+@dataclass(frozen=True)
+class PersonalFiles:
+    """Files that can hold personal data, and what erasure does to them.
+
+    find(ids, identities) -> handles: the files (as rows or paths) holding any of these contacts,
+      called inside the erasure's transaction, before any row is changed; it may lock rows.
+    revoke(handles, identities): inside the transaction: download links off, rows marked.
+    erase(handles, identities) -> int: after commit only: delete or rewrite the files; returns how
+      many files it changed. A rollback therefore never leaves rows pointing at deleted files.
+    """
+
+    name: str  # for the officer: "Export bundle files (snapshot and ZIP)"
+    how: str  # what erasure does to them, in words
+    find: Callable[[list[int], list], list]
+    erase: Callable[[list, list], int]
+    revoke: Callable[[list, list], None] | None = None
+
+
+_files: dict[str, PersonalFiles] = {}
+
+
+def register_files(
+    name: str,
+    *,
+    how: str,
+    find: Callable[[list[int], list], list],
+    erase: Callable[[list, list], int],
+    revoke: Callable[[list, list], None] | None = None,
+) -> None:
+    _files[name] = PersonalFiles(name, how, find, erase, revoke)
+
+
+def file_entries() -> list[PersonalFiles]:
+    return list(_files.values())
 
 
 def entries() -> list[PersonalData]:

@@ -1,46 +1,73 @@
-"""The residue scan: after an erasure, look through every table, history tables included, for
-the erased person's email address, phone number or name, and say where any is left.
+"""The residue scan: after an erasure, look through every table, history tables included, and
+every file under the product's folders (inside ZIP archives, workbooks, CSV and JSON), for the
+erased person's email address, phone number or name, and say where any is left.
 
 An independent check of the erasure (GDPR Art. 5(2), accountability): it does not trust the
-registry, it reads every text column of every model Django knows, so a forgotten copy shows up.
+registry, it reads every text column of every model Django knows and every file the product could
+have written, so a forgotten copy shows up. The report names every place it searched.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 
+from dsr.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
+
+__all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
+
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
-MIN_NAME_PART = 2  # a one-letter "name" would match half the database
-
-
-@dataclass
-class Identity:
-    """What to look for. Held in memory only, for the length of one erasure."""
-
-    email: str = ""
-    phone: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    username: str = ""  # for staff accounts
 
 
 @dataclass
 class ResidueReport:
     tables_scanned: int = 0
-    hits: list[dict] = field(default_factory=list)  # {"table", "column" or "columns", "rows"}
+    files_scanned: int = 0
+    folders: list[str] = field(default_factory=list)  # every folder searched, files below included
+    # Tables: {"table", "column", "found", "rows"}; files: {"file", "member", "found", "rows"}.
+    hits: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # files that could not be read: not clean
 
     @property
     def clean(self) -> bool:
-        return not self.hits
+        return not self.hits and not self.errors
 
     def as_json(self) -> dict:
-        return {"tables_scanned": self.tables_scanned, "hits": self.hits}
+        return {
+            "tables_scanned": self.tables_scanned,
+            "files_scanned": self.files_scanned,
+            "folders": self.folders,
+            "hits": self.hits,
+            "errors": self.errors,
+        }
+
+
+FILE_SETTINGS = ("VAR_DIR", "MEDIA_ROOT", "IMPORT_DROP_DIR")
+
+
+def _folders() -> list[tuple[str, Path]]:
+    return [
+        (name, Path(value).resolve()) for name in FILE_SETTINGS if (value := getattr(settings, name, None))
+    ]
+
+
+def file_roots() -> list[tuple[str, Path]]:
+    """The folders the product writes to or reads personal data from, by setting name; a folder
+    inside another (MEDIA_ROOT lies in VAR_DIR by default) is walked once, as part of the outer."""
+    roots: list[tuple[str, Path]] = []
+    folders = _folders()
+    for name, path in folders:
+        nested = any(other in path.parents for _n, other in folders)
+        if not nested and all(path != root for _n, root in roots):
+            roots.append((name, path))
+    return roots
 
 
 def _variants(value: str) -> set[str]:
@@ -63,13 +90,50 @@ def _contains(column: str, values: set[str]) -> Q:
     return q
 
 
-def residue_scan(identities: list[Identity]) -> ResidueReport:
-    """Count, per table and column, the rows still holding any of these identities.
+def residue_scan(identities: list[Identity], *, files: bool = True) -> ResidueReport:
+    """Count, per table and column and per file, the rows still holding any of these identities.
 
-    A name counts only when its first and last part appear in one row (any columns), so another
-    "Anna" is not reported; email addresses and phone numbers count wherever they appear.
+    A name counts only when its first and last part appear in one row (any columns) or one record
+    of a file, so another "Anna" is not reported; email addresses and phone numbers count
+    wherever they appear. files=False scans the tables only.
     """
     report = ResidueReport()
+    _scan_tables(identities, report)
+    if files:
+        _scan_files(identities, report)
+    return report
+
+
+def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
+    static = Path(settings.STATIC_ROOT) if getattr(settings, "STATIC_ROOT", None) else None
+    roots = file_roots()
+    counts = {}
+    for name, root in roots:
+        counts[root] = 0
+        for path in walk(root, skip=[static] if static else []):
+            report.files_scanned += 1
+            counts[root] += 1
+            where = f"{name}/{path.relative_to(root)}"
+            named = {what for identity in identities for what in record_mentions([where], identity)}
+            if named:  # the file's own name (an upload called after the person): not repeated here
+                where = f"{name}/{path.parent.relative_to(root)}/(a file named after the person)"
+                report.hits += [{"file": where, "member": "", "found": w, "rows": 1} for w in sorted(named)]
+            try:
+                hits = file_hits(path, identities)
+            except Exception as error:  # an unreadable file is reported, never taken for clean
+                report.errors.append(f"{where}: {type(error).__name__}")
+                continue
+            for (member, what), count in sorted(hits.items()):
+                report.hits.append({"file": where, "member": member, "found": what, "rows": count})
+    for name, path in _folders():
+        outer = next(((n, r) for n, r in roots if r == path or r in path.parents), (name, path))
+        if outer[0] == name:
+            report.folders.append(f"{name} ({path}): {counts.get(path, 0)} files")
+        else:
+            report.folders.append(f"{name} ({path}): walked within {outer[0]}")
+
+
+def _scan_tables(identities: list[Identity], report: ResidueReport) -> None:
     for model in apps.get_models(include_auto_created=True):
         if model._meta.proxy or not model._meta.managed:
             continue
@@ -108,4 +172,3 @@ def residue_scan(identities: list[Identity]) -> ResidueReport:
                 report.hits.append(
                     {"table": model._meta.db_table, "column": column, "found": label, "rows": found}
                 )
-    return report

@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.locks import lock_name
 from consent.models import ComplianceSettings
 from contacts.models import Contact
-from contacts.normalize import normalize_email
+from contacts.normalize import normalize_email, normalize_phone
 from dsr.models import DataSubjectRequest
 
 Status = DataSubjectRequest.Status
@@ -26,23 +27,40 @@ class Conflict(ValidationError):
 
 @transaction.atomic
 def dsr_create(
-    *, kind: str, email: str, channel: str, name: str = "", details: str = "", actor=None
+    *,
+    kind: str,
+    channel: str,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    details: str = "",
+    actor=None,
+    link_by_phone: bool = True,
 ) -> tuple[DataSubjectRequest, bool]:
-    """Open a request, or join the open one of the same type for the same address.
+    """Open a request, or join the open one of the same type for the same address (or number).
 
-    Returns (request, created). Links every contact holding the address (several may share one).
-    """
+    Returns (request, created). Links every contact holding the address or the number (several
+    may share one). A request by telephone or letter may give a phone number only.
+    link_by_phone=False: the number is kept for the officer but links nobody, for a request whose
+    address is proven and whose number is not (the public page): a typed number must not open
+    someone else's data."""
     email = normalize_email(email)
-    if not email:  # blank is allowed in the table only for requests an erasure scrubbed
-        raise ValidationError({"requester_email": _("Give the requester's email address.")})
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        raise ValidationError({"requester_phone": error.messages}) from None
+    if not email and not phone:  # blank is allowed in the table only for requests an erasure scrubbed
+        raise ValidationError({"requester_email": _("Give the requester's email address or phone number.")})
     if kind not in DataSubjectRequest.Kind.values:
         raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
     # Two submissions at once (API calls, confirmed links) make one request: locking the open
-    # requests is not enough while there is none yet, so the address and type are locked by name.
-    lock_name("dsr-open-request", kind, email)
+    # requests is not enough while there is none yet, so the address (or number) and type are
+    # locked by name.
+    lock_name("dsr-open-request", kind, email or f"phone:{phone}")
+    same_person = Q(requester_email=email) if email else Q(requester_email="", requester_phone=phone)
     existing = (
         DataSubjectRequest.objects.select_for_update()
-        .filter(requester_email=email, kind=kind, status__in=DataSubjectRequest.OPEN)
+        .filter(same_person, kind=kind, status__in=DataSubjectRequest.OPEN)
         .order_by("received_at")
         .first()
     )
@@ -56,6 +74,7 @@ def dsr_create(
     request = DataSubjectRequest(
         kind=kind,
         requester_email=email,
+        requester_phone=phone,
         requester_name=name.strip(),
         details=details.strip(),
         channel=channel,
@@ -65,8 +84,28 @@ def dsr_create(
     request._history_user = actor
     request.full_clean()
     request.save()
-    request.contacts.set(Contact.objects.filter(email=email))
+    holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
+    request.contacts.set(Contact.objects.filter(holders))
     return request, True
+
+
+@transaction.atomic
+def dsr_link_contacts(*, request, contacts, actor, expected_status: str | None = None) -> int:
+    """Link contacts found later (by another address, a phone number, a name) to an open request,
+    so discovery, the export bundle and erasure reach them too. Returns how many were new."""
+    locked = _locked(request, expected_status)
+    ids = {c.pk for c in contacts}
+    if not ids:
+        raise ValidationError(_("Choose the contacts to link."))
+    new = ids - set(locked.contacts.values_list("pk", flat=True))
+    found = set(Contact.objects.filter(pk__in=new).values_list("pk", flat=True))
+    if found != new:
+        raise ValidationError(_("A contact was erased or merged meanwhile. Search again."))
+    if new:
+        locked.contacts.add(*found)
+        # The link itself is in the many-to-many table; the request's history says who made it.
+        _save(locked, actor, f"linked contacts {', '.join(f'#{pk}' for pk in sorted(found))}", "status")
+    return len(new)
 
 
 def _locked(request: DataSubjectRequest, expected_status: str | None) -> DataSubjectRequest:
@@ -166,7 +205,14 @@ def dsr_requests_pseudonymise(requests) -> int:
     """Strip the requester's identity from requests and their history, keeping what was asked,
     when, and how it was answered (GDPR Art. 5(2): proof the request was handled in time)."""
     ids = list(requests.values_list("pk", flat=True))
-    blank = {"requester_email": "", "requester_name": "", "details": "", "notes": "", "verification": ""}
+    blank = {
+        "requester_email": "",
+        "requester_phone": "",
+        "requester_name": "",
+        "details": "",
+        "notes": "",
+        "verification": "",
+    }
     DataSubjectRequest.history.filter(id__in=ids).update(**blank)
     return DataSubjectRequest.objects.filter(pk__in=ids).update(**blank)
 

@@ -17,9 +17,12 @@ STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410
 def request_form(request):
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        intake.submission_create(**form.cleaned_data)
-        # The same page whoever the address belongs to, known, unknown or erased: no enumeration.
-        return render(request, "dsr/request_sent.html")
+        intake.request_submit(**form.cleaned_data)
+        # The same page whoever the address or number belongs to, known, unknown or erased: no
+        # enumeration. Which page depends only on what was typed (an address, or a number only).
+        if form.cleaned_data["email"]:
+            return render(request, "dsr/request_sent.html")
+        return render(request, "dsr/request_phone.html")
     return render(request, "dsr/request_form.html", {"form": form})
 
 
@@ -41,10 +44,10 @@ def download(request, token):
     """GET shows a button, POST sends the file: a link scanner's GET uses up no download."""
     try:
         bundle = bundles.bundle_find(token)
+        if request.method == "GET":
+            return render(request, "dsr/download.html", {"bundle": bundle})
+        path = bundles.bundle_download(bundle=bundle)
     except ValidationError as error:
-        status = {"invalid": 400, "expired": 410, "used": 410}[error.code]
+        status = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}[error.code]
         return render(request, "dsr/download.html", {"error": error.messages[0]}, status=status)
-    if request.method == "GET":
-        return render(request, "dsr/download.html", {"bundle": bundle})
-    path = bundles.bundle_download(bundle=bundle)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

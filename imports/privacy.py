@@ -1,4 +1,5 @@
-from dsr.registry import Erasure, register
+from dsr.registry import Erasure, register, register_files
+from imports.files import import_reports_scrub, import_uploads_naming, import_uploads_redact
 from imports.models import ImportedConsent
 
 # What a source last said for a person's rows (no address is stored, only the link and a digest).
@@ -8,4 +9,16 @@ register(
     fields=["source_key", "digest", "contacts", "purpose", "granted", "level", "effective_at"],
     contact_path="contacts",
     erasure=Erasure.DELETE,
+)
+
+# Uploads name many people: the person's rows are blanked in place (imports.files explains why).
+register_files(
+    "Import uploads",
+    how=(
+        "the person's rows are blanked in every stored upload once the erasure is committed; keys "
+        "of refused rows that are the person's address become “(erased)” in the import reports"
+    ),
+    find=import_uploads_naming,
+    revoke=import_reports_scrub,
+    erase=import_uploads_redact,
 )

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from config.connection_loss import RETRY_ON_CONNECTION_LOSS
+from imports.files import import_uploads_purge
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 
 
@@ -21,3 +22,9 @@ def refresh_sources() -> int:
 def resume_stalled() -> int:
     """Every few minutes: queue again the runs whose worker died."""
     return import_runs_resume_stalled()
+
+
+@shared_task(name="imports.purge_uploads")
+def purge_uploads() -> int:
+    """Daily: delete uploads of runs that failed or never finished, past their retention period."""
+    return import_uploads_purge()

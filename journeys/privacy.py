@@ -1,5 +1,6 @@
-from dsr.registry import Erasure, register
+from dsr.registry import Erasure, register, register_files
 from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score
+from journeys.services import segment_export_files_delete, segment_exports_naming, segment_exports_withdraw
 
 # Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
 # a journey's statistics stay right and the next run records the exit as "erased". Only the link is
@@ -26,4 +27,16 @@ register(
     fields=["friend_email"],
     contact_path="step_run__enrolment__contact",
     erasure=Erasure.DELETE,
+)
+
+# Segment exports (CSV/XLSX under MEDIA_ROOT/segment-exports) name many people each.
+register_files(
+    "Segment export files",
+    how=(
+        "every export naming the person (and any still being written) is withdrawn and its file "
+        "deleted once the erasure is committed; the marketer exports again without the person"
+    ),
+    find=segment_exports_naming,
+    revoke=segment_exports_withdraw,
+    erase=segment_export_files_delete,
 )

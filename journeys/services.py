@@ -146,15 +146,99 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
                     out, title=_sheet_title(str(export.segment)), header=EXPORT_HEADER, rows=rows()
                 )
     except Exception as error:
-        SegmentExport.objects.filter(pk=export.pk).update(
+        SegmentExport.objects.filter(pk=export.pk, status=SegmentExport.Status.RUNNING).update(
             status=SegmentExport.Status.FAILED, error=str(error)[:1000], finished_at=timezone.now()
         )
         raise
-    SegmentExport.objects.filter(pk=export.pk).update(
+    # Compare-and-set: an erasure that ran meanwhile failed this export (its file may name the
+    # erased person, read before the erasure committed); the file is then not kept.
+    done = SegmentExport.objects.filter(pk=export.pk, status=SegmentExport.Status.RUNNING).update(
         status=SegmentExport.Status.DONE, written=written, file=relative, finished_at=timezone.now()
     )
+    if not done:
+        path.unlink(missing_ok=True)
     export.refresh_from_db()
     return export
+
+
+def _export_file(export: SegmentExport) -> Path:
+    """Where the build writes (or wrote) the file, whether or not the row names it yet."""
+    return Path(settings.MEDIA_ROOT) / (
+        export.file or f"segment-exports/segment-{export.segment_id}-export-{export.pk}.{export.format}"
+    )
+
+
+ERASED_WHILE_RUNNING = "An erasure ran while this export was written, so its file was not kept. Export again."
+ERASED_FROM_FILE = "The file was deleted: it named a person who has since been erased. Export again."
+
+
+def segment_exports_naming(ids: list[int], identities: list) -> list[SegmentExport]:
+    """Exports whose file names any of these people, and those still being written (they may:
+    their query ran before the erasure). Locked, so a build finishing meanwhile waits."""
+    from dsr.filescan import file_mentions
+
+    found = []
+    for export in SegmentExport.objects.select_for_update().exclude(status=SegmentExport.Status.FAILED):
+        if export.status != SegmentExport.Status.DONE or (
+            (path := segment_export_path(export)) is not None and file_mentions(path, identities)
+        ):
+            found.append(export)
+    return found
+
+
+def segment_exports_withdraw(exports: list[SegmentExport], identities=None) -> None:
+    """Inside the erasure: the exports no longer offer their file for download."""
+    now = timezone.now()
+    pks = [e.pk for e in exports]
+    SegmentExport.objects.filter(pk__in=pks, status=SegmentExport.Status.DONE).update(
+        file="", error=ERASED_FROM_FILE
+    )
+    SegmentExport.objects.filter(pk__in=pks).exclude(status=SegmentExport.Status.DONE).update(
+        status=SegmentExport.Status.FAILED, error=ERASED_WHILE_RUNNING, finished_at=now
+    )
+
+
+def segment_export_files_delete(exports: list[SegmentExport], identities=None) -> int:
+    """After the erasure committed: the files go. An export is a copy a marketer makes again in a
+    minute, and one naming an erased person is out of date by definition, so it is deleted whole
+    rather than rewritten."""
+    count = 0
+    for export in exports:
+        path = _export_file(export)
+        if path.is_file():
+            path.unlink()
+            count += 1
+    return count
+
+
+def segment_exports_purge(*, now=None) -> int:
+    """Delete export files older than the retention period in the compliance settings (GDPR Art.
+    5(1)(e)): the row stays as the record of who exported what and when."""
+    from consent.models import ComplianceSettings
+
+    days = ComplianceSettings.load().segment_export_retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    stale = list(
+        SegmentExport.objects.filter(status=SegmentExport.Status.DONE, finished_at__lt=cutoff).exclude(
+            file=""
+        )
+    )
+    for export in stale:
+        _export_file(export).unlink(missing_ok=True)
+    SegmentExport.objects.filter(pk__in=[e.pk for e in stale]).update(
+        file="", error=f"The file was deleted after {days} days (retention period)."
+    )
+    # Files no row offers any more (a build whose row was deleted or failed): gone after the period too.
+    folder = Path(settings.MEDIA_ROOT) / "segment-exports"
+    kept = set(SegmentExport.objects.exclude(file="").values_list("file", flat=True))
+    orphans = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            relative = f"segment-exports/{path.name}"
+            if relative not in kept and path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink()
+                orphans += 1
+    return len(stale) + orphans
 
 
 def _sheet_title(name: str) -> str:

@@ -2,7 +2,13 @@ from celery import shared_task
 
 from config.connection_loss import RETRY_ON_CONNECTION_LOSS
 from journeys.forwarding import forwards_purge
-from journeys.services import interactions_purge, journeys_run, lead_scores_compute_all, segment_export_build
+from journeys.services import (
+    interactions_purge,
+    journeys_run,
+    lead_scores_compute_all,
+    segment_export_build,
+    segment_exports_purge,
+)
 
 
 @shared_task(name="journeys.run", **RETRY_ON_CONNECTION_LOSS)
@@ -27,5 +33,10 @@ def build_segment_export(export_id: int) -> int:
 
 @shared_task(name="journeys.purge_retention")
 def purge_retention() -> dict:
-    """Daily: forget forwards older than 30 days and interactions past their retention period."""
-    return {"forwards": forwards_purge(), "interactions": interactions_purge()}
+    """Daily: forget forwards older than 30 days, and interactions and segment export files past
+    their retention periods. Idempotent."""
+    return {
+        "forwards": forwards_purge(),
+        "interactions": interactions_purge(),
+        "segment_exports": segment_exports_purge(),
+    }

@@ -50,6 +50,19 @@ def flush_past_append_only_triggers():
     operations.execute_sql_flush = original
 
 
+@pytest.fixture(autouse=True)
+def private_folders(request, settings, tmp_path_factory):
+    """Each test writes its files (bundles, exports, uploads) into folders of its own, so a residue
+    scan never finds another test's files. Tests with a real worker keep the shared VAR_DIR: the
+    worker process and the broker folders are set up from it."""
+    if "celery_worker" in request.fixturenames:
+        return
+    var = tmp_path_factory.mktemp("var")
+    settings.VAR_DIR = var
+    settings.MEDIA_ROOT = var / "media"
+    settings.IMPORT_DROP_DIR = var / "import-drop"
+
+
 @pytest.fixture
 def roles(db):
     sync_roles()

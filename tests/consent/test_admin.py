@@ -152,6 +152,8 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
         "access_log_retention_days": "730",
         "interaction_retention_days": "365",
         "export_link_days": "7",
+        "segment_export_retention_days": "30",
+        "import_upload_retention_days": "30",
     }
     assert client_as(privacy_officer).post(url, data).status_code == 302
     consent_change(contact=contact, level=2, source=Source.IMPORT)

@@ -262,3 +262,279 @@ def test_the_database_refuses_to_rewrite_or_delete_an_erasure_record(holly, priv
         ):
             c.execute(statement, params)
     assert ErasureRecord.objects.get().contacts_erased == 1
+
+
+def _released_bundle(officer, client):
+    """An access request of Holly's, its bundle built and released; returns (bundle, link path)."""
+    from urllib.parse import urlparse
+
+    from dsr.bundles import bundle_create, bundle_release
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=officer, how="reply from the address")
+    bundle = bundle_create(request=access, actor=officer)
+    link = urlparse(bundle_release(bundle=ExportBundle.objects.get(pk=bundle.pk), actor=officer)).path
+    assert client.post(link).status_code == 200  # it works before
+    return ExportBundle.objects.get(pk=bundle.pk), link
+
+
+def test_a_failure_after_the_erasure_step_rolls_back_and_leaves_the_files_and_the_link(
+    holly, privacy_officer, client, smtp, monkeypatch
+):
+    from dsr import services
+    from dsr.bundles import bundle_dir, zip_path
+
+    bundle, link = _released_bundle(privacy_officer, client)
+    request = _erase_request(privacy_officer)
+    files = [bundle_dir(bundle) / "snapshot.json", zip_path(bundle)]
+    assert all(f.is_file() for f in files)
+    real_save = services._save
+
+    def broken(request, actor, reason, *fields):
+        if reason == "erased and completed":  # after contacts_erase, inside the same transaction
+            raise RuntimeError("database went away")
+        return real_save(request, actor, reason, *fields)
+
+    monkeypatch.setattr(services, "_save", broken)
+    with pytest.raises(RuntimeError):
+        dsr_erase(request=request, actor=privacy_officer)
+
+    assert Contact.objects.filter(pk=holly.pk).exists() and not ErasureRecord.objects.exists()
+    assert all(f.is_file() for f in files)  # the rows came back, so the files must still be there
+    bundle.refresh_from_db()
+    assert bundle.revoked_at is None and client.post(link).status_code == 200
+
+
+def test_a_released_download_link_answers_gone_after_the_erasure_and_its_files_are_deleted(
+    holly, privacy_officer, client, smtp
+):
+    from dsr.bundles import bundle_dir
+
+    bundle, link = _released_bundle(privacy_officer, client)
+    record = dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+
+    assert not bundle_dir(bundle).exists()
+    bundle.refresh_from_db()
+    assert bundle.revoked_at is not None  # revoked, not only missing its file
+    assert client.get(link).status_code == 410
+    response = client.post(link)
+    assert response.status_code == 410 and "erased" in response.content.decode()
+    assert record.receipt["files"]["Export bundle files (snapshot and ZIP)"]["files"] == 1
+    assert record.residue_clean, record.residue
+
+
+def _every_file_text(*roots) -> str:
+    """Every file under the folders, ZIP members (workbooks included) unpacked, lower-cased: an
+    independent look, not the residue scan's own reader."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    texts = []
+    for root in roots:
+        for path in Path(root).rglob("*"):
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            texts.append(data.decode("utf-8", "replace"))
+            if data.startswith(b"PK"):
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    for member in archive.namelist():
+                        inner = archive.read(member)
+                        texts.append(inner.decode("utf-8", "replace"))
+                        if inner.startswith(b"PK"):  # the workbook inside the bundle's ZIP
+                            with zipfile.ZipFile(io.BytesIO(inner)) as book:
+                                texts += [book.read(m).decode("utf-8", "replace") for m in book.namelist()]
+    return "\n".join(texts).lower()
+
+
+def test_erasure_reaches_every_file_and_leaves_nothing_in_any_table_or_file(
+    holly, privacy_officer, marketer, client, client_as, smtp, settings
+):
+    from pathlib import Path
+
+    from django.core.files.base import ContentFile
+
+    from imports.models import ImportRowError, ImportRun, ImportSource
+    from imports.services import import_run_start
+    from journeys.models import SegmentExport
+    from journeys.services import segment_export_start
+    from tests.factories import make_segment
+
+    ann = ContactFactory(first_name="Ann", last_name="Other", email="ann@contoso.com", phone="+4930555777")
+    consent_change(
+        contact=ann, level=3, purposes={holly.purpose_consents.get().purpose: True}, source="import"
+    )
+    _bundle, link = _released_bundle(privacy_officer, client)
+    segment = make_segment({"all": [{"purpose": "news", "value": True}]}, name="Readers")
+    for format in ("csv", "xlsx"):
+        segment_export_start(segment=segment, user=marketer, format=format)
+    source = ImportSource.objects.create(
+        name="Shop",
+        key_column="Consent ID",
+        email_column="Email",
+        phone_column="Phone",
+        option_column="Option",
+        value_column="Value",
+    )
+    upload = (
+        b"Consent ID,Email,Phone,Name,Option,Value\r\n"
+        b"1,holly@contoso.com,,Holly Dickson,Newsletter,yes\r\n"
+        b"2,,030 901820,,Newsletter,yes\r\n"  # the same person by phone, written as people write it
+        b"3,ann@contoso.com,,Ann Other,Newsletter,yes\r\n"
+        b"holly@contoso.com,,,,Newsletter,maybe\r\n"  # refused: the report keeps its key
+    )
+    run = import_run_start(
+        source=source, file=ContentFile(upload), file_name="shop.csv", mode=ImportRun.Mode.ALL_OR_NOTHING
+    )
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED and Path(run.file.path).is_file()  # kept for a resume
+    assert ImportRowError.objects.filter(source_key="holly@contoso.com").exists()
+    identity = Identity(**{k: HOLLY[k] for k in ("email", "phone", "first_name", "last_name")})
+    before = " ".join(h["file"] + "!" + h["member"] for h in residue_scan([identity]).hits if "file" in h)
+    for place in (
+        "snapshot.json",
+        ".zip!contacts.contact.csv",
+        ".zip!data.xlsx",
+        "segment-exports/",
+        "imports/",
+    ):
+        assert place in before, place  # the scan sees her in every file: it is not blind
+
+    request = _erase_request(privacy_officer)
+    review = client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_erase", args=[request.pk]))
+    for line in (
+        "Export bundle files (snapshot and ZIP) (files)",
+        "Segment export files (files)",
+        "Import uploads (files)",
+    ):
+        assert line in review.content.decode()  # the officer sees the files before erasing
+
+    record = dsr_erase(request=request, actor=privacy_officer)
+
+    assert record.residue_clean, record.residue
+    assert record.residue["tables_scanned"] > 20 and record.residue["files_scanned"] >= 1
+    page = client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[request.pk]))
+    assert f"tables or {record.residue['files_scanned']} files" in page.content.decode()
+    assert any("VAR_DIR" in folder for folder in record.residue["folders"])
+    everything = _every_file_text(settings.VAR_DIR, settings.MEDIA_ROOT)
+    for trace in ("holly@contoso.com", "+4930901820", "030 901820", "dickson"):
+        assert trace not in everything, trace
+    assert "ann@contoso.com" in everything  # the upload is rewritten, not lost: Ann's row stays
+    assert client.post(link).status_code == 410
+    assert not SegmentExport.objects.exclude(file="").exists()
+    assert all("erased" in e.error for e in SegmentExport.objects.all())
+    run.refresh_from_db()
+    assert run.file and "(erased)" in Path(run.file.path).read_text()
+    (body,) = smtp.bodies(HOLLY["email"])[-1:]
+    assert "Files naming you" in body and "Segment export files (2)" in body  # the receipt says so too
+    assert set(receipt := record.receipt["files"]) == {
+        "Export bundle files (snapshot and ZIP)",
+        "Segment export files",
+        "Import uploads",
+    }, receipt
+
+
+def test_an_officer_links_a_contact_found_later_by_phone_and_the_erasure_reaches_it(
+    holly, privacy_officer, marketer, auditor, client_as, smtp
+):
+    from staff.models import AccessLogEntry
+
+    second = ContactFactory(first_name="H.", last_name="D.", email="", phone="+4930901821")
+    request = _erase_request(privacy_officer)
+    assert list(request.contacts.all()) == [holly]  # found by her address only
+    officer = client_as(privacy_officer)
+    discover = reverse("admin:dsr_datasubjectrequest_discover", args=[request.pk])
+    page = officer.get(discover, {"q": "030 901821"}).content.decode()
+    assert f'name="contact" value="{second.pk}"' in page
+    link = reverse("admin:dsr_datasubjectrequest_link", args=[request.pk])
+    for other in (marketer, auditor):
+        assert (
+            client_as(other)
+            .post(link, {"contact": [second.pk], "expected_status": "in_progress"})
+            .status_code
+            == 403
+        )
+    assert list(request.contacts.all()) == [holly]
+    searches = AccessLogEntry.objects.filter(action="discover", user=privacy_officer).count()
+
+    officer.post(link, {"contact": [second.pk], "expected_status": "in_progress"})
+
+    assert set(request.contacts.all()) == {holly, second}
+    assert AccessLogEntry.objects.filter(action="discover", user=privacy_officer).count() == searches + 1
+    assert request.history.first().history_change_reason == f"linked contacts #{second.pk}"
+    bad = officer.post(link, {"contact": ["999999"], "expected_status": "in_progress"}, follow=True)
+    assert "erased or merged" in bad.content.decode()  # a clear message, nothing linked
+    record = dsr_erase(request=request, actor=privacy_officer)
+    assert record.contacts_erased == 2 and not Contact.objects.exists()
+
+
+def test_a_request_made_with_a_phone_number_only_is_served(privacy_officer, client_as, smtp):
+    caller = ContactFactory(first_name="Cal", last_name="Caller", email="", phone="+4930901820")
+    officer = client_as(privacy_officer)
+    add = reverse("admin:dsr_datasubjectrequest_add")
+    empty = {"kind": "erase", "requester_email": "", "requester_phone": "", "channel": "phone"}
+    refused = officer.post(add, empty)
+    assert refused.status_code == 200 and "email address or phone number" in refused.content.decode()
+    wrong = officer.post(add, {**empty, "requester_phone": "12"})
+    assert wrong.status_code == 200 and "not a valid phone number" in wrong.content.decode()
+    assert not DataSubjectRequest.objects.exists()
+
+    assert (
+        officer.post(add, {**empty, "requester_phone": "030 901820", "requester_name": "Cal"}).status_code
+        == 302
+    )
+    request = DataSubjectRequest.objects.get()
+    assert (request.requester_email, request.requester_phone) == ("", "+4930901820")
+    assert list(request.contacts.all()) == [caller]
+    dsr_verify(request=request, actor=privacy_officer, how="called back on the number")
+    request = dsr_start(request=request, actor=privacy_officer)
+    record = dsr_erase(request=request, actor=privacy_officer)
+    request.refresh_from_db()
+    assert record.residue_clean, record.residue
+    assert not Contact.objects.exists() and request.status == DataSubjectRequest.Status.COMPLETED
+    assert (
+        request.requester_phone == "" and not request.history.filter(requester_phone="+4930901820").exists()
+    )
+
+
+def test_a_bundle_under_review_is_withdrawn_by_the_erasure_and_its_page_still_opens(
+    holly, privacy_officer, client_as, smtp
+):
+    from dsr.bundles import bundle_create, bundle_has_files, bundle_release
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
+    bundle = bundle_create(request=access, actor=privacy_officer)
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    bundle = ExportBundle.objects.get(pk=bundle.pk)
+    assert not bundle_has_files(bundle)
+    page = client_as(privacy_officer).get(reverse("admin:dsr_exportbundle_change", args=[bundle.pk]))
+    assert page.status_code == 200 and "have been deleted" in page.content.decode()
+    with pytest.raises(ValidationError, match="withdrawn"):
+        bundle_release(bundle=bundle, actor=privacy_officer)
+
+
+def test_a_bundle_built_while_the_person_is_erased_keeps_no_snapshot(holly, privacy_officer, monkeypatch):
+    import dsr.bundles
+    from dsr.bundles import bundle_build, bundle_dir
+    from dsr.models import ExportBundle
+
+    access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
+    access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
+    bundle = ExportBundle.objects.create(request=access, created_by=privacy_officer)
+    real, erased = dsr.bundles._default_rows, []
+
+    def erase_midway(entry, ids):
+        rows = real(entry, ids)  # her rows are read ...
+        if not erased:  # ... and then the erasure commits, before the snapshot is written
+            erased.append(contacts_erase(contacts=[Contact.objects.get(pk=holly.pk)], actor=privacy_officer))
+        return rows
+
+    monkeypatch.setattr(dsr.bundles, "_default_rows", erase_midway)
+    assert bundle_build(bundle_id=bundle.pk) is False
+    bundle.refresh_from_db()
+    assert bundle.status == ExportBundle.Status.FAILED and "erased" in bundle.error
+    assert not bundle_dir(bundle).exists()

@@ -90,3 +90,37 @@ def test_the_form_is_rate_limited_per_client(client, smtp, settings):
     codes = [_submit(client, f"p{i}@contoso.com").status_code for i in range(6)]
     assert codes == [200] * 5 + [429]
     assert RequestSubmission.objects.count() == 5
+
+
+def test_a_request_with_a_phone_number_only_joins_the_queue_for_a_call_back(client, smtp):
+    caller = ContactFactory(email="", phone="+4930901820")
+    known = client.post(FORM, {"kind": "erase", "email": "", "phone": "030 901820", "name": "Cal"})
+    unknown = client.post(FORM, {"kind": "erase", "email": "", "phone": "030 901899", "name": "Cal"})
+    assert known.status_code == 200 and "call you back" in known.text
+    assert known.content == unknown.content  # nothing tells whether we know the number
+    request = DataSubjectRequest.objects.get(requester_phone="+4930901820")
+    assert (request.status, request.verified_at, request.channel) == (
+        "new",
+        None,
+        "web",
+    )  # an officer calls back
+    assert list(request.contacts.all()) == [caller] and smtp.messages == []
+
+
+def test_a_request_needs_an_address_or_a_callable_number_and_stores_nothing_otherwise(client, smtp):
+    neither = client.post(FORM, {"kind": "erase", "email": "", "phone": ""})
+    assert neither.status_code == 200 and "or a phone number" in neither.text
+    bad = client.post(FORM, {"kind": "erase", "email": "", "phone": "12"})
+    assert bad.status_code == 200 and "phone number we can call back" in bad.text
+    assert not DataSubjectRequest.objects.exists() and not RequestSubmission.objects.exists()
+
+
+def test_a_number_typed_next_to_a_confirmed_address_is_kept_but_opens_nobody_elses_data(client, smtp):
+    ContactFactory(email="", phone="+4930901820")  # someone else's number, typed by Holly
+    by_email = ContactFactory(email="holly@contoso.com")
+    _submit(client, phone="030 901820")
+    assert not DataSubjectRequest.objects.exists()
+    client.post(_link(smtp))
+    request = DataSubjectRequest.objects.get()
+    assert request.requester_phone == "+4930901820"  # for the officer, who may link after a call back
+    assert list(request.contacts.all()) == [by_email]  # the link proved the address, not the number
