@@ -177,6 +177,10 @@ def _another_value(field, current):
         return None if current else "on"  # an unticked box is simply absent from the post
     if field.choices:
         return next(value for value, _label in field.choices if value != current)
+    if isinstance(field, models.EmailField):
+        return (
+            "another.officer@example.org" if current != "another.officer@example.org" else "dpo@example.org"
+        )
     return str(current + 1)
 
 
