@@ -26,3 +26,6 @@ urlpatterns = [
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),
 ]
+
+# Below /api/ a URL nothing answers gets JSON, as the API schema documents.
+handler404 = "config.api_base.not_found"
