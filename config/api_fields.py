@@ -42,9 +42,9 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+# A ModelSerializer whose text fields take text only. (A comment, not a docstring: drf-spectacular
+# would show a docstring as the description of every serializer built on it.)
 class StrictModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer whose text fields take text only."""
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,

@@ -116,9 +116,30 @@ for status in ("200", "201"):  # a new request, or the open one it joined
     }
 
 
+# DRF and django-filter refuse a NUL character in text (and PostgreSQL could not store it).
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul(schema: dict) -> None:
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & schema.keys():
+        schema["pattern"] = NO_NUL
+
+
+def _request_components(result: dict) -> set[str]:
+    refs = set()
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                refs.add(media["schema"].get("$ref", "").rpartition("/")[2])
+    return refs - {""}
+
+
 def document_errors_and_links(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name in _request_components(result):
+        for field in schemas[name].get("properties", {}).values():
+            _no_nul(field)
     schemas["Error"] = ERROR
     schemas["InvalidRequest"] = INVALID
     schemas["Refusal"] = REFUSAL
@@ -128,6 +149,8 @@ def document_errors_and_links(result, generator, request, public):
                 # Primary keys are bigints: a larger number is refused (404) before the database.
                 if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
                     parameter["schema"].update(minimum=ID_MIN, maximum=ID_MAX)
+                if parameter["in"] == "query":
+                    _no_nul(parameter["schema"])
             responses = operation["responses"]
             # The answers every such operation gives, and those a view declares (409) without a body.
             for code in dict.fromkeys(_answers(operation) + [c for c in responses if c in ANSWERS]):
