@@ -134,6 +134,23 @@ class FilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+def bad_request(request, exception):
+    """Django's own 400 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a suspicious request): JSON
+    below /api/, in the shape the schema documents for 400; the HTML page everywhere else."""
+    from django.core.exceptions import RequestDataTooBig
+    from django.http import JsonResponse
+    from django.utils.translation import gettext
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            detail = gettext("The request body is larger than the API accepts.")
+        else:
+            detail = gettext("Bad request.")
+        return JsonResponse({"detail": detail}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def not_found(request, exception):
     """A URL nothing answers: JSON below /api/, in the shape the schema documents for 404 (Django's
     HTML page would break a client parsing the answer); the HTML page everywhere else."""

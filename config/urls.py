@@ -27,5 +27,7 @@ urlpatterns = [
     path("", include("journeys.urls")),
 ]
 
-# Below /api/ a URL nothing answers gets JSON, as the API schema documents.
+# Below /api/ a URL nothing answers, or a request Django itself refuses, gets JSON, as the API
+# schema documents.
+handler400 = "config.api_base.bad_request"
 handler404 = "config.api_base.not_found"

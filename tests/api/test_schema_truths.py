@@ -299,3 +299,16 @@ def test_an_id_beyond_a_bigint_is_refused_before_the_database(
         url.format(number), {}, content_type="application/json"
     )
     assert response.status_code in (400, 404) and response["Content-Type"] == "application/json"
+
+
+def test_a_body_over_the_upload_limit_is_a_json_400(api_as, holly, privacy_officer, settings):
+    # Django refuses it before DRF sees it, and answered with its HTML "Bad Request (400)" page.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = api_as(privacy_officer)
+    body = {"level": 4, "evidence": {"note": "x" * 2000}}
+    response = client.post(f"/api/v1/contacts/{holly.pk}/consent/", body, content_type="application/json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "The request body is larger than the API accepts."}
+    holly.refresh_from_db()
+    assert holly.consent_given == 2
+    assert "text/html" in client.post("/admin/login/", {"x": "y" * 2000})["Content-Type"]  # pages keep HTML
