@@ -312,3 +312,11 @@ def test_a_body_over_the_upload_limit_is_a_json_400(api_as, holly, privacy_offic
     holly.refresh_from_db()
     assert holly.consent_given == 2
     assert "text/html" in client.post("/admin/login/", {"x": "y" * 2000})["Content-Type"]  # pages keep HTML
+
+
+def test_the_schema_is_valid_openapi_without_warnings(tmp_path):
+    # The postprocessing hook writes raw OpenAPI (errors, links, bounds): a typo there would give
+    # clients a schema their tools reject.
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
