@@ -88,6 +88,7 @@ def _contact_links(pointer: str, *, detail: bool = True) -> dict:
 
 LINKS = {
     ("v1_contacts_list", "200"): _contact_links("$response.body#/results/0/id"),
+    ("v1_contacts_search_create", "200"): _contact_links("$response.body#/results/0/id"),
     ("v1_contacts_retrieve", "200"): _contact_links("$response.body#/id", detail=False),
     ("v1_contacts_consent_create", "200"): {
         **_contact_links("$response.body#/contact/id"),

@@ -176,7 +176,7 @@ def test_a_marketers_consent_change_needs_a_justification_as_in_the_admin(
     client = api_as(marketer)
     for reason in ("", "   "):
         response = client.post(url, {"level": 5, "justification": reason}, content_type="application/json")
-        assert response.status_code == 400
+        assert response.status_code == 409  # well formed, refused by the service
         assert "Say why you change this consent" in response.json()["errors"]["justification"][0]
     holly.refresh_from_db()
     assert holly.consent_given == 3 and not ConsentChange.objects.filter(source=Source.API).exists()
