@@ -321,3 +321,10 @@ def test_the_schema_is_valid_openapi_without_warnings(tmp_path):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+@pytest.mark.parametrize("body", [{"email": 0}, {"phone": 301234567}, {"email": ["holly@contoso.com"]}])
+def test_a_search_with_a_value_that_is_not_text_is_refused(api_as, holly, privacy_officer, body):
+    # DRF read 301234567 as the text "301234567" and searched for it, where the schema says text.
+    response = api_as(privacy_officer).post("/api/v1/contacts/search/", body, content_type="application/json")
+    assert response.status_code == 400 and set(body) <= set(response.json()["errors"])
