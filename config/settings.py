@@ -239,13 +239,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api_base.ModelPermissions"],
-    # DRF's defaults with the JSON parser that refuses NUL, lone surrogates and deep nesting.
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api_base.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only, through the parser that refuses NUL, lone surrogates and deep nesting: the bodies
+    # hold nested objects (purposes, evidence) that a form cannot carry as the schema describes
+    # them, so a form body was read with those parts silently left out.
+    "DEFAULT_PARSER_CLASSES": ["config.api_base.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["config.api_base.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api_base.Pagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
@@ -263,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_errors_and_links",
+    ],
 }
 
 # --- Security (production values switch on when DEBUG is false) ---------------------------------

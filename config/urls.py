@@ -26,3 +26,8 @@ urlpatterns = [
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),
 ]
+
+# Below /api/ a URL nothing answers, or a request Django itself refuses, gets JSON, as the API
+# schema documents.
+handler400 = "config.api_base.bad_request"
+handler404 = "config.api_base.not_found"

@@ -9,8 +9,19 @@ from consent.selectors import consent_changes_visible_to
 
 
 class ConsentChangeSerializer(serializers.ModelSerializer):
-    purpose = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null when the change was not about a purpose, or made by no staff user (a page, an import).
+    purpose = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The purpose's key, for a purpose answer.",
+    )
+    actor = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The staff user who made it, if any.",
+    )
 
     class Meta:
         model = ConsentChange
@@ -29,6 +40,8 @@ class ConsentChangeSerializer(serializers.ModelSerializer):
             "effective_at",
             "recorded_at",
         ]
+        # Evidence, written by the consent service: nothing here is input.
+        read_only_fields = fields
 
 
 class UtcDateTimeFilter(filters.IsoDateTimeFilter):

@@ -7,12 +7,13 @@ query strings end up in every access log, proxy log and browser history on the w
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api_base import has_perms, integer_filter
+from config.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from consent.api import ConsentChangeSerializer
 from consent.levels import ConsentLevel
 from consent.models import PurposeConsent, Source
@@ -87,10 +88,10 @@ class ContactFilter(filters.FilterSet):
 
 
 class ContactSearchSerializer(serializers.Serializer):
-    email = serializers.CharField(
+    email = StrictCharField(
         required=False, allow_blank=True, max_length=254, help_text="Full address, any case."
     )
-    phone = serializers.CharField(
+    phone = StrictCharField(
         required=False, allow_blank=True, max_length=64, help_text="Any notation; compared as E.164."
     )
 
@@ -100,15 +101,25 @@ class ContactSearchResultSerializer(serializers.Serializer):
 
 
 class ConsentChangeRequestSerializer(serializers.Serializer):
-    # Not range-checked here: the consent service decides, and its message is the answer.
-    level = serializers.IntegerField(required=False, allow_null=True, help_text="Consent level 0–5.")
+    # Bounded here too, so the schema states the range (the consent service checks it again).
+    level = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=min(ConsentLevel.values),
+        max_value=max(ConsentLevel.values),
+        error_messages={
+            "min_value": "Consent levels run from 0 to 5.",
+            "max_value": "Consent levels run from 0 to 5.",
+        },
+        help_text="Consent level 0–5.",
+    )
     purposes = serializers.DictField(
-        child=serializers.BooleanField(),
+        child=StrictBooleanField(),
         required=False,
         help_text='Purpose key → answer, e.g. {"newsletter": true}.',
     )
-    tracking_allowed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    tracking_allowed = StrictBooleanField(required=False, allow_null=True, default=None)
+    justification = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
     evidence = serializers.DictField(
         required=False,
         default=dict,
@@ -119,11 +130,6 @@ class ConsentChangeRequestSerializer(serializers.Serializer):
 class ConsentChangeResponseSerializer(serializers.Serializer):
     contact = ContactSerializer()
     changes = ConsentChangeSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
 class ContactViewSet(viewsets.ReadOnlyModelViewSet):
@@ -168,10 +174,15 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ConsentChangeRequestSerializer,
-        responses={200: ConsentChangeResponseSerializer, 400: ErrorSerializer},
+        # The error bodies, and the answers every operation can give, come from config.api_schema.
+        responses={
+            200: ConsentChangeResponseSerializer,
+            409: OpenApiResponse(description="Refused by the consent service, with its message."),
+        },
         summary="Change a contact's consent",
-        description="Through the consent service with source “api”: it refuses what it refuses "
-        "(e.g. Profiling for a child, a retired purpose), and the answer is 400 with its message.",
+        description="Through the consent service with source “api”: a well-formed request it refuses "
+        "(e.g. Profiling for a child, an unknown or retired purpose) is answered 409 with its message; "
+        "a malformed one (a level outside 0–5, an answer that is not true or false) 400.",
     )
     @action(
         detail=True,
@@ -206,7 +217,9 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
             body = {"detail": " ".join(error.messages)}
             if hasattr(error, "error_dict"):
                 body["errors"] = error.message_dict
-            return Response(body, status=400)
+            # 409, not 400: the request is well formed; the contact's state or the purposes on
+            # file refuse it (a client cannot tell that from the schema).
+            return Response(body, status=409)
         contact = self.get_queryset().get(pk=contact.pk)
         self._log([contact])
         return Response(
@@ -218,7 +231,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ContactSearchSerializer,
-        responses={200: ContactSearchResultSerializer, 400: ErrorSerializer},
+        responses={200: ContactSearchResultSerializer},
         summary="Find contacts by email address or phone number",
         description="A POST so that the address never appears in a URL (and so in no access log). "
         "With both given, a contact must match both; with neither, nobody. At most 100 contacts.",

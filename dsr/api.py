@@ -1,15 +1,16 @@
 """Data subject requests for other systems: open one (channel "api") and follow it."""
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from config.api_fields import StrictModelSerializer
 from dsr.models import DataSubjectRequest
 from dsr.services import dsr_create
 
 
-class DataSubjectRequestSerializer(serializers.ModelSerializer):
+class DataSubjectRequestSerializer(StrictModelSerializer):
     contacts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -57,7 +58,6 @@ class DataSubjectRequestViewSet(
         responses={
             201: DataSubjectRequestSerializer,
             200: DataSubjectRequestSerializer,
-            400: OpenApiResponse(description="Refused, with the reason"),
         }
     )
     def create(self, request, *args, **kwargs):

@@ -179,7 +179,7 @@ def test_a_marketers_consent_change_needs_a_justification_as_in_the_admin(
     client = api_as(marketer)
     for reason in ("", "   "):
         response = client.post(url, {"level": 5, "justification": reason}, content_type="application/json")
-        assert response.status_code == 400
+        assert response.status_code == 409  # well formed, refused by the service
         assert "Say why you change this consent" in response.json()["errors"]["justification"][0]
     holly.refresh_from_db()
     assert holly.consent_given == 3 and not ConsentChange.objects.filter(source=Source.API).exists()
@@ -197,18 +197,19 @@ def test_a_marketers_consent_change_needs_a_justification_as_in_the_admin(
     ("payload", "message"),
     [
         ({"level": 5}, "A child can never be given Profiling consent (GDPR Art. 8)."),
-        ({"level": 9}, "“9” is not a consent level (0–5)."),
         ({"purposes": {"horoscope": True}}, "Unknown purpose: horoscope."),
     ],
 )
-def test_the_consent_services_refusal_is_a_400_with_its_message(
+def test_the_consent_services_refusal_is_a_409_with_its_message(
     api_as, holly, privacy_officer, payload, message
 ):
+    # 409: the request is well formed (the schema cannot know the contact is a child, or which
+    # purposes exist); a 400 is for requests the schema itself rules out.
     child = ContactFactory(email="kid@contoso.com", is_child=True, guardian=holly)
     response = api_as(privacy_officer).post(
         f"/api/v1/contacts/{child.pk}/consent/", payload, content_type="application/json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["detail"] == message
     child.refresh_from_db()
     assert child.consent_given == 0 and not ConsentChange.objects.filter(contact=child).exists()
@@ -219,7 +220,7 @@ def test_a_retired_purpose_cannot_be_granted_by_api(api_as, holly, privacy_offic
     response = api_as(privacy_officer).post(
         f"/api/v1/contacts/{holly.pk}/consent/", {"purposes": {"old": True}}, content_type="application/json"
     )
-    assert response.status_code == 400 and response.json()["detail"] == "The purpose “Old” is retired."
+    assert response.status_code == 409 and response.json()["detail"] == "The purpose “Old” is retired."
 
 
 @pytest.mark.parametrize(

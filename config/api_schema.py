@@ -1,0 +1,171 @@
+"""What the OpenAPI schema says beyond what drf-spectacular reads from the views, kept in one place:
+the error answers each operation can give, the range of ids in paths, and the links from one
+operation's answer to the next operation (for clients, and for schemathesis's stateful tests).
+
+drf-spectacular documents successes only; a client (or a fuzzer checking the schema) would take
+any 4xx for a broken promise. DRF's errors come in two shapes: `{"detail": "..."}` for a request
+refused as a whole (authentication, permission, not found, throttled, unsupported media type),
+and field → messages for invalid input.
+"""
+
+from config.api_base import ID_MAX, ID_MIN
+
+# Error bodies as DRF writes them (rest_framework.exceptions, views.exception_handler).
+ERROR = {
+    "type": "object",
+    "description": "A request refused as a whole, and why.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+MESSAGES = {"type": "array", "items": {"type": "string"}}
+REFUSAL = {
+    "type": "object",
+    "description": "A well-formed request the service refuses, with its message (and per field).",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": MESSAGES},
+    },
+    "required": ["detail"],
+}
+INVALID = {
+    "type": "object",
+    "description": "Invalid input: `detail` for the request as a whole, or each refused field (query "
+    "parameter or body field) with its messages; `non_field_errors` for the body as a whole.",
+    "properties": {
+        "detail": {"type": "string"},
+        "non_field_errors": MESSAGES,
+    },
+    # A refused field of a dict or list (e.g. one purpose's answer) holds messages per key.
+    "additionalProperties": {"oneOf": [MESSAGES, {"type": "object"}]},
+}
+
+ANSWERS = {
+    "400": ("The request was refused: its parameters or body are invalid.", "InvalidRequest"),
+    "401": ("No API key, or an invalid or revoked one.", "Error"),
+    "403": ("The key's user has no role that allows this.", "Error"),
+    "404": ("No such object, or a cursor that is not one this API gave out.", "Error"),
+    "406": ("The `Accept` header asks for a format the API does not write.", "Error"),
+    "409": ("Refused by the service: the request conflicts with the data on file.", "Refusal"),
+    "415": ("The body's `Content-Type` is not one the API reads (JSON).", "Error"),
+    "429": ("Too many requests from this key (API_RATE_LIMIT); retry later.", "Error"),
+}
+HEADERS = {
+    "401": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Token`"}},
+    "429": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+}
+
+
+def _answers(operation: dict) -> list[str]:
+    """The error statuses one operation can answer with. Every operation authenticates, checks
+    permissions, throttles, negotiates the format and applies its view's filters (retrieval too,
+    so even a detail URL refuses an invalid filter with 400)."""
+    codes = ["400", "401", "403", "406", "429"]
+    parameters = operation.get("parameters", [])
+    if any(p["in"] == "path" or p["name"] == "cursor" for p in parameters):
+        codes.append("404")
+    if "requestBody" in operation:
+        codes.append("415")
+    return codes
+
+
+def _link(operation_id: str, description: str, **parameters: str) -> dict:
+    return {"operationId": operation_id, "parameters": parameters, "description": description}
+
+
+# (operationId, status) -> the operations its answer leads to, with the values they take from it.
+CONTACT_LINKS = {
+    "ChangeConsent": ("v1_contacts_consent_create", "Change this contact's consent.", "id"),
+    "ConsentChanges": ("v1_consent_changes_list", "This contact's consent change records.", "contact"),
+}
+
+
+def _contact_links(pointer: str, *, detail: bool = True) -> dict:
+    links = {name: _link(op, text, **{param: pointer}) for name, (op, text, param) in CONTACT_LINKS.items()}
+    if detail:
+        links["Contact"] = _link("v1_contacts_retrieve", "The contact.", id=pointer)
+    return links
+
+
+LINKS = {
+    ("v1_contacts_list", "200"): _contact_links("$response.body#/results/0/id"),
+    ("v1_contacts_search_create", "200"): _contact_links("$response.body#/results/0/id"),
+    ("v1_contacts_retrieve", "200"): _contact_links("$response.body#/id", detail=False),
+    ("v1_contacts_consent_create", "200"): {
+        **_contact_links("$response.body#/contact/id"),
+        "Change": _link(
+            "v1_consent_changes_retrieve", "The first change recorded.", id="$response.body#/changes/0/id"
+        ),
+    },
+    ("v1_consent_changes_list", "200"): {
+        "Change": _link(
+            "v1_consent_changes_retrieve", "The first record.", id="$response.body#/results/0/id"
+        ),
+        **_contact_links("$response.body#/results/0/contact"),
+    },
+    ("v1_consent_changes_retrieve", "200"): _contact_links("$response.body#/contact"),
+    ("v1_requests_list", "200"): {
+        "Request": _link(
+            "v1_requests_retrieve", "The first request.", reference="$response.body#/results/0/reference"
+        ),
+    },
+    ("v1_requests_retrieve", "200"): _contact_links("$response.body#/contacts/0"),
+}
+for status in ("200", "201"):  # a new request, or the open one it joined
+    LINKS[("v1_requests_create", status)] = {
+        "Request": _link("v1_requests_retrieve", "The request.", reference="$response.body#/reference"),
+        **_contact_links("$response.body#/contacts/0"),
+    }
+
+
+# DRF and django-filter refuse a NUL character in text (and PostgreSQL could not store it).
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul(schema: dict) -> None:
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & schema.keys():
+        schema["pattern"] = NO_NUL
+
+
+def _request_components(result: dict) -> set[str]:
+    refs = set()
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                refs.add(media["schema"].get("$ref", "").rpartition("/")[2])
+    return refs - {""}
+
+
+def document_errors_and_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name in _request_components(result):
+        for field in schemas[name].get("properties", {}).values():
+            _no_nul(field)
+    schemas["Error"] = ERROR
+    schemas["InvalidRequest"] = INVALID
+    schemas["Refusal"] = REFUSAL
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                # Primary keys are bigints: a larger number is refused (404) before the database.
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    parameter["schema"].update(minimum=ID_MIN, maximum=ID_MAX)
+                if parameter["in"] == "query":
+                    _no_nul(parameter["schema"])
+            responses = operation["responses"]
+            # The answers every such operation gives, and those a view declares (409) without a body.
+            for code in dict.fromkeys(_answers(operation) + [c for c in responses if c in ANSWERS]):
+                description, component = ANSWERS[code]
+                # A view may say more about when it refuses; the body is always DRF's.
+                answer = responses.setdefault(code, {})
+                answer["description"] = answer.get("description") or description
+                answer["content"] = {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
+                }
+                if code in HEADERS:
+                    answer["headers"] = HEADERS[code]
+            for status, response in responses.items():
+                links = LINKS.get((operation["operationId"], status))
+                if links:
+                    response["links"] = links
+    return result
