@@ -1,7 +1,9 @@
-"""Files the product serves (exports, bundles) are replaced whole, never seen half-written."""
+"""Files the product serves (exports, bundles) are replaced whole, never seen half-written; lines
+kept outside the database are appended durably."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 from contextlib import contextmanager, suppress
@@ -33,3 +35,14 @@ def written_whole(target: Path, mode: str = "wb", **open_kwargs):
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def append_line(target: Path, line: str) -> None:
+    """Append one line and wait until it is on disk; writers at once take turns (flock)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a", encoding="utf-8") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)
+        out.write(line.rstrip("\n") + "\n")
+        out.flush()
+        os.fsync(out.fileno())

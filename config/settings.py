@@ -225,9 +225,10 @@ IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 500, minimum=1)  # rows committ
 IMPORT_STALL_MINUTES = env_int("IMPORT_STALL_MINUTES", 15, minimum=1)  # a silent run is resumed after
 # Scheduled refreshes read only below this folder, never elsewhere on the server.
 IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
-# Where every erasure is also written (dsr.ledger): keep it out of the database's backups' reach,
-# e.g. on another volume or a synced folder, so a restored backup can forget the erased again.
-ERASURE_LEDGER_DIR = Path(env_str("ERASURE_LEDGER_DIR", str(VAR_DIR / "erasure-ledger")))
+# Records kept outside the database: the erasure ledger (dsr.ledger) and a copy of every audit
+# checkpoint (consent.audit_chain). Keep it out of the database backup's reach (another volume, a
+# synced folder): a restored backup forgets again, and truncating the chain by SQL is still seen.
+LEDGER_DIR = Path(env_str("LEDGER_DIR", str(VAR_DIR / "ledger")))
 
 # --- API (issue 3) -------------------------------------------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")

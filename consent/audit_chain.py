@@ -27,12 +27,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from config.bulk import fetch_rows, write_rows
+from config.files import append_line
 from consent.models import AuditChainHead, AuditCheckpoint, ConsentChange
 
 GENESIS = "0" * 64
@@ -258,8 +260,10 @@ def verify() -> Verification:
     head, and every signed checkpoint that the chain no longer matches. Keeps going after the
     first problem (one edit must not hide the next) in bounded memory."""
     result = Verification(True, 0, GENESIS)
-    checkpoints = list(AuditCheckpoint.objects.order_by("length", "id"))
+    checkpoints, unreadable = _all_checkpoints()
     result.checkpoints = len(checkpoints)
+    for _line in range(unreadable):
+        result.add(None, CHECKPOINT_FORGED)
     at_length: dict[int, list[AuditCheckpoint]] = {}
     for checkpoint in checkpoints:
         if not checkpoint_signature_ok(checkpoint):
@@ -297,6 +301,38 @@ def verify() -> Verification:
 # --- checkpoints -----------------------------------------------------------------------------
 
 
+def _anchor_path() -> Path:
+    # Beside the erasure ledger: whoever can edit the database cannot edit this folder, so
+    # deleting the checkpoint rows along with the newest records still leaves their copies here.
+    return Path(settings.LEDGER_DIR) / "audit-checkpoints.jsonl"
+
+
+def _all_checkpoints() -> tuple[list[AuditCheckpoint], int]:
+    """Every checkpoint in the table and in the copy outside the database, each once; and how
+    many lines of the copy could not be read."""
+    found = {(c.length, c.head_hash, c.signature): c for c in AuditCheckpoint.objects.order_by("id")}
+    unreadable = 0
+    path = _anchor_path()
+    if path.exists():
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    copy = AuditCheckpoint(
+                        length=int(data["length"]),
+                        head_hash=str(data["head"]),
+                        created_at=datetime.fromisoformat(data["at"]),
+                        signature=str(data["signature"]),
+                    )
+                except (ValueError, KeyError, TypeError):
+                    unreadable += 1
+                    continue
+                found.setdefault((copy.length, copy.head_hash, copy.signature), copy)
+    return sorted(found.values(), key=lambda c: c.length), unreadable
+
+
 def checkpoint_signature(*, length: int, head_hash: str, created_at: datetime) -> str:
     return _mac("checkpoint:" + canonical([length, head_hash, _instant(created_at)]))
 
@@ -321,12 +357,26 @@ def audit_checkpoint_take() -> AuditCheckpoint:
         length = head.length if head else 0
         head_hash = (head.last_hash or GENESIS) if head else GENESIS
         created_at = timezone.now()
-        return AuditCheckpoint.objects.create(
+        checkpoint = AuditCheckpoint.objects.create(
             length=length,
             head_hash=head_hash,
             created_at=created_at,
             signature=checkpoint_signature(length=length, head_hash=head_hash, created_at=created_at),
         )
+        # The copy outside the database, on disk before the row commits (a copy whose row then
+        # rolls back still names a real head: it only checks what was already there).
+        append_line(
+            _anchor_path(),
+            json.dumps(
+                {
+                    "at": created_at.isoformat(),
+                    "length": length,
+                    "head": head_hash,
+                    "signature": checkpoint.signature,
+                }
+            ),
+        )
+        return checkpoint
 
 
 def checkpoint_line(checkpoint: AuditCheckpoint) -> str:

@@ -2,7 +2,7 @@
 restored backup can be made to forget again everyone erased since it was taken (GDPR Art. 17;
 regulators expect erasure to be re-applied after a restore).
 
-One JSON object per line in ERASURE_LEDGER_DIR/erasures.jsonl, holding only what an erasure
+One JSON object per line in LEDGER_DIR/erasures.jsonl, holding only what an erasure
 record holds: its id, the time, the request's reference, the contact ids and the keyed hashes of
 the erased addresses and phone numbers (the suppression list's digests). Each line is sealed like
 the audit chain: an HMAC over the line before it and its own content, so a line removed, edited or
@@ -33,7 +33,7 @@ class LedgerBroken(Exception):
 
 
 def _path() -> Path:
-    return Path(settings.ERASURE_LEDGER_DIR) / "erasures.jsonl"
+    return Path(settings.LEDGER_DIR) / "erasures.jsonl"
 
 
 def _seal(prev: str, entry: dict) -> str:

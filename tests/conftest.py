@@ -13,9 +13,9 @@ from tests.factories import UserFactory, with_consent
 def erasure_ledger(settings, tmp_path, monkeypatch):
     """Each test its own erasure ledger: the database rolls back between tests, the file would not
     (and a ledger ahead of the database stops workers). Subprocesses inherit it."""
-    folder = tmp_path / "erasure-ledger"
-    settings.ERASURE_LEDGER_DIR = folder
-    monkeypatch.setenv("ERASURE_LEDGER_DIR", str(folder))
+    folder = tmp_path / "ledger"
+    settings.LEDGER_DIR = folder
+    monkeypatch.setenv("LEDGER_DIR", str(folder))
     return folder
 
 

@@ -256,6 +256,18 @@ def test_removing_the_newest_record_and_rolling_back_the_head_is_found_by_a_chec
     assert not result.ok and result.problems == {audit_chain.CHECKPOINT_MISSING: 1}
 
 
+def test_truncation_is_found_even_when_the_checkpoint_rows_are_deleted_too(chain, erasure_ledger):
+    """Whoever can edit the database deletes the checkpoints as well: their copies outside it remain."""
+    audit_checkpoint_take()
+    _cut_the_newest_and_roll_back_the_head(chain)
+    tamper("DELETE FROM consent_auditcheckpoint")
+    result = verify()
+    assert not result.ok and result.problems == {audit_chain.CHECKPOINT_MISSING: 1}
+    copy = erasure_ledger / "audit-checkpoints.jsonl"
+    copy.write_text(copy.read_text().replace('"length": 5', '"length": 4'))  # and an edited copy
+    assert verify().problems == {audit_chain.CHECKPOINT_FORGED: 1}
+
+
 def test_a_checkpoint_the_chain_no_longer_matches_is_reported(chain):
     audit_checkpoint_take()
     tamper("DELETE FROM consent_consentchange WHERE id = %s", [chain[-1].id])
@@ -271,7 +283,8 @@ def test_a_forged_or_edited_checkpoint_is_reported(chain):
     audit_checkpoint_take()
     _cut_the_newest_and_roll_back_the_head(chain)
     tamper("UPDATE consent_auditcheckpoint SET length = 4, head_hash = %s", [chain[-2].chain_hash])
-    assert verify().problems == {audit_chain.CHECKPOINT_FORGED: 1}
+    # The edited row is forged; its copy outside the database still names the removed record.
+    assert verify().problems == {audit_chain.CHECKPOINT_FORGED: 1, audit_chain.CHECKPOINT_MISSING: 1}
 
 
 def test_checkpoints_are_taken_daily_on_demand_and_after_a_verification(chain, capsys, client_as, auditor):

@@ -110,7 +110,7 @@ def test_a_restored_backup_forgets_again_everyone_erased_since(settings, erasure
         **os.environ,
         "DATABASE_URL": f"postgres://{user}@{host}:{db.get('PORT') or 5432}/{name}",
         "VAR_DIR": str(settings.VAR_DIR),
-        "ERASURE_LEDGER_DIR": str(erasure_ledger),
+        "LEDGER_DIR": str(erasure_ledger),
     }
 
     def manage(*args, check=True):
