@@ -151,11 +151,13 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
         )
         raise
     # Compare-and-set: an erasure that ran meanwhile failed this export (its file may name the
-    # erased person, read before the erasure committed); the file is then not kept.
+    # erased person, read before the erasure committed); the file is then not kept. Another run
+    # of the same job (a redelivered task) may have finished it instead: the file in place was
+    # written whole by one of the two runs, and is kept.
     done = SegmentExport.objects.filter(pk=export.pk, status=SegmentExport.Status.RUNNING).update(
         status=SegmentExport.Status.DONE, written=written, file=relative, finished_at=timezone.now()
     )
-    if not done:
+    if not done and not SegmentExport.objects.filter(pk=export.pk, status=SegmentExport.Status.DONE).exists():
         path.unlink(missing_ok=True)
     export.refresh_from_db()
     return export

@@ -1,26 +1,26 @@
 """Is the product able to serve and to work? One list of checks for the readiness endpoint, the
 officers' health page and `manage.py health` (issue 23: load balancers, orchestrators, scripts).
 
-The generic checks come from django-health-check; the broker, migrations and beat are ours. A
-check raises a HealthCheckException whose message names the problem without secrets (no URL,
-no password, no personal data): it is shown to officers, and only the check's name to the public.
+The database and storage checks come from django-health-check; the cache, broker, migrations,
+worker, beat and erasure checks are ours. A check raises a HealthCheckException whose message
+names the problem without secrets (no URL, no password, no personal data): it is shown to
+officers, and only the check's name to the public.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
-import inspect
 import logging
 import timeit
+import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
-from health_check.checks import Cache, Database, Storage
+from health_check.checks import Database, Storage
 from health_check.contrib.celery import Ping
 from health_check.exceptions import HealthCheckException, ServiceUnavailable
 
@@ -51,6 +51,26 @@ class Broker:
                 conn.ensure_connection(max_retries=1, timeout=self.timeout.total_seconds())
         except Exception as error:  # kombu wraps each transport's errors differently
             raise ServiceUnavailable(f"the broker refuses connections ({type(error).__name__})") from error
+
+
+@dataclasses.dataclass
+class Cache:
+    """The cache stores and returns a value. django-health-check's own check is asynchronous
+    (cache.aset through sync_to_async), which after other async work in the same process was seen
+    to fail where a plain set and get succeed: this one is synchronous, like the cache's users."""
+
+    def run(self) -> None:
+        from django.core.cache import cache
+
+        key, value = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+        try:
+            cache.set(key, value, timeout=10)
+            stored = cache.get(key)
+            cache.delete(key)
+        except Exception as error:  # each cache backend raises its own errors
+            raise ServiceUnavailable(f"the cache refuses connections ({type(error).__name__})") from error
+        if stored != value:
+            raise ServiceUnavailable("the cache did not return what it was given")
 
 
 @dataclasses.dataclass
@@ -154,9 +174,7 @@ def run_checks(names: list[str] | None = None) -> list[Result]:
         check = check_class()
         start = timeit.default_timer()
         try:
-            outcome = check.run()
-            if inspect.isawaitable(outcome):
-                asyncio.run(outcome)
+            check.run()
             problem = ""
         except HealthCheckException as error:
             problem = str(error.message) if hasattr(error, "message") else str(error)

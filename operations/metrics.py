@@ -99,10 +99,15 @@ def _queue_lengths() -> dict[str, int]:
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
-            channel = conn.default_channel
             for name in sorted(names):
-                lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
-    except Exception:
+                channel = conn.channel()  # AMQP closes a channel that asked for a missing queue
+                try:
+                    lengths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except conn.channel_errors:
+                    lengths[name] = 0  # not declared yet (Redis: no list until a job waits)
+                finally:
+                    channel.close()
+    except Exception:  # kombu raises per transport: no figure rather than a failed scrape
         return {}
     return lengths
 
