@@ -368,3 +368,20 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit checkpoints are append-only.")
+
+
+class AuditVerification(models.Model):
+    """One walk of the audit chain and its outcome (consent.audit_chain.verify_and_record): when
+    the trail was last verified clean, for the dashboard and monitoring. A figure, not a proof."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField()
+    problems = models.PositiveBigIntegerField()
+    summary = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -11,11 +11,13 @@ def snapshot_levels() -> int:
 
 @shared_task(name="consent.audit_checkpoint")
 def audit_checkpoint() -> int:
-    """Daily: a signed checkpoint of the audit chain's length and head (consent.audit_chain),
-    emailed to the officer's address when set. A duplicate beat writes a second checkpoint of the
-    same head, which only repeats the first."""
-    from consent.audit_chain import audit_checkpoint_send, audit_checkpoint_take
+    """Daily: verify the audit chain (its outcome kept for monitoring), then write a signed
+    checkpoint of its length and head (consent.audit_chain), emailed to the officer's address
+    when set. The checkpoint is written even after a failed verification: it still anchors the
+    head against a later truncation. A duplicate beat only repeats both."""
+    from consent.audit_chain import audit_checkpoint_send, audit_checkpoint_take, verify_and_record
 
+    verify_and_record()
     checkpoint = audit_checkpoint_take()
     audit_checkpoint_send(checkpoint)
     return checkpoint.length

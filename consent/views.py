@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from consent import dashboard
-from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify
+from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify_and_record
 from consent.levels import ConsentLevel
 from consent.report import compliance_report_pdf, compliance_report_write
 
@@ -91,7 +91,7 @@ def compliance_report(request):
 @require_POST
 def verify_trail(request):
     _allowed(request)
-    result = verify()
+    result = verify_and_record()
     if result.ok:
         # Anchor what was just verified: a later truncation of it is then found (consent.audit_chain).
         checkpoint = audit_checkpoint_take()

@@ -66,12 +66,34 @@ class PrivacyFigures:
                 jobs.add_metric([kind, status], count)
         yield jobs
 
+        yield from _audit_trail()
+
         queue = GaugeMetricFamily(
             "consent_office_queue_messages", "Messages waiting in the broker's queue.", labels=["queue"]
         )
         for name, count in _queue_lengths().items():
             queue.add_metric([name], count)
         yield queue
+
+
+def _audit_trail():
+    """When the audit trail was last verified clean, and whether the latest verification was."""
+    from consent.models import AuditVerification
+
+    latest = AuditVerification.objects.order_by("-at", "-id").values_list("ok", flat=True).first()
+    clean = AuditVerification.objects.filter(ok=True).order_by("-at").values_list("at", flat=True).first()
+    if latest is not None:
+        yield GaugeMetricFamily(
+            "consent_office_audit_trail_last_verification_ok",
+            "1 when the latest verification of the consent audit trail found it intact, else 0.",
+            value=int(latest),
+        )
+    if clean is not None:
+        yield GaugeMetricFamily(
+            "consent_office_audit_trail_last_verified_clean_timestamp_seconds",
+            "When the consent audit trail was last verified intact (alert on time() minus this).",
+            value=clean.timestamp(),
+        )
 
 
 def _jobs() -> dict[str, dict[str, int]]:

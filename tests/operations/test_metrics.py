@@ -4,12 +4,17 @@ the database holds now, labelled by views, tasks and states, never by anything p
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from consent.models import ConsentChange, Source
+from consent.services import consent_change
 from dsr.models import DataSubjectRequest
 from dsr.services import dsr_create
 from operations.tasks import beat_heartbeat
+from tests.factories import ContactFactory
+from tests.tamper import tamper
 
 TOKEN = "scrape-token-0123456789abcdef"
 
@@ -62,3 +67,27 @@ def test_a_scrape_shows_requests_jobs_deadlines_and_queues_without_personal_data
         >= 1
     )
     assert "requester" not in text and "@" not in text
+
+
+def _figure(text: str, name: str) -> float:
+    return float(text.split(f"\n{name} ")[1].split()[0])
+
+
+@pytest.mark.django_db
+def test_a_scrape_tells_when_the_audit_trail_was_last_verified_clean(client, settings, logging_on):
+    settings.METRICS_TOKEN = TOKEN
+    assert "audit_trail" not in scrape(client).content.decode()  # never verified: no figure
+    consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+    before = timezone.now().timestamp()
+    call_command("verify_audit_trail")
+    text = scrape(client).content.decode()
+    assert _figure(text, "consent_office_audit_trail_last_verification_ok") == 1
+    clean = _figure(text, "consent_office_audit_trail_last_verified_clean_timestamp_seconds")
+    assert clean >= before - 1
+
+    tamper("UPDATE consent_consentchange SET new_value = '4' WHERE id = %s", [ConsentChange.objects.get().pk])
+    with pytest.raises(CommandError):
+        call_command("verify_audit_trail")
+    text = scrape(client).content.decode()
+    assert _figure(text, "consent_office_audit_trail_last_verification_ok") == 0
+    assert _figure(text, "consent_office_audit_trail_last_verified_clean_timestamp_seconds") == clean

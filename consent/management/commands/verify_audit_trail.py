@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from consent.audit_chain import verify
+from consent.audit_chain import verify_and_record
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        result = verify()
+        result = verify_and_record()
         if not result.ok:
             for record_id, problem in result.bad:
                 where = f"record #{record_id}" if record_id else "chain"
