@@ -38,19 +38,6 @@ SETTINGS = settings(
 
 
 @pytest.fixture
-def keep_connection():
-    """Like Django's test client: a request must not close the test's database connection."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
 def some_data(logging_on):
     """A purpose, a contact with answers (recorded: records without an actor, with and without a
     purpose) and an open request that found the contact, so links lead somewhere."""

@@ -26,19 +26,6 @@ CONFORMANCE = [
 
 
 @pytest.fixture
-def keep_connection():
-    """A request through the WSGI app must not close the test's database connection."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
 def holly(logging_on):
     Purpose.objects.create(name="Newsletter", slug="newsletter")
     return with_consent(ContactFactory(email="holly@contoso.com"), level=2, purposes={"newsletter": True})
