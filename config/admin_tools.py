@@ -210,6 +210,39 @@ class PostedSearchMixin:
         return PostedSearchChangeList
 
 
+def searches_forget(values: list[str]) -> int:
+    """Drop every kept search term that mentions one of `values` from every session (an erased
+    person's address typed into a search box stays in the session table until the session ends;
+    the residue scan cannot read the encoded session data). Returns how many terms went.
+
+    Only database-backed sessions can be walked; Django's default engine is one."""
+    from importlib import import_module
+
+    from django.contrib.sessions.models import Session
+
+    if not settings.SESSION_ENGINE.startswith("django.contrib.sessions.backends.") or not (
+        settings.SESSION_ENGINE.endswith((".db", ".cached_db"))
+    ):
+        return 0
+    needles = [v.casefold() for v in values if v]
+    if not needles:
+        return 0
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    dropped = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=1000):
+        searches = session.get_decoded().get(_SESSION_SEARCHES)
+        if not searches:
+            continue
+        kept = {k: t for k, t in searches.items() if not any(n in t.casefold() for n in needles)}
+        if len(kept) == len(searches):
+            continue
+        store = store_class(session_key=session.session_key)
+        store[_SESSION_SEARCHES] = kept
+        store.save()
+        dropped += len(searches) - len(kept)
+    return dropped
+
+
 def _remember_search(request, term: str) -> str:
     import secrets
 

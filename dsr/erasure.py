@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils.translation import gettext as _
 
+from config.admin_tools import searches_forget
 from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
@@ -78,6 +79,10 @@ def contacts_erase(
         receipt["deleted"].update(_labelled(collector.delete()[1]))
         _purge_history(ids, receipt)
         _scrub_admin_log(ids, identities)
+        # Staff often search for the person before erasing them: those terms live in sessions.
+        searches_forget(
+            [v for i in identities for v in (i.email, i.phone, f"{i.first_name} {i.last_name}".strip())]
+        )
         # Submissions from the public request page name the address but no contact.
         emails = [i.email for i in identities if i.email]
         phones = [i.phone for i in identities if i.phone]

@@ -538,3 +538,23 @@ def test_a_bundle_built_while_the_person_is_erased_keeps_no_snapshot(holly, priv
     bundle.refresh_from_db()
     assert bundle.status == ExportBundle.Status.FAILED and "erased" in bundle.error
     assert not bundle_dir(bundle).exists()
+
+
+def test_an_officers_search_for_the_person_is_forgotten_with_them(holly, privacy_officer, client_as):
+    """The posted admin search keeps its term in the session, where the residue scan cannot read."""
+    from django.contrib.sessions.models import Session
+
+    from tests.admin_helpers import admin_search
+
+    officer = client_as(privacy_officer)
+    changelist = reverse("admin:contacts_contact_changelist")
+    admin_search(officer, changelist, HOLLY["email"])
+    admin_search(officer, changelist, "Holly Dickson")
+    admin_search(officer, changelist, "someone else")
+
+    def kept_terms():
+        return [t for s in Session.objects.all() for t in s.get_decoded().get("admin_searches", {}).values()]
+
+    assert HOLLY["email"] in kept_terms()
+    contacts_erase(contacts=[holly], actor=privacy_officer)
+    assert kept_terms() == ["someone else"]
