@@ -15,10 +15,11 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from config.append_only import sqlite_triggers_lifted
-from consent.models import ComplianceSettings, Purpose, Source
+from consent.models import Purpose, Source
 from consent.services import contacts_create_with_consent
 from contacts.models import Contact
+from core.append_only import sqlite_triggers_lifted
+from core.models import ComplianceSettings
 
 PURPOSES = {"newsletter": "Newsletter", "product-updates": "Product updates", "events": "Events"}
 CHUNK = 20_000

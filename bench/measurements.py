@@ -21,12 +21,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import Workbook
 
-from config.xlsx import write_workbook
 from consent.admin import ConsentChangeAdmin
 from consent.models import ConsentChange, Purpose, Source
 from consent.selectors import eligible_contacts
 from consent.services import consent_change
 from contacts.models import Contact
+from core.xlsx import write_workbook
 from staff.roles import PRIVACY_OFFICER, sync_roles
 
 PAGE = 50

@@ -8,7 +8,7 @@ refused as a whole (authentication, permission, not found, throttled, unsupporte
 and field → messages for invalid input.
 """
 
-from config.api_base import ID_MAX, ID_MIN
+from staff.api_base import ID_MAX, ID_MIN
 
 # Error bodies as DRF writes them (rest_framework.exceptions, views.exception_handler).
 ERROR = {

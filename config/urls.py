@@ -3,9 +3,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.login_throttle import throttled_admin_login
-from consent.views import compliance_dashboard, compliance_report, verify_trail
+from dsr.staff_admin import staff_logs_view
 from operations.views import health_page
-from staff.admin import staff_logs_view
+from reports.views import compliance_dashboard, compliance_report, verify_trail
 
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
@@ -29,5 +29,5 @@ urlpatterns = [
 
 # Below /api/ a URL nothing answers, or a request Django itself refuses, gets JSON, as the API
 # schema documents.
-handler400 = "config.api_base.bad_request"
-handler404 = "config.api_base.not_found"
+handler400 = "staff.api_base.bad_request"
+handler404 = "staff.api_base.not_found"

@@ -10,18 +10,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
-from consent.models import (
-    ComplianceSettings,
-    ConsentChange,
-    ConsentField,
-    ConsentLevelSnapshot,
-    Purpose,
-    Source,
-)
+from consent.models import ConsentChange, ConsentField, ConsentLevelSnapshot, Purpose, Source
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
 from contacts.selectors import sees_sensitive
+from core.models import ComplianceSettings
+from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 
 
 @admin.register(Purpose)
@@ -271,7 +265,7 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         settings = ComplianceSettings.load()
-        return HttpResponseRedirect(reverse("admin:consent_compliancesettings_change", args=[settings.pk]))
+        return HttpResponseRedirect(reverse("admin:core_compliancesettings_change", args=[settings.pk]))
 
     def has_add_permission(self, request):
         return False

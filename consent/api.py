@@ -3,9 +3,9 @@
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
-from config.api_base import integer_filter
 from consent.models import ConsentChange
 from consent.selectors import consent_changes_visible_to
+from staff.api_base import integer_filter
 
 
 class ConsentChangeSerializer(serializers.ModelSerializer):

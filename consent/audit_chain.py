@@ -33,9 +33,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.bulk import fetch_rows, write_rows
-from config.files import append_line
 from consent.models import AuditChainHead, AuditCheckpoint, AuditVerification, ConsentChange
+from core.bulk import fetch_rows, write_rows
+from core.files import append_line
 
 GENESIS = "0" * 64
 
@@ -401,7 +401,7 @@ def audit_checkpoint_send(checkpoint: AuditCheckpoint) -> bool:
     outside the database, which whoever edits the database cannot edit. No personal data."""
     from django.core.mail import send_mail
 
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     address = ComplianceSettings.load().audit_checkpoint_email
     if not address:

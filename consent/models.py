@@ -1,13 +1,10 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consent.levels import ConsentLevel
-
-ACCESS_LOG_MIN_RETENTION_DAYS = 30
+from core.levels import ConsentLevel
 
 
 class Source(models.TextChoices):
@@ -199,122 +196,6 @@ class ConsentChange(models.Model):
         if field == ConsentField.IS_CHILD:
             return str(_("Child") if raw == "True" else _("Adult"))
         return str(_("Yes") if raw == "True" else _("No"))
-
-
-class ComplianceSettings(models.Model):
-    """The organisation's switches and retention periods; exactly one row (pk=1)."""
-
-    min_consent_level_selection_enabled = models.BooleanField(
-        _("Enable minimum consent level selection"),
-        default=False,
-        help_text=_("Lets journeys and segments require a minimum consent level."),
-    )
-    log_consent_changes = models.BooleanField(
-        _("Log consent changes"),
-        default=False,
-        help_text=_("Write a consent change record for every change. Off: changes apply without a record."),
-    )
-    email_level_opt_out = models.BooleanField(
-        _("Opt-outs apply to the whole email address"),
-        default=False,
-        help_text=_(
-            "On: an opt-out stops every contact sharing the address. Off: only the contact who opts out."
-        ),
-    )
-    double_opt_in_expiry_hours = models.PositiveIntegerField(
-        _("double opt-in link valid for (hours)"), default=72
-    )
-    age_of_consent = models.PositiveSmallIntegerField(
-        _("age of digital consent"),
-        default=16,
-        help_text=_("GDPR Art. 8: 16 unless national law sets 13 to 15."),
-    )
-    request_response_days = models.PositiveIntegerField(
-        _("data subject request deadline (days)"), default=30, help_text=_("GDPR Art. 12(3): one month.")
-    )
-    request_clock_starts_at = models.CharField(
-        _("the request deadline counts from"),
-        max_length=16,
-        choices=[("receipt", _("receipt of the request")), ("verification", _("verification of identity"))],
-        default="receipt",
-        help_text=_("Both dates are shown on each request; this one sets its due date."),
-    )
-    access_log_retention_days = models.PositiveIntegerField(
-        _("keep staff access log (days)"),
-        default=730,
-        # The database refuses to delete younger entries (staff migration 0008, on SQLite).
-        validators=[MinValueValidator(ACCESS_LOG_MIN_RETENTION_DAYS)],
-    )
-    interaction_retention_days = models.PositiveIntegerField(
-        _("keep interactions (days)"),
-        default=365,
-        help_text=_("Email opens and clicks, page visits and form submissions older than this are deleted."),
-    )
-    segment_export_retention_days = models.PositiveIntegerField(
-        _("keep segment export files (days)"),
-        default=30,
-        help_text=_(
-            "Exported member lists (Excel, CSV) older than this are deleted; the job's record stays."
-        ),
-    )
-    import_upload_retention_days = models.PositiveIntegerField(
-        _("keep unfinished import uploads (days)"),
-        default=30,
-        help_text=_(
-            "A finished import deletes its file at once; the file of an import that failed or never "
-            "finished is deleted after this many days."
-        ),
-    )
-    export_needs_second_officer = models.BooleanField(
-        _("data exports need a second officer's confirmation"),
-        default=False,
-        help_text=_("Four eyes: another privacy officer confirms a bundle before the requester gets it."),
-    )
-    export_pseudonymise_staff = models.BooleanField(
-        _("name staff by pseudonym in a person's data export"),
-        default=False,
-        help_text=_(
-            "The list of staff who accessed a person's record shows pseudonyms instead of usernames."
-        ),
-    )
-    export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
-    audit_checkpoint_email = models.EmailField(
-        _("send audit checkpoints to"),
-        blank=True,
-        help_text=_(
-            "Each daily signed checkpoint of the audit trail is also emailed here, e.g. to a mailbox "
-            "outside this system, so the trail can be checked against a copy nobody here can change."
-        ),
-    )
-
-    history = HistoricalRecords()
-
-    class Meta:
-        verbose_name = _("compliance settings")
-        verbose_name_plural = _("compliance settings")
-        permissions = [("view_dashboard", "Can view the compliance dashboard and verify the audit trail")]
-
-    def __str__(self) -> str:
-        return str(_("Compliance settings"))
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "ComplianceSettings":
-        return cls.objects.get_or_create(pk=1)[0]
-
-    @classmethod
-    def switch(cls, name: str) -> bool:
-        """One on/off setting, read by every consent write and every subscription center page:
-        one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement)."""
-        column = connection.ops.quote_name(cls._meta.get_field(name).column)
-        table = connection.ops.quote_name(cls._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")  # noqa: S608
-            row = cursor.fetchone()
-        return getattr(cls.load(), name) if row is None else bool(row[0])
 
 
 class ConsentLevelSnapshot(models.Model):

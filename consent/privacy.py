@@ -1,6 +1,6 @@
 from consent.models import ConsentChange, PurposeConsent
 from consent.services import consent_changes_pseudonymise
-from dsr.registry import Erasure, register
+from core.registry import Erasure, register
 
 register(
     PurposeConsent,

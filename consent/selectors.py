@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from consent.levels import CHILD_MAXIMUM, ConsentLevel
 from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
+from core.levels import CHILD_MAXIMUM, ConsentLevel
 
 
 def eligible_contacts(

@@ -15,11 +15,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.bulk import bulk_insert, bulk_set, history_insert, one_round_trip, tracked_values
 from consent.audit_chain import seal, storable_problem
-from consent.levels import CHILD_MAXIMUM, ConsentLevel
-from consent.models import ComplianceSettings, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
+from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent, Source
 from contacts.models import Contact
+from core.bulk import bulk_insert, bulk_set, history_insert, one_round_trip, tracked_values
+from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.models import ComplianceSettings
 
 # A raise from these sources is only a request: it takes effect through double opt-in.
 _NO_DIRECT_RAISE = {Source.SUBSCRIPTION_CENTER, Source.JOURNEY}
@@ -496,7 +497,7 @@ def contacts_create_with_consent(
     """
     from itertools import islice
 
-    from config.bulk import bulk_insert_with_history
+    from core.bulk import bulk_insert_with_history
 
     justification = _check_source(
         source=source,

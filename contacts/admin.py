@@ -9,15 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import (
-    CappedCountPaginator,
-    PostedSearchMixin,
-    ReadOnlyAdminMixin,
-    SafeAutocompleteMixin,
-    XlsxExportMixin,
-)
 from consent.admin import ConsentChangeColumns
-from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
 from consent.selectors import consent_changes_visible_to, contact_change_history, history_field_choices
 from consent.services import consent_change
@@ -27,7 +19,15 @@ from contacts.selectors import contact_search, contacts_visible_to, lookup_roots
 from contacts.selectors import sees_sensitive as user_sees_sensitive
 from contacts.services import PROFILE_FIELDS, contact_create, contact_update
 from contacts.suppression import suppression_digests
+from core.levels import ConsentLevel
 from staff.access_log import record_access
+from staff.admin_tools import (
+    CappedCountPaginator,
+    PostedSearchMixin,
+    ReadOnlyAdminMixin,
+    SafeAutocompleteMixin,
+    XlsxExportMixin,
+)
 from staff.models import AccessLogEntry
 
 

@@ -12,16 +12,16 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api_base import has_perms, integer_filter
-from config.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from consent.api import ConsentChangeSerializer
-from consent.levels import ConsentLevel
 from consent.models import PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
-from contacts.normalize import normalize_email, normalize_phone
 from contacts.selectors import contacts_visible_to, sees_sensitive
+from core.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.levels import ConsentLevel
+from core.normalize import normalize_email, normalize_phone
 from staff.access_log import record_access
+from staff.api_base import has_perms, integer_filter
 from staff.models import AccessLogEntry
 
 SEARCH_LIMIT = 100  # an address or a number names a handful of contacts, never a page of them

@@ -2,9 +2,9 @@ from django import forms
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from consent.levels import ConsentLevel, describe
 from contacts.models import Contact
 from contacts.services import PROFILE_FIELDS
+from core.levels import ConsentLevel, describe
 
 ANSWERS = [("", _("— no answer —")), ("yes", _("Yes")), ("no", _("No"))]
 CHANNELS = [

@@ -7,8 +7,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consent.levels import CHILD_MAXIMUM, ConsentLevel
-from contacts.normalize import normalize_email, normalize_phone
+from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.normalize import normalize_email, normalize_phone
 
 TRACKING_CHOICES = [(True, _("Allow")), (False, _("Do not allow"))]
 MAX_GUARDIAN_DEPTH = 50  # far beyond any real family; stops a corrupt chain from looping forever

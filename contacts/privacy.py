@@ -1,5 +1,5 @@
 from contacts.models import Contact
-from dsr.registry import Erasure, register
+from core.registry import Erasure, register
 
 register(
     Contact,

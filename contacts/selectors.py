@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
-from contacts.normalize import normalize_phone
+from core.normalize import normalize_phone
 
 _PHONE_LIKE = re.compile(r"^\+?[\d\s()./-]{5,}$")
 

@@ -51,7 +51,7 @@ def contact_create(*, actor=None, reason: str = "", **fields) -> Contact:
 def contacts_create(*, people: list[dict], actor=None, reason: str = "") -> list[Contact]:
     """Create many contacts at consent level 0 in one insert, each validated as contact_create
     validates it, with their history rows. On any invalid one nothing is created."""
-    from config.bulk import bulk_insert_with_history
+    from core.bulk import bulk_insert_with_history
 
     contacts = []
     for fields in people:

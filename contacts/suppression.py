@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from contacts.models import SuppressedIdentity
-from contacts.normalize import normalize_email, normalize_phone
+from core.normalize import normalize_email, normalize_phone
 
 
 def _digest(kind: str, value: str) -> str:

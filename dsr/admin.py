@@ -13,12 +13,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
-from consent.models import ComplianceSettings
-from dsr import bundles, services
+from core.models import ComplianceSettings
+from dsr import bundles, services, staff_admin  # noqa: F401  (staff_admin registers the staff account admin)
 from dsr.discovery import discover, find_contacts
 from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle
 from staff.access_log import record_access
+from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from staff.models import AccessLogEntry
 
 Status = DataSubjectRequest.Status
@@ -128,7 +128,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
                 if not data.get("requester_email") and not data.get("requester_phone"):
                     raise ValidationError(_("Give the requester's email address or phone number."))
                 if phone := data.get("requester_phone"):
-                    from contacts.normalize import normalize_phone
+                    from core.normalize import normalize_phone
 
                     try:
                         data["requester_phone"] = normalize_phone(phone)
@@ -176,7 +176,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         """A request from staff about their own logs: export them; never rectify or restrict them."""
         from django.contrib.auth import get_user_model
 
-        from staff.staff_requests import LOGS_ARE_FACTS
+        from dsr.staff_requests import LOGS_ARE_FACTS
 
         user = (
             get_user_model().objects.filter(email__iexact=obj.requester_email).first()

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from config.api_fields import StrictModelSerializer
+from core.api_fields import StrictModelSerializer
 from dsr.models import DataSubjectRequest
 from dsr.services import dsr_create
 

@@ -27,15 +27,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.connection_loss import on_a_new_connection
-from config.files import written_whole
-from config.safe_json import check_text
-from config.xlsx import FORMULA_START, write_workbook_sheets
-from consent.models import ComplianceSettings
-from dsr import registry
+from core import registry, tokens
+from core.connection_loss import on_a_new_connection
+from core.files import written_whole
+from core.links import absolute
+from core.models import ComplianceSettings
+from core.safe_json import check_text
+from core.xlsx import FORMULA_START, write_workbook_sheets
 from dsr.models import DataSubjectRequest, ExportBundle
-from subscriptions import tokens
-from subscriptions.services import absolute
 
 Status = ExportBundle.Status
 LINK_KIND = "dsr-bundle"

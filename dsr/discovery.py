@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from contacts.models import Contact
 from contacts.selectors import contact_search
-from dsr import registry
+from core import registry
 
 
 @dataclass

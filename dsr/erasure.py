@@ -23,15 +23,15 @@ from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils.translation import gettext as _
 
-from config.admin_tools import searches_forget
 from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
-from dsr import registry
+from core import registry
+from core.registry import Erasure
 from dsr.ledger import ledger_append, ledger_gap
 from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
-from dsr.registry import Erasure
 from dsr.residue import Identity, residue_scan
+from staff.admin_tools import searches_forget
 
 log = logging.getLogger(__name__)
 

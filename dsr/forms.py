@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.normalize import normalize_phone
+from core.normalize import normalize_phone
 from dsr.models import DataSubjectRequest
 
 

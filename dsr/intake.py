@@ -15,13 +15,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.security import recipient_limit_reached
-from config.send_once import send_once
-from contacts.normalize import normalize_email
+from core import tokens
+from core.links import absolute
+from core.normalize import normalize_email
+from core.security import recipient_limit_reached
+from core.send_once import send_once
 from dsr.models import DataSubjectRequest, RequestSubmission
 from dsr.services import dsr_create, dsr_verify
-from subscriptions import tokens
-from subscriptions.services import absolute
 
 LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
@@ -44,7 +44,7 @@ def submission_create(
     """Store a submission and queue the email with its confirmation link (sent after commit).
 
     None, storing and sending nothing, once the address got its hour's confirmation emails: the
-    page answers the same (config.security.recipient_limit_reached)."""
+    page answers the same (core.security.recipient_limit_reached)."""
     from dsr.tasks import send_submission_link
 
     email = normalize_email(email)
@@ -75,7 +75,7 @@ def submission_link(submission: RequestSubmission) -> str:
 
 
 def submission_send(*, submission_id: int, send) -> bool:
-    """Send the confirmation email at most once, however often the task runs (config.send_once)."""
+    """Send the confirmation email at most once, however often the task runs (core.send_once)."""
     return send_once(
         RequestSubmission,
         submission_id,

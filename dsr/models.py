@@ -85,7 +85,7 @@ class DataSubjectRequest(models.Model):
         return f"{self.reference} {self.get_kind_display()}"
 
     def due_counted_from(self, start):
-        from consent.models import ComplianceSettings
+        from core.models import ComplianceSettings
 
         return start + timedelta(days=ComplianceSettings.load().request_response_days) if start else None
 

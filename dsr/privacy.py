@@ -1,6 +1,6 @@
+from core.registry import Erasure, register, register_files
 from dsr.bundles import bundles_files_erase, bundles_of, bundles_revoke
 from dsr.models import DataSubjectRequest
-from dsr.registry import Erasure, register, register_files
 from dsr.services import dsr_requests_pseudonymise
 
 register(

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.links import absolute
+from core.mail import templated_message
 from dsr.models import DataSubjectRequest
 from staff.roles import PRIVACY_OFFICER
-from subscriptions.emails import templated_message
-from subscriptions.services import absolute
 
 SOON = timedelta(days=7)
 

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 
-from dsr.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
+from core.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
 
 __all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
 

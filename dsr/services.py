@@ -11,10 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.locks import lock_name
-from consent.models import ComplianceSettings
 from contacts.models import Contact
-from contacts.normalize import normalize_email, normalize_phone
+from core.locks import lock_name
+from core.models import ComplianceSettings
+from core.normalize import normalize_email, normalize_phone
 from dsr.models import DataSubjectRequest
 
 Status = DataSubjectRequest.Status
@@ -240,7 +240,7 @@ def dsr_erase(*, request, actor, expected_status: str | None = None):
 
 
 def _send_erasure_receipt(record, to: str) -> None:
-    from subscriptions.emails import templated_message
+    from core.mail import templated_message
 
     templated_message(
         subject=_("Your data has been erased (%(ref)s)") % {"ref": record.request.reference},

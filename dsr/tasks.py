@@ -4,11 +4,11 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
+from core.mail import templated_message
 from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume_stale
 from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
-from subscriptions.emails import templated_message
 
 MAIL_RETRY = {"autoretry_for": (smtplib.SMTPException, OSError), "retry_backoff": 30, "max_retries": 8}
 

@@ -5,7 +5,7 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from config.security import rate_limited
+from core.security import rate_limited
 from dsr import bundles, intake
 from dsr.forms import RequestForm
 

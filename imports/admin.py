@@ -8,10 +8,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
-from config.xlsx import xlsx_response
+from core.xlsx import xlsx_response
 from imports import services
 from imports.models import ImportRun, ImportSource
+from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
 
 REPORT_PREVIEW_ROWS = 200
 

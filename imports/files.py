@@ -41,7 +41,7 @@ def _stored(run: ImportRun) -> Path | None:
 
 def import_uploads_naming(ids: list[int], identities: list) -> list[ImportRun]:
     """Runs whose stored upload names any of these people (by email, phone or full name)."""
-    from dsr.filescan import file_mentions
+    from core.filescan import file_mentions
 
     found = []
     for run in ImportRun.objects.exclude(file=""):
@@ -73,7 +73,7 @@ def import_upload_redact(*, run_id: int, identities: list) -> int:
     A worker reading the old file keeps its open handle (the new file replaces the name, not the
     content under it) and the suppression list refuses the person's rows it has not applied yet;
     a later resume reads the new file, whose digest is stored with it."""
-    from dsr.filescan import record_mentions
+    from core.filescan import record_mentions
 
     run = ImportRun.objects.filter(pk=run_id).first()
     path = _stored(run) if run else None
@@ -116,7 +116,7 @@ def _drop_file(run: ImportRun, message: str) -> None:
 def import_uploads_purge(*, now=None) -> int:
     """Delete uploads older than the retention period whose run is not running (GDPR Art. 5(1)(e)),
     and files in the upload folder that no run names (an upload whose transaction rolled back)."""
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     days = ComplianceSettings.load().import_upload_retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)

@@ -1,4 +1,4 @@
-from dsr.registry import Erasure, register, register_files
+from core.registry import Erasure, register, register_files
 from imports.files import import_reports_scrub, import_uploads_naming, import_uploads_redact
 from imports.models import ImportedConsent
 

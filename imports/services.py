@@ -26,16 +26,16 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext as _
 
-from config.bulk import bulk_insert, bulk_set
-from config.connection_loss import CONNECTION_LOST
-from config.safe_json import text_problem
-from consent.levels import ConsentLevel
 from consent.models import Purpose, Source
 from consent.services import ConsentWish, consent_changes_apply
 from contacts.models import Contact
-from contacts.normalize import normalize_email, normalize_phone
 from contacts.services import contacts_create
 from contacts.suppression import suppressed_values
+from core.bulk import bulk_insert, bulk_set
+from core.connection_loss import CONNECTION_LOST
+from core.levels import ConsentLevel
+from core.normalize import normalize_email, normalize_phone
+from core.safe_json import text_problem
 from imports.models import ImportedConsent, ImportRowError, ImportRun, ImportSource
 from imports.readers import FileRefused, Table, open_table, sha256_of
 

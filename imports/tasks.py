@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from config.connection_loss import RETRY_ON_CONNECTION_LOSS
+from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from imports.files import import_uploads_purge
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 

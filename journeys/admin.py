@@ -9,9 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
-from consent.models import ComplianceSettings
 from contacts.selectors import rows_visible_to
+from core.models import ComplianceSettings
 from journeys import services
 from journeys.emails import preview as journey_email_preview
 from journeys.models import (
@@ -29,6 +28,7 @@ from journeys.models import (
 )
 from journeys.selectors import segment_members
 from staff.access_log import record_access
+from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
 from staff.models import AccessLogEntry
 
 PREVIEW_SIZE = 20

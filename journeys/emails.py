@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext as _
 
+from core.links import absolute
 from journeys import placeholders
 from subscriptions.emails import ListEmailMessage
-from subscriptions.services import absolute
 
 
 def render_template(template, contact) -> tuple[str, str, str]:

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from contacts.normalize import normalize_email
 from contacts.suppression import is_suppressed
+from core.links import absolute
+from core.normalize import normalize_email
 from journeys.models import ForwardedEmail, StepRun
-from subscriptions.services import absolute
 
 FORWARD_RETENTION = timedelta(days=30)
 MAX_FORWARDS = 5  # per email received: enough for friends, too few for a mailing list

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consent.levels import ConsentLevel
+from core.levels import ConsentLevel
 from journeys.rules import validate_rules
 
 # Without the compliance switch "Enable minimum consent level selection", journeys and scoring

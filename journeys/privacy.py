@@ -1,4 +1,4 @@
-from dsr.registry import Erasure, register, register_files
+from core.registry import Erasure, register, register_files
 from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score
 from journeys.services import segment_export_files_delete, segment_exports_naming, segment_exports_withdraw
 

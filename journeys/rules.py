@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from config.safe_json import check_json
+from core.safe_json import check_json
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 50

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from consent.levels import ConsentLevel
 from consent.selectors import eligible_contacts
 from contacts.models import Contact
+from core.levels import ConsentLevel
 from journeys.models import Journey, Segment
 from journeys.rules import rules_to_q
 

@@ -23,12 +23,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.files import written_whole
-from config.xlsx import FORMULA_START, plain_value, write_workbook
-from consent.levels import CHILD_MAXIMUM, ConsentLevel
-from consent.models import ComplianceSettings
 from consent.selectors import eligible_contacts, is_eligible
 from contacts.models import Contact
+from core.files import written_whole
+from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.models import ComplianceSettings
+from core.xlsx import FORMULA_START, plain_value, write_workbook
 from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import (
@@ -177,7 +177,7 @@ ERASED_FROM_FILE = "The file was deleted: it named a person who has since been e
 def segment_exports_naming(ids: list[int], identities: list) -> list[SegmentExport]:
     """Exports whose file names any of these people, and those still being written (they may:
     their query ran before the erasure). Locked, so a build finishing meanwhile waits."""
-    from dsr.filescan import file_mentions
+    from core.filescan import file_mentions
 
     found = []
     for export in SegmentExport.objects.select_for_update().exclude(status=SegmentExport.Status.FAILED):
@@ -216,7 +216,7 @@ def segment_export_files_delete(exports: list[SegmentExport], identities=None) -
 def segment_exports_purge(*, now=None) -> int:
     """Delete export files older than the retention period in the compliance settings (GDPR Art.
     5(1)(e)): the row stays as the record of who exported what and when."""
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     days = ComplianceSettings.load().segment_export_retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
@@ -653,7 +653,7 @@ def journeys_complete(*, now=None) -> int:
 def interactions_purge(*, now=None) -> int:
     """Delete interactions older than the retention period in the compliance settings
     (GDPR Art. 5(1)(e)); lead scores recomputed afterwards no longer count them."""
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     days = ComplianceSettings.load().interaction_retention_days
     return Interaction.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=days)).delete()[0]

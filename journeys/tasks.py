@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from config.connection_loss import RETRY_ON_CONNECTION_LOSS
+from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from journeys.forwarding import forwards_purge
 from journeys.services import (
     interactions_purge,

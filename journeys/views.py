@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from config.security import rate_limited
+from core.security import rate_limited
 from journeys.forwarding import forward_find, forward_send
 
 

@@ -39,7 +39,7 @@ class Broker:
     timeout = datetime.timedelta(seconds=3)
 
     def run(self) -> None:
-        from config.celery import app
+        from celery import current_app as app  # the project's app (config/celery.py), without importing it
 
         if app.conf.broker_url.startswith("filesystem://"):
             folder = Path(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("data_folder_in", "."))

@@ -36,8 +36,8 @@ class PrivacyFigures:
     """Read at each scrape: request deadlines, double opt-in outcomes, job states, queue length."""
 
     def collect(self):
-        from consent.dashboard import double_opt_in
         from dsr.dashboard import queue_now
+        from reports.dashboard import double_opt_in
 
         requests = GaugeMetricFamily(
             "consent_office_data_subject_requests",
@@ -114,7 +114,7 @@ def _jobs() -> dict[str, dict[str, int]]:
 def _queue_lengths() -> dict[str, int]:
     """Length of each queue the workers consume; absent when the broker does not answer (the
     readiness check says why)."""
-    from config.celery import app
+    from celery import current_app as app  # the project's app (config/celery.py), without importing it
 
     names = {q.name for q in app.conf.task_queues or []} or {app.conf.task_default_queue}
     lengths = {}

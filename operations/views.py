@@ -31,7 +31,7 @@ def ready(request):
 
 
 def health_page(request):
-    if not request.user.has_perm("consent.view_dashboard"):
+    if not request.user.has_perm("core.view_dashboard"):
         raise PermissionDenied
     context = {**admin.site.each_context(request), "title": "System health", "results": run_checks()}
     return TemplateResponse(request, "admin/operations/health.html", context)

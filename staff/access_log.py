@@ -13,7 +13,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
-from consent.models import ComplianceSettings
+from core.models import ComplianceSettings
 from staff.models import AccessedContact, AccessLogEntry
 
 BATCH = 5000

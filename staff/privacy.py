@@ -1,11 +1,11 @@
-from dsr.registry import Erasure, register
+from core.registry import Erasure, register
 from staff.models import AccessedContact
 
 
 def staff_accesses(rows) -> list[dict]:
     """For the person's own export: when staff looked at or exported their record, and how."""
-    from consent.models import ComplianceSettings
-    from staff.staff_requests import staff_pseudonym
+    from core.models import ComplianceSettings
+    from staff.pseudonyms import staff_pseudonym
 
     pseudonymise = ComplianceSettings.load().export_pseudonymise_staff
     return [

@@ -16,7 +16,7 @@ MARKETER = "Marketer"
 AUDITOR = "Auditor"
 ROLES = (PRIVACY_OFFICER, MARKETER, AUDITOR)
 
-PRODUCT_APPS = ("contacts", "consent", "subscriptions", "journeys", "dsr", "staff", "imports")
+PRODUCT_APPS = ("core", "contacts", "consent", "subscriptions", "journeys", "dsr", "staff", "imports")
 # Append-only evidence: no role may add, change or delete consent change records or access log entries.
 NOBODY = {
     f"{app}.{verb}_{model}"
@@ -47,7 +47,7 @@ AUDITOR_PERMISSIONS = {
     "contacts.view_sensitive_contact",
     "consent.view_*",
     "consent.export_consentchange",
-    "consent.view_dashboard",
+    "core.view_*",
     "staff.view_accesslogentry",
     "staff.export_accesslogentry",
     "subscriptions.view_*",

@@ -10,9 +10,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from consent.models import Source
 from contacts.selectors import rows_visible_to
+from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
 

@@ -1,22 +1,9 @@
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from consent.models import ComplianceSettings
+from core.mail import templated_message
+from core.models import ComplianceSettings
 from subscriptions.services import describe, list_email_headers
-
-
-def templated_message(*, subject: str, template: str, context: dict, to: str) -> EmailMultiAlternatives:
-    """A text email with an HTML alternative, both from templates/emails/<template>.txt/.html."""
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    return message
 
 
 def send_consent_request(request, link: str) -> None:

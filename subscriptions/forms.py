@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
-from contacts.normalize import normalize_phone
+from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
+from core.normalize import normalize_phone
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 TRACKING = [("allow", _("Allow")), ("deny", _("Do not allow"))]

@@ -3,8 +3,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consent.levels import ConsentLevel
 from consent.models import ProcessingRecord, Source
+from core.levels import ConsentLevel
 
 
 class SubscriptionList(ProcessingRecord):
@@ -130,7 +130,7 @@ class ConsentRequest(models.Model):
     request_ip = models.GenericIPAddressField(null=True, blank=True)
     request_user_agent = models.CharField(max_length=300, blank=True)
     sent_to = models.EmailField(blank=True)
-    # The emailed link is derived from this nonce and SECRET_KEY (subscriptions.tokens.derive), so
+    # The emailed link is derived from this nonce and SECRET_KEY (core.tokens.derive), so
     # the sending task can rebuild it while neither the queue nor the database holds a working link.
     nonce = models.CharField(max_length=64, blank=True)
     send_claimed_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,4 @@
-from dsr.registry import Erasure, register
+from core.registry import Erasure, register
 from subscriptions.models import AccessToken, ConsentRequest, Subscription
 
 register(

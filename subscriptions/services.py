@@ -21,16 +21,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.locks import lock_name
-from config.security import recipient_limit_reached
-from config.send_once import send_once
-from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
-from consent.models import ComplianceSettings, Purpose, PurposeConsent, Source
+from consent.models import Purpose, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
-from contacts.normalize import normalize_email
 from contacts.services import contact_create, contact_update
 from contacts.suppression import is_suppressed
+from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
+from core.links import absolute
+from core.locks import lock_name
+from core.models import ComplianceSettings
+from core.normalize import normalize_email
+from core.security import recipient_limit_reached
+from core.send_once import send_once
 from subscriptions import tokens
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList, WordingVersion
 
@@ -55,10 +57,6 @@ class Outcome:
 
 
 # --- links --------------------------------------------------------------------------------------
-
-
-def absolute(path: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 def center_link(*, contact: Contact) -> str:
@@ -364,7 +362,7 @@ def confirmation_link(request: ConsentRequest) -> str:
 
 
 def consent_request_send(*, request_id: int, send) -> bool:
-    """Send a request's email at most once, however often the task runs (config.send_once)."""
+    """Send a request's email at most once, however often the task runs (core.send_once)."""
     return send_once(
         ConsentRequest,
         request_id,
@@ -497,7 +495,7 @@ def signup(
     if recipient_limit_reached("signup", email):
         return None  # enough confirmation emails to this inbox for now, whoever keeps asking
     with transaction.atomic():
-        # Two sign-ups of one new address at once make one contact, not two (see config.locks).
+        # Two sign-ups of one new address at once make one contact, not two (see core.locks).
         lock_name("signup-contact", email)
         contact = Contact.objects.filter(email=email).order_by("id").first()
         created = contact is None

@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from config.security import rate_limited
 from consent.models import Purpose
 from contacts.models import Contact
+from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import PreferencesForm, SignupForm
 from subscriptions.models import AccessToken, SubscriptionList

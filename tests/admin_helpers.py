@@ -3,7 +3,7 @@
 
 def admin_search(client, url: str, term: str, **params):
     """Search a changelist through its search box: the term is posted, the list URL names only a
-    random key (config.admin_tools.PostedSearchMixin). Returns the list page it leads to."""
+    random key (staff.admin_tools.PostedSearchMixin). Returns the list page it leads to."""
     from urllib.parse import urlencode
 
     target = f"{url}?{urlencode(params)}" if params else url

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from consent.models import ComplianceSettings
+from core.models import ComplianceSettings
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from tests.factories import UserFactory, with_consent
 
@@ -36,7 +36,7 @@ def flush_past_append_only_triggers():
     which row triggers do not see): lift them for the flush alone, as the schema's owner could."""
     from django.db import connection
 
-    from config.append_only import sqlite_triggers_lifted
+    from core.append_only import sqlite_triggers_lifted
 
     operations = type(connection.ops)
     original = operations.execute_sql_flush

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from config.append_only import sqlite_triggers_lifted
+from core.append_only import sqlite_triggers_lifted
 
 
 @contextmanager

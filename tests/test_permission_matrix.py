@@ -18,10 +18,11 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, Source
+from consent.models import ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
 from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
+from core.models import ComplianceSettings
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
 from imports.models import ImportRun, ImportSource
@@ -43,7 +44,7 @@ MATRIX = {
     "contacts.contact": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O}, "export": {O, M}},
     "consent.consentchange": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "consent.purpose": {"view": ALL, "add": {O}, "change": {O}, "delete": {O}},
-    "consent.compliancesettings": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
+    "core.compliancesettings": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "consent.consentlevelsnapshot": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.periodictask": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.crontabschedule": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
@@ -85,7 +86,7 @@ def make_object(label, user):
             return ConsentChange.objects.latest("id")
         case "consent.purpose":
             return PurposeFactory()
-        case "consent.compliancesettings":
+        case "core.compliancesettings":
             return ComplianceSettings.load()
         case "consent.consentlevelsnapshot":
             consent_level_snapshot_take()

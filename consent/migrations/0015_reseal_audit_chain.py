@@ -73,7 +73,7 @@ def _v1_ok(record) -> bool:
 
 
 def reseal(apps, schema_editor):
-    from config.bulk import bulk_set
+    from core.bulk import bulk_set
     from consent.audit_chain import _mac, link_hash, personal_digest, subject_hash
 
     Change = apps.get_model("consent", "ConsentChange")

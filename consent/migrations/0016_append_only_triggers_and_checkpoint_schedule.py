@@ -3,8 +3,8 @@
 
 from django.db import migrations
 
-from config.append_only import append_only, sqlite_unchanged, unchanged_except
-from config.beat import periodic_task
+from core.append_only import append_only, sqlite_unchanged, unchanged_except
+from core.beat import periodic_task
 
 # An erasure may blank the contact link and the personal fields, mark the record and leave the
 # keyed hash of its contact, once; every other column keeps its value (consent_changes_pseudonymise).

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from config.beat import periodic_task
+from core.beat import periodic_task
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,7 @@ one write dsr.erasure makes after the erasure: the residue scan's result, once."
 
 from django.db import migrations
 
-from config.append_only import append_only, sqlite_unchanged, unchanged_except
+from core.append_only import append_only, sqlite_unchanged, unchanged_except
 
 
 class Migration(migrations.Migration):

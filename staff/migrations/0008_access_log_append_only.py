@@ -8,7 +8,7 @@ the settings accept (ACCESS_LOG_MIN_RETENTION_DAYS) cannot be deleted."""
 
 from django.db import migrations
 
-from config.append_only import append_only, sqlite_unchanged, unchanged_except
+from core.append_only import append_only, sqlite_unchanged, unchanged_except
 
 _MIN_DAYS = 30  # consent.models.ACCESS_LOG_MIN_RETENTION_DAYS when this was written
 _RETENTION_DAYS = (

@@ -8,9 +8,9 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 
-from config.api_base import ID_MAX
 from consent.models import ConsentChange, Purpose
 from dsr.models import DataSubjectRequest
+from staff.api_base import ID_MAX
 from tests.factories import ContactFactory, with_consent
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(public=True))

@@ -20,7 +20,7 @@ def test_every_scheduled_task_exists_in_the_worker():
 def test_a_schedule_is_removed_when_its_migration_is_reversed():
     from django.apps import apps as real_apps
 
-    from config.beat import periodic_task
+    from core.beat import periodic_task
 
     operation = periodic_task("Test schedule", "dsr.deadline_reminders", every=7, period="minutes")
     operation.code(real_apps, None)
@@ -32,7 +32,7 @@ def test_a_schedule_is_removed_when_its_migration_is_reversed():
 
 
 def test_a_schedule_is_either_an_interval_or_a_daily_time():
-    from config.beat import periodic_task
+    from core.beat import periodic_task
 
     with pytest.raises(ValueError):
         periodic_task("both", "x", every=1, period="hours", hour="3")

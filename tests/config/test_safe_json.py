@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db import models
 from django.test import RequestFactory
 
-from config.safe_json import JSONFormField
+from core.safe_json import JSONFormField
 from journeys.models import Segment
 from tests.factories import ContactFactory, UserFactory
 
@@ -141,7 +141,7 @@ def test_nesting_is_counted_in_the_text_as_the_parser_would_see_it():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from config.safe_json import json_depth
+    from core.safe_json import json_depth
 
     text = st.text(alphabet=st.sampled_from('[]{}"\\\\:,ab\u00e9 '), max_size=12)
     values = st.recursive(

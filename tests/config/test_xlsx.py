@@ -6,7 +6,7 @@ import io
 import openpyxl
 from django.utils import timezone
 
-from config.xlsx import write_workbook
+from core.xlsx import write_workbook
 
 
 def read(buffer):

@@ -6,8 +6,9 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from consent.models import ComplianceSettings, ConsentChange, Source
+from consent.models import ConsentChange, Source
 from consent.services import consent_change, consent_changes_pseudonymise
+from core.models import ComplianceSettings
 from staff.models import AccessLogEntry
 from tests.admin_helpers import admin_search
 from tests.factories import ContactFactory
@@ -116,7 +117,7 @@ def test_marketer_may_read_but_not_export_consent_history(client_as, marketer, r
 
 
 @pytest.mark.parametrize(
-    "url", [RECORDS, RECORDS_EXPORT, reverse("admin:consent_compliancesettings_changelist")]
+    "url", [RECORDS, RECORDS_EXPORT, reverse("admin:core_compliancesettings_changelist")]
 )
 def test_outsider_is_refused_consent_pages(client_as, outsider, url):
     assert client_as(outsider).get(url).status_code == 403
@@ -124,12 +125,12 @@ def test_outsider_is_refused_consent_pages(client_as, outsider, url):
 
 def test_compliance_settings_is_one_row_that_cannot_be_added_or_deleted(client_as, privacy_officer):
     client = client_as(privacy_officer)
-    response = client.get(reverse("admin:consent_compliancesettings_changelist"))
+    response = client.get(reverse("admin:core_compliancesettings_changelist"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:consent_compliancesettings_change", args=[1])
-    assert client.get(reverse("admin:consent_compliancesettings_add")).status_code == 403
+    assert response["Location"] == reverse("admin:core_compliancesettings_change", args=[1])
+    assert client.get(reverse("admin:core_compliancesettings_add")).status_code == 403
     assert (
-        client.post(reverse("admin:consent_compliancesettings_delete", args=[1]), {"post": "yes"}).status_code
+        client.post(reverse("admin:core_compliancesettings_delete", args=[1]), {"post": "yes"}).status_code
         == 403
     )
     assert ComplianceSettings.objects.count() == 1
@@ -142,7 +143,7 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
     consent_change(contact=contact, level=1, source=Source.IMPORT)
     assert not ConsentChange.objects.exists()  # off by default, like a new installation
 
-    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    url = reverse("admin:core_compliancesettings_change", args=[1])
     data = {
         "log_consent_changes": "on",
         "double_opt_in_expiry_hours": "72",
@@ -163,7 +164,7 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
 
 
 def test_auditor_cannot_change_compliance_settings(client_as, auditor):
-    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    url = reverse("admin:core_compliancesettings_change", args=[1])
     ComplianceSettings.load()
     assert client_as(auditor).post(url, {"log_consent_changes": "on"}).status_code == 403
     assert ComplianceSettings.load().log_consent_changes is False
@@ -191,7 +192,7 @@ def test_every_compliance_setting_can_be_set_in_the_admin(client_as, privacy_off
     assert {"request_clock_starts_at", "interaction_retention_days", "export_link_days"} <= {
         f.name for f in fields
     }
-    url = reverse("admin:consent_compliancesettings_change", args=[1])
+    url = reverse("admin:core_compliancesettings_change", args=[1])
     client = client_as(privacy_officer)
     form = client.get(url).context["adminform"].form
     assert set(form.fields) == {f.name for f in fields}

@@ -360,8 +360,8 @@ def test_the_database_refuses_updates_and_deletes_of_checkpoints(chain):
 
 
 def test_the_daily_checkpoint_goes_to_the_officers_address_when_one_is_set(chain, mailoutbox):
-    from consent.models import ComplianceSettings
     from consent.tasks import audit_checkpoint
+    from core.models import ComplianceSettings
 
     assert audit_checkpoint() == 5 and not mailoutbox  # no address: kept in the database only
     settings = ComplianceSettings.load()

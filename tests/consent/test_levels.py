@@ -1,4 +1,4 @@
-from consent.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel, describe, includes
+from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel, describe, includes
 
 
 def test_six_levels_in_order_with_names_and_descriptions():

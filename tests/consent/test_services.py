@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consent.audit_chain import verify
-from consent.models import ComplianceSettings, ConsentChange, ConsentLevelSnapshot, PurposeConsent, Source
+from consent.models import ConsentChange, ConsentLevelSnapshot, PurposeConsent, Source
 from consent.services import ConsentWish, consent_change, consent_changes_apply, consent_level_snapshot_take
+from core.models import ComplianceSettings
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db

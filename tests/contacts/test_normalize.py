@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contacts.normalize import normalize_email, normalize_phone
+from core.normalize import normalize_email, normalize_phone
 
 LOCAL = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9._+-]{0,20}[a-zA-Z0-9]", fullmatch=True).filter(
     lambda s: ".." not in s

@@ -14,8 +14,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from consent.models import ComplianceSettings, Source
+from consent.models import Source
 from consent.services import consent_change
+from core.models import ComplianceSettings
 from dsr.models import ExportBundle
 from dsr.services import dsr_create, dsr_verify
 from staff.models import AccessLogEntry
@@ -170,7 +171,7 @@ def test_the_bundle_lists_staff_accesses_named_or_pseudonymised_as_set(
     holly, privacy_officer, client_as, smtp, pseudonymise
 ):
     from dsr.bundles import bundle_sections
-    from staff.staff_requests import staff_pseudonym
+    from dsr.staff_requests import staff_pseudonym
 
     settings = ComplianceSettings.load()
     settings.export_pseudonymise_staff = pseudonymise

@@ -8,9 +8,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from consent.models import ComplianceSettings, Source
+from consent.models import Source
 from consent.services import consent_change
 from contacts.models import Contact
+from core.models import ComplianceSettings
 from dsr.erasure import contacts_erase
 from dsr.residue import Identity, residue_scan
 from imports.files import import_uploads_purge
@@ -199,7 +200,7 @@ def test_the_residue_scan_reads_files_names_the_places_and_is_not_clean_while_on
 
 
 def test_a_person_is_found_in_an_upload_from_an_older_system_however_the_number_is_written(tmp_path):
-    from dsr.filescan import file_mentions
+    from core.filescan import file_mentions
 
     jurgen = Identity(first_name="Jürgen", last_name="Müller", phone="+4930901820")
     by_name = tmp_path / "latin1.csv"

@@ -7,8 +7,8 @@ from django.test.utils import isolate_apps
 from consent.models import ConsentChange, PurposeConsent
 from consent.services import consent_change
 from contacts.models import Contact
-from dsr import registry
-from dsr.checks import check_personal_data_registered
+from core import registry
+from core.checks import check_personal_data_registered
 from subscriptions.models import AccessToken, ConsentRequest, Subscription
 from tests.factories import ContactFactory
 

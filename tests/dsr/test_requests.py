@@ -172,7 +172,7 @@ def test_marketers_never_see_requests(client_as, marketer):
 
 
 def test_the_deadline_counts_from_receipt_or_verification_as_the_settings_say(privacy_officer, client_as):
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     received = timezone.now() - timedelta(days=10)
     request, _ = dsr_create(kind="access", email="a@example.org", channel="letter")

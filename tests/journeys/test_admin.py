@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from consent.models import ComplianceSettings
 from contacts.services import contact_update
+from core.models import ComplianceSettings
 from journeys.models import EmailTemplate, Journey, Segment, SegmentExport
 from journeys.services import segment_update
 from staff.models import AccessLogEntry

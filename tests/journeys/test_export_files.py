@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from config.files import written_whole
 from contacts.services import contacts_create
+from core.files import written_whole
 from journeys import services
 from journeys.models import SegmentExport
 from tests.conftest import run_together, wait_for

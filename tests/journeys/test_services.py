@@ -6,9 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from consent.models import ComplianceSettings, Source
+from consent.models import Source
 from consent.services import consent_change
 from contacts.services import contact_update
+from core.models import ComplianceSettings
 from journeys.models import Enrolment, Journey, JourneyTask
 from journeys.services import (
     journey_create,

@@ -114,7 +114,7 @@ def test_the_database_refuses_to_rewrite_or_delete_an_entry_inside_the_retention
 def test_a_retention_shorter_than_the_database_allows_is_refused_with_a_message(db):
     from django.core.exceptions import ValidationError
 
-    from consent.models import ComplianceSettings
+    from core.models import ComplianceSettings
 
     settings = ComplianceSettings.load()
     settings.access_log_retention_days = 7

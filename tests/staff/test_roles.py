@@ -26,7 +26,7 @@ def test_officer_may_edit_contacts_and_see_sensitive_fields():
     assert {
         "contacts.change_contact",
         "contacts.view_sensitive_contact",
-        "consent.change_compliancesettings",
+        "core.change_compliancesettings",
     } <= perms(PRIVACY_OFFICER)
 
 

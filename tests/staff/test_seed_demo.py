@@ -9,9 +9,9 @@ from django.test import Client
 from consent.audit_chain import verify
 from consent.models import ConsentChange, Purpose
 from contacts.models import Contact
+from demo.seed import DEMO_USERS
 from journeys.models import Journey, Segment
 from journeys.selectors import journey_audience
-from staff.demo import DEMO_USERS
 
 pytestmark = pytest.mark.django_db
 

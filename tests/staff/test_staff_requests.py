@@ -15,9 +15,9 @@ from consent.services import consent_change
 from dsr.models import DataSubjectRequest
 from dsr.residue import Identity, residue_scan
 from dsr.services import dsr_assign, dsr_create, dsr_verify
+from dsr.staff_requests import staff_pseudonym
 from staff.models import AccessLogEntry
 from staff.roles import PRIVACY_OFFICER
-from staff.staff_requests import staff_pseudonym
 from tests.conftest import _persona
 from tests.factories import ContactFactory, UserFactory
 

@@ -6,8 +6,9 @@ import pytest
 from celery.exceptions import Retry
 from django.urls import reverse
 
-from consent.models import ComplianceSettings, ConsentChange, Source
+from consent.models import ConsentChange, Source
 from consent.services import consent_change
+from core.models import ComplianceSettings
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import Meta, center_link, consent_request_create, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory

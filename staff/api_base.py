@@ -15,7 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.utils.json import strict_constant
 
-from config import safe_json
+from core import safe_json
 from staff.roles import has_role
 
 

@@ -3,7 +3,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from simple_history.models import HistoricalChanges
 
-from dsr import registry
+from core import registry
 
 
 def _points_to_contact(model) -> bool:
@@ -39,7 +39,7 @@ def check_personal_data_registered(app_configs=None, models=None, **kwargs):
             errors.append(
                 checks.Error(
                     f"{model._meta.label} points to Contact but is not in the personal-data registry.",
-                    hint="Register it in its app's privacy.py with dsr.registry.register(...).",
+                    hint="Register it in its app's privacy.py with core.registry.register(...).",
                     obj=model,
                     id="dsr.E001",
                 )

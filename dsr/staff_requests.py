@@ -8,11 +8,8 @@ so every log still adds up (the same pseudonym everywhere) but no longer names a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
-from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -22,17 +19,12 @@ from django.utils.translation import gettext as _
 
 from consent.models import ConsentChange
 from staff.models import AccessLogEntry
+from staff.pseudonyms import staff_pseudonym
 
 LOGS_ARE_FACTS = _(
     "Log entries are a factual record of what happened and when; they are not rectified or restricted "
     "(GDPR Art. 5(2), 17(3)(b) and (e)). You can receive a copy of everything logged about you."
 )
-
-
-def staff_pseudonym(user) -> str:
-    """The same pseudonym for one account wherever it appears; not reversible without the key."""
-    mac = hmac.new(settings.AUDIT_CHAIN_KEY.encode(), f"staff:{user.pk}".encode(), hashlib.sha256)
-    return f"former-staff-{mac.hexdigest()[:10]}"
 
 
 def staff_log_sections(user) -> list[dict]:

@@ -15,8 +15,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from config.safe_json import JSONFormField
-from config.xlsx import xlsx_response
+from core.safe_json import JSONFormField
+from core.xlsx import xlsx_response
 
 # Every admin that edits a JSONField sets formfield_overrides to this (tests/config/
 # test_safe_json.py finds any that does not): NUL, lone surrogates and deep nesting get a form error.

@@ -63,7 +63,7 @@ def _has_phone(texts: list[str], joined: str, phone: str) -> bool:
         if _PHONEISH.match(candidate) and _NON_DIGITS.sub("", candidate).endswith(tail):
             from django.core.exceptions import ValidationError
 
-            from contacts.normalize import normalize_phone
+            from core.normalize import normalize_phone
 
             try:
                 if normalize_phone(candidate) == phone:

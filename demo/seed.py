@@ -15,10 +15,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from consent.models import ComplianceSettings, Purpose, Source
+from consent.models import Purpose, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from contacts.services import contact_create, contact_update
+from core.models import ComplianceSettings
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
@@ -106,13 +107,36 @@ def ensure_catalogue() -> None:
 
 
 @transaction.atomic
-def seed(*, officer) -> dict:
-    """Create what is missing; returns how many contacts were added this run."""
+def _keep_consent_records() -> None:
     settings = ComplianceSettings.load()
     if not settings.log_consent_changes:  # a demo organisation keeps records; a new install starts off
         settings.log_consent_changes = True
         settings._change_reason = "demo data"
         settings.save()
+
+
+def _join(contact: Contact, lists: list, *, confirmed_at) -> None:
+    """Subscribe as by double opt-in; a list tied to a purpose records that purpose's yes too."""
+    for lst in lists:
+        subscription_set(
+            contact=contact,
+            subscription_list=lst,
+            status=Subscription.Status.SUBSCRIBED,
+            source=Source.DOUBLE_OPT_IN,
+        )
+        if lst.purpose_id:
+            consent_change(
+                contact=contact,
+                purposes={lst.purpose: True},
+                source=Source.DOUBLE_OPT_IN,
+                effective_at=confirmed_at,
+                evidence={"demo": True},
+            )
+
+
+def seed(*, officer) -> dict:
+    """Create what is missing; returns how many contacts were added this run."""
+    _keep_consent_records()
     ensure_catalogue()
     rng = random.Random(2026)
     now = timezone.now()
@@ -148,21 +172,7 @@ def seed(*, officer) -> dict:
             reason="demo data",
         )
         _replay(contact, plan, answers, tracking, officer)
-        for lst in joined:
-            subscription_set(
-                contact=contact,
-                subscription_list=lst,
-                status=Subscription.Status.SUBSCRIBED,
-                source=Source.DOUBLE_OPT_IN,
-            )
-            if lst.purpose_id:
-                consent_change(
-                    contact=contact,
-                    purposes={lst.purpose: True},
-                    source=Source.DOUBLE_OPT_IN,
-                    effective_at=plan[-1][1],
-                    evidence={"demo": True},
-                )
+        _join(contact, joined, confirmed_at=plan[-1][1])
         if n < RESTRICTED:
             contact_update(
                 contact=contact, processing_restricted=True, reason="demo: restriction requested (Art. 18)"

@@ -2,7 +2,7 @@
 
 Each app's privacy.py registers the models that hold personal data, which fields are personal,
 how a row reaches its Contact, and what erasure does to it. Discovery, export and erasure walk
-this registry; a system check (dsr.checks) refuses any model pointing at Contact that is missing.
+this registry; a system check (core.checks) refuses any model pointing at Contact that is missing.
 
 Files count too: each app registers the files it writes that can hold personal data (export
 bundles, segment exports, import uploads) with `register_files`, saying how to find the files of

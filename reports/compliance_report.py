@@ -14,9 +14,9 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils import timezone
 
-from config.xlsx import write_workbook_sheets
 from consent.audit_chain import latest_checkpoint, verify
 from consent.models import ConsentChange, Purpose
+from core.xlsx import write_workbook_sheets
 
 
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -136,11 +136,44 @@ def processing_records() -> list[list]:
     return rows
 
 
+REQUEST_COLUMNS = [
+    "Reference",
+    "Type",
+    "Received by",
+    "Status",
+    "Received",
+    "Verified",
+    "Deadline",
+    "Closed",
+    "Days to close",
+    "Deadline breached",
+]
+REQUEST_SUMMARY_COLUMNS = ["Type", "Received", "Completed", "Median days to complete", "Breaches"]
+ERASURE_COLUMNS = ["Performed", "Request", "Contacts", "Deleted", "Kept anonymised", "Residue scan"]
+PROCESSING_COLUMNS = [
+    "Kind",
+    "Name",
+    "Legal basis",
+    "Data categories",
+    "Retention",
+    "Recipients",
+    "Description",
+]
+
+
+def _checkpoint_line(checkpoint) -> str:
+    if not checkpoint:
+        return "none yet"
+    return (
+        f"{checkpoint.length} records, head {checkpoint.head_hash}, taken"
+        f" {timezone.localtime(checkpoint.created_at):%Y-%m-%d %H:%M %Z}, signature {checkpoint.signature}"
+    )
+
+
 def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[tuple[str, list, list]]]:
     """The report's summary and its tables (title, header, rows) for [start, end], local dates."""
     since, until = _bounds(start, end)
     chain = verify()
-    checkpoint = latest_checkpoint()
     changes = consent_changes_by_source(since, until)
     requests, request_summary = requests_in_period(since, until)
     erasures = erasures_in_period(since, until)
@@ -151,12 +184,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         "Audit chain records checked": chain.checked,
         "Audit chain verification": chain.summary(),
         "Audit chain problems": chain.bad_count,
-        "Latest signed checkpoint": (
-            f"{checkpoint.length} records, head {checkpoint.head_hash}, taken"
-            f" {timezone.localtime(checkpoint.created_at):%Y-%m-%d %H:%M %Z}, signature {checkpoint.signature}"
-            if checkpoint
-            else "none yet"
-        ),
+        "Latest signed checkpoint": _checkpoint_line(latest_checkpoint()),
         "Consent changes recorded": sum(r[-1] for r in changes),
         "Requests received": len(requests),
         "Requests past their deadline": sum(r[-1] == "yes" for r in requests),
@@ -165,37 +193,10 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
     tables = [
         ("Summary", ["Item", "Value"], [[k, v] for k, v in summary.items()]),
         ("Consent changes", ["Source", "Field", "Purpose", "New value", "Records"], changes),
-        (
-            "Requests",
-            [
-                "Reference",
-                "Type",
-                "Received by",
-                "Status",
-                "Received",
-                "Verified",
-                "Deadline",
-                "Closed",
-                "Days to close",
-                "Deadline breached",
-            ],
-            requests,
-        ),
-        (
-            "Requests by type",
-            ["Type", "Received", "Completed", "Median days to complete", "Breaches"],
-            request_summary,
-        ),
-        (
-            "Erasures",
-            ["Performed", "Request", "Contacts", "Deleted", "Kept anonymised", "Residue scan"],
-            erasures,
-        ),
-        (
-            "Records of processing",
-            ["Kind", "Name", "Legal basis", "Data categories", "Retention", "Recipients", "Description"],
-            processing_records(),
-        ),
+        ("Requests", REQUEST_COLUMNS, requests),
+        ("Requests by type", REQUEST_SUMMARY_COLUMNS, request_summary),
+        ("Erasures", ERASURE_COLUMNS, erasures),
+        ("Records of processing", PROCESSING_COLUMNS, processing_records()),
     ]
     return summary, tables
 

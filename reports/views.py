@@ -12,16 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from consent import dashboard
 from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify_and_record
-from consent.levels import ConsentLevel
-from consent.report import compliance_report_pdf, compliance_report_write
+from core.levels import ConsentLevel
+from reports import dashboard
+from reports.compliance_report import compliance_report_pdf, compliance_report_write
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _allowed(request) -> None:
-    if not request.user.has_perm("consent.view_dashboard"):
+    if not request.user.has_perm("core.view_dashboard"):
         raise PermissionDenied
 
 
@@ -70,7 +70,7 @@ class ReportPeriodForm(forms.Form):
 
 
 def compliance_report(request):
-    """The compliance report for a period, as XLSX (consent.report)."""
+    """The compliance report for a period, as XLSX (reports.compliance_report)."""
     _allowed(request)
     form = ReportPeriodForm(request.GET)
     if not form.is_valid():

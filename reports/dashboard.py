@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
-from consent.levels import ConsentLevel
 from consent.models import ConsentLevelSnapshot, Purpose
 from contacts.models import Contact
+from core.levels import ConsentLevel
 
 
 @dataclass
