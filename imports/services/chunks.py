@@ -169,8 +169,8 @@ def _consent_problems(row: Row) -> list[str]:
 
 def _rows_ready(ctx: _Context, todo: list[Row], by_ident: Idents, outcome: _Outcome) -> list[Row]:
     """The rows that may go to the consent service: consent allowed, and a contact or one to make."""
-    # A row for a new person can only be refused earlier (above) or for a retired purpose, checked
-    # here before anyone is made.
+    # A row for a new person can only be refused earlier (_parse_chunk, _rows_to_apply) or for its
+    # consent, checked here before anyone is made.
     ready = []
     for row in todo:
         if problems := _consent_problems(row):
