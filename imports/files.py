@@ -5,7 +5,7 @@ after the last committed chunk). Erasing one person therefore neither deletes th
 fails the run: the file is rewritten with that person's rows blanked. Each blanked row keeps its
 place ("(erased)" in its first cell, the rest empty), so the count of data rows a resume skips
 stays right, and a row not yet applied is refused as incomplete, as the suppression list would
-refuse it anyway. A finished run deletes its file at once (imports.services); a run that failed or
+refuse it anyway. A finished run deletes its file at once (imports.services.runs); a run that failed or
 never finished loses its file after the retention period in the compliance settings.
 """
 

@@ -248,7 +248,7 @@ def test_a_crash_inside_a_chunk_resumes_without_applying_a_row_twice(
 ):
     """Stands in for a killed worker: the chunk in flight rolls back, the rerun continues after
     the last committed chunk, and the result equals an uninterrupted run."""
-    from imports import services
+    from imports.services import runs as services  # the module whose runs call _process_chunk
 
     settings.IMPORT_CHUNK_ROWS = 3
     real, calls = services._process_chunk, []
