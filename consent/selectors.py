@@ -22,8 +22,8 @@ class Ineligibility(models.TextChoices):
 
     RESTRICTED = "restricted", _("Processing is restricted (GDPR Art. 18)")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from the list (GDPR Art. 21(3))")
-    BELOW_MINIMUM = "below_minimum", _("Consent level below the minimum")
     CHILD = "child", _("A child is never profiled (GDPR Art. 8)")
+    BELOW_MINIMUM = "below_minimum", _("Consent level below the minimum")
     NO_TRACKING = "no_tracking", _("Interaction tracking not allowed (ePrivacy Art. 5(3))")
     NO_PURPOSE_CONSENT = "no_purpose_consent", _("No explicit yes to the purpose (GDPR Art. 6(1)(a))")
 
@@ -90,12 +90,13 @@ def _purpose_granted(criteria: Criteria) -> Exists | None:
 
 
 # In the order a reason is given: a contact failing several rules is told the first. Restriction
-# stops all processing; an unsubscribe is named before the level it may have lowered with it.
+# stops all processing; an unsubscribe is named before the level it may have lowered with it; a
+# child below Profiling is told why it stays there (the database refuses a child above it).
 ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
     EligibilityRule(Ineligibility.RESTRICTED, _not_restricted),
     EligibilityRule(Ineligibility.UNSUBSCRIBED, _not_unsubscribed),
-    EligibilityRule(Ineligibility.BELOW_MINIMUM, _at_level),
     EligibilityRule(Ineligibility.CHILD, _not_a_profiled_child),
+    EligibilityRule(Ineligibility.BELOW_MINIMUM, _at_level),
     EligibilityRule(Ineligibility.NO_TRACKING, _tracking),
     EligibilityRule(Ineligibility.NO_PURPOSE_CONSENT, _purpose_granted),
 )
@@ -125,8 +126,8 @@ def eligible_contacts(
     """Contacts that may be processed at `min_level`, for `purpose` if given, as one SQL query.
 
     Applies ELIGIBILITY_RULES: restriction of processing (GDPR Art. 18, no processing at all);
-    mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3)); the
-    level hierarchy (higher includes lower); children never profiled (GDPR Art. 8); interaction
+    mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3));
+    children never profiled (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
     tracking needs the tracking choice (ePrivacy Art. 5(3)); a purpose needs an explicit yes
     (GDPR Art. 6(1)(a)).
     """
