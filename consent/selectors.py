@@ -2,12 +2,117 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
 from core.levels import CHILD_MAXIMUM, ConsentLevel
+
+
+class Ineligibility(models.TextChoices):
+    """Why a contact may not be processed: a stable code (kept in records, read by other apps) and
+    a label a privacy officer reads. One member per eligibility rule."""
+
+    RESTRICTED = "restricted", _("Processing is restricted (GDPR Art. 18)")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from the list (GDPR Art. 21(3))")
+    CHILD = "child", _("A child is never profiled (GDPR Art. 8)")
+    BELOW_MINIMUM = "below_minimum", _("Consent level below the minimum")
+    NO_TRACKING = "no_tracking", _("Interaction tracking not allowed (ePrivacy Art. 5(3))")
+    NO_PURPOSE_CONSENT = "no_purpose_consent", _("No explicit yes to the purpose (GDPR Art. 6(1)(a))")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a caller asks for: the eligible_contacts keywords, normalised once."""
+
+    level: ConsentLevel
+    purpose: Any = None
+    needs_tracking: bool = False
+    subscription_list: Any = None
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    """One rule: the SQL condition a contact must meet (None: the rule does not apply to these
+    criteria) and the reason given to whoever fails it."""
+
+    reason: Ineligibility
+    condition: Callable[[Criteria], Q | Exists | None]
+
+
+def _not_restricted(criteria: Criteria) -> Q:
+    return Q(processing_restricted=False)
+
+
+def _not_unsubscribed(criteria: Criteria) -> Exists | None:
+    if criteria.subscription_list is None:
+        return None
+    # Subscriptions sit above consent: their model is reached through Contact's reverse relation,
+    # not imported, so consent does not depend on the app that depends on it.
+    subscription = Contact._meta.get_field("subscriptions").related_model
+    left = subscription.objects.filter(
+        contact=OuterRef("pk"),
+        subscription_list=criteria.subscription_list,
+        status=subscription.Status.UNSUBSCRIBED,
+    )
+    return ~Exists(left)
+
+
+def _at_level(criteria: Criteria) -> Q:
+    return Q(consent_given__gte=criteria.level)
+
+
+def _not_a_profiled_child(criteria: Criteria) -> Q | None:
+    return Q(is_child=False) if criteria.level > CHILD_MAXIMUM else None
+
+
+def _tracking(criteria: Criteria) -> Q | None:
+    return Q(tracking_allowed=True) if criteria.needs_tracking else None
+
+
+def _purpose_granted(criteria: Criteria) -> Exists | None:
+    purpose = criteria.purpose
+    if purpose is None:
+        return None
+    granted = PurposeConsent.objects.filter(contact=OuterRef("pk"), granted=True)
+    if isinstance(purpose, str):
+        # The slug's id as a scalar subquery, not a join: the planner then reads the answers
+        # as if the id had been written in (a join made the first page 3x slower at 1M).
+        purpose = Subquery(Purpose.objects.filter(slug=purpose).values("pk")[:1])
+    return Exists(granted.filter(purpose=purpose))
+
+
+# In the order a reason is given: a contact failing several rules is told the first. Restriction
+# stops all processing; an unsubscribe is named before the level it may have lowered with it; a
+# child below Profiling is told why it stays there (the database refuses a child above it).
+ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
+    EligibilityRule(Ineligibility.RESTRICTED, _not_restricted),
+    EligibilityRule(Ineligibility.UNSUBSCRIBED, _not_unsubscribed),
+    EligibilityRule(Ineligibility.CHILD, _not_a_profiled_child),
+    EligibilityRule(Ineligibility.BELOW_MINIMUM, _at_level),
+    EligibilityRule(Ineligibility.NO_TRACKING, _tracking),
+    EligibilityRule(Ineligibility.NO_PURPOSE_CONSENT, _purpose_granted),
+)
+
+
+def eligibility_conditions(
+    *,
+    min_level: int,
+    purpose: Purpose | str | None = None,
+    needs_tracking: bool = False,
+    subscription_list=None,
+) -> list[tuple[Ineligibility, Q | Exists]]:
+    """The conditions of the rules that apply to these criteria, in ELIGIBILITY_RULES' order."""
+    criteria = Criteria(ConsentLevel(int(min_level)), purpose, needs_tracking, subscription_list)
+    applied = ((rule.reason, rule.condition(criteria)) for rule in ELIGIBILITY_RULES)
+    return [(reason, condition) for reason, condition in applied if condition is not None]
 
 
 def eligible_contacts(
@@ -20,43 +125,50 @@ def eligible_contacts(
 ) -> QuerySet[Contact]:
     """Contacts that may be processed at `min_level`, for `purpose` if given, as one SQL query.
 
-    Applies: the level hierarchy (higher includes lower); restriction of processing (GDPR Art. 18,
-    no processing at all); children never profiled (GDPR Art. 8); a purpose needs an explicit yes
-    (GDPR Art. 6(1)(a)); interaction tracking needs the tracking choice (ePrivacy Art. 5(3));
-    mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3)).
-    Later issues add erasure suppression here, so every caller gains it.
+    Applies ELIGIBILITY_RULES: restriction of processing (GDPR Art. 18, no processing at all);
+    mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3));
+    children never profiled (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
+    tracking needs the tracking choice (ePrivacy Art. 5(3)); a purpose needs an explicit yes
+    (GDPR Art. 6(1)(a)).
     """
-    level = ConsentLevel(int(min_level))
-    contacts = (queryset if queryset is not None else Contact.objects.all()).filter(
-        processing_restricted=False, consent_given__gte=level
+    contacts = queryset if queryset is not None else Contact.objects.all()
+    conditions = eligibility_conditions(
+        min_level=min_level,
+        purpose=purpose,
+        needs_tracking=needs_tracking,
+        subscription_list=subscription_list,
     )
-    if level > CHILD_MAXIMUM:
-        contacts = contacts.filter(is_child=False)
-    if needs_tracking:
-        contacts = contacts.filter(tracking_allowed=True)
-    if purpose is not None:
-        granted = PurposeConsent.objects.filter(contact=OuterRef("pk"), granted=True)
-        if isinstance(purpose, str):
-            # The slug's id as a scalar subquery, not a join: the planner then reads the answers
-            # as if the id had been written in (a join made the first page 3x slower at 1M).
-            purpose = Subquery(Purpose.objects.filter(slug=purpose).values("pk")[:1])
-        granted = granted.filter(purpose=purpose)
-        contacts = contacts.filter(Exists(granted))
-    if subscription_list is not None:
-        from subscriptions.models import Subscription  # subscriptions depends on consent, not back
-
-        left = Subscription.objects.filter(
-            contact=OuterRef("pk"),
-            subscription_list=subscription_list,
-            status=Subscription.Status.UNSUBSCRIBED,
-        )
-        contacts = contacts.filter(~Exists(left))
+    for _reason, condition in conditions:
+        contacts = contacts.filter(condition)
     return contacts
 
 
 def is_eligible(contact: Contact, **criteria) -> bool:
     """The same rule for one contact, checked in the database (not from a stale instance)."""
     return eligible_contacts(queryset=Contact.objects.filter(pk=contact.pk), **criteria).exists()
+
+
+def ineligibility_reasons(contact: Contact, **criteria) -> list[Ineligibility]:
+    """Every rule `contact` fails for these criteria (eligible_contacts keywords), in rule order;
+    empty when eligible. One query, from the same conditions eligible_contacts filters by."""
+    conditions = eligibility_conditions(**criteria)
+    # Aliases of their own: a reason's code could one day name a field of Contact.
+    met = {
+        f"meets_{reason.value}": Case(
+            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+        for reason, condition in conditions
+    }
+    row = Contact.objects.filter(pk=contact.pk).values(**met).first()
+    if row is None:
+        raise Contact.DoesNotExist(f"Contact {contact.pk} does not exist (any more).")
+    return [reason for reason, _condition in conditions if not row[f"meets_{reason.value}"]]
+
+
+def ineligibility_reason(contact: Contact, **criteria) -> Ineligibility | None:
+    """The first rule `contact` fails for these criteria, or None when it may be processed."""
+    reasons = ineligibility_reasons(contact, **criteria)
+    return reasons[0] if reasons else None
 
 
 # Consent change records of these fields tell what the contact's hidden fields would.

@@ -3,7 +3,14 @@
 import pytest
 
 from consent.models import Source
-from consent.selectors import eligible_contacts, is_eligible
+from consent.selectors import (
+    ELIGIBILITY_RULES,
+    Ineligibility,
+    eligible_contacts,
+    ineligibility_reason,
+    ineligibility_reasons,
+    is_eligible,
+)
 from consent.services import consent_change
 from contacts.services import contact_update
 from subscriptions.models import Subscription, SubscriptionList
@@ -137,3 +144,88 @@ def test_who_unsubscribed_from_a_list_is_left_out_of_mail_for_that_list_only():
     assert set(eligible_contacts(min_level=4, subscription_list=news)) == {stayed, never}
     assert set(eligible_contacts(min_level=4, subscription_list=offers)) == {stayed, left, never}
     assert not is_eligible(left, min_level=4, subscription_list=news)
+
+
+def test_each_rule_a_contact_fails_is_named_with_a_stable_code_and_a_label():
+    news_list = SubscriptionList.objects.create(name="News", slug="news")
+    news = PurposeFactory(slug="news")
+    fine = at(5)
+    consent_change(contact=fine, tracking_allowed=True, purposes={news: True}, source=Source.IMPORT)
+    restricted, low, silent, untracked, left = at(5), at(3), at(5), at(5), at(5)
+    contact_update(contact=restricted, processing_restricted=True)
+    child = at(4, is_child=True, guardian=fine)
+    subscription_set(contact=left, subscription_list=news_list, status="unsubscribed", source=Source.API)
+    asked = {"min_level": 4, "purpose": news, "subscription_list": news_list}
+    for contact in (restricted, low, silent, untracked, left, child):
+        consent_change(contact=contact, purposes={news: contact is not silent}, source=Source.IMPORT)
+    assert ineligibility_reason(fine, needs_tracking=True, **asked) is None
+    assert ineligibility_reason(restricted, **asked) == Ineligibility.RESTRICTED
+    assert ineligibility_reason(low, **asked) == Ineligibility.BELOW_MINIMUM
+    assert ineligibility_reason(silent, **asked) == Ineligibility.NO_PURPOSE_CONSENT
+    assert ineligibility_reason(untracked, needs_tracking=True, **asked) == Ineligibility.NO_TRACKING
+    assert ineligibility_reason(left, **asked) == Ineligibility.UNSUBSCRIBED
+    assert ineligibility_reason(child, **asked) is None  # Marketing is allowed for a child
+    assert ineligibility_reason(child, **{**asked, "min_level": 5}) == Ineligibility.CHILD
+    assert Ineligibility.UNSUBSCRIBED.value == "unsubscribed"
+    assert "Art. 18" in str(Ineligibility.RESTRICTED.label)
+    assert [rule.reason for rule in ELIGIBILITY_RULES] == list(Ineligibility)
+
+
+def test_the_reasons_come_in_rule_order_restriction_and_unsubscribe_first(django_assert_num_queries):
+    news_list = SubscriptionList.objects.create(name="News", slug="news")
+    news = PurposeFactory(slug="news")
+    contact = at(2)
+    subscription_set(contact=contact, subscription_list=news_list, status="unsubscribed", source=Source.API)
+    asked = {"min_level": 4, "purpose": news, "subscription_list": news_list, "needs_tracking": True}
+    with django_assert_num_queries(1):
+        assert ineligibility_reasons(contact, **asked) == [
+            Ineligibility.UNSUBSCRIBED,
+            Ineligibility.BELOW_MINIMUM,
+            Ineligibility.NO_TRACKING,
+            Ineligibility.NO_PURPOSE_CONSENT,
+        ]
+    contact_update(contact=contact, processing_restricted=True)
+    assert ineligibility_reasons(contact, **asked)[:2] == [
+        Ineligibility.RESTRICTED,
+        Ineligibility.UNSUBSCRIBED,
+    ]
+
+
+def test_a_reason_is_given_exactly_when_the_query_leaves_the_contact_out():
+    news = PurposeFactory(slug="news")
+    news_list = SubscriptionList.objects.create(name="News", slug="news")
+    guardian = at(5)
+    people = [guardian]
+    for level in range(6):
+        for kind in ("adult", "child", "restricted", "unsubscribed"):
+            contact = ContactFactory(is_child=kind == "child", guardian=guardian if kind == "child" else None)
+            consent_change(
+                contact=contact,
+                level=min(level, 4) if kind == "child" else level,
+                tracking_allowed=level % 2 == 0,
+                purposes={news: level % 3 != 0},
+                source=Source.IMPORT,
+            )
+            if kind == "restricted":
+                contact_update(contact=contact, processing_restricted=True)
+            if kind == "unsubscribed":
+                subscription_set(
+                    contact=contact, subscription_list=news_list, status="unsubscribed", source=Source.API
+                )
+            people.append(contact)
+    for min_level in range(6):
+        for purpose in (None, news, "news"):
+            for needs_tracking in (False, True):
+                for subscription_list in (None, news_list):
+                    criteria = {
+                        "min_level": min_level,
+                        "purpose": purpose,
+                        "needs_tracking": needs_tracking,
+                        "subscription_list": subscription_list,
+                    }
+                    listed = set(eligible_contacts(**criteria).values_list("pk", flat=True))
+                    for c in people:
+                        assert (ineligibility_reason(c, **criteria) is None) == (c.pk in listed), (
+                            criteria,
+                            c.pk,
+                        )

@@ -93,16 +93,16 @@ def test_an_export_that_does_not_name_the_person_stays(holly, ann, marketer, pri
 def test_an_export_being_written_during_an_erasure_keeps_no_file(
     holly, ann, marketer, privacy_officer, monkeypatch
 ):
-    import journeys.services
+    import journeys.services.segment_exports
 
-    real = journeys.services.write_workbook
+    real = journeys.services.segment_exports.write_workbook
 
     def erase_meanwhile(out, **kwargs):
         # The member query already ran (with Holly) when the erasure commits.
         contacts_erase(contacts=[Contact.objects.get(pk=holly.pk)], actor=privacy_officer)
         return real(out, **kwargs)
 
-    monkeypatch.setattr(journeys.services, "write_workbook", erase_meanwhile)
+    monkeypatch.setattr(journeys.services.segment_exports, "write_workbook", erase_meanwhile)
     export = _export(marketer, "xlsx")
     assert export.status == SegmentExport.Status.FAILED and "erasure" in export.error
     assert not list(

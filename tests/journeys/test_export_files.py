@@ -7,6 +7,7 @@ from contacts.services import contacts_create
 from core.files import written_whole
 from journeys import services
 from journeys.models import SegmentExport
+from journeys.services import segment_exports
 from tests.conftest import run_together, wait_for
 from tests.factories import make_segment
 
@@ -47,7 +48,7 @@ def test_a_second_run_of_an_export_job_never_serves_half_a_file(marketer, monkey
     whole = services.segment_export_path(export).read_bytes()
     assert whole.count(b"\n") == 1001
 
-    monkeypatch.setattr(services, "PROGRESS_EVERY", 1)  # a progress update (a row write) per row
+    monkeypatch.setattr(segment_exports, "PROGRESS_EVERY", 1)  # a progress update (a row write) per row
     # The second run was let in while the first was still running (its status check came first).
     SegmentExport.objects.filter(pk=export.pk).update(status=SegmentExport.Status.RUNNING)
     db = connection.settings_dict

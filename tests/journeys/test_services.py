@@ -7,11 +7,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from consent.models import Source
+from consent.selectors import Ineligibility, ineligibility_reason
 from consent.services import consent_change
 from contacts.services import contact_update
 from core.models import ComplianceSettings
 from journeys.models import Enrolment, Journey, JourneyTask
 from journeys.services import (
+    advance,
     journey_create,
     journey_enrol,
     journey_go_live,
@@ -153,6 +155,28 @@ def test_who_no_longer_qualifies_exits_with_the_reason_and_gets_nothing_more(mem
             f"Mail 3 for {staying.first_name}",
         ]
         assert JourneyTask.objects.get().contact == staying
+
+
+@pytest.mark.parametrize("reason", ["unsubscribed", "below_minimum", "restricted"])
+def test_the_exit_reason_is_the_rule_the_eligibility_selector_names(member, smtp, monkeypatch, reason):
+    """The reason is not worked out again beside the selector: it is the selector's own."""
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    journey = make_journey(subscription_list=news)
+    leaving = member()
+    now = timezone.now()
+    journeys_run(now=now)
+    _leave_by(reason, leaving, journey)
+    named = []
+
+    def selector_reason(contact, **criteria):
+        named.append(ineligibility_reason(contact, **criteria))
+        return named[-1]
+
+    monkeypatch.setattr(advance, "ineligibility_reason", selector_reason)
+    journeys_run(now=now + WEEK_LATER)
+    enrolment = Enrolment.objects.get(contact=leaving)
+    assert named == [Ineligibility(reason)]
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", named[0].value)
 
 
 def test_a_contact_without_an_email_address_exits_instead_of_failing(member, smtp):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from journeys.models import Enrolment, JourneyTask, StepRun
-from journeys.services import RETRY_DELAY, claim_timeout, journey_enrol, journeys_run
+from journeys.services import RETRY_DELAY, AdvanceOutcome, claim_timeout, journey_enrol, journeys_run
 from journeys.tasks import run_journeys
 from subscriptions.models import SubscriptionList
 from tests.conftest import run_together, wait_for
@@ -34,7 +34,7 @@ def test_two_emails_a_week_apart_then_a_task_through_the_beat_task(member, smtp)
     news = SubscriptionList.objects.create(name="News", slug="news")
     journey = make_journey(subscription_list=news)
     anna = member(first_name="<Anna>")
-    assert run_journeys.delay().get()["sent"] == 1
+    assert run_journeys.delay().get()[AdvanceOutcome.SENT] == 1
     assert subjects(smtp, anna) == ["Mail 1 for <Anna>"]
     first = smtp.messages[0]
     assert "<https://" in first["List-Unsubscribe"] or "<http://" in first["List-Unsubscribe"]
@@ -56,8 +56,8 @@ def test_a_rerun_sends_nothing_twice_and_enrols_nobody_twice(member, smtp):
     now = timezone.now()
     first = journeys_run(now=now)
     again = journeys_run(now=now)
-    assert first["enrolled"] == 3 and first["sent"] == 3
-    assert again.get("enrolled", 0) == 0 and again.get("sent", 0) == 0
+    assert first["enrolled"] == 3 and first[AdvanceOutcome.SENT] == 3
+    assert again.get("enrolled", 0) == 0 and again.get(AdvanceOutcome.SENT, 0) == 0
     assert sorted(len(subjects(smtp, p)) for p in people) == [1, 1, 1]
 
 
@@ -69,11 +69,11 @@ def test_a_failed_send_is_released_and_sent_once_on_a_later_run(member, smtp, se
         closed.bind(("127.0.0.1", 0))
         settings.EMAIL_PORT = closed.getsockname()[1]
     now = timezone.now()
-    assert journeys_run(now=now)["failed"] == 1
+    assert journeys_run(now=now)[AdvanceOutcome.FAILED] == 1
     assert not StepRun.objects.exists()  # the claim was released, not left behind
     settings.EMAIL_PORT = smtp.port
-    assert journeys_run(now=now).get("sent", 0) == 0  # not before the retry delay
-    assert journeys_run(now=now + RETRY_DELAY)["sent"] == 1
+    assert journeys_run(now=now).get(AdvanceOutcome.SENT, 0) == 0  # not before the retry delay
+    assert journeys_run(now=now + RETRY_DELAY)[AdvanceOutcome.SENT] == 1
     journeys_run(now=now + RETRY_DELAY + timedelta(hours=1))
     assert subjects(smtp, anna) == [f"Mail 1 for {anna.first_name}"]
 
@@ -111,7 +111,7 @@ def test_two_workers_at_once_send_every_step_exactly_once(member, smtp):
     people = [member() for _ in range(12)]
     now = timezone.now()
     results = run_together(lambda: journeys_run(now=now), lambda: journeys_run(now=now))
-    assert sum(r.get("sent", 0) for r in results) == 12
+    assert sum(r.get(AdvanceOutcome.SENT, 0) for r in results) == 12
     assert sum(r.get("enrolled", 0) for r in results) == 12
     assert sorted(len(subjects(smtp, p)) for p in people) == [1] * 12
     later = now + WEEK_LATER

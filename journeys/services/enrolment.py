@@ -1,0 +1,103 @@
+"""Enrolment: who enters a live journey (one INSERT ... SELECT over the eligible audience), and the
+beat job that enrols and advances every due enrolment (journeys.services.advance).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import Counter
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from journeys.models import Enrolment, Journey
+from journeys.selectors import journey_audience
+from journeys.services.advance import NO_PROGRESS, AdvanceOutcome, enrolment_advance
+
+logger = logging.getLogger(__name__)
+
+# Passes over the due enrolments per run: each pass takes every due one a step further.
+MAX_PASSES = 50
+
+
+def journey_enrol(*, journey: Journey, now=None) -> int:
+    """Enrol the journey's eligible audience not yet enrolled, as one INSERT ... SELECT.
+
+    The audience is journeys.selectors.journey_audience (eligible_contacts over the segment); the
+    unique (journey, contact) constraint and ON CONFLICT DO NOTHING keep two runs at once from
+    enrolling anyone twice, and nobody is ever re-enrolled. Returns how many were enrolled.
+    """
+    now = now or timezone.now()
+    if journey.status != Journey.Status.LIVE or (journey.enrol_until and journey.enrol_until <= now):
+        return 0
+    enrolled = Enrolment.objects.filter(journey=journey, contact=OuterRef("pk"))
+    audience = journey_audience(journey).filter(~Exists(enrolled)).order_by().values(audience_id=F("pk"))
+    select_sql, params = audience.query.sql_with_params()
+    qn = connection.ops.quote_name
+    # "WHERE 1 = 1": SQLite would read ON CONFLICT as a join's ON without a WHERE before it.
+    # Only quoted identifiers and the ORM's own compiled SQL go into the text; values are parameters.
+    columns = ", ".join(qn(c) for c in ("journey_id", "contact_id", "due_at"))
+    sql = (
+        f"INSERT INTO {qn(Enrolment._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT %s, audience.{qn('audience_id')}, %s FROM ({select_sql}) audience "
+        "WHERE 1 = 1 ON CONFLICT DO NOTHING"
+    )
+    # The first step is due at the run's `now` (not the database clock), so the run that enrols
+    # also takes the first step.
+    due = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [journey.pk, due, *params])
+        return max(cursor.rowcount, 0)
+
+
+def journeys_run(*, now=None, batch: int = 500) -> dict:
+    """The beat job: enrol every live journey's new audience, then advance every due enrolment
+    until nothing more is due; complete journeys whose enrolment window closed and emptied.
+
+    Safe to run twice at once or again after a crash (see enrolment_advance).
+    """
+    now = now or timezone.now()
+    counts: Counter = Counter()
+    for journey in Journey.objects.filter(status=Journey.Status.LIVE):
+        counts["enrolled"] += journey_enrol(journey=journey, now=now)
+    for _pass in range(MAX_PASSES):
+        progressed, last_id = 0, 0
+        while True:
+            ids = list(
+                Enrolment.objects.filter(
+                    status=Enrolment.Status.ACTIVE,
+                    due_at__lte=now,
+                    journey__status=Journey.Status.LIVE,
+                    pk__gt=last_id,
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                break
+            last_id = ids[-1]
+            for enrolment_id in ids:
+                try:
+                    outcome = enrolment_advance(enrolment_id=enrolment_id, now=now)
+                except (smtplib.SMTPException, OSError):
+                    logger.exception("journey email failed", extra={"enrolment": enrolment_id})
+                    outcome = AdvanceOutcome.FAILED
+                counts[outcome.value] += 1
+                progressed += outcome not in NO_PROGRESS
+        if not progressed:
+            break
+    counts["journeys completed"] = journeys_complete(now=now)
+    return dict(counts)
+
+
+def journeys_complete(*, now=None) -> int:
+    """Live journeys past their enrolment window with nobody left in them become completed."""
+    now = now or timezone.now()
+    active = Enrolment.objects.filter(journey=OuterRef("pk"), status=Enrolment.Status.ACTIVE)
+    return (
+        Journey.objects.filter(status=Journey.Status.LIVE, enrol_until__lte=now)
+        .filter(~Exists(active))
+        .update(status=Journey.Status.COMPLETED)
+    )
