@@ -9,7 +9,7 @@ from django.urls import reverse
 from consent.models import ComplianceSettings, ConsentChange, Source
 from consent.services import consent_change
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import Meta, center_link, consent_request_create, unsubscribe_link
+from subscriptions.services import RequestMeta, center_link, consent_request_create, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,7 +121,7 @@ def test_a_contact_can_confirm_some_lists_and_not_others(client, logging_on, smt
     contact = ContactFactory()
     consent_change(contact=contact, level=1, source=Source.IMPORT)
     consent_request_create(
-        contact=contact, changes={"lists": [news.pk, deals.pk]}, origin="center", meta=Meta()
+        contact=contact, changes={"lists": [news.pk, deals.pk]}, origin="center", meta=RequestMeta()
     )
     link = path(smtp.links()[0])
     client.post(link, {"action": "confirm", "lists_offered": "1", "lists": [str(news.pk)]})
@@ -136,7 +136,9 @@ def test_the_confirmation_email_is_sent_once_however_often_the_task_runs(logging
     from subscriptions.tasks import send_consent_request_email
 
     contact = ContactFactory()
-    request = consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=Meta())
+    request = consent_request_create(
+        contact=contact, changes={"level": 3}, origin="center", meta=RequestMeta()
+    )
     assert len(smtp.messages) == 1  # sent when the transaction committed
     assert send_consent_request_email(request.pk) is False
     assert send_consent_request_email(request.pk) is False
@@ -154,7 +156,7 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(logging_on, smtp, set
         settings.EMAIL_PORT = probe.getsockname()[1]  # nothing listens there: a mail server that is down
     contact = ContactFactory()
     with pytest.raises(Retry):  # Celery schedules the task again
-        consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=Meta())
+        consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=RequestMeta())
     request = ConsentRequest.objects.get()  # the request itself was committed
     assert request.send_claimed_at is None and request.sent_at is None
 
@@ -176,7 +178,7 @@ def test_officer_sees_confirmation_outcomes_per_list_and_resends_an_expired_one(
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
     requests = [
         consent_request_create(
-            contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+            contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=RequestMeta()
         )
         for _ in range(3)
     ]
@@ -203,7 +205,7 @@ def test_officer_sees_confirmation_outcomes_per_list_and_resends_an_expired_one(
 def test_auditor_cannot_resend(client_as, auditor, logging_on, smtp):
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
     request = consent_request_create(
-        contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+        contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=RequestMeta()
     )
     response = client_as(auditor).post(
         reverse("admin:subscriptions_consentrequest_changelist"),
