@@ -31,6 +31,7 @@ from config.connection_loss import CONNECTION_LOST
 from config.safe_json import text_problem
 from consent.levels import ConsentLevel
 from consent.models import Purpose, Source
+from consent.rules import consent_refusal
 from consent.services import ConsentWish, consent_changes_apply
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
@@ -408,10 +409,10 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
     # only be refused earlier (above) or for a retired purpose, checked here before anyone is made.
     ready = []
     for row in todo:
-        if row.granted and not row.purpose.active:
-            outcome.errors.append(
-                (row.number, row.key, _("The purpose “%(purpose)s” is retired.") % {"purpose": row.purpose})
-            )
+        if (
+            refusal := consent_refusal(source=Source.IMPORT, purposes={row.purpose: row.granted})
+        ) is not None:
+            outcome.errors.append((row.number, row.key, "; ".join(refusal.messages)))
         elif not by_ident.get((row.kind, row.ident)) and not source.create_contacts:
             outcome.errors.append(
                 (row.number, row.key, _("No contact has this email address or phone number."))

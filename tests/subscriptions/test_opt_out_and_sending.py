@@ -114,6 +114,28 @@ def test_a_childs_raise_is_confirmed_by_the_guardian(client, logging_on, smtp):
     assert record.evidence["confirmed_by"] == "guardian" and record.evidence["guardian"] == guardian.pk
 
 
+def test_a_childs_center_choice_that_needs_profiling_is_refused_in_the_words_of_every_door(
+    client, logging_on, smtp
+):
+    """A list that needs Profiling, joined by a child, is refused with the message the consent
+    service, the API and the import report give (consent.rules), and nothing is asked for."""
+    guardian = ContactFactory(email="parent@example.org")
+    child = ContactFactory(is_child=True, guardian=guardian, email="kid@example.org")
+    offers = SubscriptionList.objects.create(name="Offers for you", slug="offers", min_level=5)
+    client.get(path(center_link(contact=child)))
+    data = {
+        "consent_given": "0",
+        "tracking": "deny",
+        "lists": [str(offers.pk)],
+        "first_name": child.first_name,
+        "email": child.email,
+    }
+    page = client.post(reverse("subscriptions:center"), data)
+    assert page.status_code == 200
+    assert "A child can never be given Profiling consent (GDPR Art. 8)." in page.content.decode()
+    assert not ConsentRequest.objects.exists() and smtp.messages == []
+
+
 def test_a_contact_can_confirm_some_lists_and_not_others(client, logging_on, smtp):
     weekly = PurposeFactory(slug="weekly")
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
