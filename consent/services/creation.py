@@ -22,6 +22,11 @@ from consent.services.inputs import (
 )
 from contacts.models import Contact
 
+# The Contact fields the consent rules read, typed before the rules read them.
+_CONSENT_FIELDS = [
+    Contact._meta.get_field(name) for name in ("is_child", "consent_given", "tracking_allowed")
+]
+
 
 def contacts_create_with_consent(
     *,
@@ -96,10 +101,7 @@ def _batch_validated(
 def _row_check(contact: Contact, wanted: dict, *, purposes: dict[str, Purpose], source: str) -> None:
     """The consent rules for a new contact: starting from nothing, everything it is given widens."""
     # As full_clean would read them, so "False" is no child (full_clean still refuses bad values).
-    typed = {
-        name: Contact._meta.get_field(name).to_python(getattr(contact, name))
-        for name in ("is_child", "consent_given", "tracking_allowed")
-    }
+    typed = {f.name: f.to_python(getattr(contact, f.attname)) for f in _CONSENT_FIELDS}
     consent_check(
         source=source,
         is_child=bool(typed["is_child"]),
