@@ -14,7 +14,7 @@ from consent.models import Source
 from contacts.selectors import rows_visible_to
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import Meta, consent_request_renew, describe, subscription_set
+from subscriptions.services import RequestMeta, consent_request_renew, describe, subscription_set
 
 
 @admin.register(SubscriptionList)
@@ -168,7 +168,7 @@ class ConsentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         sent = 0
         for pending in queryset.filter(confirmed_at__isnull=True).select_related("contact"):
             try:
-                if consent_request_renew(request=pending, meta=Meta()):
+                if consent_request_renew(request=pending, meta=RequestMeta()):
                     sent += 1
             except ValidationError as error:
                 self.message_user(request, f"#{pending.pk}: {' '.join(error.messages)}", messages.ERROR)

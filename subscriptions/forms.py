@@ -52,6 +52,21 @@ class PreferencesForm(forms.Form):
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])
 
+    def choices(self) -> dict:
+        """The cleaned form as preferences_update's arguments (an empty email keeps the address)."""
+        data = self.cleaned_data
+        return {
+            "level": data["consent_given"],
+            "purposes": self.answers(),
+            "lists": set(data["lists"]),
+            "tracking": data["tracking"] == "allow",
+            "profile": {
+                key: data[key]
+                for key in ("first_name", "last_name", "phone", "email")
+                if data[key] or key != "email"
+            },
+        }
+
     def answers(self) -> dict[str, bool]:
         return {
             p.slug: self.cleaned_data[f"purpose_{p.slug}"] == "yes"

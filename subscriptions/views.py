@@ -1,24 +1,31 @@
 """Public pages for people without an account. Thin: the rules live in subscriptions.services."""
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from consent.models import Purpose
 from contacts.models import Contact
 from core.security import rate_limited
 from subscriptions import services, tokens
-from subscriptions.forms import PreferencesForm, SignupForm
+from subscriptions.forms import SignupForm
 from subscriptions.models import AccessToken, SubscriptionList
+
+Confirmed = services.ConfirmationStatus
+_CONFIRM_HTTP_STATUS = {
+    Confirmed.CONFIRMED: 200,
+    Confirmed.ALREADY: 200,
+    Confirmed.EXPIRED: 410,
+    Confirmed.INVALID: 400,
+    Confirmed.REFUSED: 409,
+}
 
 SESSION_KEY = "subscription_center_contact"
 SESSION_SECONDS = 60 * 60
 
 
-def _meta(request) -> services.Meta:
-    return services.Meta(
+def _meta(request) -> services.RequestMeta:
+    return services.RequestMeta(
         ip=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
 
@@ -49,59 +56,14 @@ def center(request):
     if contact is None:
         return render(request, "subscriptions/session_over.html", status=403)
     gpc = request.headers.get("Sec-GPC") == "1"
-    gpc_applied = (
-        gpc and request.method == "GET" and services.gpc_honour(contact=contact, meta=_meta(request))
-    )
-    if gpc_applied:
-        contact.refresh_from_db()
-    purposes = Purpose.objects.filter(active=True)
-    lists = SubscriptionList.objects.filter(active=True, public=True)
-    state = services.current_state(contact)
-    initial = {
-        "consent_given": contact.consent_given,
-        "tracking": "allow" if contact.tracking_allowed else "deny",
-        "lists": sorted(state["lists"]),
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "email": contact.email,
-        "phone": contact.phone,
-        **{f"purpose_{slug}": "yes" if granted else "no" for slug, granted in state["purposes"].items()},
-    }
-    form = PreferencesForm(
-        request.POST or None, initial=initial, contact=contact, purposes=purposes, lists=lists
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            outcome = services.preferences_update(
-                contact=contact,
-                level=data["consent_given"],
-                purposes=form.answers(),
-                lists=set(data["lists"]),
-                tracking=data["tracking"] == "allow",
-                profile={
-                    key: data[key]
-                    for key in ("first_name", "last_name", "phone", "email")
-                    if data[key] or key != "email"
-                },
-                meta=_meta(request),
-                gpc=gpc,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            return render(
-                request, "subscriptions/center_saved.html", {"outcome": outcome, "pending": outcome.request}
-            )
-    context = {
-        "form": form,
-        "contact": contact,
-        "pending_lists": state["pending_lists"],
-        "gpc": gpc,
-        "gpc_applied": gpc_applied,
-        "email_level": services.email_level_opt_out(),
-    }
-    return render(request, "subscriptions/center.html", context)
+    if request.method == "POST":
+        page = services.center_submit(contact=contact, data=request.POST, meta=_meta(request), gpc=gpc)
+    else:
+        page = services.center_show(contact=contact, meta=_meta(request), gpc=gpc)
+    if page.saved is not None:
+        context = {"outcome": page.saved, "pending": page.saved.request}
+        return render(request, "subscriptions/center_saved.html", context)
+    return render(request, "subscriptions/center.html", page.context())
 
 
 @rate_limited("confirm", per_minute=20)
@@ -117,9 +79,7 @@ def confirm(request, token):
         result = services.consent_request_confirm(
             link=token, meta=_meta(request), lists=chosen if offered else None
         )
-        status = {"confirmed": 200, "already": 200, "expired": 410, "invalid": 400, "refused": 409}[
-            result.status
-        ]
+        status = _CONFIRM_HTTP_STATUS[result.status]
         return render(request, "subscriptions/confirm_result.html", {"result": result}, status=status)
     try:
         access = tokens.resolve(token, kind=AccessToken.Kind.CONFIRM)
@@ -131,7 +91,7 @@ def confirm(request, token):
         return render(
             request,
             "subscriptions/confirm_result.html",
-            {"result": services.Confirmation("already" if done else "expired", request_)},
+            {"result": services.Confirmation(Confirmed.ALREADY if done else Confirmed.EXPIRED, request_)},
             status=200 if done else 410,
         )
     pending = access.consent_request
@@ -139,7 +99,7 @@ def confirm(request, token):
         return render(
             request,
             "subscriptions/confirm_result.html",
-            {"result": services.Confirmation("already", pending)},
+            {"result": services.Confirmation(Confirmed.ALREADY, pending)},
         )
     changes = {key: value for key, value in pending.changes.items() if key != "lists"}
     context = {

@@ -11,7 +11,7 @@ from django.test import Client
 
 from consent.models import ConsentChange, Source
 from consent.services import consent_change
-from subscriptions.services import Meta, consent_request_create
+from subscriptions.services import RequestMeta, consent_request_create
 from tests.conftest import run_together
 from tests.factories import ContactFactory
 
@@ -36,7 +36,7 @@ def test_simultaneous_consent_changes_to_one_contact_chain_without_a_lost_update
 
 def test_a_confirmation_link_clicked_twice_at_once_applies_once(logging_on, smtp):
     contact = ContactFactory()
-    consent_request_create(contact=contact, changes={"level": 4}, origin="center", meta=Meta())
+    consent_request_create(contact=contact, changes={"level": 4}, origin="center", meta=RequestMeta())
     link = urlparse(smtp.links()[0]).path
 
     def click():

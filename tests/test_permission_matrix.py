@@ -31,7 +31,7 @@ from journeys.services import journeys_run, lead_scores_compute, segment_export_
 from staff.api_auth import api_key_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
-from subscriptions.services import Meta, signup
+from subscriptions.services import RequestMeta, signup
 from tests.factories import ContactFactory, PurposeFactory, make_journey, make_segment, with_consent
 
 O, M, A = "privacy_officer", "marketer", "auditor"  # noqa: E741 (a table reads better with initials)
@@ -105,7 +105,9 @@ def make_object(label, user):
             return SubscriptionList.objects.create(name="News", slug="news")
         case "subscriptions.subscription" | "subscriptions.consentrequest":
             lst = SubscriptionList.objects.create(name="News", slug="news")
-            pending = signup(subscription_list=lst, email="new@example.org", first_name="", meta=Meta())
+            pending = signup(
+                subscription_list=lst, email="new@example.org", first_name="", meta=RequestMeta()
+            )
             return pending if label.endswith("consentrequest") else Subscription.objects.get()
         case "dsr.datasubjectrequest":
             return dsr_create(kind="access", email="someone@example.org", channel="letter")[0]

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from consent.models import Purpose, Source
+from consent.rules import consent_refusal
 from consent.services import AppliedChanges, ConsentWish, consent_changes_apply
 from contacts.models import Contact
 from contacts.services import contacts_create
@@ -158,13 +159,12 @@ def _contacts_by_ident(rows: list[Row]) -> Idents:
 def _consent_problems(row: Row) -> list[str]:
     """What the import itself refuses in a row's consent before anyone is created for it.
 
-    The purpose's existence is settled when the row's option is resolved (_Context.purpose_for:
+    The rule itself is consent.rules' (here: no grant of a retired purpose). The purpose's existence is settled when the row's option is resolved (_Context.purpose_for:
     an unknown option is refused, or creates the purpose where the source says so); the child
     maximum and the sources allowed to raise are checked by consent_changes_apply under its lock.
     """
-    if row.granted and not row.purpose.active:
-        return [_("The purpose “%(purpose)s” is retired.") % {"purpose": row.purpose}]
-    return []
+    refusal = consent_refusal(source=Source.IMPORT, purposes={row.purpose: row.granted})
+    return [] if refusal is None else list(refusal.messages)
 
 
 def _rows_ready(ctx: _Context, todo: list[Row], by_ident: Idents, outcome: _Outcome) -> list[Row]:

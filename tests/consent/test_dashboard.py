@@ -6,7 +6,7 @@ from django.urls import reverse
 from consent.models import ConsentChange, Source
 from consent.services import consent_change, consent_level_snapshot_take
 from subscriptions.models import SubscriptionList
-from subscriptions.services import Meta, consent_request_create
+from subscriptions.services import RequestMeta, consent_request_create
 from tests.factories import ContactFactory, PurposeFactory
 from tests.tamper import tamper
 
@@ -25,7 +25,7 @@ def test_dashboard_shows_levels_purpose_rates_and_double_opt_in(client_as, audit
     consent_level_snapshot_take()
     lst = SubscriptionList.objects.create(name="News", slug="news")
     consent_request_create(
-        contact=ContactFactory(), changes={"lists": [lst.pk]}, origin="signup", meta=Meta()
+        contact=ContactFactory(), changes={"lists": [lst.pk]}, origin="signup", meta=RequestMeta()
     )
 
     context = client_as(auditor).get(DASHBOARD).context
@@ -106,10 +106,10 @@ def test_the_confirmation_rate_counts_a_declined_list_as_declined(client_as, aud
 
     def confirm(changes, *, keep=None):
         request = consent_request_create(
-            contact=ContactFactory(), changes=changes, origin="signup", meta=Meta()
+            contact=ContactFactory(), changes=changes, origin="signup", meta=RequestMeta()
         )
         link = tokens.text_for(AccessToken.Kind.CONFIRM, tokens.derive(request.nonce))
-        assert consent_request_confirm(link=link, meta=Meta(), lists=keep).status == "confirmed"
+        assert consent_request_confirm(link=link, meta=RequestMeta(), lists=keep).status == "confirmed"
 
     confirm({"lists": [news.pk, offers.pk]}, keep={news.pk})  # one yes, one no
     confirm({"lists": [offers.pk]}, keep=set())  # clicked the link, unticked the list: a no

@@ -17,7 +17,7 @@ from dsr.residue import Identity, residue_scan
 from dsr.services import dsr_create, dsr_erase, dsr_start, dsr_verify
 from staff.models import AccessedContact
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import Meta, signup, subscription_set
+from subscriptions.services import RequestMeta, signup, subscription_set
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the receipt leaves on commit
@@ -44,7 +44,9 @@ def holly(logging_on, privacy_officer, client_as):
         justification="Holly Dickson phoned",
     )
     subscription_set(contact=holly, subscription_list=monthly, status="subscribed", source=Source.IMPORT)
-    signup(subscription_list=weekly, email=HOLLY["email"], first_name="Holly", meta=Meta(ip="10.0.0.1"))
+    signup(
+        subscription_list=weekly, email=HOLLY["email"], first_name="Holly", meta=RequestMeta(ip="10.0.0.1")
+    )
     client_as(privacy_officer).get(f"/admin/contacts/contact/{holly.pk}/change/")  # access log
     LogEntry.objects.log_actions(privacy_officer.pk, [holly], CHANGE, change_message="Changed email")
     _journeys_history(holly)

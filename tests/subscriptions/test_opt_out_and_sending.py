@@ -10,7 +10,7 @@ from consent.models import ConsentChange, Source
 from consent.services import consent_change
 from core.models import ComplianceSettings
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
-from subscriptions.services import Meta, center_link, consent_request_create, unsubscribe_link
+from subscriptions.services import RequestMeta, center_link, consent_request_create, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,6 +115,28 @@ def test_a_childs_raise_is_confirmed_by_the_guardian(client, logging_on, smtp):
     assert record.evidence["confirmed_by"] == "guardian" and record.evidence["guardian"] == guardian.pk
 
 
+def test_a_childs_center_choice_that_needs_profiling_is_refused_in_the_words_of_every_door(
+    client, logging_on, smtp
+):
+    """A list that needs Profiling, joined by a child, is refused with the message the consent
+    service, the API and the import report give (consent.rules), and nothing is asked for."""
+    guardian = ContactFactory(email="parent@example.org")
+    child = ContactFactory(is_child=True, guardian=guardian, email="kid@example.org")
+    offers = SubscriptionList.objects.create(name="Offers for you", slug="offers", min_level=5)
+    client.get(path(center_link(contact=child)))
+    data = {
+        "consent_given": "0",
+        "tracking": "deny",
+        "lists": [str(offers.pk)],
+        "first_name": child.first_name,
+        "email": child.email,
+    }
+    page = client.post(reverse("subscriptions:center"), data)
+    assert page.status_code == 200
+    assert "A child can never be given Profiling consent (GDPR Art. 8)." in page.content.decode()
+    assert not ConsentRequest.objects.exists() and smtp.messages == []
+
+
 def test_a_contact_can_confirm_some_lists_and_not_others(client, logging_on, smtp):
     weekly = PurposeFactory(slug="weekly")
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
@@ -122,7 +144,7 @@ def test_a_contact_can_confirm_some_lists_and_not_others(client, logging_on, smt
     contact = ContactFactory()
     consent_change(contact=contact, level=1, source=Source.IMPORT)
     consent_request_create(
-        contact=contact, changes={"lists": [news.pk, deals.pk]}, origin="center", meta=Meta()
+        contact=contact, changes={"lists": [news.pk, deals.pk]}, origin="center", meta=RequestMeta()
     )
     link = path(smtp.links()[0])
     client.post(link, {"action": "confirm", "lists_offered": "1", "lists": [str(news.pk)]})
@@ -137,7 +159,9 @@ def test_the_confirmation_email_is_sent_once_however_often_the_task_runs(logging
     from subscriptions.tasks import send_consent_request_email
 
     contact = ContactFactory()
-    request = consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=Meta())
+    request = consent_request_create(
+        contact=contact, changes={"level": 3}, origin="center", meta=RequestMeta()
+    )
     assert len(smtp.messages) == 1  # sent when the transaction committed
     assert send_consent_request_email(request.pk) is False
     assert send_consent_request_email(request.pk) is False
@@ -155,7 +179,7 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(logging_on, smtp, set
         settings.EMAIL_PORT = probe.getsockname()[1]  # nothing listens there: a mail server that is down
     contact = ContactFactory()
     with pytest.raises(Retry):  # Celery schedules the task again
-        consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=Meta())
+        consent_request_create(contact=contact, changes={"level": 3}, origin="center", meta=RequestMeta())
     request = ConsentRequest.objects.get()  # the request itself was committed
     assert request.send_claimed_at is None and request.sent_at is None
 
@@ -177,7 +201,7 @@ def test_officer_sees_confirmation_outcomes_per_list_and_resends_an_expired_one(
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
     requests = [
         consent_request_create(
-            contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+            contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=RequestMeta()
         )
         for _ in range(3)
     ]
@@ -204,7 +228,7 @@ def test_officer_sees_confirmation_outcomes_per_list_and_resends_an_expired_one(
 def test_auditor_cannot_resend(client_as, auditor, logging_on, smtp):
     news = SubscriptionList.objects.create(name="News", slug="news", min_level=3)
     request = consent_request_create(
-        contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=Meta()
+        contact=ContactFactory(), changes={"lists": [news.pk]}, origin="signup", meta=RequestMeta()
     )
     response = client_as(auditor).post(
         reverse("admin:subscriptions_consentrequest_changelist"),

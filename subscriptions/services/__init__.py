@@ -1,0 +1,67 @@
+"""Subscriptions, the subscription center and double opt-in, by sub-domain; callers import from
+here (`from subscriptions.services import ...`).
+
+links: links and headers put into emails. records: a subscription's status, the wording shown,
+a request's origin (RequestMeta). center_read / center: the subscription center's reading and its
+writing (one call per visit or POST). double_opt_in: requests created, sent, confirmed, renewed.
+opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
+purges: unconfirmed sign-ups and dead links.
+"""
+
+from subscriptions.services.center import (
+    CenterOutcome,
+    center_show,
+    center_submit,
+    gpc_honour,
+    preferences_update,
+)
+from subscriptions.services.center_read import CenterPage, center_page, current_state
+from subscriptions.services.double_opt_in import (
+    Confirmation,
+    ConfirmationStatus,
+    confirmation_link,
+    consent_request_confirm,
+    consent_request_create,
+    consent_request_renew,
+    consent_request_send,
+    describe,
+    implied_by_lists,
+)
+from subscriptions.services.links import center_link, list_email_headers, unsubscribe_link
+from subscriptions.services.opt_out import email_level_opt_out
+from subscriptions.services.purges import expired_links_purge, unconfirmed_signups_purge
+from subscriptions.services.records import RequestMeta, Status, subscription_set, wording_current
+from subscriptions.services.signup import center_invitation_send, signup, unsubscribe
+
+__all__ = [
+    "CenterOutcome",
+    "CenterPage",
+    "Confirmation",
+    "ConfirmationStatus",
+    "RequestMeta",
+    "Status",
+    "center_invitation_send",
+    "center_link",
+    "center_page",
+    "center_show",
+    "center_submit",
+    "confirmation_link",
+    "consent_request_confirm",
+    "consent_request_create",
+    "consent_request_renew",
+    "consent_request_send",
+    "current_state",
+    "describe",
+    "email_level_opt_out",
+    "expired_links_purge",
+    "gpc_honour",
+    "implied_by_lists",
+    "list_email_headers",
+    "preferences_update",
+    "signup",
+    "subscription_set",
+    "unconfirmed_signups_purge",
+    "unsubscribe",
+    "unsubscribe_link",
+    "wording_current",
+]

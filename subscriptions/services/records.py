@@ -1,0 +1,64 @@
+"""What every part of the subscriptions writes: a subscription's status, the wording shown, and
+where a request came from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import Purpose, Source
+from contacts.models import Contact
+from core.levels import DESCRIPTIONS, ConsentLevel
+from subscriptions.models import Subscription, SubscriptionList, WordingVersion
+
+Status = Subscription.Status
+
+
+@dataclass
+class RequestMeta:
+    """Where a request came from (the visitor's IP address and browser): evidence for the
+    records, never logged."""
+
+    ip: str | None = None
+    user_agent: str = ""
+
+    def evidence(self) -> dict:
+        return {"ip": self.ip, "user_agent": self.user_agent[:300]}
+
+
+def wording_current() -> WordingVersion:
+    """The texts the public pages show now, stored once per version (the evidence of what was agreed to)."""
+    content = {
+        "levels": {str(level.value): f"{level.label}: {DESCRIPTIONS[level]}" for level in ConsentLevel},
+        "purposes": {p.slug: f"{p.name}: {p.description}" for p in Purpose.objects.filter(active=True)},
+        "lists": {
+            lst.slug: f"{lst.name}: {lst.description}" for lst in SubscriptionList.objects.filter(active=True)
+        },
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return WordingVersion.objects.get_or_create(digest=digest, defaults={"content": content})[0]
+
+
+@transaction.atomic
+def subscription_set(
+    *, contact: Contact, subscription_list: SubscriptionList, status: str, source: str
+) -> Subscription:
+    """Set one subscription's status with history (the row lock keeps two writers in order)."""
+    sub = (
+        Subscription.objects.select_for_update()
+        .filter(contact=contact, subscription_list=subscription_list)
+        .first()
+    )
+    sub = sub or Subscription(contact=contact, subscription_list=subscription_list)
+    if sub.pk and sub.status == status:
+        return sub
+    sub.status, sub.source, sub.changed_at = status, source, timezone.now()
+    sub._change_reason = Source(source).label
+    sub.full_clean(validate_unique=False)
+    sub.save()
+    return sub
