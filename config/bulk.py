@@ -6,12 +6,14 @@ sequence first, so callers get their primary keys as with bulk_create. Elsewhere
 
 What differs between databases lives in one class per database (`PostgreSQL`, `SQLite`, and
 `Generic` for the rest), chosen once per connection by `dialect(connection)`; the public
-functions below say what is written and leave how to it.
+functions below say what is written and leave how to it. Other SQL that differs by database
+(advisory locks, locking rows by id, planner statistics and plans) asks the same object.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from functools import cache
 
@@ -63,6 +65,13 @@ class Generic:
         """The rows of `model` with these ids, locked in id order (select_for_update)."""
         return model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
 
+    def analyze(self) -> None:
+        """Bring the planner's statistics up to date after a bulk load, where that matters."""
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        """Tables the planner would read in full (no index) for this statement."""
+        return set()
+
 
 class _UpdateFrom(Generic):
     """Databases with UPDATE ... FROM: bulk_set writes one statement per batch.
@@ -103,6 +112,11 @@ class SQLite(_UpdateFrom):
     """SQLite 3.33 or later: a VALUES list as the source of UPDATE ... FROM."""
 
     vendor = "sqlite"
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        details = (row[-1] for row in cursor.fetchall())
+        return {d.split()[1] for d in details if d.startswith("SCAN ") and "USING" not in d}
 
     def update_source(self, columns: list, values: list[list]) -> tuple[str, list]:
         row = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -199,6 +213,14 @@ class PostgreSQL(_UpdateFrom):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
+    def analyze(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        cursor.execute("EXPLAIN " + sql, params)
+        return set(re.findall(r"Seq Scan on (\w+)", "\n".join(row[0] for row in cursor.fetchall())))
+
     def rows_locked(self, model, ids: list[int]):
         # As plain SQL: for one consent change the ORM's query compiler cost more than the
         # statement (0.35 ms of a 4.5 ms change).
@@ -210,12 +232,18 @@ class PostgreSQL(_UpdateFrom):
         )
 
 
+class SQLiteBefore333(SQLite):
+    """SQLite before 3.33 has no UPDATE ... FROM: Django's bulk_update."""
+
+    set_fields = Generic.set_fields
+
+
 def _choose(conn) -> Generic:
     if conn.vendor == "postgresql":
         return PostgreSQL()
-    if conn.vendor == "sqlite" and conn.Database.sqlite_version_info >= (3, 33):
-        return SQLite()
-    return Generic()  # SQLite before 3.33 has no UPDATE ... FROM: Django's bulk_update
+    if conn.vendor == "sqlite":
+        return SQLite() if conn.Database.sqlite_version_info >= (3, 33) else SQLiteBefore333()
+    return Generic()
 
 
 def dialect(conn=None) -> Generic:

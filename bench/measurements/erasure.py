@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 
@@ -10,6 +9,7 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from bench.measurements.common import Result, officer
+from config.bulk import dialect
 from consent.models import Source
 from consent.services import consent_change
 from contacts.models import Contact
@@ -57,18 +57,7 @@ def _plan_scans(statements: list[tuple[str, list]]) -> list[str]:
         for sql, params in statements:
             if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
                 continue
-            if connection.vendor == "postgresql":
-                cursor.execute("EXPLAIN " + sql, params)
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-                found |= set(re.findall(r"Seq Scan on (\w+)", plan)) & big
-            else:
-                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-                for row in cursor.fetchall():
-                    detail = row[-1]
-                    if detail.startswith("SCAN ") and "USING" not in detail:
-                        table = detail.split()[1]
-                        if table in big:
-                            found.add(table)
+            found |= dialect(connection).full_scans(cursor, sql, params) & big
     return sorted(found)
 
 

@@ -58,10 +58,19 @@ def test_the_dialect_is_chosen_once_per_connection_and_matches_the_database():
     assert chosen.vendor == connection.vendor
 
 
-def test_sqlite_without_update_from_and_other_databases_take_djangos_own_bulk_methods():
+def test_sqlite_without_update_from_and_other_databases_take_djangos_bulk_update():
     old_sqlite = SimpleNamespace(vendor="sqlite", Database=SimpleNamespace(sqlite_version_info=(3, 32, 0)))
-    assert type(dialect(old_sqlite)) is bulk.Generic
+    assert type(dialect(old_sqlite)) is bulk.SQLiteBefore333
     assert type(dialect(SimpleNamespace(vendor="oracle"))) is bulk.Generic
+
+
+def test_the_planner_names_a_table_read_in_full_and_not_one_read_by_index():
+    ContactFactory()
+    with connection.cursor() as cursor:
+        scans = dialect().full_scans(cursor, "SELECT * FROM contacts_contact WHERE first_name = %s", ["Ann"])
+        by_pk = dialect().full_scans(cursor, "SELECT * FROM contacts_contact WHERE id = %s", [1])
+    assert scans == {"contacts_contact"}
+    assert by_pk == set()
 
 
 @pytest.fixture
