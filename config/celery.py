@@ -1,3 +1,13 @@
+"""The Celery app. Tasks live in each app's tasks.py (autodiscovered) and follow one naming rule.
+
+Every task is declared `@shared_task(name="<app label>.<function name>")`: the explicit name is
+what schedules (django-celery-beat rows made by migrations, core.beat) and queued messages
+store, so it must not change when a module moves, and it leads straight to the function. The
+function says what the job does, verb first (`send_bundle_link`, `purge_access_log`,
+`run_journeys`), and is a thin, idempotent wrapper around the service (`<entity>_<action>`) it
+calls. Renaming a scheduled task needs a migration (core.beat.task_renamed).
+"""
+
 import os
 
 from celery import Celery

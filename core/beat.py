@@ -56,3 +56,20 @@ def periodic_task(
         apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=name).delete()
 
     return migrations.RunPython(create, remove)
+
+
+def task_renamed(old: str, new: str) -> migrations.RunPython:
+    """Point every schedule of the task `old` at `new` (a task renamed in code), and back when the
+    migration is reversed. Beat reloads (PeriodicTasks.update_changed(), as above)."""
+
+    def rename(frm: str, to: str):
+        def run(apps, schema_editor):
+            beat = "django_celery_beat"
+            if apps.get_model(beat, "PeriodicTask").objects.filter(task=frm).update(task=to):
+                apps.get_model(beat, "PeriodicTasks").objects.update_or_create(
+                    ident=1, defaults={"last_update": timezone.now()}
+                )
+
+        return run
+
+    return migrations.RunPython(rename(old, new), rename(new, old))

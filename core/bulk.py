@@ -3,17 +3,26 @@
 On PostgreSQL rows go through COPY, several times faster than Django's multi-row INSERT (whose
 per-value preparation in Python dominates a large import); ids are drawn from the table's
 sequence first, so callers get their primary keys as with bulk_create. Elsewhere: bulk_create.
+
+What differs between databases lives in one class per database (`PostgreSQL`, `SQLite`, and
+`Generic` for the rest), chosen once per connection by `dialect(connection)`; the public
+functions below say what is written and leave how to it. Other SQL that differs by database
+(advisory locks, locking rows by id, planner statistics and plans) asks the same object.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from functools import cache
 
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.functional import Promise
+
+# Below this many rows one INSERT (... RETURNING) is one round trip; COPY takes two plus the ids.
+COPY_FROM = 20
 
 
 def _copy_value(field, obj):
@@ -28,14 +37,233 @@ def _db_value(field, value):
     return value
 
 
+def _mark_saved(objs: list) -> None:
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+class Generic:
+    """Any database Django supports: its own bulk methods, each statement on its own."""
+
+    vendor = ""
+    # Whether writes may wait inside one_round_trip() to travel with the next statement.
+    queues_writes = False
+
+    def insert_objects(self, model, objs: list, batch_size: int) -> list:
+        return model._default_manager.bulk_create(objs, batch_size=batch_size)
+
+    def insert_rows(self, model, rows: list[dict]) -> None:
+        model._default_manager.bulk_create([model(**row) for row in rows], batch_size=500)
+
+    def set_fields(self, model, objs: list, fields: list[str], batch_size: int) -> None:
+        model._default_manager.bulk_update(objs, fields, batch_size=batch_size)
+
+    def lock(self, key: int) -> None:
+        """Hold an advisory lock on `key` until the transaction ends (see core.locks)."""
+
+    def rows_locked(self, model, ids: list[int]):
+        """The rows of `model` with these ids, locked in id order (select_for_update)."""
+        return model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
+
+    def analyze(self) -> None:
+        """Bring the planner's statistics up to date after a bulk load, where that matters."""
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        """Tables the planner would read in full (no index) for this statement."""
+        return set()
+
+
+class _UpdateFrom(Generic):
+    """Databases with UPDATE ... FROM: bulk_set writes one statement per batch.
+
+    Django's bulk_update builds a CASE WHEN per row and field, whose Python side costs more than
+    the write itself (measured: 37 s of a 2,000-row import's 51 s)."""
+
+    update_batch = 0  # rows per statement; 0: the caller's batch_size
+
+    def set_fields(self, model, objs: list, fields: list[str], batch_size: int) -> None:
+        meta = model._meta
+        columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        assignments = ", ".join(
+            f"{quote(f.column)} = v.column{n}" for n, f in enumerate(columns[1:], start=2)
+        )
+        step = self.update_batch or batch_size
+        for start in range(0, len(objs), step):
+            batch = objs[start : start + step]
+            values = [
+                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in batch
+            ]
+            source, params = self.update_source(columns, values)
+            # Only quoted names from the model's meta are spliced in; values go through parameters.
+            statement = (
+                f"UPDATE {table} SET {assignments} FROM {source} "  # noqa: S608
+                f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
+            )
+            write_rows(statement, params)
+
+    def update_source(self, columns: list, values: list[list]) -> tuple[str, list]:
+        """The rows to write as a relation `v(column1, column2, ...)` and its parameters."""
+        raise NotImplementedError
+
+
+class SQLite(_UpdateFrom):
+    """SQLite 3.33 or later: a VALUES list as the source of UPDATE ... FROM."""
+
+    vendor = "sqlite"
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        details = (row[-1] for row in cursor.fetchall())
+        return {d.split()[1] for d in details if d.startswith("SCAN ") and "USING" not in d}
+
+    def update_source(self, columns: list, values: list[list]) -> tuple[str, list]:
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        return f"(VALUES {', '.join([row] * len(values))}) AS v", [
+            v for row_values in values for v in row_values
+        ]
+
+
+class PostgreSQL(_UpdateFrom):
+    """COPY for many rows, one INSERT for a few, queued writes, advisory locks."""
+
+    vendor = "postgresql"
+    # PostgreSQL takes several statements in one execute() with Django's default client-side
+    # binding ("server_side_binding" in OPTIONS would refuse it).
+    queues_writes = True
+    update_batch = 5000  # one array per column keeps the statement small at any size
+
+    def insert_objects(self, model, objs: list, batch_size: int) -> list:
+        if len(objs) < COPY_FROM and all(o.pk is None for o in objs):
+            return self._insert_returning(model, objs)
+        from psycopg import sql
+
+        meta = model._meta
+        fields = list(meta.concrete_fields)
+        missing = [o for o in objs if o.pk is None]
+        _flush()  # COPY cannot travel with other statements
+        with connection.cursor() as cursor:
+            if missing:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [meta.db_table, meta.pk.column, len(missing)],
+                )
+                for obj, (pk,) in zip(missing, cursor.fetchall(), strict=True):
+                    obj.pk = pk
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+            )
+            with cursor.cursor.copy(statement) as copy:
+                for obj in objs:
+                    copy.write_row([_copy_value(f, obj) for f in fields])
+        _mark_saved(objs)
+        return objs
+
+    @staticmethod
+    def _insert_returning(model, objs: list) -> list:
+        """A few new rows in one INSERT ... RETURNING, the SQL bulk_create writes without its query
+        compiler: a single consent change writes two such rows, and the compiler cost as much as the
+        round trip (about 0.3 ms each)."""
+        meta = model._meta
+        pk = meta.pk
+        fields = [f for f in meta.concrete_fields if f is not pk]
+        quote = connection.ops.quote_name
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        # Only quoted names from the model's meta are spliced in; values go through parameters.
+        statement = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(pk.column)}"
+        )
+        params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
+        for obj, (value,) in zip(objs, fetch_rows(statement, params), strict=True):
+            obj.pk = value
+        _mark_saved(objs)
+        return objs
+
+    def insert_rows(self, model, rows: list[dict]) -> None:
+        from psycopg import sql
+
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        fields = [by_attname[name] for name in rows[0]]
+        table = sql.Identifier(model._meta.db_table)
+        columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        values = ([_db_value(f, row[f.attname]) for f in fields] for row in rows)
+        if len(rows) < COPY_FROM:  # one round trip (or none of its own)
+            row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(fields)))
+            statement = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+                table, columns, sql.SQL(", ").join([row] * len(rows))
+            )
+            connection.ensure_connection()
+            write_rows(statement.as_string(connection.connection), [v for row in values for v in row])
+            return
+        _flush()
+        copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_statement) as copy:
+            for row in values:
+                copy.write_row(row)
+
+    def update_source(self, columns: list, values: list[list]) -> tuple[str, list]:
+        # One array per column (unnest): the driver binds a handful of parameters, not thousands.
+        names = ", ".join(f"column{n}" for n in range(1, len(columns) + 1))
+        arrays = ", ".join(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)
+        return f"unnest({arrays}) AS v({names})", [list(column) for column in zip(*values, strict=True)]
+
+    def lock(self, key: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+    def analyze(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def full_scans(self, cursor, sql: str, params: list) -> set[str]:
+        cursor.execute("EXPLAIN " + sql, params)
+        return set(re.findall(r"Seq Scan on (\w+)", "\n".join(row[0] for row in cursor.fetchall())))
+
+    def rows_locked(self, model, ids: list[int]):
+        # As plain SQL: for one consent change the ORM's query compiler cost more than the
+        # statement (0.35 ms of a 4.5 ms change).
+        table = connection.ops.quote_name(model._meta.db_table)
+        pk = connection.ops.quote_name(model._meta.pk.column)
+        return model._default_manager.raw(
+            f"SELECT * FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR UPDATE",  # noqa: S608
+            [ids],
+        )
+
+
+class SQLiteBefore333(SQLite):
+    """SQLite before 3.33 has no UPDATE ... FROM: Django's bulk_update."""
+
+    set_fields = Generic.set_fields
+
+
+def _choose(conn) -> Generic:
+    if conn.vendor == "postgresql":
+        return PostgreSQL()
+    if conn.vendor == "sqlite":
+        return SQLite() if conn.Database.sqlite_version_info >= (3, 33) else SQLiteBefore333()
+    return Generic()
+
+
+def dialect(conn=None) -> Generic:
+    """The database's differences for `conn` (the default connection), chosen once per connection."""
+    conn = conn or connection
+    chosen = getattr(conn, "_bulk_dialect", None)
+    if chosen is None:
+        chosen = _choose(conn)
+        conn._bulk_dialect = chosen
+    return chosen
+
+
 @contextmanager
 def one_round_trip():
     """Inside, writes whose results nobody reads wait, then go together with the next statement
-    that returns rows (or at the end): one round trip instead of several. PostgreSQL takes several
-    statements in one execute() with Django's default client-side binding ("server_side_binding"
-    in OPTIONS would refuse it); elsewhere they run at once. Only the bulk writers here queue, and
-    a read would not see a write still waiting: keep the block to writes."""
-    if connection.vendor != "postgresql" or getattr(connection, "_waiting_writes", None) is not None:
+    that returns rows (or at the end): one round trip instead of several, where the database
+    takes several statements in one execute() (PostgreSQL); elsewhere they run at once. Only the
+    bulk writers here queue, and a read would not see a write still waiting: keep the block to
+    writes."""
+    if not dialect().queues_writes or getattr(connection, "_waiting_writes", None) is not None:
         yield
         return
     connection._waiting_writes = []
@@ -81,56 +309,7 @@ def bulk_insert(model, objs: list, *, batch_size: int = 5000) -> list:
     """Insert `objs` (new instances of `model`) and set their primary keys. Returns objs."""
     if not objs:
         return objs
-    if connection.vendor != "postgresql":
-        return model._default_manager.bulk_create(objs, batch_size=batch_size)
-    if len(objs) < 20 and all(o.pk is None for o in objs):
-        # A few rows: one INSERT ... RETURNING is one round trip; COPY takes two plus the ids.
-        return _insert_returning(model, objs)
-    from psycopg import sql
-
-    meta = model._meta
-    fields = list(meta.concrete_fields)
-    missing = [o for o in objs if o.pk is None]
-    _flush()  # COPY cannot travel with other statements
-    with connection.cursor() as cursor:
-        if missing:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(missing)],
-            )
-            for obj, (pk,) in zip(missing, cursor.fetchall(), strict=True):
-                obj.pk = pk
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-        )
-        with cursor.cursor.copy(statement) as copy:
-            for obj in objs:
-                copy.write_row([_copy_value(f, obj) for f in fields])
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
-    return objs
-
-
-def _insert_returning(model, objs: list) -> list:
-    """A few new rows in one INSERT ... RETURNING, the SQL bulk_create writes without its query
-    compiler: a single consent change writes two such rows, and the compiler cost as much as the
-    round trip (about 0.3 ms each)."""
-    meta = model._meta
-    pk = meta.pk
-    fields = [f for f in meta.concrete_fields if f is not pk]
-    quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Only quoted names from the model's meta are spliced in; values go through parameters.
-    statement = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(pk.column)}"
-    )
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
-    for obj, (value,) in zip(objs, fetch_rows(statement, params), strict=True):
-        obj.pk = value
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
-    return objs
+    return dialect().insert_objects(model, objs, batch_size)
 
 
 def bulk_insert_with_history(model, objs: list, *, user=None, reason: str = "", date=None) -> list:
@@ -167,29 +346,7 @@ def insert_rows(model, rows: list[dict]) -> None:
     such as history. A history instance per row cost more than its COPY (measured in imports)."""
     if not rows:
         return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**row) for row in rows], batch_size=500)
-        return
-    from psycopg import sql
-
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    fields = [by_attname[name] for name in rows[0]]
-    table = sql.Identifier(model._meta.db_table)
-    columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
-    values = ([_db_value(f, row[f.attname]) for f in fields] for row in rows)
-    if len(rows) < 20:  # one round trip (or none of its own); COPY takes two
-        row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(fields)))
-        statement = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
-            table, columns, sql.SQL(", ").join([row] * len(rows))
-        )
-        connection.ensure_connection()
-        write_rows(statement.as_string(connection.connection), [v for row in values for v in row])
-        return
-    _flush()
-    copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)
-    with connection.cursor() as cursor, cursor.cursor.copy(copy_statement) as copy:
-        for row in values:
-            copy.write_row(row)
+    dialect().insert_rows(model, rows)
 
 
 def tracked_values(obj) -> dict:
@@ -210,41 +367,8 @@ def _tracked_attnames(model) -> tuple[str, ...]:
 
 
 def bulk_set(model, objs: list, fields: list[str], *, batch_size: int = 500) -> None:
-    """Write `fields` of existing `objs` with one UPDATE ... FROM per batch.
-
-    Django's bulk_update builds a CASE WHEN per row and field, whose Python side costs more than
-    the write itself (measured: 37 s of a 2,000-row import's 51 s). PostgreSQL gets one array per
-    column (unnest), so the driver has a handful of parameters to bind, not thousands; SQLite a
-    VALUES list. SQLite before 3.33 has no UPDATE ... FROM and keeps bulk_update.
-    """
+    """Write `fields` of existing `objs` with one UPDATE ... FROM per batch where the database has
+    it (PostgreSQL: one array per column; SQLite 3.33+: a VALUES list), else Django's bulk_update."""
     if not objs:
         return
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
-        model._default_manager.bulk_update(objs, fields, batch_size=batch_size)
-        return
-    meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = v.column{n}" for n, f in enumerate(columns[1:], start=2))
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        names = ", ".join(f"column{n}" for n in range(1, len(columns) + 1))
-        arrays = ", ".join(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)
-        source = f"unnest({arrays}) AS v({names})"
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    step = 5000 if postgres else batch_size  # arrays keep the statement small at any size
-    for start in range(0, len(objs), step):
-        batch = objs[start : start + step]
-        values = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in batch]
-        if postgres:
-            params = [list(column) for column in zip(*values, strict=True)]
-        else:
-            source = f"(VALUES {', '.join([row] * len(batch))}) AS v"
-            params = [value for row_values in values for value in row_values]
-        # Only quoted names from the model's meta are spliced in; values go through parameters.
-        statement = (
-            f"UPDATE {table} SET {assignments} FROM {source} "  # noqa: S608
-            f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
-        )
-        write_rows(statement, params)
+    dialect().set_fields(model, objs, fields, batch_size)

@@ -19,6 +19,8 @@ import hmac
 from django.conf import settings
 from django.db import connection
 
+from core.bulk import dialect
+
 
 def lock_key(*parts: str) -> int:
     digest = hmac.new(settings.SECRET_KEY.encode(), "\x1f".join(parts).encode(), hashlib.sha256).digest()
@@ -29,6 +31,4 @@ def lock_name(*parts: str) -> None:
     """Hold a lock on `parts` until the current transaction ends; wait while another holds it."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_name needs a transaction: the lock ends with it")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(*parts)])
+    dialect(connection).lock(lock_key(*parts))

@@ -9,14 +9,11 @@ the requester a signed, expiring link; each download is logged.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
-import io
 import json
 import secrets
 import uuid
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +30,7 @@ from core.files import written_whole
 from core.links import absolute
 from core.models import ComplianceSettings
 from core.safe_json import check_text
-from core.xlsx import FORMULA_START, write_workbook_sheets
+from dsr.bundle_zip import columns_of, zip_write  # noqa: F401 (columns_of: the admin shows them)
 from dsr.models import DataSubjectRequest, ExportBundle
 
 Status = ExportBundle.Status
@@ -96,40 +93,11 @@ STALE_AFTER = timedelta(minutes=10)  # a build without a heartbeat for this long
 def bundle_build(*, bundle_id: int) -> bool:
     """Collect the snapshot. Safe to rerun: a finished bundle is left alone, a build another worker
     is still running (fresh heartbeat) too; a crashed one is redone from the start."""
-    now = timezone.now()
-    with transaction.atomic():
-        bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
-        if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
-            return False
-        if bundle.revoked_at is not None:  # its person was erased: nothing to build any more
-            return False
-        if (
-            bundle.status == Status.BUILDING
-            and bundle.heartbeat_at
-            and bundle.heartbeat_at > now - STALE_AFTER
-        ):
-            return False
-        bundle.status, bundle.progress, bundle.error, bundle.heartbeat_at = Status.BUILDING, 0, "", now
-        bundle.save(update_fields=["status", "progress", "error", "heartbeat_at"])
+    bundle = _build_claim(bundle_id, now=timezone.now())
+    if bundle is None:
+        return False
     try:
-        ids = list(bundle.request.contacts.values_list("pk", flat=True))
-        sections = []
-        for done, entry in enumerate(registry.entries(), start=1):
-            rows = entry.export(entry.rows_for_ids(ids)) if entry.export else _default_rows(entry, ids)
-            sections.append(
-                {
-                    "section": entry.model._meta.label_lower,
-                    "title": str(entry.model._meta.verbose_name).capitalize(),
-                    "personal_fields": list(entry.fields),
-                    "rows": rows,
-                }
-            )
-            ExportBundle.objects.filter(pk=bundle_id).update(progress=done, heartbeat_at=timezone.now())
-        folder = bundle_dir(bundle)
-        folder.mkdir(parents=True, exist_ok=True)
-        # A crash, or a second build taking over a stale one, never leaves half a snapshot.
-        with written_whole(folder / "snapshot.json", "w") as out:
-            out.write(json.dumps({"sections": sections}, ensure_ascii=False))
+        _snapshot_write(bundle)
     except DatabaseError:
         # The connection is gone. This attempt's fresh heartbeat would keep the task's retry out
         # until STALE_AFTER, so the build is handed back (on a new connection) for the retry to
@@ -143,6 +111,53 @@ def bundle_build(*, bundle_id: int) -> bool:
     except Exception as error:
         ExportBundle.objects.filter(pk=bundle_id).update(status=Status.FAILED, error=type(error).__name__)
         raise
+    return _build_finish(bundle_id)
+
+
+def _build_claim(bundle_id: int, *, now) -> ExportBundle | None:
+    """Mark the bundle as building by this worker, or None when there is nothing to build: done,
+    revoked (its person was erased), or another worker's build is alive (fresh heartbeat)."""
+    with transaction.atomic():
+        bundle = ExportBundle.objects.select_for_update().filter(pk=bundle_id).first()
+        if bundle is None or bundle.status not in (Status.QUEUED, Status.BUILDING, Status.FAILED):
+            return None
+        if bundle.revoked_at is not None:
+            return None
+        if (
+            bundle.status == Status.BUILDING
+            and bundle.heartbeat_at
+            and bundle.heartbeat_at > now - STALE_AFTER
+        ):
+            return None
+        bundle.status, bundle.progress, bundle.error, bundle.heartbeat_at = Status.BUILDING, 0, "", now
+        bundle.save(update_fields=["status", "progress", "error", "heartbeat_at"])
+    return bundle
+
+
+def _snapshot_write(bundle: ExportBundle) -> None:
+    """One section per registered model, progress and heartbeat after each, then the file whole."""
+    ids = list(bundle.request.contacts.values_list("pk", flat=True))
+    sections = []
+    for done, entry in enumerate(registry.entries(), start=1):
+        rows = entry.export(entry.rows_for_ids(ids)) if entry.export else _default_rows(entry, ids)
+        sections.append(
+            {
+                "section": entry.model._meta.label_lower,
+                "title": str(entry.model._meta.verbose_name).capitalize(),
+                "personal_fields": list(entry.fields),
+                "rows": rows,
+            }
+        )
+        ExportBundle.objects.filter(pk=bundle.pk).update(progress=done, heartbeat_at=timezone.now())
+    folder = bundle_dir(bundle)
+    folder.mkdir(parents=True, exist_ok=True)
+    # A crash, or a second build taking over a stale one, never leaves half a snapshot.
+    with written_whole(folder / "snapshot.json", "w") as out:
+        out.write(json.dumps({"sections": sections}, ensure_ascii=False))
+
+
+def _build_finish(bundle_id: int) -> bool:
+    """Hand the snapshot to review, unless an erasure revoked the bundle meanwhile."""
     with transaction.atomic():
         # Under the row lock an erasure also takes: one that committed while this build read the
         # person's rows has revoked the bundle, and the snapshot just written must not stay.
@@ -252,7 +267,7 @@ def bundle_release(*, bundle: ExportBundle, actor) -> str:
     compliance = ComplianceSettings.load()
     if compliance.export_needs_second_officer and locked.approved_by_id is None:
         raise ValidationError(_("A second privacy officer must confirm this bundle before it is released."))
-    _write_zip(locked)
+    zip_write(locked, bundle_sections(locked), zip_path(locked))
     locked.status, locked.released_at = Status.RELEASED, timezone.now()
     locked.link_nonce = secrets.token_hex(16)
     locked.link_digest = tokens.digest(tokens.derive(locked.link_nonce))
@@ -303,99 +318,6 @@ def bundle_download(*, bundle: ExportBundle) -> Path:
 
 def zip_path(bundle: ExportBundle) -> Path:
     return bundle_dir(bundle) / f"{bundle.request.reference}.zip"
-
-
-# --- the files ----------------------------------------------------------------------------------
-
-
-def _csv_text(value) -> str:
-    """CSV opened in a spreadsheet must not run formulas: risky text gets a leading apostrophe."""
-    if value is None:
-        return ""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value)
-        if isinstance(value, dict | list)
-        else str(value)
-    )
-    return "'" + text if FORMULA_START.match(text) else text
-
-
-def columns_of(rows: list[dict]) -> list[str]:
-    columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    return list(columns)
-
-
-def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
-    lines = [
-        f"Your data, as held on {timezone.localtime(bundle.released_at or timezone.now()):%Y-%m-%d %H:%M %Z}",
-        f"Request: {bundle.request.reference}",
-        "",
-        "Every kind of record is in three forms: <name>.json (machine-readable, GDPR Art. 20),",
-        "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601; ids link records",
-        "to each other (for example contact_id). schema.json lists every file and its fields.",
-        "",
-    ]
-    for section in sections:
-        lines.append(f"{section['section']}: {section['title']}, {len(section['rows'])} records")
-    if bundle.redactions:
-        lines += ["", f"{len(bundle.redactions)} items were left out; the reasons are in redactions.json."]
-    return "\n".join(lines) + "\n"
-
-
-def _write_zip(bundle: ExportBundle) -> Path:
-    sections = bundle_sections(bundle)
-    target = zip_path(bundle)
-    with written_whole(target) as out, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", _readme(bundle, sections))
-        schema = [
-            {
-                "file": s["section"],
-                "title": s["title"],
-                "fields": columns_of(s["rows"]),
-                "records": len(s["rows"]),
-            }
-            for s in sections
-        ]
-        archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
-        for section in sections:
-            name, rows = section["section"], section["rows"]
-            archive.writestr(f"{name}.json", json.dumps(rows, indent=2, ensure_ascii=False))
-            out = io.StringIO()
-            writer = csv.writer(out)
-            columns = columns_of(rows)
-            writer.writerow(columns)
-            writer.writerows([_csv_text(row.get(c)) for c in columns] for row in rows)
-            archive.writestr(f"{name}.csv", out.getvalue())
-        if bundle.redactions:
-            archive.writestr(
-                "redactions.json",
-                json.dumps(
-                    [{"file": r["section"], "reason": r["reason"]} for r in bundle.redactions], indent=2
-                ),
-            )
-        workbook = io.BytesIO()
-        write_workbook_sheets(
-            workbook,
-            (
-                (
-                    s["title"][:31],
-                    columns_of(s["rows"]),
-                    ([_xlsx_value(row.get(c)) for c in columns_of(s["rows"])] for row in s["rows"]),
-                )
-                for s in sections
-                if s["rows"]
-            ),
-        )
-        archive.writestr("data.xlsx", workbook.getvalue())
-    return target
-
-
-def _xlsx_value(value):
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
 def bundle_files_delete(bundles) -> int:

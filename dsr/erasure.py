@@ -53,47 +53,16 @@ def contacts_erase(
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
     reference = request.reference if request else "erasure without a request"
     with transaction.atomic():
-        # Lock the people first: a consent change or an import racing the erasure would otherwise
-        # write a record for a contact that is about to vanish.
-        people = list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        if len(people) != len(ids):
-            raise ValidationError(_("A contact was erased or merged meanwhile. Reload and try again."))
-        identities = [Identity(p.email, p.phone, p.first_name, p.last_name) for p in people]
+        identities = _people_locked(ids)
         receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
         # Files are found before any row changes: the rows that lead to them (a request's
         # contacts, its address) are about to be cut.
         files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]
-
-        _unlink_wards(ids, actor=actor, reference=reference, receipt=receipt)
-        requests = _requests_about(ids, identities)
-        # One collector for every deletion, so Django orders them by their foreign keys
-        # (a registry order would trip over RESTRICT/PROTECT between registered models).
-        collector = Collector(using=router.db_for_write(Contact))
-        # Rows to delete are found first: anonymising may cut the path through which they reach
-        # the contact (e.g. a row hanging off an enrolment whose contact link is blanked).
-        ordered = sorted(registry.entries(), key=lambda e: e.erasure != Erasure.DELETE)
-        for entry in ordered:
-            if entry.model is not Contact:
-                _apply(entry, ids, receipt, requests=requests, collector=collector)
-        collector.collect(Contact.objects.filter(pk__in=ids))
-        receipt["deleted"].update(_labelled(collector.delete()[1]))
-        _purge_history(ids, receipt)
-        _scrub_admin_log(ids, identities)
-        # Staff often search for the person before erasing them: those terms live in sessions.
-        searches_forget(
-            [v for i in identities for v in (i.email, i.phone, f"{i.first_name} {i.last_name}".strip())]
-        )
-        # Submissions from the public request page name the address but no contact.
-        emails = [i.email for i in identities if i.email]
-        phones = [i.phone for i in identities if i.phone]
-        RequestSubmission.objects.filter(Q(email__in=emails) | Q(phone__in=phones)).delete()
+        _erase_rows(ids, identities, actor=actor, reference=reference, receipt=receipt)
+        _forget_traces(ids, identities)
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
         suppression_add_digests(digests=digests, reason=reference)
-        for entry, handles in files:
-            if entry.revoke is not None:  # also without files: e.g. report rows keyed by the address
-                entry.revoke(handles, identities)
-            if handles:
-                receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
+        _revoke_files(files, identities, receipt)
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)
         record = ErasureRecord.objects.create(
@@ -108,6 +77,57 @@ def contacts_erase(
         # is the outermost transaction, Django runs the callback as it leaves it.
         transaction.on_commit(lambda: _after_commit(record, files, identities, scan=scan))
     return record
+
+
+def _people_locked(ids: list[int]) -> list[Identity]:
+    """Lock the people first: a consent change or an import racing the erasure would otherwise
+    write a record for a contact that is about to vanish. Returns who they are, read before."""
+    people = list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(people) != len(ids):
+        raise ValidationError(_("A contact was erased or merged meanwhile. Reload and try again."))
+    return [Identity(p.email, p.phone, p.first_name, p.last_name) for p in people]
+
+
+def _erase_rows(ids: list[int], identities: list[Identity], *, actor, reference: str, receipt: dict) -> None:
+    """Delete or anonymise every registered row of the people, then the people and their history."""
+    _unlink_wards(ids, actor=actor, reference=reference, receipt=receipt)
+    requests = _requests_about(ids, identities)
+    # One collector for every deletion, so Django orders them by their foreign keys
+    # (a registry order would trip over RESTRICT/PROTECT between registered models).
+    collector = Collector(using=router.db_for_write(Contact))
+    # Rows to delete are found first: anonymising may cut the path through which they reach
+    # the contact (e.g. a row hanging off an enrolment whose contact link is blanked).
+    ordered = sorted(registry.entries(), key=lambda e: e.erasure != Erasure.DELETE)
+    for entry in ordered:
+        if entry.model is not Contact:
+            _apply(entry, ids, receipt, requests=requests, collector=collector)
+    collector.collect(Contact.objects.filter(pk__in=ids))
+    receipt["deleted"].update(_labelled(collector.delete()[1]))
+    _purge_history(ids, receipt)
+
+
+def _forget_traces(ids: list[int], identities: list[Identity]) -> None:
+    """What names the people outside the registered rows: the admin log, staff searches, and
+    submissions of the public request page."""
+    _scrub_admin_log(ids, identities)
+    # Staff often search for the person before erasing them: those terms live in sessions.
+    searches_forget(
+        [v for i in identities for v in (i.email, i.phone, f"{i.first_name} {i.last_name}".strip())]
+    )
+    # Submissions from the public request page name the address but no contact.
+    emails = [i.email for i in identities if i.email]
+    phones = [i.phone for i in identities if i.phone]
+    RequestSubmission.objects.filter(Q(email__in=emails) | Q(phone__in=phones)).delete()
+
+
+def _revoke_files(files: list, identities: list[Identity], receipt: dict) -> None:
+    """Each kind of file revokes what it must now (download links, rows keyed by the address);
+    the files themselves go after the commit."""
+    for entry, handles in files:
+        if entry.revoke is not None:  # also without files: e.g. report rows keyed by the address
+            entry.revoke(handles, identities)
+        if handles:
+            receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
 
 
 def _after_commit(record: ErasureRecord, files, identities, *, scan: bool) -> None:

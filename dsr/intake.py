@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.db import transaction
 from django.urls import reverse
@@ -84,9 +85,19 @@ def submission_send(*, submission_id: int, send) -> bool:
     )
 
 
+class LinkStatus(StrEnum):
+    """What a confirmation link found. A StrEnum: templates and views compare the plain strings."""
+
+    PENDING = "pending"  # valid, waiting for the click that confirms
+    CONFIRMED = "confirmed"  # this click opened (or joined) the request
+    ALREADY = "already"  # confirmed before
+    EXPIRED = "expired"
+    INVALID = "invalid"  # not signed by us, or no such submission
+
+
 @dataclass
 class Outcome:
-    status: str  # pending, confirmed, already, expired, invalid
+    status: LinkStatus
     submission: RequestSubmission | None = None
     request: DataSubjectRequest | None = None
 
@@ -95,18 +106,18 @@ def submission_find(link: str, *, for_update: bool = False) -> Outcome:
     try:
         raw = tokens.unsign(link, kind=LINK_KIND)
     except tokens.InvalidLink:
-        return Outcome("invalid")
+        return Outcome(LinkStatus.INVALID)
     rows = RequestSubmission.objects.select_related("request")
     if for_update:
         rows = rows.select_for_update(of=("self",))
     submission = rows.filter(digest=tokens.digest(raw)).first()
     if submission is None:
-        return Outcome("invalid")
+        return Outcome(LinkStatus.INVALID)
     if submission.confirmed_at:
-        return Outcome("already", submission, submission.request)
+        return Outcome(LinkStatus.ALREADY, submission, submission.request)
     if submission.expires_at < timezone.now():
-        return Outcome("expired", submission)
-    return Outcome("pending", submission)
+        return Outcome(LinkStatus.EXPIRED, submission)
+    return Outcome(LinkStatus.PENDING, submission)
 
 
 @transaction.atomic
@@ -115,7 +126,7 @@ def submission_confirm(*, link: str) -> Outcome:
 
     The row lock makes a double click, or two at once, open one request."""
     found = submission_find(link, for_update=True)
-    if found.status != "pending":
+    if found.status != LinkStatus.PENDING:
         return found
     submission = found.submission
     request, _joined = dsr_create(
@@ -138,7 +149,7 @@ def submission_confirm(*, link: str) -> Outcome:
     from dsr.tasks import send_acknowledgement
 
     transaction.on_commit(lambda: send_acknowledgement.delay(request.pk))
-    return Outcome("confirmed", submission, request)
+    return Outcome(LinkStatus.CONFIRMED, submission, request)
 
 
 def submissions_purge(*, now=None) -> int:

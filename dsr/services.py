@@ -44,26 +44,12 @@ def dsr_create(
     link_by_phone=False: the number is kept for the officer but links nobody, for a request whose
     address is proven and whose number is not (the public page): a typed number must not open
     someone else's data."""
-    email = normalize_email(email)
-    try:
-        phone = normalize_phone(phone)
-    except ValidationError as error:
-        raise ValidationError({"requester_phone": error.messages}) from None
-    if not email and not phone:  # blank is allowed in the table only for requests an erasure scrubbed
-        raise ValidationError({"requester_email": _("Give the requester's email address or phone number.")})
-    if kind not in DataSubjectRequest.Kind.values:
-        raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
+    email, phone = _requester_checked(kind=kind, email=email, phone=phone)
     # Two submissions at once (API calls, confirmed links) make one request: locking the open
     # requests is not enough while there is none yet, so the address (or number) and type are
     # locked by name.
     lock_name("dsr-open-request", kind, email or f"phone:{phone}")
-    same_person = Q(requester_email=email) if email else Q(requester_email="", requester_phone=phone)
-    existing = (
-        DataSubjectRequest.objects.select_for_update()
-        .filter(same_person, kind=kind, status__in=DataSubjectRequest.OPEN)
-        .order_by("received_at")
-        .first()
-    )
+    existing = _open_request_of(kind=kind, email=email, phone=phone)
     if existing is not None:
         if details.strip():
             existing.notes = f"{existing.notes}\n[{timezone.now():%Y-%m-%d}] {details.strip()}".strip()
@@ -87,6 +73,31 @@ def dsr_create(
     holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
     request.contacts.set(Contact.objects.filter(holders))
     return request, True
+
+
+def _requester_checked(*, kind: str, email: str, phone: str) -> tuple[str, str]:
+    """The address and number normalised; refused without either, or for an unknown type."""
+    email = normalize_email(email)
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        raise ValidationError({"requester_phone": error.messages}) from None
+    if not email and not phone:  # blank is allowed in the table only for requests an erasure scrubbed
+        raise ValidationError({"requester_email": _("Give the requester's email address or phone number.")})
+    if kind not in DataSubjectRequest.Kind.values:
+        raise ValidationError(_("Unknown request type “%(kind)s”.") % {"kind": kind})
+    return email, phone
+
+
+def _open_request_of(*, kind: str, email: str, phone: str) -> DataSubjectRequest | None:
+    """The oldest open request of this type by the same address (or number only), locked."""
+    same_person = Q(requester_email=email) if email else Q(requester_email="", requester_phone=phone)
+    return (
+        DataSubjectRequest.objects.select_for_update()
+        .filter(same_person, kind=kind, status__in=DataSubjectRequest.OPEN)
+        .order_by("received_at")
+        .first()
+    )
 
 
 @transaction.atomic

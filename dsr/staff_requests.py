@@ -94,11 +94,6 @@ def staff_log_json(user) -> str:
     )
 
 
-def staff_log_change_refuse(*, kind: str) -> None:
-    """Rectification or restriction of log entries is refused, with the reason."""
-    raise ValidationError(LOGS_ARE_FACTS, code=f"refused_{kind}")
-
-
 @transaction.atomic
 def staff_account_delete(*, user, actor=None) -> str:
     """Delete a staff account by turning it into its pseudonym. Returns the pseudonym.

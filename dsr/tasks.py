@@ -13,7 +13,7 @@ from dsr.reminders import deadline_reminders
 MAIL_RETRY = {"autoretry_for": (smtplib.SMTPException, OSError), "retry_backoff": 30, "max_retries": 8}
 
 
-@shared_task(name="dsr.deadline_reminders")
+@shared_task(name="dsr.remind_deadlines")
 def remind_deadlines() -> int:
     """Daily: mark overdue requests and remind assignees. Idempotent within a day."""
     return deadline_reminders()

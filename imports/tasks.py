@@ -5,10 +5,11 @@ from imports.files import import_uploads_purge
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 
 
-@shared_task(name="imports.run", **RETRY_ON_CONNECTION_LOSS)
-def import_run_task(run_id: int) -> str:
+@shared_task(name="imports.run_import", **RETRY_ON_CONNECTION_LOSS)
+def run_import(run_id: int) -> str:
     """Run or continue one import. Idempotent: a redelivery or a retry after a lost database
-    connection continues after the last committed chunk."""
+    connection continues after the last committed chunk; a run whose message was lost (e.g. one
+    queued under this task's old name, imports.run) is queued again by resume_stalled."""
     return import_run_process(run_id=run_id).status
 
 

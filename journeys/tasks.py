@@ -11,7 +11,7 @@ from journeys.services import (
 )
 
 
-@shared_task(name="journeys.run", **RETRY_ON_CONNECTION_LOSS)
+@shared_task(name="journeys.run_journeys", **RETRY_ON_CONNECTION_LOSS)
 def run_journeys() -> dict:
     """Every few minutes: enrol new audiences and advance due enrolments. A rerun, a retry after a
     lost database connection or a second worker at the same time sends no step twice

@@ -3,7 +3,7 @@ import smtplib
 from celery import shared_task
 
 from consent.services import children_come_of_age
-from subscriptions.emails import send_coming_of_age_invitation, send_consent_request
+from subscriptions import emails
 from subscriptions.services import (
     center_invitation_send,
     consent_request_send,
@@ -18,9 +18,9 @@ from subscriptions.services import (
     retry_backoff=30,
     max_retries=8,
 )
-def send_consent_request_email(request_id: int) -> bool:
+def send_consent_request(request_id: int) -> bool:
     """Send one double opt-in email; a retry or a duplicate delivery never sends it twice."""
-    return consent_request_send(request_id=request_id, send=send_consent_request)
+    return consent_request_send(request_id=request_id, send=emails.send_consent_request)
 
 
 @shared_task(name="subscriptions.purge_unconfirmed")
@@ -46,4 +46,4 @@ def coming_of_age() -> int:
     max_retries=8,
 )
 def send_center_invitation(contact_id: int) -> bool:
-    return center_invitation_send(contact_id=contact_id, send=send_coming_of_age_invitation)
+    return center_invitation_send(contact_id=contact_id, send=emails.send_coming_of_age_invitation)

@@ -18,7 +18,7 @@ from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent,
 from consent.rules import consent_check
 from consent.services.inputs import check_effective, check_evidence, check_justification
 from contacts.models import Contact
-from core.bulk import bulk_insert, bulk_set, history_insert, tracked_values
+from core.bulk import bulk_insert, bulk_set, dialect, history_insert, tracked_values
 from core.levels import ConsentLevel
 from core.models import ComplianceSettings
 
@@ -272,16 +272,8 @@ class State:
 
 
 def _contacts_locked(ids: list[int]):
-    """The contacts with these ids, locked in id order. On PostgreSQL as plain SQL: for one change
-    the ORM's query compiler cost more than the statement (0.35 ms of a 4.5 ms change)."""
-    if connection.vendor != "postgresql":
-        return Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    pk = connection.ops.quote_name(Contact._meta.pk.column)
-    return Contact.objects.raw(
-        f"SELECT * FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR UPDATE",  # noqa: S608
-        [ids],
-    )
+    """The contacts with these ids, locked in id order (plain SQL on PostgreSQL: core.bulk)."""
+    return dialect(connection).rows_locked(Contact, ids)
 
 
 def _granted(answer: PurposeConsent | None) -> bool | None:

@@ -36,7 +36,7 @@ def import_run_start(
     trigger: str = ImportRun.Trigger.UPLOAD,
 ) -> ImportRun:
     """Store the file and queue its import (the task starts once this transaction commits)."""
-    from imports.tasks import import_run_task
+    from imports.tasks import run_import
 
     if mode not in ImportRun.Mode.values:
         raise ValidationError({"mode": _("Choose all-or-nothing or apply-valid-rows.")})
@@ -53,13 +53,13 @@ def import_run_start(
         run.file.save(f"{stamp}-{get_valid_filename(Path(file_name).name) or 'upload'}", file, save=False)
         run.file_sha256 = sha256_of(run.file.path)
         run.save()
-        transaction.on_commit(lambda: import_run_task.delay(run.pk))
+        transaction.on_commit(lambda: run_import.delay(run.pk))
     return run
 
 
 def import_run_resume(*, run: ImportRun) -> ImportRun:
     """Queue a stalled or failed run again: it continues after its last committed chunk."""
-    from imports.tasks import import_run_task
+    from imports.tasks import run_import
 
     with transaction.atomic():
         locked = ImportRun.objects.select_for_update().get(pk=run.pk)
@@ -67,7 +67,7 @@ def import_run_resume(*, run: ImportRun) -> ImportRun:
             raise ValidationError(_("This import is finished; upload the file again to import it again."))
         locked.status, locked.error = Status.QUEUED, ""
         locked.save(update_fields=["status", "error"])
-        transaction.on_commit(lambda: import_run_task.delay(locked.pk))
+        transaction.on_commit(lambda: run_import.delay(locked.pk))
     return locked
 
 

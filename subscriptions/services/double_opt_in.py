@@ -75,7 +75,7 @@ def consent_request_create(
     *, contact: Contact, changes: dict, origin: str, meta: RequestMeta, created_contact: bool = False
 ) -> ConsentRequest:
     """Store a widening for confirmation and queue its email (sent once the transaction commits)."""
-    from subscriptions.tasks import send_consent_request_email  # the tasks import these services
+    from subscriptions.tasks import send_consent_request  # the tasks import these services
 
     _check_request(contact, changes)
     sent_to, for_child = _recipient(contact, changes)
@@ -107,7 +107,7 @@ def consent_request_create(
             subscription_set(
                 contact=contact, subscription_list=lst, status=Status.PENDING, source=Source.DOUBLE_OPT_IN
             )
-    transaction.on_commit(lambda: send_consent_request_email.delay(request.pk))
+    transaction.on_commit(lambda: send_consent_request.delay(request.pk))
     return request
 
 

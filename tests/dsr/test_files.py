@@ -58,7 +58,7 @@ def _export(marketer, format="csv") -> SegmentExport:
 def _queued_import(monkeypatch, content: bytes, **source) -> ImportRun:
     import imports.tasks
 
-    monkeypatch.setattr(imports.tasks.import_run_task, "delay", lambda pk: None)  # left queued
+    monkeypatch.setattr(imports.tasks.run_import, "delay", lambda pk: None)  # left queued
     source = ImportSource.objects.create(
         name=f"Shop {ImportSource.objects.count()}",
         key_column="ID",

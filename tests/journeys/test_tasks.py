@@ -24,7 +24,7 @@ def subjects(inbox, contact):
 
 @pytest.mark.django_db
 def test_the_journey_job_is_scheduled_every_few_minutes_and_scoring_nightly():
-    run = PeriodicTask.objects.get(task="journeys.run")
+    run = PeriodicTask.objects.get(task="journeys.run_journeys")
     assert run.enabled and run.interval.every == 5 and run.interval.period == "minutes"
     assert PeriodicTask.objects.get(task="journeys.score_leads").crontab.hour == "2"
 

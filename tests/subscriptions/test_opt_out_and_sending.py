@@ -156,22 +156,22 @@ def test_a_contact_can_confirm_some_lists_and_not_others(client, logging_on, smt
 
 
 def test_the_confirmation_email_is_sent_once_however_often_the_task_runs(logging_on, smtp):
-    from subscriptions.tasks import send_consent_request_email
+    from subscriptions.tasks import send_consent_request
 
     contact = ContactFactory()
     request = consent_request_create(
         contact=contact, changes={"level": 3}, origin="center", meta=RequestMeta()
     )
     assert len(smtp.messages) == 1  # sent when the transaction committed
-    assert send_consent_request_email(request.pk) is False
-    assert send_consent_request_email(request.pk) is False
+    assert send_consent_request(request.pk) is False
+    assert send_consent_request(request.pk) is False
     assert len(smtp.messages) == 1
 
 
 def test_a_failed_send_releases_its_claim_so_a_retry_sends(logging_on, smtp, settings):
     import socket
 
-    from subscriptions.tasks import send_consent_request_email
+    from subscriptions.tasks import send_consent_request
 
     live_port = settings.EMAIL_PORT
     with socket.socket() as probe:
@@ -184,8 +184,8 @@ def test_a_failed_send_releases_its_claim_so_a_retry_sends(logging_on, smtp, set
     assert request.send_claimed_at is None and request.sent_at is None
 
     settings.EMAIL_PORT = live_port  # the server is back: the retry sends, once
-    assert send_consent_request_email(request.pk) is True
-    assert send_consent_request_email(request.pk) is False
+    assert send_consent_request(request.pk) is True
+    assert send_consent_request(request.pk) is False
     assert len(smtp.messages) == 1
 
 

@@ -1,0 +1,237 @@
+"""Writes: consent changes through the service, journey enrolment, a consent import."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from django.db import connection, transaction
+
+from bench.measurements.common import Result, timed
+from consent.models import Purpose, Source
+from consent.services import consent_change
+from contacts.models import Contact
+
+# --- consent changes --------------------------------------------------------------------------
+
+
+def consent_changes(repeat: int, batch: int) -> list[Result]:
+    """Consent changes per second through the consent service vs raw UPDATE + INSERT of the same
+    rows: one change per transaction on both sides (a person clicking), then a batch of changes in
+    one transaction on both sides (consent_changes_apply, as imports use it)."""
+    from consent.services import ConsentWish, consent_changes_apply
+
+    # Contacts already at level 1 or 2, flipped between the two: the dataset keeps its shape.
+    ids = list(
+        Contact.objects.filter(consent_given__in=[1, 2]).order_by("id").values_list("id", flat=True)[:batch]
+    )
+    contacts = list(Contact.objects.filter(id__in=ids))
+    flip = {"value": 1}
+
+    def one_by_one():
+        flip["value"] = 2 if flip["value"] == 1 else 1
+        for contact in contacts:
+            consent_change(contact=contact, level=flip["value"], source=Source.IMPORT)
+        return len(contacts)
+
+    def in_one_call():
+        flip["value"] = 2 if flip["value"] == 1 else 1
+        wishes = [[ConsentWish(contact_id=pk, level=flip["value"])] for pk in ids]
+        consent_changes_apply(groups=wishes, source=Source.IMPORT)
+        return len(wishes)
+
+    def raw_change(cursor, pk):
+        cursor.execute("UPDATE contacts_contact SET consent_given = %s WHERE id = %s", [flip["value"], pk])
+        cursor.execute(
+            "INSERT INTO consent_consentchange (contact_id, field, old_value, new_value, source, channel,"
+            " justification, evidence, effective_at, recorded_at) VALUES (%s, 'consent_given', '1', %s,"
+            " 'import', '', '', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            [pk, str(flip["value"])],
+        )
+
+    def raw_one_by_one():
+        flip["value"] = 2 if flip["value"] == 1 else 1
+        for pk in ids:
+            with transaction.atomic(), connection.cursor() as cursor:
+                raw_change(cursor, pk)
+        return len(ids)
+
+    def raw_in_one_transaction():
+        flip["value"] = 2 if flip["value"] == 1 else 1
+        with transaction.atomic(), connection.cursor() as cursor:
+            for pk in ids:
+                raw_change(cursor, pk)
+        return len(ids)
+
+    results = []
+    for name, product, baseline in [
+        ("consent changes (service)", one_by_one, raw_one_by_one),
+        ("consent changes (service, one batch)", in_one_call, raw_in_one_transaction),
+    ]:
+        product_s, n = timed(product, repeat)
+        baseline_s, _ = timed(baseline, repeat)
+        extra = {"changes": n, "per_s": round(n / product_s), "baseline_per_s": round(n / baseline_s)}
+        results.append(Result(name, n, product_s, baseline_s, extra=extra))
+    return results
+
+
+# --- journey enrolment ------------------------------------------------------------------------
+
+
+def _bench_journey():
+    """A live journey over "newsletter = yes" at Marketing, made once in the bench database."""
+    from journeys.models import Journey, Segment
+    from journeys.services import journey_create, journey_go_live, journey_step_add, segment_create
+
+    journey = Journey.objects.filter(name="bench enrolment").first()
+    if journey is not None:
+        return journey
+    segment = Segment.objects.filter(name="bench newsletter").first() or segment_create(
+        name="bench newsletter", rules={"purpose": "newsletter", "value": True}
+    )
+    journey = journey_create(
+        name="bench enrolment", segment=segment, purpose=Purpose.objects.get(slug="newsletter")
+    )
+    journey_step_add(journey=journey, kind="wait", wait_days=1)
+    return journey_go_live(journey=journey)
+
+
+def enrolment(repeat: int) -> list[Result]:
+    """Contacts per second enrolled by journey_enrol (the segment through eligible_contacts, one
+    INSERT ... SELECT) vs a hand-written INSERT ... SELECT of the same contacts. Each timed run
+    starts from an empty journey (the DELETE is not timed)."""
+    from django.utils import timezone
+
+    from journeys.models import Enrolment
+    from journeys.services import journey_enrol
+
+    journey = _bench_journey()
+    purpose = Purpose.objects.get(slug="newsletter")
+    now = timezone.now()
+    baseline_sql = (
+        "INSERT INTO journeys_enrolment (journey_id, contact_id, due_at) SELECT %s, c.id, %s "
+        "FROM contacts_contact c WHERE c.processing_restricted = %s AND c.consent_given >= %s "
+        "AND EXISTS (SELECT 1 FROM consent_purposeconsent pc WHERE pc.contact_id = c.id "
+        "AND pc.purpose_id = %s AND pc.granted = %s) ON CONFLICT DO NOTHING"
+    )
+    params = [journey.pk, connection.ops.adapt_datetimefield_value(now), False, 4, purpose.pk, True]
+
+    def clear():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM journeys_enrolment WHERE journey_id = %s", [journey.pk])
+
+    def product():
+        return journey_enrol(journey=journey, now=now)
+
+    def baseline():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(baseline_sql, params)
+            return cursor.rowcount
+
+    def median_of(fn):
+        times, result = [], 0
+        for _ in range(repeat + 1):  # the first run warms up
+            clear()
+            started = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times[1:]), result
+
+    product_s, enrolled = median_of(product)
+    enrolled_ids = set(Enrolment.objects.filter(journey=journey).values_list("contact_id", flat=True))
+    baseline_s, baseline_enrolled = median_of(baseline)
+    same = enrolled_ids == set(Enrolment.objects.filter(journey=journey).values_list("contact_id", flat=True))
+    clear()
+    extra = {
+        "enrolled": enrolled,
+        "baseline_enrolled": baseline_enrolled,
+        "same_set": same,
+        "per_s": round(enrolled / product_s) if product_s else None,
+        "baseline_per_s": round(baseline_enrolled / baseline_s) if baseline_s else None,
+    }
+    return [Result("journey enrolment (INSERT ... SELECT)", enrolled, product_s, baseline_s, extra=extra)]
+
+
+# --- consent import ---------------------------------------------------------------------------
+
+
+def consent_import(repeat: int, rows: int) -> list[Result]:
+    """Rows per second of a consent import (CSV through readers, unification, suppression check and
+    consent_change per contact) vs a raw bulk upsert of the same answers with their change records."""
+    purpose = Purpose.objects.get(slug="newsletter")
+    source = _import_source()
+    people = list(Contact.objects.exclude(email="").order_by("id").values_list("id", "email")[:rows])
+    flip = {"value": True}
+
+    def product():
+        # Each run flips every answer, so every row is a real change (an unchanged row costs less).
+        flip["value"] = not flip["value"]
+        return _import_answers(source, people, granted=flip["value"])
+
+    def baseline():
+        flip["value"] = not flip["value"]
+        return _upsert_answers(purpose, people, granted=flip["value"])
+
+    product_s, n = timed(product, repeat)
+    baseline_s, _ = timed(baseline, repeat)
+    extra = {"rows": n, "rows_per_s": round(n / product_s), "baseline_rows_per_s": round(n / baseline_s)}
+    return [Result("consent import (csv rows)", n, product_s, baseline_s, extra=extra)]
+
+
+def _import_source():
+    from imports.models import ImportSource
+
+    source, _ = ImportSource.objects.get_or_create(
+        name="Bench import",
+        defaults={
+            "key_column": "Consent ID",
+            "email_column": "Email",
+            "option_column": "Consent option",
+            "value_column": "Consent value",
+            "date_column": "Date",
+        },
+    )
+    return source
+
+
+def _import_answers(source, people: list[tuple[int, str]], *, granted: bool) -> int:
+    """One import run of a CSV giving every person the answer `granted`; the rows it took."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from imports.models import ImportRun
+    from imports.services import import_run_process
+
+    # Dated just now: later than every answer written before (the baseline's too), so no row is
+    # refused as older than the contact's current answer.
+    when = (timezone.now() - timezone.timedelta(seconds=1)).isoformat()
+    answer = "yes" if granted else "no"
+    lines = ["Consent ID,Email,Consent option,Consent value,Date"]
+    lines += [f"bench-{pk},{email},Newsletter,{answer},{when}" for pk, email in people]
+    content = ("\n".join(lines) + "\n").encode()
+    run = ImportRun(source=source, file_name="bench.csv", file_sha256=hashlib.sha256(content).hexdigest())
+    run.file.save("bench.csv", ContentFile(content), save=False)
+    run.save()
+    run = import_run_process(run_id=run.pk)
+    assert run.status == ImportRun.Status.DONE and run.refused_rows == 0, (run.status, run.refused_rows)
+    return run.applied_rows + run.unchanged_rows
+
+
+def _upsert_answers(purpose, people: list[tuple[int, str]], *, granted: bool) -> int:
+    """The baseline: the same answers and their change records by raw bulk upsert."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO consent_purposeconsent (contact_id, purpose_id, granted, changed_at, source)"
+            " VALUES (%s, %s, %s, CURRENT_TIMESTAMP, 'import') ON CONFLICT (contact_id, purpose_id)"
+            " DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at",
+            [(pk, purpose.pk, granted) for pk, _email in people],
+        )
+        cursor.executemany(
+            "INSERT INTO consent_consentchange (contact_id, field, purpose_id, old_value, new_value, source,"
+            " channel, justification, evidence, effective_at, recorded_at) VALUES (%s, 'purpose', %s, '',"
+            " %s, 'import', '', '', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            [(pk, purpose.pk, str(granted)) for pk, _email in people],
+        )
+    return len(people)
