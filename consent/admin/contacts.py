@@ -23,9 +23,9 @@ from config.admin_tools import (
 )
 from consent.admin.records import ConsentChangeColumns
 from consent.contact_edits import contact_save_with_consent
-from consent.contact_fields import CONTACT_IDENTITY_FIELDS
 from consent.levels import ConsentLevel
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
+from consent.screen_fields import CONTACT_IDENTITY_FIELDS
 from consent.selectors import consent_changes_visible_to, contact_change_history, history_field_choices
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
@@ -232,7 +232,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             justification=reason,
             channel=form.cleaned_data.get("channel", ""),
         )
-        adopt_saved(obj, saved, refresh=True)
+        adopt_saved(obj, saved)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

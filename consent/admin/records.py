@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 from consent.models import ConsentChange, ConsentField, Purpose, Source
+from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
 from contacts.selectors import sees_sensitive
@@ -91,21 +92,7 @@ class ConsentChangeAdmin(
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 100
-    fields = (
-        "contact",
-        "field",
-        "purpose",
-        "old_value",
-        "new_value",
-        "source",
-        "channel",
-        "actor",
-        "justification",
-        "evidence",
-        "effective_at",
-        "recorded_at",
-        "chain_hash",
-    )
+    fields = (*CONSENT_CHANGE_FIELDS, "chain_hash")
     readonly_fields = fields
 
     def get_queryset(self, request):

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from config.api_base import has_perms, integer_filter
 from config.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from consent.api.records import ConsentChangeSerializer
-from consent.contact_fields import CONTACT_IDENTITY_FIELDS
 from consent.levels import ConsentLevel
 from consent.models import PurposeConsent, Source
+from consent.screen_fields import CONTACT_IDENTITY_FIELDS
 from consent.services import consent_change
 from contacts.models import Contact
 from contacts.normalize import normalize_email, normalize_phone
