@@ -162,10 +162,8 @@ class _ExportRow:
         self.describe_value = functools.cache(ConsentChange.describe_value)
 
     def __call__(self, values: tuple) -> list:
-        (pk, recorded_at, effective_at, contact_id, first_name, last_name, email, phone) = values[:8]
-        (field, purpose_id, old_value, new_value, source, channel, actor, justification, evidence) = values[
-            8:
-        ]
+        (pk, recorded_at, effective_at, contact_id, first_name, last_name, email, phone, field, purpose_id,
+         old_value, new_value, source, channel, actor, justification, evidence) = values  # fmt: skip
         return [
             pk,
             recorded_at,
