@@ -4,8 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from consent.api import ConsentChangeViewSet
-from contacts.api import ContactViewSet
+from consent.api import ConsentChangeViewSet, ContactViewSet
 from dsr.api import DataSubjectRequestViewSet
 
 router = DefaultRouter()

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -11,7 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from core.xlsx import xlsx_response
 from imports import services
 from imports.models import ImportRun, ImportSource
-from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
+from staff.admin_tools import (
+    JSON_FORMFIELD_OVERRIDES,
+    CappedCountPaginator,
+    ReadOnlyAdminMixin,
+    object_or_403,
+)
 
 REPORT_PREVIEW_ROWS = 200
 
@@ -67,9 +71,12 @@ class ImportSourceAdmin(admin.ModelAdmin):
         ]
 
     def upload_view(self, request, object_id):
-        source = self.get_object(request, unquote(object_id))
-        if source is None or not request.user.has_perm("imports.add_importrun"):
-            raise PermissionDenied
+        source = object_or_403(
+            self,
+            request,
+            object_id,
+            permission=lambda req, _obj: req.user.has_perm("imports.add_importrun"),
+        )
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -198,9 +205,7 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def report_view(self, request, object_id):
-        run = self.get_object(request, unquote(object_id))
-        if run is None or not self.has_view_permission(request, run):
-            raise PermissionDenied
+        run = object_or_403(self, request, object_id, permission="view")
         rows = (
             run.row_errors.order_by("row", "id")
             .values_list("row", "source_key", "reason")

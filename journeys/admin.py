@@ -28,7 +28,7 @@ from journeys.models import (
 )
 from journeys.selectors import segment_members
 from staff.access_log import record_access
-from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin
+from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin, adopt_saved
 from staff.models import AccessLogEntry
 
 PREVIEW_SIZE = 20
@@ -100,8 +100,7 @@ class SegmentAdmin(SimpleHistoryAdmin):
             saved = services.segment_update(segment=obj, actor=request.user, **data)
         else:
             saved = services.segment_create(actor=request.user, **data)
-        obj.pk = saved.pk
-        obj._state.adding = False
+        adopt_saved(obj, saved)
 
     def _export(self, request, queryset, format):
         for segment in queryset:
@@ -263,8 +262,7 @@ class JourneyAdmin(SimpleHistoryAdmin):
             saved = services.journey_update(journey=obj, actor=request.user, **data)
         else:
             saved = services.journey_create(actor=request.user, **data)
-        obj.pk, obj.min_level, obj.status = saved.pk, saved.min_level, saved.status
-        obj._state.adding = False
+        adopt_saved(obj, saved)  # the service sets the minimum level and the status
 
     @admin.action(description=_("Go live"), permissions=["change"])
     def go_live(self, request, queryset):

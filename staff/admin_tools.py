@@ -1,11 +1,13 @@
-"""Admin building blocks shared by every app: a paginator that never counts a million rows, and
-an "Export to Excel" that exports exactly what the current changelist filter shows."""
+"""Admin building blocks shared by every app: a paginator that never counts a million rows, an
+"Export to Excel" that exports exactly what the current changelist filter shows, and the two
+steps every admin view repeats (saving through a service, fetching the object or refusing)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -70,6 +72,38 @@ class CappedCountPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self.count > self.cap
+
+
+def adopt_saved(obj: models.Model, saved: models.Model, *, refresh: bool = False) -> models.Model:
+    """Let the admin's own instance stand for the row a service saved (save_model writes through
+    a service, which creates or returns its own instance): the admin's redirect, log entry and
+    message then name the saved row. Copies every column the service set; `refresh` reads the
+    row again instead, for a save that wrote through further services after `saved` was made."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    if refresh:
+        obj.refresh_from_db()
+        return obj
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    return obj
+
+
+def object_or_403(model_admin, request, object_id, *, permission="view", post_only: bool = False):
+    """The object of an admin's own view (a decision, an upload, a report), or PermissionDenied:
+    when it does not exist or is not visible to this user (get_object applies get_queryset), when
+    `post_only` and the request is no POST, or when the user lacks `permission` for it ("view",
+    "change", or a callable taking the request and the object)."""
+    obj = model_admin.get_object(request, unquote(object_id))
+    if obj is None or (post_only and request.method != "POST"):
+        raise PermissionDenied
+    if callable(permission):
+        allowed = permission(request, obj)
+    else:
+        allowed = getattr(model_admin, f"has_{permission}_permission")(request, obj)
+    if not allowed:
+        raise PermissionDenied
+    return obj
 
 
 class ReadOnlyAdminMixin:

@@ -83,7 +83,7 @@ def changelist(repeat: int) -> list[Result]:
 def access_log(repeat: int) -> list[Result]:
     """A contact's admin page, which writes one access log entry per view, vs the same page with
     the log call swapped out for this measurement only: what the log costs staff per view."""
-    import contacts.admin
+    import consent.admin.contacts
 
     client = Client()
     client.force_login(officer())
@@ -97,12 +97,12 @@ def access_log(repeat: int) -> list[Result]:
 
     with transaction.atomic():  # the entries written here do not stay in the dataset
         logged_s, _ = timed(page, repeat)
-        original = contacts.admin.record_access
-        contacts.admin.record_access = lambda **kwargs: None
+        original = consent.admin.contacts.record_access
+        consent.admin.contacts.record_access = lambda **kwargs: None
         try:
             unlogged_s, _ = timed(page, repeat)
         finally:
-            contacts.admin.record_access = original
+            consent.admin.contacts.record_access = original
         transaction.set_rollback(True)
     extra = {"log_cost_ms": round((logged_s - unlogged_s) * 1000, 2)}
     return [

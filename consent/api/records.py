@@ -4,6 +4,7 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from consent.models import ConsentChange
+from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import consent_changes_visible_to
 from staff.api_base import integer_filter
 
@@ -25,21 +26,7 @@ class ConsentChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConsentChange
-        fields = [
-            "id",
-            "contact",
-            "field",
-            "purpose",
-            "old_value",
-            "new_value",
-            "source",
-            "channel",
-            "actor",
-            "justification",
-            "evidence",
-            "effective_at",
-            "recorded_at",
-        ]
+        fields = ["id", *CONSENT_CHANGE_FIELDS]
         # Evidence, written by the consent service: nothing here is input.
         read_only_fields = fields
 

@@ -1,4 +1,5 @@
-"""Contacts and their consent for other systems. Every read is written to the staff access log;
+"""Contacts and their consent for other systems (here, in consent, because a contact is read with
+its purpose answers and changed through the consent service; the routes stay /api/v1/contacts/). Every read is written to the staff access log;
 consent changes go through consent.services.consent_change with source "api" (rule 1).
 
 No personal data in a URL: finding a contact by address is a POST of the address (search/), as
@@ -12,11 +13,12 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from consent.api import ConsentChangeSerializer
+from consent.api.records import ConsentChangeSerializer
 from consent.models import PurposeConsent, Source
+from consent.screen_fields import CONTACT_IDENTITY_FIELDS
 from consent.services import consent_change
 from contacts.models import Contact
-from contacts.selectors import contacts_visible_to, sees_sensitive
+from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contacts_visible_to, sees_sensitive
 from core.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.levels import ConsentLevel
 from core.normalize import normalize_email, normalize_phone
@@ -39,7 +41,7 @@ class PurposeAnswerSerializer(serializers.ModelSerializer):
 class SensitiveSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["is_child", "guardian", "date_of_birth", "processing_restricted"]
+        fields = list(SENSITIVE_CONTACT_FIELDS)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -53,10 +55,7 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = [
             "id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
+            *CONTACT_IDENTITY_FIELDS,
             "consent_given",
             "consent_level",
             "tracking_allowed",

@@ -1,9 +1,11 @@
+"""The privacy officer's queue of data subject requests: the list, the request's page and the
+decisions, discovery, export and erasure started from it (each through dsr's services)."""
+
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -13,12 +15,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.models import ComplianceSettings
-from dsr import bundles, services, staff_admin  # noqa: F401  (staff_admin registers the staff account admin)
+from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
-from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle
+from dsr.models import DataSubjectRequest
 from staff.access_log import record_access
-from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
+from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, adopt_saved, object_or_403
 from staff.models import AccessLogEntry
 
 Status = DataSubjectRequest.Status
@@ -239,8 +240,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             details=data["details"],
             actor=request.user,
         )
-        obj.pk, obj._state.adding = created_request.pk, False
-        obj.refresh_from_db()
+        adopt_saved(obj, created_request, refresh=True)
         if not created:
             messages.info(
                 request, _("An open request of this type exists for the address: the details joined it.")
@@ -282,9 +282,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         ]
 
     def decide_view(self, request, object_id):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = object_or_403(self, request, object_id, permission="change", post_only=True)
         form = DecisionForm(request.POST)
         if form.is_valid():
             data, common = (
@@ -318,9 +316,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
 
     def bundle_view(self, request, object_id):
         """POST: queue the build of an export bundle, then show its review page."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = object_or_403(self, request, object_id, permission="change", post_only=True)
         try:
             bundle = bundles.bundle_create(request=obj, actor=request.user)
         except ValidationError as error:
@@ -331,9 +327,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
 
     def erase_view(self, request, object_id):
         """GET: what the erasure will delete, anonymise and keep. POST: erase, after this review."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = object_or_403(self, request, object_id, permission="change")
         if request.method == "POST":
             try:
                 record = services.dsr_erase(
@@ -351,9 +345,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         return self._findings_page(request, obj, list(obj.contacts.all()), title, "erase.html")
 
     def discover_view(self, request, object_id):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or not self.has_view_permission(request, obj):
-            raise PermissionDenied
+        obj = object_or_403(self, request, object_id, permission="view")
         term = request.GET.get("q", "").strip()
         contacts = list(find_contacts(term)[:50]) if term else list(obj.contacts.all())
         title = _("Data held about the requester of %s") % obj.reference
@@ -362,9 +354,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     def link_view(self, request, object_id):
         """POST: link contacts found by a search (another address, a phone number, a name) to the
         request; officers only (change permission), and logged like the search that found them."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or request.method != "POST" or not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = object_or_403(self, request, object_id, permission="change", post_only=True)
         from contacts.models import Contact
 
         ids = [int(v) for v in request.POST.getlist("contact") if v.isdigit()]
@@ -404,104 +394,3 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             **extra,
         }
         return TemplateResponse(request, f"admin/dsr/datasubjectrequest/{template}", context)
-
-
-@admin.register(ErasureRecord)
-class ErasureRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Proof of every erasure: what went, what stayed and why, and the residue scan's verdict."""
-
-    list_display = ("performed_at", "request", "contacts_erased", "residue_clean", "performed_by")
-    list_filter = ("residue_clean",)
-    list_select_related = ("request", "performed_by")
-    fields = ("performed_at", "request", "performed_by", "contacts_erased", "result")
-    readonly_fields = fields
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-
-    @admin.display(description=_("result"))
-    def result(self, obj):
-        return render_to_string("admin/dsr/erasure_result.html", {"record": obj})
-
-
-@admin.register(ExportBundle)
-class ExportBundleAdmin(admin.ModelAdmin):
-    """Review of a person's export: see every item, leave some out with a reason, confirm, release."""
-
-    list_display = ("request", "status", "progress_display", "created_by", "created_at", "released_at")
-    list_filter = ("status",)
-    list_select_related = ("request", "created_by")
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False  # built from a request's page
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("progress"))
-    def progress_display(self, obj):
-        return f"{obj.progress}/{obj.total}"
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        bundle = self.get_object(request, unquote(object_id))
-        if bundle is None or not self.has_view_permission(request, bundle):
-            raise PermissionDenied
-        if request.method == "POST":
-            if not self.has_change_permission(request, bundle):
-                raise PermissionDenied
-            self._act(request, bundle)
-            return redirect("admin:dsr_exportbundle_change", bundle.pk)
-        ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
-        if ready and not bundles.bundle_has_files(bundle):
-            ready = False  # deleted by an erasure or after its use: the row stays as the record
-            messages.info(request, _("The files of this bundle have been deleted; its record stays."))
-        sections = bundles.bundle_sections(bundle, redacted=False) if ready else []
-        hidden = {(r["section"], r["row"]) for r in bundle.redactions}
-        for section in sections:
-            section["columns"] = bundles.columns_of(section["rows"])
-            section["items"] = [
-                {
-                    "index": i,
-                    "values": [row.get(c) for c in section["columns"]],
-                    "redacted": (section["section"], i) in hidden,
-                }
-                for i, row in enumerate(section["rows"])
-            ]
-        record_access(
-            request=request,
-            action=AccessLogEntry.Action.EXPORT_BUNDLE,
-            contact_ids=list(bundle.request.contacts.values_list("pk", flat=True)),
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Export for %s") % bundle.request.reference,
-            "opts": self.opts,
-            "original": bundle,
-            "sections": sections,
-            "can_change": self.has_change_permission(request, bundle),
-            "needs_second": ComplianceSettings.load().export_needs_second_officer,
-        }
-        return TemplateResponse(request, "admin/dsr/exportbundle/review.html", context)
-
-    def _act(self, request, bundle):
-        action = request.POST.get("action")
-        try:
-            if action == "redact":
-                items = []
-                for value in request.POST.getlist("item"):
-                    section, _sep, row = value.rpartition(":")
-                    if row.isdigit():
-                        items.append((section, int(row)))
-                bundles.bundle_redact(
-                    bundle=bundle, items=items, reason=request.POST.get("reason", ""), actor=request.user
-                )
-                messages.success(request, _("%d items left out.") % len(items))
-            elif action == "approve":
-                bundles.bundle_approve(bundle=bundle, actor=request.user)
-                messages.success(request, _("Confirmed."))
-            elif action == "release":
-                bundles.bundle_release(bundle=bundle, actor=request.user)
-                messages.success(request, _("Released: the requester has been sent the download link."))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))

@@ -1,20 +1,20 @@
+"""Purposes and consent change records in the back office (the records are evidence: read-only)."""
+
 import functools
 import json
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from consent.models import ConsentChange, ConsentField, ConsentLevelSnapshot, Purpose, Source
+from consent.models import ConsentChange, ConsentField, Purpose, Source
+from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
 from contacts.selectors import sees_sensitive
-from core.models import ComplianceSettings
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 
 
@@ -92,21 +92,7 @@ class ConsentChangeAdmin(
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 100
-    fields = (
-        "contact",
-        "field",
-        "purpose",
-        "old_value",
-        "new_value",
-        "source",
-        "channel",
-        "actor",
-        "justification",
-        "evidence",
-        "effective_at",
-        "recorded_at",
-        "chain_hash",
-    )
+    fields = (*CONSENT_CHANGE_FIELDS, "chain_hash")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -143,10 +129,6 @@ class ConsentChangeAdmin(
     def export_rows(self, request, queryset):
         # Plain values and labels looked up once, not three model instances and a dozen
         # translations per record: an export of a million records should cost its writing.
-        purposes = {purpose.pk: str(purpose) for purpose in Purpose.objects.all()}
-        sources = {value: str(label) for value, label in Source.choices}
-        describe_field = functools.cache(ConsentChange.describe_field)
-        describe_value = functools.cache(ConsentChange.describe_value)
         records = queryset.values_list(
             "pk",
             "recorded_at",
@@ -166,116 +148,36 @@ class ConsentChangeAdmin(
             "justification",
             "evidence",
         )
-        for (
+        yield from map(_ExportRow(), records.iterator(chunk_size=2000))
+
+
+class _ExportRow:
+    """One consent change record's export row from the plain values export_rows reads, with the
+    labels of purposes, sources, fields and values looked up once per export."""
+
+    def __init__(self):
+        self.purposes = {purpose.pk: str(purpose) for purpose in Purpose.objects.all()}
+        self.sources = {value: str(label) for value, label in Source.choices}
+        self.describe_field = functools.cache(ConsentChange.describe_field)
+        self.describe_value = functools.cache(ConsentChange.describe_value)
+
+    def __call__(self, values: tuple) -> list:
+        (pk, recorded_at, effective_at, contact_id, first_name, last_name, email, phone, field, purpose_id,
+         old_value, new_value, source, channel, actor, justification, evidence) = values  # fmt: skip
+        return [
             pk,
             recorded_at,
             effective_at,
             contact_id,
-            first_name,
-            last_name,
-            email,
-            phone,
-            field,
-            purpose_id,
-            old_value,
-            new_value,
-            source,
+            # An erasure pseudonymised the record: it no longer leads to anyone.
+            "" if contact_id is None else Contact.label(contact_id, first_name, last_name, email, phone),
+            email or "",
+            self.describe_field(field, self.purposes.get(purpose_id)),
+            self.describe_value(field, old_value),
+            self.describe_value(field, new_value),
+            self.sources.get(source, source),
             channel,
-            actor,
+            actor or "",
             justification,
-            evidence,
-        ) in records.iterator(chunk_size=2000):
-            yield [
-                pk,
-                recorded_at,
-                effective_at,
-                contact_id,
-                # An erasure pseudonymised the record: it no longer leads to anyone.
-                "" if contact_id is None else Contact.label(contact_id, first_name, last_name, email, phone),
-                email or "",
-                describe_field(field, purposes.get(purpose_id)),
-                describe_value(field, old_value),
-                describe_value(field, new_value),
-                sources.get(source, source),
-                channel,
-                actor or "",
-                justification,
-                json.dumps(evidence, sort_keys=True) if evidence else "",
-            ]
-
-
-def _settings_fields() -> list[str]:
-    """Every field an officer may set: the concrete editable fields of ComplianceSettings."""
-    return [f.name for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
-
-
-# Themes for the form; a field not named here still appears, under "Other settings", so a new
-# setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
-_SETTINGS_THEMES = (
-    (
-        _("Consent"),
-        (
-            "log_consent_changes",
-            "min_consent_level_selection_enabled",
-            "email_level_opt_out",
-            "double_opt_in_expiry_hours",
-            "age_of_consent",
-        ),
-    ),
-    (
-        _("Data subject requests"),
-        (
-            "request_response_days",
-            "request_clock_starts_at",
-            "export_needs_second_officer",
-            "export_pseudonymise_staff",
-            "export_link_days",
-        ),
-    ),
-    (
-        _("Retention"),
-        (
-            "access_log_retention_days",
-            "interaction_retention_days",
-            "segment_export_retention_days",
-            "import_upload_retention_days",
-        ),
-    ),
-    (_("Audit trail"), ("audit_checkpoint_email",)),
-)
-
-
-@admin.register(ComplianceSettings)
-class ComplianceSettingsAdmin(SimpleHistoryAdmin):
-    """One row: the list view goes straight to it; it can be neither added nor deleted."""
-
-    def get_fieldsets(self, request, obj=None):
-        fields = _settings_fields()
-        fieldsets = [
-            (title, {"fields": [name for name in names if name in fields]})
-            for title, names in _SETTINGS_THEMES
+            json.dumps(evidence, sort_keys=True) if evidence else "",
         ]
-        named = {name for _title, names in _SETTINGS_THEMES for name in names}
-        rest = [name for name in fields if name not in named]
-        if rest:
-            fieldsets.append((_("Other settings"), {"fields": rest}))
-        return fieldsets
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        settings = ComplianceSettings.load()
-        return HttpResponseRedirect(reverse("admin:core_compliancesettings_change", args=[settings.pk]))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ConsentLevelSnapshot)
-class ConsentLevelSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("date", "level", "contacts")
-    list_filter = ("level",)
-    date_hierarchy = "date"

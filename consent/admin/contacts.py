@@ -1,0 +1,325 @@
+"""The contact in the back office: list, form, history and export. Here, in consent, because the
+form writes consent (through consent.contact_edits) and the page shows consent change records;
+the model is contacts', so the URLs stay admin:contacts_contact_*."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.constants import LOOKUP_SEP
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from consent.admin.records import ConsentChangeColumns
+from consent.contact_edits import contact_save_with_consent
+from consent.models import ConsentChange, Purpose, PurposeConsent, Source
+from consent.screen_fields import CONTACT_IDENTITY_FIELDS
+from consent.selectors import consent_changes_visible_to, contact_change_history, history_field_choices
+from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
+from contacts.models import Contact
+from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
+from contacts.selectors import sees_sensitive as user_sees_sensitive
+from contacts.services import PROFILE_FIELDS
+from core.levels import ConsentLevel
+from staff.access_log import record_access
+from staff.admin_tools import (
+    CappedCountPaginator,
+    PostedSearchMixin,
+    ReadOnlyAdminMixin,
+    SafeAutocompleteMixin,
+    XlsxExportMixin,
+    adopt_saved,
+)
+from staff.models import AccessLogEntry
+
+
+def sees_sensitive(request) -> bool:
+    return user_sees_sensitive(request.user)
+
+
+class MinimumLevelFilter(admin.SimpleListFilter):
+    title = _("consent at least")
+    parameter_name = "level_gte"
+
+    def lookups(self, request, model_admin):
+        return [(str(level.value), f"{level.value} {level.label}") for level in ConsentLevel if level > 0]
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(level.value) for level in ConsentLevel}:
+            return queryset.filter(consent_given__gte=int(self.value()))
+        return queryset
+
+
+class PurposeFilter(admin.SimpleListFilter):
+    title = _("purpose consent")
+    parameter_name = "purpose"
+
+    def lookups(self, request, model_admin):
+        choices = []
+        for purpose in Purpose.objects.filter(active=True):
+            choices += [
+                (f"{purpose.slug}:yes", f"{purpose.name}: {_('yes')}"),
+                (f"{purpose.slug}:no", f"{purpose.name}: {_('no')}"),
+                (f"{purpose.slug}:none", f"{purpose.name}: {_('no answer')}"),
+            ]
+        return choices
+
+    def queryset(self, request, queryset):
+        slug, _sep, answer = (self.value() or "").rpartition(":")
+        if not slug or answer not in {"yes", "no", "none"}:
+            return queryset
+        answers = PurposeConsent.objects.filter(contact=OuterRef("pk"), purpose__slug=slug)
+        if answer == "none":
+            return queryset.filter(~Exists(answers))
+        return queryset.filter(Exists(answers.filter(granted=answer == "yes")))
+
+
+class ConsentChangeInline(ConsentChangeColumns, ReadOnlyAdminMixin, admin.TabularInline):
+    model = ConsentChange
+    fk_name = "contact"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("consent change records")
+    fields = (
+        "recorded_at",
+        "effective_at",
+        "field_label",
+        "old_display",
+        "new_display",
+        "source",
+        "actor",
+        "justification",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        records = super().get_queryset(request).select_related("purpose", "actor")
+        return consent_changes_visible_to(request.user, records)
+
+
+@admin.register(Contact)
+class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, admin.ModelAdmin):
+    form = ContactAdminForm
+    export_permission = "contacts.export_contact"
+    export_title = "Contacts"
+    export_access_action = AccessLogEntry.Action.EXPORT_CONTACTS
+    # Handled by contact_search (indexed lookups); listed because autocomplete needs them.
+    search_fields = ("last_name", "first_name", "email", "phone")
+    search_help_text = _("Start of a first or last name, a full email address, or a phone number.")
+    autocomplete_fields = ("guardian",)
+    list_select_related = ("guardian",)
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    inlines = [ConsentChangeInline]
+
+    # --- what a role may see, filter, sort and search by -------------------------------------
+    def get_queryset(self, request):
+        # Every door of this admin (list, export, change page, autocomplete) starts here.
+        return contacts_visible_to(request.user, super().get_queryset(request))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Django lets any `?field__lookup=` through for a field of the model itself: without
+        # this a Marketer could list the children with ?is_child__exact=1.
+        roots = lookup_roots_for(request.user) if request is not None else set()
+        if roots is not None and lookup.split(LOOKUP_SEP, 1)[0] not in roots:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    # --- list -------------------------------------------------------------------------------
+    def get_list_display(self, request):
+        columns = ["display_name", "email", "phone", "consent_level", "tracking_allowed"]
+        if sees_sensitive(request):
+            columns += ["is_child", "processing_restricted"]
+        return columns
+
+    def get_list_filter(self, request):
+        filters = ["consent_given", MinimumLevelFilter, PurposeFilter, "tracking_allowed"]
+        if sees_sensitive(request):
+            filters += ["is_child", "processing_restricted"]
+        return filters
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset = contact_search(queryset, search_term)
+        if request.GET.get("field_name") == "guardian":  # the guardian autocomplete
+            # Who is offered tells who is a child: only for roles that see the guardian field.
+            if not sees_sensitive(request):
+                raise PermissionDenied
+            queryset = queryset.filter(is_child=False)
+        return queryset, False
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def display_name(self, contact):
+        # Restricted contacts reach only the roles that handle restrictions: marked for them.
+        if contact.processing_restricted:
+            return format_html("{} <strong>({})</strong>", contact, _("restricted"))
+        return str(contact)
+
+    @admin.display(description=_("consent given"), ordering="consent_given")
+    def consent_level(self, contact):
+        return f"{contact.consent_given} {contact.get_consent_given_display()}"
+
+    # --- form -------------------------------------------------------------------------------
+    def _active_purposes(self, request):
+        if not hasattr(request, "_active_purposes"):
+            request._active_purposes = list(Purpose.objects.filter(active=True))
+        return request._active_purposes
+
+    def get_fieldsets(self, request, obj=None):
+        protection = ["consent_given", "tracking_allowed"]
+        if sees_sensitive(request):
+            protection += SENSITIVE_CONTACT_FIELDS
+        fieldsets = [
+            (None, {"fields": [*CONTACT_IDENTITY_FIELDS, "country"]}),
+            (_("Data protection"), {"fields": protection}),
+        ]
+        editable = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        if editable:
+            purposes = [purpose_field_name(p) for p in self._active_purposes(request)]
+            if purposes:
+                fieldsets.append((_("Consent options"), {"fields": purposes}))
+            fieldsets.append((_("Why this changes"), {"fields": ["justification", "channel"]}))
+        else:
+            fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
+        if obj is not None:
+            record = ["created_at", "updated_at", "history_link"]
+            if request.user.has_perm("staff.view_accesslogentry"):
+                record.append("access_log")
+            fieldsets.append((_("Record"), {"fields": record}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["created_at", "updated_at", "history_link", "purpose_answers", "access_log"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        purposes = self._active_purposes(request)
+        attrs = {
+            purpose_field_name(p): forms.ChoiceField(
+                label=p.name, choices=ANSWERS, required=False, help_text=p.description
+            )
+            for p in purposes
+        }
+        attrs["purposes"] = purposes
+        kwargs["form"] = type("ContactAdminForm", (self.form,), attrs)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description=_("answers"))
+    def purpose_answers(self, contact):
+        answers = contact.purpose_consents.select_related("purpose").order_by("purpose__name")
+        return ", ".join(str(a) for a in answers) or "—"
+
+    @admin.display(description=_("history"))
+    def history_link(self, contact):
+        url = reverse("admin:contacts_contact_history", args=[contact.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Full history of this contact's data"))
+
+    def save_model(self, request, obj, form, change):
+        """Profile and consent through consent.contact_edits, which orders the two writes."""
+        profile = {name: form.cleaned_data[name] for name in PROFILE_FIELDS if name in form.cleaned_data}
+        reason = (form.cleaned_data.get("justification") or "").strip()
+        saved = contact_save_with_consent(
+            contact=obj if change else None,
+            profile=profile,
+            consent=form.consent_changes(),
+            level_before=form.initial.get("consent_given", 0),
+            actor=request.user,
+            reason=reason or ("edited in the admin" if change else "created in the admin"),
+            source=Source.ADMIN,
+            justification=reason,
+            channel=form.cleaned_data.get("channel", ""),
+        )
+        adopt_saved(obj, saved)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            record_access(
+                request=request, action=AccessLogEntry.Action.VIEW, contact_ids=[int(unquote(object_id))]
+            )
+        return response
+
+    @admin.display(description=_("who accessed this record"))
+    def access_log(self, contact):
+        entries = (
+            AccessLogEntry.objects.filter(contacts__contact_id=contact.pk)
+            .select_related("user")
+            .order_by("-at")[:10]
+        )
+        url = reverse("admin:staff_accesslogentry_changelist") + f"?contacts__contact__id__exact={contact.pk}"
+        lines = format_html_join(
+            "",
+            "<li>{} — {} — {}</li>",
+            ((e.at.strftime("%Y-%m-%d %H:%M"), e.user, e.get_action_display()) for e in entries),
+        )
+        return format_html(
+            '<ul style="margin:0">{}</ul><a href="{}">{}</a>', lines, url, _("Full access log")
+        )
+
+    # --- history ----------------------------------------------------------------------------
+    def history_view(self, request, object_id, extra_context=None):
+        contact = self.get_object(request, unquote(object_id))
+        if contact is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, contact):
+            raise PermissionDenied
+        include_sensitive = sees_sensitive(request)
+        choices = history_field_choices(include_sensitive=include_sensitive)
+        field = request.GET.get("field", "")
+        if field and field not in dict(choices):
+            messages.warning(request, _("There is no field “%s” to filter by; showing all.") % field)
+            field = ""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("History of %s") % contact,
+            "subtitle": None,
+            "opts": self.opts,
+            "object": contact,
+            "rows": contact_change_history(contact=contact, include_sensitive=include_sensitive, field=field),
+            "field_choices": choices,
+            "field": field,
+            "records_url": reverse("admin:consent_consentchange_changelist")
+            + f"?contact__id__exact={contact.pk}",
+            **(extra_context or {}),
+        }
+        record_access(request=request, action=AccessLogEntry.Action.HISTORY, contact_ids=[contact.pk])
+        return TemplateResponse(request, "admin/contacts/contact/field_history.html", context)
+
+    # --- export -----------------------------------------------------------------------------
+    def export_header(self, request):
+        header = ["ID", "First name", "Last name", "Email", "Phone", "Consent level", "Consent", "Tracking"]
+        if sees_sensitive(request):
+            header += ["Is a child", "Guardian ID", "Processing restricted"]
+        return header + [f"Purpose: {p.name}" for p in self._active_purposes(request)] + ["Created"]
+
+    def export_rows(self, request, queryset):
+        sensitive = sees_sensitive(request)
+        purposes = self._active_purposes(request)
+        answers = {
+            f"purpose_{p.pk}": Subquery(
+                PurposeConsent.objects.filter(contact=OuterRef("pk"), purpose=p).values("granted")[:1]
+            )
+            for p in purposes
+        }
+        labels = dict(ConsentLevel.choices)
+        for contact in queryset.annotate(**answers).iterator(chunk_size=2000):
+            row = [
+                contact.pk,
+                contact.first_name,
+                contact.last_name,
+                contact.email,
+                contact.phone,
+                contact.consent_given,
+                str(labels[contact.consent_given]),
+                "Allow" if contact.tracking_allowed else "Do not allow",
+            ]
+            if sensitive:
+                row += [contact.is_child, contact.guardian_id, contact.processing_restricted]
+            for p in purposes:
+                value = getattr(contact, f"purpose_{p.pk}")
+                row.append("" if value is None else ("Yes" if value else "No"))
+            row.append(contact.created_at)
+            yield row

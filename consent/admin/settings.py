@@ -1,0 +1,89 @@
+"""The compliance settings (one row) and the daily consent level snapshots in the back office."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from consent.models import ConsentLevelSnapshot
+from core.models import ComplianceSettings
+from staff.admin_tools import ReadOnlyAdminMixin
+
+
+def _settings_fields() -> list[str]:
+    """Every field an officer may set: the concrete editable fields of ComplianceSettings."""
+    return [f.name for f in ComplianceSettings._meta.concrete_fields if f.editable and not f.primary_key]
+
+
+# Themes for the form; a field not named here still appears, under "Other settings", so a new
+# setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
+_SETTINGS_THEMES = (
+    (
+        _("Consent"),
+        (
+            "log_consent_changes",
+            "min_consent_level_selection_enabled",
+            "email_level_opt_out",
+            "double_opt_in_expiry_hours",
+            "age_of_consent",
+        ),
+    ),
+    (
+        _("Data subject requests"),
+        (
+            "request_response_days",
+            "request_clock_starts_at",
+            "export_needs_second_officer",
+            "export_pseudonymise_staff",
+            "export_link_days",
+        ),
+    ),
+    (
+        _("Retention"),
+        (
+            "access_log_retention_days",
+            "interaction_retention_days",
+            "segment_export_retention_days",
+            "import_upload_retention_days",
+        ),
+    ),
+    (_("Audit trail"), ("audit_checkpoint_email",)),
+)
+
+
+@admin.register(ComplianceSettings)
+class ComplianceSettingsAdmin(SimpleHistoryAdmin):
+    """One row: the list view goes straight to it; it can be neither added nor deleted."""
+
+    def get_fieldsets(self, request, obj=None):
+        fields = _settings_fields()
+        fieldsets = [
+            (title, {"fields": [name for name in names if name in fields]})
+            for title, names in _SETTINGS_THEMES
+        ]
+        named = {name for _title, names in _SETTINGS_THEMES for name in names}
+        rest = [name for name in fields if name not in named]
+        if rest:
+            fieldsets.append((_("Other settings"), {"fields": rest}))
+        return fieldsets
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        settings = ComplianceSettings.load()
+        return HttpResponseRedirect(reverse("admin:core_compliancesettings_change", args=[settings.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentLevelSnapshot)
+class ConsentLevelSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("date", "level", "contacts")
+    list_filter = ("level",)
+    date_hierarchy = "date"
