@@ -32,7 +32,7 @@ def fresh_cache():
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_append_only_triggers():
     """Emptying the database after a transactional test deletes audit rows, which the append-only
-    triggers (config/append_only.py) refuse on SQLite (PostgreSQL empties tables with TRUNCATE,
+    triggers (core/append_only.py) refuse on SQLite (PostgreSQL empties tables with TRUNCATE,
     which row triggers do not see): lift them for the flush alone, as the schema's owner could."""
     from django.db import connection
 

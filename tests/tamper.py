@@ -1,5 +1,5 @@
 """SQL as an adversary who owns the database schema would run it: past the append-only triggers
-(config/append_only.py), which such a person can lift. What the chain seals must still tell."""
+(core/append_only.py), which such a person can lift. What the chain seals must still tell."""
 
 from contextlib import contextmanager
 

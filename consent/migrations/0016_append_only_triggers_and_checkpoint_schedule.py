@@ -1,5 +1,5 @@
 """The database refuses UPDATE and DELETE of consent change records and audit checkpoints
-(config/append_only.py), except an erasure's pseudonymisation; and a daily signed checkpoint."""
+(core/append_only.py), except an erasure's pseudonymisation; and a daily signed checkpoint."""
 
 from django.db import migrations
 

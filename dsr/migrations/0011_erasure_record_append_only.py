@@ -1,4 +1,4 @@
-"""The database refuses UPDATE and DELETE of erasure records (config/append_only.py), except the
+"""The database refuses UPDATE and DELETE of erasure records (core/append_only.py), except the
 one write dsr.erasure makes after the erasure: the residue scan's result, once."""
 
 from django.db import migrations

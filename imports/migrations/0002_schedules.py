@@ -1,4 +1,4 @@
-"""Scheduled jobs defined in code (config/beat.py)."""
+"""Scheduled jobs defined in code (core/beat.py)."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""The database refuses UPDATE and DELETE of access log entries (config/append_only.py), except
+"""The database refuses UPDATE and DELETE of access log entries (core/append_only.py), except
 what staff.access_log does: record_access setting the contact count of the entry it just wrote,
 and access_log_purge deleting entries past the retention period of the compliance settings.
 

@@ -1,4 +1,4 @@
-"""Scheduled job defined in code (config/beat.py)."""
+"""Scheduled job defined in code (core/beat.py)."""
 
 from django.db import migrations
 
