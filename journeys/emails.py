@@ -58,7 +58,7 @@ def journey_email(
         text += f"\n\n{note} {forward_link}\n"
         html += format_html('<p>{} <a href="{}">{}</a></p>', note, forward_link, _("forward to a friend"))
     footer_text, footer_html = way_out_footer(way_out, placed=placeholders.placed(template.body))
-    text, html = text + footer_text, html + footer_html
+    text, html = (text.rstrip("\n") + footer_text if footer_text else text), html + footer_html
     kwargs = {
         "subject": subject,
         "body": text,
