@@ -194,3 +194,17 @@ def test_the_admin_preview_shows_where_the_links_go(marketer, client_as):
     template = EmailTemplate.objects.create(name="W", subject="Hi", body="Bye: {{ unsubscribe_url }}")
     page = client_as(marketer).get(reverse("admin:journeys_emailtemplate_change", args=[template.pk]))
     assert "Bye: http://" in page.content.decode() and "/unsubscribe/sample/" in page.content.decode()
+
+
+def test_a_name_cannot_forge_markup_or_links_next_to_the_placed_way_out(member):
+    from journeys.emails import journey_email
+
+    template = EmailTemplate.objects.create(
+        name="Safe", subject="Hi", body="Dear {{ first_name }}, leave here: {{ unsubscribe_url }}"
+    )
+    eve = member(first_name='<a href="https://evil.example/">x</a>')
+    message = journey_email(template=template, contact=eve)
+    html = message.alternatives[0][0]
+    assert 'evil.example/">' not in html and "&lt;a href=&quot;https://evil.example/&quot;&gt;" in html
+    assert html.count("<a href=") == 2  # the placed unsubscribe link and the footer's preferences link
+    assert f'<a href="{message.way_out.unsubscribe_url}">' in html
