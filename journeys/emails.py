@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -12,33 +13,52 @@ from django.utils.translation import gettext as _
 
 from core.links import absolute
 from journeys import placeholders
-from subscriptions.emails import ListEmailMessage
+from subscriptions.emails import ListEmailMessage, MarketingEmailMessage, way_out_footer, way_out_for
+
+# What the way-out placeholders show in a preview (the real links are personal, made per email).
+SAMPLE_LINKS = {"unsubscribe_url": "/unsubscribe/sample/", "preferences_url": "/preferences/sample/"}
 
 
-def render_template(template, contact) -> tuple[str, str, str]:
+def render_template(template, contact, links: dict[str, str] | None = None) -> tuple[str, str, str]:
     """Subject, text and HTML for `contact`. The text is filled in as written (only the offered
     placeholders, journeys.placeholders); the HTML escapes all of it once (placeholders included),
-    so neither a name nor the template can inject markup."""
+    so neither a name nor the template can inject markup. `links` (the way-out placeholders'
+    URLs, made by the product) become links in the HTML; without them those placeholders are empty."""
     values = {"first_name": contact.first_name, "last_name": contact.last_name}
-    subject = placeholders.fill(template.subject, values)
-    text = placeholders.fill(template.body, values)
-    return " ".join(subject.split()), text, linebreaks(text, autoescape=True)
+    links = links or {}
+    subject = placeholders.fill(template.subject, {**values, **links})
+    text = placeholders.fill(template.body, {**values, **links})
+    # Each link goes in as an unguessable mark, escaped along with everything else, then becomes
+    # an <a>: no name or template text can forge the mark, so none can become markup.
+    marks = {name: f"link{secrets.token_hex(16)}" for name in links}
+    html = linebreaks(placeholders.fill(template.body, {**values, **marks}), autoescape=True)
+    for name, mark in marks.items():
+        html = html.replace(mark, format_html('<a href="{}">{}</a>', links[name], links[name]))
+    return " ".join(subject.split()), text, html
 
 
 def preview(template) -> tuple[str, str, str]:
     """The email as a sample contact would get it: what saving a template shows and checks."""
-    return render_template(template, SimpleNamespace(first_name="Ada", last_name="Lovelace"))
+    links = {name: absolute(path) for name, path in SAMPLE_LINKS.items()}
+    return render_template(template, SimpleNamespace(first_name="Ada", last_name="Lovelace"), links)
 
 
 def journey_email(
     *, template, contact, subscription_list=None, forward_link: str = ""
-) -> EmailMultiAlternatives:
-    """The message, not yet sent; mail for a list carries its one-click unsubscribe."""
-    subject, text, html = render_template(template, contact)
+) -> MarketingEmailMessage:
+    """The message, not yet sent, with its way out in text and HTML: the template's own
+    {{ unsubscribe_url }} and {{ preferences_url }}, and a footer with those it does not place.
+    Mail for a list leaves the list (and carries its one-click unsubscribe header); mail of a
+    journey without a list stops all marketing."""
+    way_out = way_out_for(contact=contact, subscription_list=subscription_list)
+    links = {"unsubscribe_url": way_out.unsubscribe_url, "preferences_url": way_out.preferences_url}
+    subject, text, html = render_template(template, contact, links)
     if forward_link:
         note = _("Know someone who would like this? Forward it to them:")
         text += f"\n\n{note} {forward_link}\n"
         html += format_html('<p>{} <a href="{}">{}</a></p>', note, forward_link, _("forward to a friend"))
+    footer_text, footer_html = way_out_footer(way_out, placed=placeholders.placed(template.body))
+    text, html = (text.rstrip("\n") + footer_text if footer_text else text), html + footer_html
     kwargs = {
         "subject": subject,
         "body": text,
@@ -46,9 +66,11 @@ def journey_email(
         "to": [contact.email],
     }
     if subscription_list is not None:
-        message = ListEmailMessage(contact=contact, subscription_list=subscription_list, **kwargs)
+        message = ListEmailMessage(
+            contact=contact, subscription_list=subscription_list, way_out=way_out, **kwargs
+        )
     else:
-        message = EmailMultiAlternatives(**kwargs)
+        message = MarketingEmailMessage(way_out=way_out, **kwargs)
     message.attach_alternative(html, "text/html")
     return message
 

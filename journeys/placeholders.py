@@ -2,8 +2,10 @@
 
 Officers write these texts, so they are not Django templates: a Django template can load tag
 libraries ({% load %}), print the whole context and the loaded modules ({% debug %}), include any
-template on the server or loop over querysets. Only {{ first_name }} and {{ last_name }} are
-filled in; any other template syntax is refused when saving, with the offered list.
+template on the server or loop over querysets. Only {{ first_name }}, {{ last_name }} and the
+email's way out, {{ unsubscribe_url }} and {{ preferences_url }} (links the product makes, never
+text anybody typed), are filled in; any other template syntax is refused when saving, with the
+offered list.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-PLACEHOLDERS = ("first_name", "last_name")
+PLACEHOLDERS = ("first_name", "last_name", "unsubscribe_url", "preferences_url")
+# The links every marketing email must show: where a template does not place one, a footer does.
+WAY_OUT = ("unsubscribe_url", "preferences_url")
 _PLACEHOLDER = re.compile(r"\{\{\s*(" + "|".join(PLACEHOLDERS) + r")\s*\}\}")
 # Whatever starts or ends template syntax: variables, tags, comments.
 _SYNTAX = re.compile(r"\{\{|\{%|\{#|\}\}|%\}|#\}")
@@ -41,3 +45,8 @@ def check(text: str) -> None:
 def fill(text: str, values: dict[str, str]) -> str:
     """The text with each offered placeholder replaced; nothing else is interpreted."""
     return _PLACEHOLDER.sub(lambda match: str(values.get(match.group(1)) or ""), text)
+
+
+def placed(text: str) -> set[str]:
+    """The offered placeholders `text` uses."""
+    return {match.group(1) for match in _PLACEHOLDER.finditer(text)}

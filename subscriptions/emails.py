@@ -1,9 +1,19 @@
+"""The emails of the subscriptions: double opt-in, coming of age, and every marketing or list
+email's way out (visible unsubscribe and preferences links, checked before anything leaves)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from core.mail import templated_message
 from core.models import ComplianceSettings
-from subscriptions.services import describe, list_email_headers
+from subscriptions.services import center_link, describe, list_email_headers, unsubscribe_link
+from subscriptions.services.leave import leave_link
 
 
 def send_consent_request(request, link: str) -> None:
@@ -34,7 +44,77 @@ def send_coming_of_age_invitation(contact, link: str) -> None:
     ).send()
 
 
-class ListEmailMessage(EmailMultiAlternatives):
+class NoWayOut(Exception):
+    """A marketing or list email whose bodies lack its unsubscribe or preferences link: not sent."""
+
+
+@dataclass(frozen=True)
+class WayOut:
+    """The personal links a marketing email must show: leave (the list, or with no list all
+    marketing) and manage preferences (the subscription center)."""
+
+    unsubscribe_url: str
+    preferences_url: str
+    list_name: str = ""  # empty: no list, so the unsubscribe link stops all marketing
+
+    @property
+    def leaves_everything(self) -> bool:
+        return not self.list_name
+
+
+def way_out_for(*, contact, subscription_list=None) -> WayOut:
+    """Fresh personal links for one email to `contact` (Dynamics 365 and listmonk give the same)."""
+    preferences = center_link(contact=contact)
+    if subscription_list is None:
+        return WayOut(leave_link(contact=contact), preferences)
+    unsubscribe = unsubscribe_link(contact=contact, subscription_list=subscription_list)
+    return WayOut(unsubscribe, preferences, list_name=subscription_list.name)
+
+
+def way_out_footer(way_out: WayOut, *, placed: set[str] = frozenset()) -> tuple[str, str]:
+    """The footer (text, HTML) showing the links the email's own text did not place."""
+    context = {
+        "unsubscribe_url": "" if "unsubscribe_url" in placed else way_out.unsubscribe_url,
+        "preferences_url": "" if "preferences_url" in placed else way_out.preferences_url,
+        "leaves_everything": way_out.leaves_everything,
+        "list_name": way_out.list_name,
+    }
+    if not (context["unsubscribe_url"] or context["preferences_url"]):
+        return "", ""
+    text = render_to_string("emails/_way_out.txt", context).strip()
+    return f"\n\n{text}\n", render_to_string("emails/_way_out.html", context)
+
+
+def way_out_missing(message: EmailMultiAlternatives) -> str:
+    """Why `message` may not leave ("" when it may): both its text and its HTML body must show
+    its unsubscribe and preferences links (a link in the HTML, not just its text)."""
+    way_out = getattr(message, "way_out", None)
+    if way_out is None:
+        return "no way out was made for this message"
+    html = "".join(str(content) for content, mimetype in message.alternatives if mimetype == "text/html")
+    for name, url in (("unsubscribe", way_out.unsubscribe_url), ("preferences", way_out.preferences_url)):
+        if not url or url not in message.body:
+            return f"the text body lacks the {name} link"
+        if f'href="{escape(url)}"' not in html:
+            return f"the HTML body lacks the {name} link"
+    return ""
+
+
+class MarketingEmailMessage(EmailMultiAlternatives):
+    """A marketing email: it refuses to become a message (so to be sent) without its way out."""
+
+    def __init__(self, *args, way_out: WayOut, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.way_out = way_out
+
+    def message(self):
+        problem = way_out_missing(self)
+        if problem:
+            raise NoWayOut(problem)
+        return super().message()
+
+
+class ListEmailMessage(MarketingEmailMessage):
     """An email to a subscription list's member, with working one-click unsubscribe.
 
     Django 5.2 builds messages with the compat32 policy, which turns a header longer than 78
@@ -43,12 +123,15 @@ class ListEmailMessage(EmailMultiAlternatives):
     message lets such a header stand on one line.
     """
 
-    def __init__(self, *args, contact, subscription_list, **kwargs):
+    def __init__(self, *args, contact, subscription_list, way_out: WayOut | None = None, **kwargs):
+        way_out = way_out or way_out_for(contact=contact, subscription_list=subscription_list)
         headers = {
             **kwargs.pop("headers", {}),
-            **list_email_headers(contact=contact, subscription_list=subscription_list),
+            **list_email_headers(
+                contact=contact, subscription_list=subscription_list, unsubscribe_url=way_out.unsubscribe_url
+            ),
         }
-        super().__init__(*args, headers=headers, **kwargs)
+        super().__init__(*args, headers=headers, way_out=way_out, **kwargs)
 
     def message(self):
         msg = super().message()

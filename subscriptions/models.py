@@ -72,6 +72,7 @@ class AccessToken(models.Model):
         CENTER = "center", _("Subscription center")
         CONFIRM = "confirm", _("Double opt-in confirmation")
         UNSUBSCRIBE = "unsubscribe", _("One-click unsubscribe")
+        LEAVE = "leave", _("Stop all marketing")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     digest = models.CharField(max_length=64, unique=True)

@@ -10,6 +10,7 @@ from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
 from subscriptions.models import AccessToken, SubscriptionList
+from subscriptions.services.leave import everything_leave, everything_leave_by_link
 
 Confirmed = services.ConfirmationStatus
 _CONFIRM_HTTP_STATUS = {
@@ -56,6 +57,9 @@ def center(request):
     if contact is None:
         return render(request, "subscriptions/session_over.html", status=403)
     gpc = request.headers.get("Sec-GPC") == "1"
+    if request.method == "POST" and request.POST.get("action") == "leave_everything":
+        outcome = everything_leave(contact=contact, meta=_meta(request))
+        return render(request, "subscriptions/left_everything.html", {"outcome": outcome})
     if request.method == "POST":
         page = services.center_submit(contact=contact, data=request.POST, meta=_meta(request), gpc=gpc)
     else:
@@ -145,3 +149,20 @@ def unsubscribe(request, token):
     return render(
         request, "subscriptions/unsubscribed.html", {"list": subscription_list, "message": _("Done.")}
     )
+
+
+@rate_limited("leave", per_minute=30)
+@require_http_methods(["GET", "POST"])
+def leave(request, token):
+    """The "stop all marketing" link: GET asks (link scanners only GET), the button's POST leaves
+    everything. A browser form with its CSRF token, not RFC 8058 one-click."""
+    try:
+        if request.method == "GET":
+            tokens.resolve(token, kind=AccessToken.Kind.LEAVE)
+            return render(request, "subscriptions/leave.html")
+        outcome = everything_leave_by_link(link=token, meta=_meta(request))
+    except tokens.InvalidLink:
+        return _invalid(request)
+    except tokens.ExpiredLink:
+        return render(request, "subscriptions/link_expired.html", status=410)
+    return render(request, "subscriptions/left_everything.html", {"outcome": outcome})

@@ -3,6 +3,7 @@ longer qualifies (consent.selectors says who qualifies and why not: rule 2 of DE
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +19,9 @@ from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, StepRun
 from journeys.selectors import journey_criteria, journey_may_process
+from subscriptions.emails import way_out_missing
+
+logger = logging.getLogger(__name__)
 
 
 def claim_timeout() -> timedelta:
@@ -42,6 +46,7 @@ class AdvanceOutcome(StrEnum):
     TASK = "task"
     TAKEN_OVER = "taken over"  # its expired claim was taken over by another run before sending
     SENT = "sent"
+    NO_WAY_OUT = "refused: no way out"  # the email lacked its unsubscribe link: not sent, tried later
     FAILED = "failed"  # journeys_run's: the mail server refused or could not be reached
 
 
@@ -53,6 +58,7 @@ NO_PROGRESS = frozenset(
         AdvanceOutcome.PAUSED,
         AdvanceOutcome.FAILED,
         AdvanceOutcome.TAKEN_OVER,
+        AdvanceOutcome.NO_WAY_OUT,
     }
 )
 
@@ -230,6 +236,9 @@ def _send(turn: _Turn) -> AdvanceOutcome:
         subscription_list=journey.subscription_list if journey.subscription_list_id else None,
         forward_link=forward_link(run.pk),
     )
+    problem = way_out_missing(message)
+    if problem:
+        return _refuse(turn, problem)
     try:
         # Connecting (and TLS, login) comes before the point of no return, so a worker that dies or
         # hangs there leaves a claim that a later run may safely take over.
@@ -238,14 +247,8 @@ def _send(turn: _Turn) -> AdvanceOutcome:
                 return AdvanceOutcome.TAKEN_OVER
             smtp.send_messages([message])
     except Exception:
-        with transaction.atomic():
-            # The server refused it or could not be reached: released, so a later run sends it.
-            StepRun.objects.filter(
-                pk=run.pk,
-                status__in=[StepRun.Status.CLAIMED, StepRun.Status.SENDING],
-                claimed_at=run.claimed_at,
-            ).delete()
-            Enrolment.objects.filter(pk=enrolment.pk).update(due_at=now + RETRY_DELAY)
+        # The server refused it or could not be reached: released, so a later run sends it.
+        _release(turn)
         raise
     with transaction.atomic():
         StepRun.objects.filter(pk=run.pk).update(status=StepRun.Status.DONE, done_at=timezone.now())
@@ -253,6 +256,32 @@ def _send(turn: _Turn) -> AdvanceOutcome:
             next_position=step.position + 1, due_at=now
         )
     return AdvanceOutcome.SENT
+
+
+def _release(turn: _Turn) -> None:
+    """Give up this turn's claim without sending, so a later run tries the step again."""
+    run = turn.run
+    with transaction.atomic():
+        StepRun.objects.filter(
+            pk=run.pk,
+            status__in=[StepRun.Status.CLAIMED, StepRun.Status.SENDING],
+            claimed_at=run.claimed_at,
+        ).delete()
+        Enrolment.objects.filter(pk=turn.enrolment.pk).update(due_at=turn.now + RETRY_DELAY)
+
+
+def _refuse(turn: _Turn, problem: str) -> AdvanceOutcome:
+    """The one point every journey email passes before the mail server: one without its way out
+    (unsubscribe and preferences links in text and HTML) never connects to it. The claim is
+    released and the reason logged (ids only, no personal data), so a fixed template or footer
+    sends it on a later run."""
+    _release(turn)
+    logger.error(
+        "journey email not sent: %s",
+        problem,
+        extra={"journey": turn.enrolment.journey_id, "step": turn.step.pk, "enrolment": turn.enrolment.pk},
+    )
+    return AdvanceOutcome.NO_WAY_OUT
 
 
 def _hand_over(run: StepRun) -> bool:

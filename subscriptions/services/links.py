@@ -35,10 +35,16 @@ def unsubscribe_link(*, contact: Contact, subscription_list: SubscriptionList) -
     return absolute(reverse("subscriptions:unsubscribe", args=[text]))
 
 
-def list_email_headers(*, contact: Contact, subscription_list: SubscriptionList) -> dict[str, str]:
-    """Headers every email sent to a list carries: one-click unsubscribe per RFC 8058 / RFC 2369."""
+def list_email_headers(
+    *, contact: Contact, subscription_list: SubscriptionList, unsubscribe_url: str = ""
+) -> dict[str, str]:
+    """Headers every email sent to a list carries: one-click unsubscribe per RFC 8058 / RFC 2369
+    (`unsubscribe_url`: the link the email's body shows, so one link serves both)."""
+    unsubscribe_url = unsubscribe_url or unsubscribe_link(
+        contact=contact, subscription_list=subscription_list
+    )
     return {
-        "List-Unsubscribe": f"<{unsubscribe_link(contact=contact, subscription_list=subscription_list)}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"{subscription_list.name} <{subscription_list.slug}.{settings.PUBLIC_BASE_URL.split('://')[-1]}>",
     }

@@ -359,12 +359,23 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
 def test_list_emails_carry_working_one_click_unsubscribe_headers(holly, news_list, smtp):
     from django.test import Client
 
-    from subscriptions.emails import ListEmailMessage
+    from subscriptions.emails import ListEmailMessage, way_out_footer, way_out_for
 
     Subscription.objects.create(
         contact=holly, subscription_list=news_list, status="subscribed", source="import"
     )
-    ListEmailMessage("News", "Hello", to=[holly.email], contact=holly, subscription_list=news_list).send()
+    way_out = way_out_for(contact=holly, subscription_list=news_list)
+    footer_text, footer_html = way_out_footer(way_out)
+    message = ListEmailMessage(
+        "News",
+        f"Hello{footer_text}",
+        to=[holly.email],
+        contact=holly,
+        subscription_list=news_list,
+        way_out=way_out,
+    )
+    message.attach_alternative(f"<p>Hello</p>{footer_html}", "text/html")
+    message.send()
     (received,) = smtp.messages
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     wire = smtp.raw[0].decode()  # the bytes as they crossed SMTP
@@ -373,6 +384,7 @@ def test_list_emails_carry_working_one_click_unsubscribe_headers(holly, news_lis
         "/>"
     )  # not encoded-words
     url = received["List-Unsubscribe"].strip().strip("<>")
+    assert url == way_out.unsubscribe_url  # the link the body shows is the header's
     # What a mail client does (RFC 8058): a POST with no cookies and no CSRF token.
     response = Client(enforce_csrf_checks=True).post(
         path(url), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
