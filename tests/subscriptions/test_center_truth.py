@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 
 from consent.models import Source
 from consent.services import consent_change
-from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
+from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import center_link, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
 
@@ -91,8 +91,15 @@ def test_a_waiting_raise_is_listed_with_its_masked_address_and_when_it_was_sent(
 
 def test_a_confirmed_or_expired_request_is_no_longer_listed(client, jane, smtp):
     raise_to_profiling(client, jane)
+    assert "Waiting for your confirmation" in text(client.get(CENTER))
     (link,) = smtp.links("jane@example.org")
     client.post(urlparse(link).path, {"action": "confirm"})
+    assert "Waiting for your confirmation" not in text(client.get(CENTER))
+
+    jane.refresh_from_db()
+    client.post(CENTER, choices(jane, tracking="allow"))
+    assert "Allow us to record how you interact" in text(client.get(CENTER))
+    AccessToken.objects.filter(consent_request__isnull=False).update(expires_at=timezone.now())
     assert "Waiting for your confirmation" not in text(client.get(CENTER))
 
 
