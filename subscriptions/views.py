@@ -1,9 +1,11 @@
 """Public pages for people without an account. Thin: the rules live in subscriptions.services."""
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from core.security import rate_limited
@@ -23,6 +25,25 @@ _CONFIRM_HTTP_STATUS = {
 
 SESSION_KEY = "subscription_center_contact"
 SESSION_SECONDS = 60 * 60
+
+Resent = services.Resent
+_RESENT_MESSAGES = {
+    Resent.SENDING: gettext_lazy(
+        "We are sending the confirmation email again, with the same link as before."
+    ),
+    Resent.ON_ITS_WAY: gettext_lazy(
+        "That email has not left us yet and is on its way. Please check your inbox in a few minutes."
+    ),
+    Resent.TOO_SOON: gettext_lazy(
+        "We sent that email only minutes ago, so we did not send it again yet. "
+        "Please give it a few minutes to arrive, and check your spam folder."
+    ),
+    Resent.LIMITED: gettext_lazy(
+        "We did not send it again: that address has had as many emails from us as we send in an hour. "
+        "Please try again later."
+    ),
+    Resent.GONE: gettext_lazy("That request is no longer waiting: it was confirmed, or its link expired."),
+}
 
 
 def _meta(request) -> services.RequestMeta:
@@ -50,12 +71,20 @@ def center_entry(request, token):
     return redirect("subscriptions:center")
 
 
+def _center_contact(request) -> Contact | None:
+    return Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+
+
+def _session_over(request):
+    return render(request, "subscriptions/session_over.html", status=403)
+
+
 @rate_limited("center", per_minute=20)
 @require_http_methods(["GET", "POST"])
 def center(request):
-    contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    contact = _center_contact(request)
     if contact is None:
-        return render(request, "subscriptions/session_over.html", status=403)
+        return _session_over(request)
     gpc = request.headers.get("Sec-GPC") == "1"
     if request.method == "POST" and request.POST.get("action") == "leave_everything":
         outcome = everything_leave(contact=contact, meta=_meta(request))
@@ -68,6 +97,35 @@ def center(request):
         context = {"outcome": page.saved, "pending": page.saved.request}
         return render(request, "subscriptions/center_saved.html", context)
     return render(request, "subscriptions/center.html", page.context())
+
+
+@rate_limited("center-resend", per_minute=10)
+@require_POST
+def center_resend(request):
+    """ "Send it again" for a raise waiting in the center: the same email, within the limits."""
+    contact = _center_contact(request)
+    if contact is None:
+        return _session_over(request)
+    request_id = request.POST.get("request", "")
+    if request_id.isdigit() and len(request_id) < 10:
+        outcome = services.consent_request_resend(contact=contact, request_id=int(request_id))
+    else:
+        outcome = Resent.GONE
+    messages.info(request, _RESENT_MESSAGES[outcome])
+    return redirect("subscriptions:center")  # a reload of the center does not send again
+
+
+@rate_limited("rejoin", per_minute=10)
+@require_POST
+def center_rejoin(request):
+    """Undo leaving a list from the center: a new double opt-in, never a silent re-subscribe."""
+    contact = _center_contact(request)
+    if contact is None:
+        return _session_over(request)
+    result = services.center_rejoin(
+        contact=contact, list_id=request.POST.get("list", ""), meta=_meta(request)
+    )
+    return render(request, "subscriptions/rejoin_sent.html", {"result": result, "in_center": True})
 
 
 @rate_limited("confirm", per_minute=20)
@@ -137,18 +195,34 @@ def signup(request, slug):
 def unsubscribe(request, token):
     if request.method == "GET":
         try:
-            tokens.resolve(token, kind=AccessToken.Kind.UNSUBSCRIBE)
+            access = tokens.resolve(token, kind=AccessToken.Kind.UNSUBSCRIBE)
         except tokens.InvalidLink:
             return _invalid(request)
-        except tokens.ExpiredLink:
-            pass
-        return render(request, "subscriptions/unsubscribe.html")
+        except tokens.ExpiredLink as expired:
+            access = expired.token
+        return render(request, "subscriptions/unsubscribe.html", {"list": access.subscription_list})
     subscription_list = services.unsubscribe(link=token)
     if subscription_list is None:
         return _invalid(request)
-    return render(
-        request, "subscriptions/unsubscribed.html", {"list": subscription_list, "message": _("Done.")}
+    context = {"list": subscription_list, "token": token, "message": _("Done.")}
+    return render(request, "subscriptions/unsubscribed.html", context)
+
+
+@rate_limited("rejoin", per_minute=10)
+@require_POST
+def unsubscribe_undo(request, token):
+    """Undo a one-click unsubscribe: a new double opt-in for the list the link names (CSRF-protected,
+    unlike the one-click POST itself, because a person clicks it)."""
+    try:
+        access = tokens.resolve(token, kind=AccessToken.Kind.UNSUBSCRIBE)
+    except tokens.InvalidLink:
+        return _invalid(request)
+    except tokens.ExpiredLink as expired:
+        access = expired.token  # leaving works with an old link; its undo only asks by email
+    result = services.list_rejoin(
+        contact=access.contact, subscription_list=access.subscription_list, meta=_meta(request)
     )
+    return render(request, "subscriptions/rejoin_sent.html", {"result": result, "in_center": False})
 
 
 @rate_limited("leave", per_minute=30)

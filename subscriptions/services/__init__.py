@@ -4,7 +4,7 @@ here (`from subscriptions.services import ...`).
 links: links and headers put into emails. records: a subscription's status, the wording shown,
 a request's origin (RequestMeta). center_read / center: the subscription center's reading and its
 writing (one call per visit or POST). double_opt_in: requests created, sent, confirmed, renewed.
-opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
+rejoin: undoing an unsubscribe (a new double opt-in). opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
 purges: unconfirmed sign-ups and dead links.
 """
 
@@ -15,14 +15,23 @@ from subscriptions.services.center import (
     gpc_honour,
     preferences_update,
 )
-from subscriptions.services.center_read import CenterPage, center_page, current_state
+from subscriptions.services.center_read import (
+    CenterPage,
+    Waiting,
+    center_page,
+    current_state,
+    email_masked,
+    waiting_confirmations,
+)
 from subscriptions.services.double_opt_in import (
     Confirmation,
     ConfirmationStatus,
+    Resent,
     confirmation_link,
     consent_request_confirm,
     consent_request_create,
     consent_request_renew,
+    consent_request_resend,
     consent_request_send,
     describe,
     implied_by_lists,
@@ -31,6 +40,7 @@ from subscriptions.services.links import center_link, list_email_headers, unsubs
 from subscriptions.services.opt_out import email_level_opt_out
 from subscriptions.services.purges import expired_links_purge, unconfirmed_signups_purge
 from subscriptions.services.records import RequestMeta, Status, subscription_set, wording_current
+from subscriptions.services.rejoin import Rejoin, Rejoined, center_rejoin, list_rejoin
 from subscriptions.services.signup import center_invitation_send, signup, unsubscribe
 
 __all__ = [
@@ -38,30 +48,39 @@ __all__ = [
     "CenterPage",
     "Confirmation",
     "ConfirmationStatus",
+    "Rejoin",
+    "Rejoined",
     "RequestMeta",
+    "Resent",
     "Status",
+    "Waiting",
     "center_invitation_send",
     "center_link",
     "center_page",
+    "center_rejoin",
     "center_show",
     "center_submit",
     "confirmation_link",
     "consent_request_confirm",
     "consent_request_create",
     "consent_request_renew",
+    "consent_request_resend",
     "consent_request_send",
     "current_state",
     "describe",
     "email_level_opt_out",
+    "email_masked",
     "expired_links_purge",
     "gpc_honour",
     "implied_by_lists",
     "list_email_headers",
+    "list_rejoin",
     "preferences_update",
     "signup",
     "subscription_set",
     "unconfirmed_signups_purge",
     "unsubscribe",
     "unsubscribe_link",
+    "waiting_confirmations",
     "wording_current",
 ]

@@ -21,7 +21,13 @@ from contacts.services import contact_update
 from core.levels import ConsentLevel
 from core.normalize import normalize_email
 from subscriptions.models import ConsentRequest, SubscriptionList
-from subscriptions.services.center_read import CenterPage, center_page, current_state
+from subscriptions.services.center_read import (
+    CenterPage,
+    Waiting,
+    center_page,
+    current_state,
+    waiting_of,
+)
 from subscriptions.services.double_opt_in import consent_request_create
 from subscriptions.services.opt_out import opt_out_siblings
 from subscriptions.services.records import RequestMeta, Status, subscription_set, wording_current
@@ -29,11 +35,16 @@ from subscriptions.services.records import RequestMeta, Status, subscription_set
 
 @dataclass
 class CenterOutcome:
-    """What a saved center form did: the lines saying what applied now, and the request (if any)
-    holding what waits for confirmation."""
+    """What a saved center form did: the lines saying what applied now, the lists left (each can
+    be undone), and the request (if any) holding what waits for confirmation."""
 
     applied: list[str] = field(default_factory=list)
+    left: list[SubscriptionList] = field(default_factory=list)
     request: ConsentRequest | None = None
+
+    @property
+    def waiting(self) -> Waiting | None:
+        return waiting_of(self.request) if self.request else None
 
 
 def center_show(*, contact: Contact, meta: RequestMeta, gpc: bool) -> CenterPage:
@@ -126,26 +137,26 @@ def _consent_split(
 def _lists_leave(
     contact: Contact, *, state: dict, narrow: dict, kept: set[int], evidence: dict, outcome: CenterOutcome
 ) -> list[int]:
-    """Leave the lists not kept, now; return the lists to join, which wait for confirmation.
-
-    A lower level also ends the subscriptions that need more than it allows.
-    """
+    """Leave the lists not kept, now; return the lists to join, which wait for confirmation."""
     new_level = narrow.get("level", state["level"])
-    public = {lst.pk: lst for lst in SubscriptionList.objects.filter(active=True)}
-    held = (state["lists"] | state["pending_lists"]) & set(public)
-    for list_id in held:
-        too_low = public[list_id].min_level > new_level and "level" in narrow
-        if list_id not in kept or too_low:
-            subscription_set(
-                contact=contact,
-                subscription_list=public[list_id],
-                status=Status.UNSUBSCRIBED,
-                source=Source.SUBSCRIPTION_CENTER,
-            )
-            outcome.applied.append(_("You left “%(list)s”.") % {"list": public[list_id].name})
-    left = [pk for pk in held if pk not in kept]
-    opt_out_siblings(contact, narrow=narrow, left=left, evidence=evidence)
-    return sorted((set(kept) & {pk for pk, lst in public.items() if lst.public}) - state["lists"])
+    active = {lst.pk: lst for lst in SubscriptionList.objects.filter(active=True)}
+    held = (state["lists"] | state["pending_lists"]) & set(active)
+    # The form offers public lists only: an unticked box leaves one of those, never a list the
+    # page did not show. A lower level also ends the subscriptions that need more than it allows.
+    unticked = [pk for pk in held if active[pk].public and pk not in kept]
+    too_low = [pk for pk in held if "level" in narrow and active[pk].min_level > new_level]
+    for list_id in sorted(set(unticked) | set(too_low), key=lambda pk: active[pk].name):
+        subscription_set(
+            contact=contact,
+            subscription_list=active[list_id],
+            status=Status.UNSUBSCRIBED,
+            source=Source.SUBSCRIPTION_CENTER,
+        )
+        outcome.applied.append(_("You left “%(list)s”.") % {"list": active[list_id].name})
+        if active[list_id].public:  # the center can offer these back (subscriptions.services.rejoin)
+            outcome.left.append(active[list_id])
+    opt_out_siblings(contact, narrow=narrow, left=unticked, evidence=evidence)
+    return sorted((set(kept) & {pk for pk, lst in active.items() if lst.public}) - state["lists"])
 
 
 def _profile_update(contact: Contact, *, profile: dict, widen: dict, outcome: CenterOutcome) -> None:

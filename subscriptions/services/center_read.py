@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from django.utils import timezone
 
 from consent.models import Purpose, PurposeConsent
 from contacts.models import Contact
 from subscriptions.forms import PreferencesForm
-from subscriptions.models import Subscription, SubscriptionList
+from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
+from subscriptions.services.double_opt_in import describe
 from subscriptions.services.opt_out import email_level_opt_out
 from subscriptions.services.records import Status
 
@@ -34,6 +38,44 @@ def current_state(contact: Contact) -> dict:
     }
 
 
+def email_masked(address: str) -> str:
+    """j***@example.org: enough for a person to recognise their inbox, little for someone looking
+    over their shoulder (the center stays open on a shared screen)."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+@dataclass
+class Waiting:
+    """A raise waiting for confirmation, as the center shows it."""
+
+    pk: int
+    changes: list[str]
+    sent_to: str  # masked
+    requested_at: datetime
+    sent_at: datetime | None  # None: the email has not left yet
+    expires_at: datetime
+
+
+def waiting_of(request: ConsentRequest) -> Waiting:
+    return Waiting(
+        pk=request.pk,
+        changes=describe(request.changes),
+        sent_to=email_masked(request.sent_to),
+        requested_at=request.requested_at,
+        sent_at=request.sent_at,
+        expires_at=request.token.expires_at,
+    )
+
+
+def waiting_confirmations(contact: Contact) -> list[Waiting]:
+    """The contact's requests that a click in their inbox (or their guardian's) can still confirm."""
+    requests = ConsentRequest.objects.filter(
+        contact=contact, confirmed_at__isnull=True, token__expires_at__gt=timezone.now()
+    ).select_related("token")
+    return [waiting_of(request) for request in requests.order_by("-requested_at", "-pk")]
+
+
 @dataclass
 class CenterPage:
     """What one request to the center comes to: the form to show (bound, with its errors, after a
@@ -45,10 +87,12 @@ class CenterPage:
     gpc: bool
     gpc_applied: bool = False
     saved: CenterOutcome | None = None
+    waiting: list[Waiting] = field(default_factory=list)
 
     def context(self) -> dict:
         return {
             "form": self.form,
+            "waiting": self.waiting,
             "contact": self.contact,
             "pending_lists": self.pending_lists,
             "gpc": self.gpc,
@@ -77,4 +121,6 @@ def center_page(contact: Contact, *, gpc: bool, gpc_applied: bool = False, data=
         purposes=Purpose.objects.filter(active=True),
         lists=SubscriptionList.objects.filter(active=True, public=True),
     )
-    return CenterPage(contact, form, state["pending_lists"], gpc, gpc_applied)
+    return CenterPage(
+        contact, form, state["pending_lists"], gpc, gpc_applied, waiting=waiting_confirmations(contact)
+    )

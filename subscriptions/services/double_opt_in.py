@@ -23,6 +23,7 @@ from contacts.services import contact_update
 from core.levels import DESCRIPTIONS, ConsentLevel
 from core.links import absolute
 from core.models import ComplianceSettings
+from core.security import recipient_limit_reached
 from core.send_once import send_once
 from subscriptions import tokens
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList
@@ -124,6 +125,53 @@ def consent_request_send(*, request_id: int, send) -> bool:
         lambda request: send(request, confirmation_link(request)),
         done=lambda request: request.confirmed_at is not None,
     )
+
+
+# Mail takes a minute or two to arrive; a resend asked for sooner mostly doubles the email.
+RESEND_INTERVAL = timedelta(minutes=5)
+# The per-recipient allowance (core.security.recipient_limit_reached) that resends and undos share.
+RECIPIENT_LIMIT = "confirmation"
+
+
+class Resent(enum.StrEnum):
+    """What a click on "send it again" came to (strings, so templates compare them as text)."""
+
+    SENDING = "sending"  # the same email goes out again
+    ON_ITS_WAY = "on_its_way"  # the first email has not left yet: nothing more to send
+    TOO_SOON = "too_soon"  # sent within RESEND_INTERVAL
+    LIMITED = "limited"  # the inbox's hourly allowance is used up
+    GONE = "gone"  # confirmed, expired, or not this contact's
+
+
+def consent_request_resend(*, contact: Contact, request_id: int) -> Resent:
+    """Email a waiting request again: the same link, through the same once-only sending.
+
+    Clearing `sent_at` lets send_once send exactly once more (it then holds the last send); the row
+    lock makes two clicks at once queue one email (the second finds it on its way). Limits: one
+    resend per RESEND_INTERVAL, and the recipient's hourly allowance against mail bombing.
+    """
+    from subscriptions.tasks import send_consent_request  # the tasks import these services
+
+    with transaction.atomic():
+        request = (
+            ConsentRequest.objects.select_for_update()
+            .filter(pk=request_id, contact=contact, confirmed_at__isnull=True)
+            .first()
+        )
+        if request is None or request.token.expired:
+            return Resent.GONE
+        if request.sent_at is None:
+            # Queued or failed: another task is harmless, send_once sends it at most once.
+            transaction.on_commit(lambda: send_consent_request.delay(request.pk))
+            return Resent.ON_ITS_WAY
+        if request.sent_at > timezone.now() - RESEND_INTERVAL:
+            return Resent.TOO_SOON
+        if recipient_limit_reached(RECIPIENT_LIMIT, request.sent_to):
+            return Resent.LIMITED
+        request.sent_at = request.send_claimed_at = None
+        request.save(update_fields=["sent_at", "send_claimed_at"])
+        transaction.on_commit(lambda: send_consent_request.delay(request.pk))
+    return Resent.SENDING
 
 
 class ConfirmationStatus(enum.StrEnum):
