@@ -520,22 +520,22 @@ def test_a_bundle_under_review_is_withdrawn_by_the_erasure_and_its_page_still_op
 
 
 def test_a_bundle_built_while_the_person_is_erased_keeps_no_snapshot(holly, privacy_officer, monkeypatch):
-    import dsr.bundles
+    import dsr.bundle_rows
     from dsr.bundles import bundle_build, bundle_dir
     from dsr.models import ExportBundle
 
     access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
     access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
     bundle = ExportBundle.objects.create(request=access, created_by=privacy_officer)
-    real, erased = dsr.bundles._default_rows, []
+    real, erased = dsr.bundle_rows.default_rows, []
 
-    def erase_midway(entry, ids):
-        rows = real(entry, ids)  # her rows are read ...
+    def erase_midway(entry, ids, zone):
+        rows = real(entry, ids, zone)  # her rows are read ...
         if not erased:  # ... and then the erasure commits, before the snapshot is written
             erased.append(contacts_erase(contacts=[Contact.objects.get(pk=holly.pk)], actor=privacy_officer))
         return rows
 
-    monkeypatch.setattr(dsr.bundles, "_default_rows", erase_midway)
+    monkeypatch.setattr(dsr.bundle_rows, "default_rows", erase_midway)
     assert bundle_build(bundle_id=bundle.pk) is False
     bundle.refresh_from_db()
     assert bundle.status == ExportBundle.Status.FAILED and "erased" in bundle.error
