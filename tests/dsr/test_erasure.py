@@ -560,3 +560,15 @@ def test_an_officers_search_for_the_person_is_forgotten_with_them(holly, privacy
     assert HOLLY["email"] in kept_terms()
     contacts_erase(contacts=[holly], actor=privacy_officer)
     assert kept_terms() == ["someone else"]
+
+
+def test_the_receipt_text_reads_as_words_without_entities_or_internal_names(holly, privacy_officer, smtp):
+    """Issue 18: the plain-text receipt showed "access log&#x27;s" and "Datasubjectrequest-contact
+    relationship"; a person reads apostrophes and names of what was erased."""
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    (message,) = [m for m in smtp.messages if "holly@contoso.com" in m["To"]]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "&#" not in text and "&amp;" not in text and "&quot;" not in text
+    assert "access log's retention period" in text  # the kept record's period, as written
+    assert "relationship" not in text.lower() and "datasubjectrequest" not in text.lower()
+    assert "Data subject request: linked contacts" in text  # the link table, named in words
