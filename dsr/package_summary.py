@@ -14,6 +14,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from consent.models import Purpose
@@ -128,6 +129,7 @@ def summary_context(bundle, sections: list[dict]) -> dict:
     zone = next((s.get("time_zone") for s in sections if s.get("time_zone")), settings.TIME_ZONE)
     when = bundle.released_at or timezone.now()
     return {
+        "language": get_language() or settings.LANGUAGE_CODE,
         "reference": bundle.request.reference,
         "held_on": timezone.localtime(when, _zone(zone)).strftime("%Y-%m-%d %H:%M"),
         "time_zone": zone,

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from consent.models import PurposeConsent, Source
 from consent.services import consent_change
+from dsr.bundles import bundle_sections
 from dsr.models import ExportBundle
 from dsr.services import dsr_create, dsr_verify
 from subscriptions.models import SubscriptionList
@@ -43,14 +44,21 @@ def holly(logging_on, settings):
     return holly
 
 
-def _package(privacy_officer, client_as, client, smtp) -> zipfile.ZipFile:
-    """Ask, verify, build, release and download through the admin and the emailed link."""
+def _package(privacy_officer, client_as, client, smtp, *, leave_out: str = "") -> zipfile.ZipFile:
+    """Ask, verify, build, (redact the answer for `leave_out`,) release and download through the
+    admin and the emailed link."""
     request, _ = dsr_create(kind="access", email="holly@contoso.com", channel="web")
     request = dsr_verify(request=request, actor=privacy_officer, how="reply from the address")
     officer = client_as(privacy_officer)
     officer.post(reverse("admin:dsr_datasubjectrequest_bundle", args=[request.pk]))
     bundle = ExportBundle.objects.get(request=request)
-    officer.post(reverse("admin:dsr_exportbundle_change", args=[bundle.pk]), {"action": "release"})
+    page = reverse("admin:dsr_exportbundle_change", args=[bundle.pk])
+    if leave_out:
+        (answers,) = [s["rows"] for s in bundle_sections(bundle) if s["section"] == "consent.purposeconsent"]
+        (row,) = [i for i, answer in enumerate(answers) if answer["purpose"] == leave_out]
+        item = f"consent.purposeconsent:{row}"
+        officer.post(page, {"action": "redact", "item": [item], "reason": "asked to leave it out"})
+    officer.post(page, {"action": "release"})
     (link,) = [urlparse(u).path for u in smtp.links("holly@contoso.com") if "/requests/download/" in u]
     response = client.post(link)
     assert response.status_code == 200
@@ -107,3 +115,14 @@ def test_the_json_and_csv_carry_names_labels_and_local_times_beside_the_ids(
     assert row["Consent given"] == "Subscriptions" and row["Consent given (code)"] == "3"
     schema = {s["file"]: s for s in json.loads(archive.read("schema.json"))}
     assert "Purpose (number)" in schema["consent.purposeconsent"]["headings"]
+
+
+def test_an_answer_the_officer_left_out_stays_out_of_the_summary(
+    holly, privacy_officer, client_as, client, smtp
+):
+    archive = _package(privacy_officer, client_as, client, smtp, leave_out="Partner offers")
+    html = archive.read("summary.html").decode()
+    assert "Newsletter" in html and "Partner offers" not in html
+    assert "1 item was left out" in html
+    answers = json.loads(archive.read("consent.purposeconsent.json"))
+    assert [a["purpose"] for a in answers] == ["Newsletter"]
