@@ -34,6 +34,14 @@ def _rows(sections: list[dict], name: str) -> list[dict]:
     return next((s["rows"] for s in sections if s["section"] == name), [])
 
 
+def _moment(text) -> str:
+    """A snapshot time (ISO 8601, already in the person's zone) as a person writes it."""
+    try:
+        return dt.datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return text or ""
+
+
 def _yes_no(granted) -> str:
     return _("yes") if granted else _("no")
 
@@ -64,7 +72,7 @@ def _purposes(sections) -> list[dict]:
             {
                 "name": row.get("purpose") or (record.name if record else ""),
                 "answer": _yes_no(row.get("granted")),
-                "since": row.get("changed_at") or "",
+                "since": _moment(row.get("changed_at")),
                 "source": row.get("source_name") or "",
                 "description": record.description if record else "",
                 "legal_basis": record.get_legal_basis_display() if record else "",
@@ -87,7 +95,7 @@ def _lists(sections) -> list[dict]:
             {
                 "name": row.get("subscription_list") or (record.name if record else ""),
                 "status": row.get("status_name") or "",
-                "since": row.get("changed_at") or "",
+                "since": _moment(row.get("changed_at")),
                 "recipients": record.recipients if record else "",
                 "retention": record.retention if record else "",
             }

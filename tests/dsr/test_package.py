@@ -68,6 +68,7 @@ def _package(privacy_officer, client_as, client, smtp, *, leave_out: str = "") -
 def test_the_summary_names_every_answered_purpose_and_the_level_in_words(
     holly, privacy_officer, client_as, client, smtp
 ):
+    answered = PurposeConsent.objects.get(contact=holly, purpose__slug="news").changed_at
     archive = _package(privacy_officer, client_as, client, smtp)
     assert archive.namelist()[:2] == ["summary.html", "summary.pdf"]  # at the top of the package
     html = archive.read("summary.html").decode()
@@ -77,6 +78,7 @@ def test_the_summary_names_every_answered_purpose_and_the_level_in_words(
         assert "Surveys" not in text  # and only those
         assert "Subscriptions" in text  # her consent level, by name
         assert "Monthly digest" in text
+        assert f"{timezone.localtime(answered, zoneinfo.ZoneInfo(BERLIN)):%Y-%m-%d %H:%M}" in text
         assert "Mailjet (our email processor, in the EU)" in text  # recipients (Art. 15(1)(c))
         assert "until you withdraw" in text  # retention (Art. 15(1)(d))
         assert "Import" in text  # where the data came from (Art. 15(1)(g))
