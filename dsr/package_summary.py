@@ -9,6 +9,7 @@ officer left out of the package stays out of its summary too.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -139,7 +140,7 @@ def summary_context(bundle, sections: list[dict]) -> dict:
     return {
         "language": get_language() or settings.LANGUAGE_CODE,
         "reference": bundle.request.reference,
-        "held_on": timezone.localtime(when, _zone(zone)).strftime("%Y-%m-%d %H:%M"),
+        "held_on": timezone.localtime(when, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"),
         "time_zone": zone,
         "levels": _levels(sections),
         "purposes": purposes,
@@ -162,12 +163,6 @@ def summary_context(bundle, sections: list[dict]) -> dict:
         "contact": settings.DEFAULT_FROM_EMAIL,
         "left_out": len(bundle.redactions),
     }
-
-
-def _zone(name: str) -> dt.tzinfo:
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(name)
 
 
 def rights() -> list[str]:
