@@ -128,3 +128,19 @@ def test_an_answer_the_officer_left_out_stays_out_of_the_summary(
     assert "1 item was left out" in html
     answers = json.loads(archive.read("consent.purposeconsent.json"))
     assert [a["purpose"] for a in answers] == ["Newsletter"]
+
+
+def test_the_extension_notice_gives_the_officers_reason_as_written(privacy_officer, smtp):
+    """Text bodies are not HTML: "the person's" and "&" arrive as typed, not as entities."""
+    from datetime import timedelta
+
+    from dsr.services import dsr_extend
+
+    request, _ = dsr_create(kind="access", email="holly@contoso.com", channel="web")
+    request = dsr_verify(request=request, actor=privacy_officer, how="reply from the address")
+    reason = "The person's records sit in three systems & an archive <offline>."
+    dsr_extend(
+        request=request, actor=privacy_officer, until=request.due_at + timedelta(days=30), reason=reason
+    )
+    (body,) = [b for b in smtp.bodies("holly@contoso.com") if "more time" in b]
+    assert reason in body and "&#" not in body and "&amp;" not in body
