@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.files import written_whole
 from core.xlsx import FORMULA_START, write_workbook_sheets
@@ -36,7 +37,7 @@ def _csv_text(value) -> str:
 
 def _words(value):
     """A yes/no answer reads as one in the CSV and the workbook (the JSON keeps true/false)."""
-    return ("yes" if value else "no") if isinstance(value, bool) else value
+    return (_("yes") if value else _("no")) if isinstance(value, bool) else value
 
 
 def _header(section: dict, columns: list[str]) -> list[str]:
