@@ -1,4 +1,5 @@
-"""The files of an export bundle (dsr.bundles): the ZIP with JSON, CSV, XLSX and a README."""
+"""The files of an export bundle (dsr.bundles): the ZIP with a summary in words (HTML and PDF)
+first, then JSON, CSV, XLSX and a README."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import zipfile
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.files import written_whole
 from core.xlsx import FORMULA_START, write_workbook_sheets
 from dsr.models import ExportBundle
+from dsr.package_pdf import summary_pdf
+from dsr.package_summary import summary_context, summary_html
+
+SUMMARY_HTML, SUMMARY_PDF = "summary.html", "summary.pdf"
 
 
 def _csv_text(value) -> str:
@@ -29,6 +35,17 @@ def _csv_text(value) -> str:
     return "'" + text if FORMULA_START.match(text) else text
 
 
+def _words(value):
+    """A yes/no answer reads as one in the CSV and the workbook (the JSON keeps true/false)."""
+    return (_("yes") if value else _("no")) if isinstance(value, bool) else value
+
+
+def _header(section: dict, columns: list[str]) -> list[str]:
+    """Column headings in words; a snapshot from before headings existed keeps its keys."""
+    words = section.get("headings") or {}
+    return [words.get(c, c) for c in columns]
+
+
 def columns_of(rows: list[dict]) -> list[str]:
     columns: dict[str, None] = {}
     for row in rows:
@@ -41,9 +58,14 @@ def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
         f"Your data, as held on {timezone.localtime(bundle.released_at or timezone.now()):%Y-%m-%d %H:%M %Z}",
         f"Request: {bundle.request.reference}",
         "",
+        f"Start with {SUMMARY_HTML} (or {SUMMARY_PDF}): what we use your data for, who receives it,",
+        "how long we keep it, where it came from, and your rights.",
+        "",
         "Every kind of record is in three forms: <name>.json (machine-readable, GDPR Art. 20),",
-        "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601; ids link records",
-        "to each other (for example contact_id). schema.json lists every file and its fields.",
+        "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601 in your time zone",
+        f"({_zone(sections)}); numbers link records to each other (for example contact_id), and the",
+        "column beside a number or code gives it in words. schema.json lists every file, its fields",
+        "and their headings.",
         "",
     ]
     for section in sections:
@@ -53,15 +75,26 @@ def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _zone(sections: list[dict]) -> str:
+    return next(
+        (s["time_zone"] for s in sections if s.get("time_zone")), str(timezone.get_default_timezone())
+    )
+
+
 def zip_write(bundle: ExportBundle, sections: list[dict], target: Path) -> Path:
-    """The ZIP the person downloads: README, schema, JSON and CSV per section, one XLSX."""
+    """The ZIP the person downloads: the summary first, README, schema, JSON and CSV per section,
+    one XLSX."""
+    context = summary_context(bundle, sections)
     with written_whole(target) as out, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(SUMMARY_HTML, summary_html(context))
+        archive.writestr(SUMMARY_PDF, summary_pdf(context))
         archive.writestr("README.txt", _readme(bundle, sections))
         schema = [
             {
                 "file": s["section"],
                 "title": s["title"],
                 "fields": columns_of(s["rows"]),
+                "headings": _header(s, columns_of(s["rows"])),
                 "records": len(s["rows"]),
             }
             for s in sections
@@ -73,8 +106,8 @@ def zip_write(bundle: ExportBundle, sections: list[dict], target: Path) -> Path:
             out = io.StringIO()
             writer = csv.writer(out)
             columns = columns_of(rows)
-            writer.writerow(columns)
-            writer.writerows([_csv_text(row.get(c)) for c in columns] for row in rows)
+            writer.writerow([_csv_text(h) for h in _header(section, columns)])
+            writer.writerows([_csv_text(_words(row.get(c))) for c in columns] for row in rows)
             archive.writestr(f"{name}.csv", out.getvalue())
         if bundle.redactions:
             archive.writestr(
@@ -89,8 +122,8 @@ def zip_write(bundle: ExportBundle, sections: list[dict], target: Path) -> Path:
             (
                 (
                     s["title"][:31],
-                    columns_of(s["rows"]),
-                    ([_xlsx_value(row.get(c)) for c in columns_of(s["rows"])] for row in s["rows"]),
+                    _header(s, columns_of(s["rows"])),
+                    ([_xlsx_value(_words(row.get(c))) for c in columns_of(s["rows"])] for row in s["rows"]),
                 )
                 for s in sections
                 if s["rows"]

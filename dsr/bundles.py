@@ -9,11 +9,8 @@ the requester a signed, expiring link; each download is logged.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
 import secrets
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,41 +27,18 @@ from core.files import written_whole
 from core.links import absolute
 from core.models import ComplianceSettings
 from core.safe_json import check_text
+from dsr import bundle_rows
 from dsr.bundle_zip import columns_of, zip_write  # noqa: F401 (columns_of: the admin shows them)
 from dsr.models import DataSubjectRequest, ExportBundle
 
 Status = ExportBundle.Status
 LINK_KIND = "dsr-bundle"
 MAX_DOWNLOADS = 5
-# Secrets and machinery, not data about the person: never exported.
-NOT_EXPORTED = {
-    "digest",
-    "nonce",
-    "personal_digest",
-    "subject_tag",
-    "prev_hash",
-    "chain_hash",
-    "send_claimed_at",
-    "link_nonce",
-}
+NOT_EXPORTED = bundle_rows.NOT_EXPORTED  # secrets and machinery (dsr.bundle_rows)
 
 
 def bundle_dir(bundle: ExportBundle) -> Path:
     return Path(settings.VAR_DIR) / "exports" / f"bundle-{bundle.pk}"
-
-
-def _json_value(value):
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    return value
-
-
-def _default_rows(entry: registry.PersonalData, ids: list[int]) -> list[dict]:
-    fields = [f for f in entry.model._meta.concrete_fields if f.name not in NOT_EXPORTED]
-    rows = entry.rows_for_ids(ids).order_by("pk")
-    return [{f.attname: _json_value(getattr(row, f.attname)) for f in fields} for row in rows.iterator()]
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
@@ -136,15 +110,22 @@ def _build_claim(bundle_id: int, *, now) -> ExportBundle | None:
 
 def _snapshot_write(bundle: ExportBundle) -> None:
     """One section per registered model, progress and heartbeat after each, then the file whole."""
-    ids = list(bundle.request.contacts.values_list("pk", flat=True))
+    contacts = list(bundle.request.contacts.all())
+    ids = [contact.pk for contact in contacts]
+    zone = bundle_rows.person_zone(contacts)
     sections = []
     for done, entry in enumerate(registry.entries(), start=1):
-        rows = entry.export(entry.rows_for_ids(ids)) if entry.export else _default_rows(entry, ids)
+        if entry.export:
+            rows = bundle_rows.export_rows(entry, entry.export(entry.rows_for_ids(ids)), zone)
+        else:
+            rows = bundle_rows.default_rows(entry, ids, zone)
         sections.append(
             {
                 "section": entry.model._meta.label_lower,
                 "title": str(entry.model._meta.verbose_name).capitalize(),
                 "personal_fields": list(entry.fields),
+                "headings": bundle_rows.headings(entry.model, rows),
+                "time_zone": str(zone),
                 "rows": rows,
             }
         )

@@ -156,8 +156,26 @@ def _labelled(by_model: dict[str, int]) -> dict[str, int]:
     for label, count in by_model.items():
         if count:
             model = _model(label)
-            named[str(model._meta.verbose_name).capitalize() if model else label] = count
+            named[_human_name(model) if model else label] = count
     return named
+
+
+def _human_name(model) -> str:
+    """How the receipt names a kind of record. The link table Django makes for a many-to-many field
+    is named for the person by what it links ("Data subject request: linked contacts"), never by
+    its internal name ("Datasubjectrequest-contact relationship")."""
+    meta = model._meta
+    if meta.auto_created:
+        owner = meta.auto_created
+        field = next(
+            (f for f in owner._meta.many_to_many if f.remote_field.through is model),
+            None,
+        )
+        name = str(owner._meta.verbose_name)
+        linked = str(field.related_model._meta.verbose_name_plural) if field else str(meta.verbose_name)
+        return _("%(owner)s: linked %(linked)s") % {"owner": name[:1].upper() + name[1:], "linked": linked}
+    name = str(meta.verbose_name)
+    return name[:1].upper() + name[1:]
 
 
 def _model(label: str):

@@ -10,7 +10,7 @@ def staff_accesses(rows) -> list[dict]:
     pseudonymise = ComplianceSettings.load().export_pseudonymise_staff
     return [
         {
-            "at": r.entry.at.isoformat(),
+            "when": r.entry.at,  # the bundle gives it in the person's time zone
             "action": r.entry.get_action_display(),
             "staff": staff_pseudonym(r.entry.user) if pseudonymise else r.entry.user.get_username(),
         }

@@ -99,13 +99,13 @@ def test_the_bundle_is_built_reviewed_redacted_released_and_downloaded(
         {"file": "consent.consentchange", "reason": "names a colleague"}
     ]
     rows = list(csv.reader(io.StringIO(archive.read("contacts.contact.csv").decode())))
-    assert rows[1][rows[0].index("first_name")] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+    assert rows[1][rows[0].index("First name")] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
 
     workbook = openpyxl.load_workbook(io.BytesIO(archive.read("data.xlsx")))
     assert {"Contact", "Consent change record", "Subscription"} <= set(workbook.sheetnames)
     sheet = workbook["Contact"]
     header = [c.value for c in sheet[1]]
-    cell = sheet.cell(row=2, column=header.index("first_name") + 1)
+    cell = sheet.cell(row=2, column=header.index("First name") + 1)
     assert cell.value == "=HYPERLINK(1)" and cell.data_type == "s" and cell.quotePrefix
 
     bundle.refresh_from_db()

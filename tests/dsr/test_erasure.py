@@ -520,22 +520,22 @@ def test_a_bundle_under_review_is_withdrawn_by_the_erasure_and_its_page_still_op
 
 
 def test_a_bundle_built_while_the_person_is_erased_keeps_no_snapshot(holly, privacy_officer, monkeypatch):
-    import dsr.bundles
+    import dsr.bundle_rows
     from dsr.bundles import bundle_build, bundle_dir
     from dsr.models import ExportBundle
 
     access, _ = dsr_create(kind="access", email=HOLLY["email"], channel="web")
     access = dsr_verify(request=access, actor=privacy_officer, how="reply from the address")
     bundle = ExportBundle.objects.create(request=access, created_by=privacy_officer)
-    real, erased = dsr.bundles._default_rows, []
+    real, erased = dsr.bundle_rows.default_rows, []
 
-    def erase_midway(entry, ids):
-        rows = real(entry, ids)  # her rows are read ...
+    def erase_midway(entry, ids, zone):
+        rows = real(entry, ids, zone)  # her rows are read ...
         if not erased:  # ... and then the erasure commits, before the snapshot is written
             erased.append(contacts_erase(contacts=[Contact.objects.get(pk=holly.pk)], actor=privacy_officer))
         return rows
 
-    monkeypatch.setattr(dsr.bundles, "_default_rows", erase_midway)
+    monkeypatch.setattr(dsr.bundle_rows, "default_rows", erase_midway)
     assert bundle_build(bundle_id=bundle.pk) is False
     bundle.refresh_from_db()
     assert bundle.status == ExportBundle.Status.FAILED and "erased" in bundle.error
@@ -560,3 +560,15 @@ def test_an_officers_search_for_the_person_is_forgotten_with_them(holly, privacy
     assert HOLLY["email"] in kept_terms()
     contacts_erase(contacts=[holly], actor=privacy_officer)
     assert kept_terms() == ["someone else"]
+
+
+def test_the_receipt_text_reads_as_words_without_entities_or_internal_names(holly, privacy_officer, smtp):
+    """Issue 18: the plain-text receipt showed "access log&#x27;s" and "Datasubjectrequest-contact
+    relationship"; a person reads apostrophes and names of what was erased."""
+    dsr_erase(request=_erase_request(privacy_officer), actor=privacy_officer)
+    (message,) = [m for m in smtp.messages if "holly@contoso.com" in m["To"]]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "&#" not in text and "&amp;" not in text and "&quot;" not in text
+    assert "access log's retention period" in text  # the kept record's period, as written
+    assert "relationship" not in text.lower() and "datasubjectrequest" not in text.lower()
+    assert "Data subject request: linked contacts" in text  # the link table, named in words
