@@ -9,6 +9,7 @@ from contacts.models import Contact
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
+from subscriptions.link_request_form import LinkRequestForm
 from subscriptions.models import AccessToken, SubscriptionList
 
 Confirmed = services.ConfirmationStatus
@@ -54,7 +55,10 @@ def center_entry(request, token):
 def center(request):
     contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
     if contact is None:
-        return render(request, "subscriptions/session_over.html", status=403)
+        # No visit under way: the way in for everyone ("email me my link"). A POST here is a center
+        # form whose visit ended, hence 403 and the note that it was not saved.
+        ended = request.method == "POST"
+        return _way_in(request, LinkRequestForm(), ended=ended, status=403 if ended else 200)
     gpc = request.headers.get("Sec-GPC") == "1"
     if request.method == "POST":
         page = services.center_submit(contact=contact, data=request.POST, meta=_meta(request), gpc=gpc)
@@ -64,6 +68,24 @@ def center(request):
         context = {"outcome": page.saved, "pending": page.saved.request}
         return render(request, "subscriptions/center_saved.html", context)
     return render(request, "subscriptions/center.html", page.context())
+
+
+def _way_in(request, form, *, ended=False, status=200):
+    return render(request, "subscriptions/way_in.html", {"form": form, "ended": ended}, status=status)
+
+
+@rate_limited("center-link", per_minute=5)
+@require_http_methods(["GET", "POST"])
+def center_link_request(request):
+    """"Email me my link". One answer for every well-formed address, known, unknown or erased,
+    and the same work: the lookup and the email happen in a task after the response. Per client
+    the decorator answers 429 after 5 a minute (the client learns nothing about any address);
+    per address the task sends at most CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR, silently."""
+    form = LinkRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.center_link_request(email=form.cleaned_data["email"])
+        return render(request, "subscriptions/link_sent.html")
+    return _way_in(request, form, status=400 if request.method == "POST" else 200)
 
 
 @rate_limited("confirm", per_minute=20)
