@@ -57,7 +57,7 @@ def send_center_invitation(contact_id: int) -> bool:
     max_retries=8,
 )
 def send_center_link(email: str) -> int:
-    """"Email me my link": the lookup and the email happen here, after the page answered, so the
+    """Send "email me my link": the lookup and the email happen here, after the page answered, so the
     page does the same work for every address. Returns a count, never the address (the result
     may be logged)."""
     return center_link_send(email=email)

@@ -77,7 +77,7 @@ def _way_in(request, form, *, ended=False, status=200):
 @rate_limited("center-link", per_minute=5)
 @require_http_methods(["GET", "POST"])
 def center_link_request(request):
-    """"Email me my link". One answer for every well-formed address, known, unknown or erased,
+    """The "email me my link" form. One answer for every well-formed address, known, unknown or erased,
     and the same work: the lookup and the email happen in a task after the response. Per client
     the decorator answers 429 after 5 a minute (the client learns nothing about any address);
     per address the task sends at most CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR, silently."""

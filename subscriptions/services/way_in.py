@@ -63,4 +63,3 @@ def center_link_send(*, email: str) -> int:
         subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email
     ).send()
     return len(links)
-

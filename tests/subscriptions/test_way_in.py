@@ -1,4 +1,4 @@
-""""Email me my link" on /preferences/: a way into the subscription center for everyone who only
+"""The "email me my link" form on /preferences/: a way into the subscription center for everyone who only
 knows their address, answering the same for every address, over real HTTP and real SMTP."""
 
 import re
@@ -92,7 +92,9 @@ def test_unknown_and_erased_addresses_get_nothing_and_the_same_page_as_a_known_o
 def test_the_address_appears_in_no_url_and_not_on_the_answer(smtp, holly):
     response = ask("holly@contoso.com")
     assert b"holly@contoso.com" not in response.content
-    assert "holly" not in ASK and response.request["PATH_INFO"] == ASK and not response.request["QUERY_STRING"]
+    assert (
+        "holly" not in ASK and response.request["PATH_INFO"] == ASK and not response.request["QUERY_STRING"]
+    )
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_sends_nothing(smtp, holly):
