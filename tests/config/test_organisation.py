@@ -45,12 +45,17 @@ def test_every_public_page_names_the_controller_and_its_privacy_contact(client, 
 
 
 @pytest.mark.parametrize("url", PUBLIC_PAGES)
-def test_with_nothing_set_the_footer_shows_no_empty_labels(client, news, url):
+def test_with_nothing_set_the_footer_shows_no_empty_labels_and_a_name_set_appears_alone(client, news, url):
     response = client.get(url)
     footer = response.content.decode().split("<footer>")[1]
     assert response.status_code == 200
     for label in ("Responsible for your data", "Privacy questions", "Data protection officer", "<address"):
         assert label not in footer
+    settings = ComplianceSettings.load()
+    settings.organisation_name = "Contoso Ltd"
+    settings.save()
+    footer = client.get(url).content.decode().split("<footer>")[1]
+    assert "Responsible for your data: Contoso Ltd" in footer and "Privacy questions" not in footer
 
 
 def test_only_what_is_set_is_shown(client):
