@@ -147,3 +147,34 @@ def test_result_pages_lead_on_to_the_center_and_to_data_requests(client, holly, 
         response = client.post(reverse("dsr:request"), {"kind": "access", "email": "x@example.org"})
     html = response.content.decode()
     assert f'href="{WAY_IN}"' in html and f'href="{reverse("dsr:request")}"' in html
+
+
+@pytest.mark.django_db(transaction=False)  # holds the queued task back to look at the request alone
+def test_the_page_does_the_same_work_for_every_address(
+    holly, erased_address, django_capture_on_commit_callbacks
+):
+    """Same time because same work: the request reads no contact and no suppression list for any
+    address; it queues one task and answers. The lookup happens in the task, after the response."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    work = []
+    for email in ("holly@contoso.com", "nobody@contoso.com", erased_address):
+        client = Client()
+        with django_capture_on_commit_callbacks() as queued, CaptureQueriesContext(connection) as queries:
+            response = client.post(ASK, {"email": email})
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert response.status_code == 200 and len(queued) == 1
+        assert not any("contacts_contact" in s or "suppressedidentity" in s for s in sql)
+        work.append((len(sql), response.content))
+    assert len(set(work)) == 1
+
+
+def test_no_address_is_written_to_the_logs(smtp, holly, caplog):
+    caplog.set_level("DEBUG")
+    ask("holly@contoso.com")
+    ask("nobody@contoso.com", client_ip="198.51.100.2")
+    ask("holly@", client_ip="198.51.100.3")
+    assert len(smtp.messages) == 1
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "holly@" not in logged and "nobody@" not in logged
