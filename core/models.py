@@ -94,6 +94,27 @@ class ComplianceSettings(models.Model):
         ),
     )
 
+    # The organisation's details, shown on every public page and email (GDPR Art. 13(1)(a)-(b):
+    # who the controller is, how to reach it and its data protection officer). All optional: a
+    # blank one is left out, never shown as an empty label.
+    organisation_name = models.CharField(
+        _("organisation name"), max_length=200, blank=True, help_text=_("The controller, as people know it.")
+    )
+    controller_address = models.TextField(
+        _("controller's postal address"), blank=True, help_text=_("Shown under the organisation's name.")
+    )
+    privacy_contact_email = models.EmailField(
+        _("privacy contact email"),
+        blank=True,
+        help_text=_("Where people write about their data and their rights."),
+    )
+    dpo_contact = models.CharField(
+        _("data protection officer's contact"),
+        max_length=300,
+        blank=True,
+        help_text=_("Name and email address or postal address of the data protection officer, if any."),
+    )
+
     # The tables keep the names they had when this model lived in consent (core migration 0001).
     history = HistoricalRecords(table_name="consent_historicalcompliancesettings")
 
@@ -113,6 +134,16 @@ class ComplianceSettings(models.Model):
     @classmethod
     def load(cls) -> "ComplianceSettings":
         return cls.objects.get_or_create(pk=1)[0]
+
+    def organisation(self) -> dict[str, str]:
+        """The organisation's details for public pages and emails; blank ones left out."""
+        details = {
+            "name": self.organisation_name.strip(),
+            "address": self.controller_address.strip(),
+            "privacy_email": self.privacy_contact_email.strip(),
+            "dpo": self.dpo_contact.strip(),
+        }
+        return {key: value for key, value in details.items() if value}
 
     @classmethod
     def switch(cls, name: str) -> bool:

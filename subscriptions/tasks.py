@@ -6,6 +6,7 @@ from consent.services import children_come_of_age
 from subscriptions import emails
 from subscriptions.services import (
     center_invitation_send,
+    center_link_send,
     consent_request_send,
     expired_links_purge,
     unconfirmed_signups_purge,
@@ -47,3 +48,16 @@ def coming_of_age() -> int:
 )
 def send_center_invitation(contact_id: int) -> bool:
     return center_invitation_send(contact_id=contact_id, send=emails.send_coming_of_age_invitation)
+
+
+@shared_task(
+    name="subscriptions.send_center_link",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    max_retries=8,
+)
+def send_center_link(email: str) -> int:
+    """Send "email me my link": the lookup and the email happen here, after the page answered, so the
+    page does the same work for every address. Returns a count, never the address (the result
+    may be logged)."""
+    return center_link_send(email=email)

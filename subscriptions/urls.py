@@ -7,6 +7,7 @@ app_name = "subscriptions"
 urlpatterns = [
     path("preferences/", views.center, name="center"),
     # Before the token pattern below, which would take these words for a token.
+    path("preferences/link/", views.center_link_request, name="center-link-request"),
     path("preferences/resend/", views.center_resend, name="center-resend"),
     path("preferences/rejoin/", views.center_rejoin, name="center-rejoin"),
     path("preferences/<str:token>/", views.center_entry, name="center-entry"),

@@ -11,6 +11,7 @@ from contacts.models import Contact
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
+from subscriptions.link_request_form import LinkRequestForm
 from subscriptions.models import AccessToken, SubscriptionList
 from subscriptions.services.leave import everything_leave, everything_leave_by_link
 
@@ -76,7 +77,8 @@ def _center_contact(request) -> Contact | None:
 
 
 def _session_over(request):
-    return render(request, "subscriptions/session_over.html", status=403)
+    """A center POST whose visit ended: the way in again, with the note that nothing was saved."""
+    return _way_in(request, LinkRequestForm(), ended=True, status=403)
 
 
 @rate_limited("center", per_minute=20)
@@ -84,7 +86,10 @@ def _session_over(request):
 def center(request):
     contact = _center_contact(request)
     if contact is None:
-        return _session_over(request)
+        # No visit under way: the way in for everyone ("email me my link"). A POST here is a center
+        # form whose visit ended, hence 403 and the note that it was not saved.
+        ended = request.method == "POST"
+        return _way_in(request, LinkRequestForm(), ended=ended, status=403 if ended else 200)
     gpc = request.headers.get("Sec-GPC") == "1"
     if request.method == "POST" and request.POST.get("action") == "leave_everything":
         outcome = everything_leave(contact=contact, meta=_meta(request))
@@ -97,6 +102,24 @@ def center(request):
         context = {"outcome": page.saved, "pending": page.saved.request}
         return render(request, "subscriptions/center_saved.html", context)
     return render(request, "subscriptions/center.html", page.context())
+
+
+def _way_in(request, form, *, ended=False, status=200):
+    return render(request, "subscriptions/way_in.html", {"form": form, "ended": ended}, status=status)
+
+
+@rate_limited("center-link", per_minute=5)
+@require_http_methods(["GET", "POST"])
+def center_link_request(request):
+    """The "email me my link" form. One answer for every well-formed address, known, unknown or erased,
+    and the same work: the lookup and the email happen in a task after the response. Per client
+    the decorator answers 429 after 5 a minute (the client learns nothing about any address);
+    per address the task sends at most CONFIRMATION_EMAILS_PER_ADDRESS_PER_HOUR, silently."""
+    form = LinkRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.center_link_request(email=form.cleaned_data["email"])
+        return render(request, "subscriptions/link_sent.html")
+    return _way_in(request, form, status=400 if request.method == "POST" else 200)
 
 
 @rate_limited("center-resend", per_minute=10)

@@ -50,6 +50,10 @@ _SETTINGS_THEMES = (
         ),
     ),
     (_("Audit trail"), ("audit_checkpoint_email",)),
+    (
+        _("Organisation (shown on every public page)"),
+        ("organisation_name", "controller_address", "privacy_contact_email", "dpo_contact"),
+    ),
 )
 
 

@@ -5,7 +5,7 @@ links: links and headers put into emails. records: a subscription's status, the 
 a request's origin (RequestMeta). center_read / center: the subscription center's reading and its
 writing (one call per visit or POST). double_opt_in: requests created, sent, confirmed, renewed.
 rejoin: undoing an unsubscribe (a new double opt-in). opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
-purges: unconfirmed sign-ups and dead links.
+purges: unconfirmed sign-ups and dead links. way_in: "email me my link" for someone without one.
 """
 
 from subscriptions.services.center import (
@@ -42,6 +42,7 @@ from subscriptions.services.purges import expired_links_purge, unconfirmed_signu
 from subscriptions.services.records import RequestMeta, Status, subscription_set, wording_current
 from subscriptions.services.rejoin import Rejoin, Rejoined, center_rejoin, list_rejoin
 from subscriptions.services.signup import center_invitation_send, signup, unsubscribe
+from subscriptions.services.way_in import center_link_request, center_link_send
 
 __all__ = [
     "CenterOutcome",
@@ -56,6 +57,8 @@ __all__ = [
     "Waiting",
     "center_invitation_send",
     "center_link",
+    "center_link_request",
+    "center_link_send",
     "center_page",
     "center_rejoin",
     "center_show",

@@ -182,6 +182,8 @@ def _another_value(field, current):
         return (
             "another.officer@example.org" if current != "another.officer@example.org" else "dpo@example.org"
         )
+    if isinstance(field, (models.CharField, models.TextField)):
+        return f"{current} changed".strip()
     return str(current + 1)
 
 
