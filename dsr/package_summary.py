@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from consent.models import Purpose
 from core import levels, registry
 from core.links import absolute
+from core.models import ComplianceSettings
 from subscriptions.models import SubscriptionList
 
 CONTACT, PURPOSES, LISTS, IMPORTED = (
@@ -137,6 +138,7 @@ def summary_context(bundle, sections: list[dict]) -> dict:
     )
     zone = next((s.get("time_zone") for s in sections if s.get("time_zone")), settings.TIME_ZONE)
     when = bundle.released_at or timezone.now()
+    organisation = ComplianceSettings.load().organisation()
     return {
         "language": get_language() or settings.LANGUAGE_CODE,
         "reference": bundle.request.reference,
@@ -160,7 +162,9 @@ def summary_context(bundle, sections: list[dict]) -> dict:
             "the infringement took place. You may also ask us first: we answer within a month."
         ),
         "requests_url": absolute(reverse("dsr:request")),
-        "contact": settings.DEFAULT_FROM_EMAIL,
+        # The privacy contact the officer set (compliance settings), else the address mail comes from.
+        "contact": organisation.get("privacy_email") or settings.DEFAULT_FROM_EMAIL,
+        "organisation": organisation,
         "left_out": len(bundle.redactions),
     }
 

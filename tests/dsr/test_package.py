@@ -144,3 +144,19 @@ def test_the_extension_notice_gives_the_officers_reason_as_written(privacy_offic
     )
     (body,) = [b for b in smtp.bodies("holly@contoso.com") if "more time" in b]
     assert reason in body and "&#" not in body and "&amp;" not in body
+
+
+def test_the_summary_names_the_controller_and_the_privacy_contact_the_officer_set(
+    holly, privacy_officer, client_as, client, smtp
+):
+    from core.models import ComplianceSettings
+
+    organisation = ComplianceSettings.load()
+    organisation.organisation_name = "Contoso Ltd"
+    organisation.privacy_contact_email = "privacy@contoso.example"
+    organisation.dpo_contact = "Dana Protector, dpo@contoso.example"
+    organisation.save()
+    html = _package(privacy_officer, client_as, client, smtp).read("summary.html").decode()
+    assert "Contoso Ltd" in html
+    assert "Dana Protector, dpo@contoso.example" in html
+    assert "write to privacy@contoso.example" in html  # not the address mail is sent from
