@@ -132,7 +132,7 @@ def test_one_client_is_refused_with_429_after_five_requests_a_minute(smtp, holly
 
 @pytest.mark.parametrize(
     "page",
-    ["confirm_result", "unsubscribed", "dsr_sent"],
+    ["confirm_result", "unsubscribed", "dsr_sent", "stop_all", "left_everything"],
 )
 def test_result_pages_lead_on_to_the_center_and_to_data_requests(client, holly, page):
     from subscriptions.models import SubscriptionList
@@ -141,6 +141,11 @@ def test_result_pages_lead_on_to_the_center_and_to_data_requests(client, holly, 
     if page == "unsubscribed":
         news = SubscriptionList.objects.create(name="News", slug="news", min_level=1)
         response = client.post(urlparse(unsubscribe_link(contact=holly, subscription_list=news)).path)
+    elif page in ("stop_all", "left_everything"):
+        from subscriptions.services.leave import leave_link
+
+        link = urlparse(leave_link(contact=holly)).path
+        response = client.get(link) if page == "stop_all" else client.post(link)
     elif page == "confirm_result":
         response = client.post(reverse("subscriptions:confirm", args=["forged:link"]))
     else:
