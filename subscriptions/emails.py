@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from core.mail import templated_message
 from core.models import ComplianceSettings
 from subscriptions.services import center_link, describe, list_email_headers, unsubscribe_link
-from subscriptions.services.leave import leave_link
+from subscriptions.services.links import leave_link
 
 
 def send_consent_request(request, link: str) -> None:

@@ -5,17 +5,13 @@ email that belongs to no list (such mail has no list to leave, so this is its wa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
 from consent.models import PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from core.levels import ConsentLevel
-from core.links import absolute
 from subscriptions import tokens
 from subscriptions.models import AccessToken, Subscription
 from subscriptions.services.opt_out import opt_out_siblings
@@ -32,16 +28,6 @@ class LeaveOutcome:
 
     lists_left: list[str] = field(default_factory=list)
     consent_lowered: bool = False
-
-
-def leave_link(*, contact: Contact) -> str:
-    """A personal "stop all marketing" link to put in an email (signed, expiring, kept as a digest)."""
-    _token, text = tokens.issue(
-        kind=AccessToken.Kind.LEAVE,
-        contact=contact,
-        lifetime=timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS),
-    )
-    return absolute(reverse("subscriptions:leave", args=[text]))
 
 
 def everything_leave(

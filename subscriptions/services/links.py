@@ -1,4 +1,4 @@
-"""Links and headers put into list emails: personal center and unsubscribe links, list headers
+"""Links and headers put into marketing emails: personal center, unsubscribe and stop-all links, list headers
 (absolute links themselves are core.links')."""
 
 from __future__ import annotations
@@ -14,25 +14,35 @@ from subscriptions import tokens
 from subscriptions.models import AccessToken, SubscriptionList
 
 
+def _personal_link(kind: str, route: str, *, contact: Contact, days: int, subscription_list=None) -> str:
+    """A signed, expiring link for one contact (its secret kept as a digest in AccessToken)."""
+    _token, text = tokens.issue(
+        kind=kind, contact=contact, subscription_list=subscription_list, lifetime=timedelta(days=days)
+    )
+    return absolute(reverse(route, args=[text]))
+
+
 def center_link(*, contact: Contact) -> str:
     """A personal subscription center link to put in an email."""
-    _token, text = tokens.issue(
-        kind=AccessToken.Kind.CENTER,
-        contact=contact,
-        lifetime=timedelta(days=settings.SUBSCRIPTION_CENTER_LINK_DAYS),
-    )
-    return absolute(reverse("subscriptions:center-entry", args=[text]))
+    days = settings.SUBSCRIPTION_CENTER_LINK_DAYS
+    return _personal_link(AccessToken.Kind.CENTER, "subscriptions:center-entry", contact=contact, days=days)
 
 
 def unsubscribe_link(*, contact: Contact, subscription_list: SubscriptionList) -> str:
     """For the List-Unsubscribe header (RFC 8058) and the footer of every list email."""
-    _token, text = tokens.issue(
-        kind=AccessToken.Kind.UNSUBSCRIBE,
+    return _personal_link(
+        AccessToken.Kind.UNSUBSCRIBE,
+        "subscriptions:unsubscribe",
         contact=contact,
+        days=settings.UNSUBSCRIBE_LINK_DAYS,
         subscription_list=subscription_list,
-        lifetime=timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS),
     )
-    return absolute(reverse("subscriptions:unsubscribe", args=[text]))
+
+
+def leave_link(*, contact: Contact) -> str:
+    """A personal "stop all marketing" link, for mail of a journey that belongs to no list."""
+    days = settings.UNSUBSCRIBE_LINK_DAYS
+    return _personal_link(AccessToken.Kind.LEAVE, "subscriptions:leave", contact=contact, days=days)
 
 
 def list_email_headers(

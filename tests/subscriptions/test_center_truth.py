@@ -18,6 +18,7 @@ from consent.services import consent_change
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import center_link, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
+from tests.subscriptions.center_form import center_form
 
 pytestmark = pytest.mark.django_db(transaction=True)  # mail leaves on commit, as in production
 
@@ -51,22 +52,9 @@ def open_center(client, contact):
     return client.get(CENTER)
 
 
-def choices(contact, **overrides):
-    data = {
-        "consent_given": str(contact.consent_given),
-        "tracking": "allow" if contact.tracking_allowed else "deny",
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "email": contact.email,
-        "phone": contact.phone,
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
 def raise_to_profiling(client, contact):
     open_center(client, contact)
-    return client.post(CENTER, choices(contact, consent_given="5"))
+    return client.post(CENTER, center_form(contact, consent_given="5"))
 
 
 def resend(client, request_id):
@@ -96,7 +84,7 @@ def test_a_confirmed_or_expired_request_is_no_longer_listed(client, jane, smtp):
     assert "Waiting for your confirmation" not in text(client.get(CENTER))
 
     jane.refresh_from_db()
-    client.post(CENTER, choices(jane, tracking="allow"))
+    client.post(CENTER, center_form(jane, tracking="allow"))
     assert "Allow us to record how you interact" in text(client.get(CENTER))
     AccessToken.objects.filter(consent_request__isnull=False).update(expires_at=timezone.now())
     assert "Waiting for your confirmation" not in text(client.get(CENTER))
@@ -169,7 +157,7 @@ def test_a_raise_alone_is_never_called_saved(client, jane, smtp):
 def test_a_mixed_post_names_what_applied_and_what_waits_apart(client, jane, news_list, smtp):
     open_center(client, jane)
     response = client.post(
-        CENTER, choices(jane, tracking="deny", first_name="Janet", lists=[str(news_list.pk)])
+        CENTER, center_form(jane, tracking="deny", first_name="Janet", lists=[str(news_list.pk)])
     )
     page = text(response)
     assert "Some choices saved, some waiting for your confirmation" in page
@@ -181,7 +169,7 @@ def test_a_mixed_post_names_what_applied_and_what_waits_apart(client, jane, news
 
 def test_a_post_that_changes_nothing_says_so(client, jane, smtp):
     open_center(client, jane)
-    page = text(client.post(CENTER, choices(jane)))
+    page = text(client.post(CENTER, center_form(jane)))
     assert "Nothing changed" in page and "saved" not in page.lower()
     assert smtp.messages == []
 
@@ -237,7 +225,7 @@ def test_leaving_a_list_in_the_center_names_it_and_its_undo_starts_a_new_double_
         contact=jane, subscription_list=news_list, status="subscribed", source="import"
     )
     open_center(client, jane)
-    page = text(client.post(CENTER, choices(jane, purpose_newsletter="yes")))
+    page = text(client.post(CENTER, center_form(jane, purpose_newsletter="yes")))
     assert "Your choices are saved" in page and "You left “Monthly news”." in page
     assert "Undo: join “Monthly news” again" in page
     assert Subscription.objects.get(contact=jane).status == Subscription.Status.UNSUBSCRIBED
@@ -270,6 +258,6 @@ def test_saving_the_center_never_leaves_a_list_the_page_did_not_show(client, jan
     )
     Subscription.objects.create(contact=jane, subscription_list=hidden, status="subscribed", source="import")
     open_center(client, jane)
-    page = text(client.post(CENTER, choices(jane, first_name="Janet")))
+    page = text(client.post(CENTER, center_form(jane, first_name="Janet")))
     assert "Your details were updated." in page and "Staff picks" not in page
     assert Subscription.objects.get(contact=jane).status == Subscription.Status.SUBSCRIBED

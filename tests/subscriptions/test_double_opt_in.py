@@ -14,6 +14,7 @@ from contacts.models import Contact
 from subscriptions.models import AccessToken, ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import center_link, subscription_set, unsubscribe_link
 from tests.factories import ContactFactory, PurposeFactory
+from tests.subscriptions.center_form import center_form
 
 pytestmark = pytest.mark.django_db(transaction=True)  # mail leaves on commit, as in production
 
@@ -49,19 +50,6 @@ def open_center(client, contact):
     response = client.get(path(center_link(contact=contact)))
     assert response.status_code == 302 and response["Location"] == reverse("subscriptions:center")
     return client.get(response["Location"])
-
-
-def preferences(contact, **overrides):
-    data = {
-        "consent_given": str(contact.consent_given),
-        "tracking": "allow" if contact.tracking_allowed else "deny",
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "email": contact.email,
-        "phone": contact.phone,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_center_link_names_nobody_and_the_center_url_carries_no_token(client, holly):
@@ -132,7 +120,7 @@ def test_an_expired_center_link_is_refused(client, holly):
 
 def test_lowering_consent_applies_at_once_without_email(client, holly, smtp):
     open_center(client, holly)
-    response = client.post(reverse("subscriptions:center"), preferences(holly, consent_given="2"))
+    response = client.post(reverse("subscriptions:center"), center_form(holly, consent_given="2"))
     assert response.status_code == 200
     holly.refresh_from_db()
     assert holly.consent_given == 2
@@ -144,7 +132,7 @@ def test_lowering_consent_applies_at_once_without_email(client, holly, smtp):
 
 def test_raising_consent_waits_for_the_emailed_confirmation(client, holly, smtp):
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     holly.refresh_from_db()
     assert holly.consent_given == 4  # nothing widened yet
 
@@ -172,7 +160,7 @@ def test_raising_consent_waits_for_the_emailed_confirmation(client, holly, smtp)
 
 def test_a_second_click_is_harmless(client, holly, smtp):
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     link = path(smtp.links()[0])
     client.post(link, {"action": "confirm"})
     again = client.post(link, {"action": "confirm"})
@@ -182,7 +170,7 @@ def test_a_second_click_is_harmless(client, holly, smtp):
 
 def test_an_expired_confirmation_changes_nothing_and_offers_a_new_link(client, holly, smtp):
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     link = path(smtp.links()[0])
     AccessToken.objects.filter(kind=AccessToken.Kind.CONFIRM).update(
         expires_at=timezone.now() - timedelta(hours=1)
@@ -203,7 +191,7 @@ def test_an_expired_confirmation_changes_nothing_and_offers_a_new_link(client, h
 
 def test_a_forged_confirmation_link_changes_nothing(client, holly, smtp):
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     link = path(smtp.links()[0])
     forged = link.replace(":", ":x", 1)
     assert client.post(forged, {"action": "confirm"}).status_code == 400
@@ -213,7 +201,7 @@ def test_a_forged_confirmation_link_changes_nothing(client, holly, smtp):
 
 def test_joining_a_list_needs_confirmation_and_brings_its_purpose(client, holly, news_list, smtp):
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, lists=[str(news_list.pk)]))
+    client.post(reverse("subscriptions:center"), center_form(holly, lists=[str(news_list.pk)]))
     sub = Subscription.objects.get(contact=holly)
     assert sub.status == Subscription.Status.PENDING
     (body,) = smtp.bodies()
@@ -230,7 +218,7 @@ def test_saying_no_to_a_purpose_and_leaving_a_list_apply_at_once(client, holly, 
         contact=holly, subscription_list=news_list, status="subscribed", source="import"
     )
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, purpose_newsletter="no", lists=None))
+    client.post(reverse("subscriptions:center"), center_form(holly, purpose_newsletter="no", lists=None))
     assert PurposeConsent.objects.get(contact=holly, purpose=newsletter).granted is False
     assert Subscription.objects.get(contact=holly).status == Subscription.Status.UNSUBSCRIBED
     assert smtp.messages == []
@@ -239,7 +227,7 @@ def test_saying_no_to_a_purpose_and_leaving_a_list_apply_at_once(client, holly, 
 def test_a_new_email_address_is_used_only_after_it_is_confirmed_from_that_inbox(client, holly, smtp):
     open_center(client, holly)
     client.post(
-        reverse("subscriptions:center"), preferences(holly, email="Holly.New@Contoso.com", first_name="Hol")
+        reverse("subscriptions:center"), center_form(holly, email="Holly.New@Contoso.com", first_name="Hol")
     )
     holly.refresh_from_db()
     assert holly.email == "holly@contoso.com" and holly.first_name == "Hol"  # name at once, address later
@@ -254,7 +242,7 @@ def test_a_child_is_never_offered_profiling(client, logging_on):
     child = ContactFactory(is_child=True, guardian=guardian, email="kid@example.org")
     page = open_center(client, child)
     assert "Profiling" not in page.content.decode()
-    response = client.post(reverse("subscriptions:center"), preferences(child, consent_given="5"))
+    response = client.post(reverse("subscriptions:center"), center_form(child, consent_given="5"))
     assert response.status_code == 200 and "consent_given" in response.context["form"].errors
 
 
@@ -263,7 +251,7 @@ def test_center_form_is_protected_by_csrf(holly):
 
     client = Client(enforce_csrf_checks=True)
     open_center(client, holly)
-    response = client.post(reverse("subscriptions:center"), preferences(holly, consent_given="0"))
+    response = client.post(reverse("subscriptions:center"), center_form(holly, consent_given="0"))
     assert response.status_code == 403
     holly.refresh_from_db()
     assert holly.consent_given == 4
@@ -350,7 +338,7 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
     center_link(contact=holly)
     unsubscribe_link(contact=holly, subscription_list=news_list)
     open_center(client, holly)
-    client.post(reverse("subscriptions:center"), preferences(holly, consent_given="5"))
+    client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
 
     assert purge_unconfirmed() == {"contacts": 0, "links": 2}  # the two center links

@@ -13,7 +13,7 @@ from consent.models import ConsentChange, PurposeConsent, Source
 from consent.services import consent_change
 from subscriptions.models import AccessToken, Subscription, SubscriptionList
 from subscriptions.services import center_link, subscription_set
-from subscriptions.services.leave import leave_link
+from subscriptions.services.links import leave_link
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db

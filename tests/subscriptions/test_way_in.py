@@ -142,7 +142,7 @@ def test_result_pages_lead_on_to_the_center_and_to_data_requests(client, holly, 
         news = SubscriptionList.objects.create(name="News", slug="news", min_level=1)
         response = client.post(urlparse(unsubscribe_link(contact=holly, subscription_list=news)).path)
     elif page in ("stop_all", "left_everything"):
-        from subscriptions.services.leave import leave_link
+        from subscriptions.services.links import leave_link
 
         link = urlparse(leave_link(contact=holly)).path
         response = client.get(link) if page == "stop_all" else client.post(link)
