@@ -78,8 +78,10 @@ def way_out_footer(way_out: WayOut, *, placed: set[str] = frozenset()) -> tuple[
         "preferences_url": "" if "preferences_url" in placed else way_out.preferences_url,
         "leaves_everything": way_out.leaves_everything,
         "list_name": way_out.list_name,
+        # Who sends it (GDPR Art. 13(1)(a); the postal address CAN-SPAM asks of commercial email).
+        "organisation": ComplianceSettings.load().organisation(),
     }
-    if not (context["unsubscribe_url"] or context["preferences_url"]):
+    if not (context["unsubscribe_url"] or context["preferences_url"] or context["organisation"]):
         return "", ""
     text = render_to_string("emails/_way_out.txt", context).strip()
     return f"\n\n{text}\n", render_to_string("emails/_way_out.html", context)

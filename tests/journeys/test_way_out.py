@@ -208,3 +208,31 @@ def test_a_name_cannot_forge_markup_or_links_next_to_the_placed_way_out(member):
     assert 'evil.example/">' not in html and "&lt;a href=&quot;https://evil.example/&quot;&gt;" in html
     assert html.count("<a href=") == 2  # the placed unsubscribe link and the footer's preferences link
     assert f'<a href="{message.way_out.unsubscribe_url}">' in html
+
+
+def test_every_journey_email_names_the_sender_with_its_postal_address_even_when_it_places_its_links(
+    member, smtp
+):
+    """Who sends it (GDPR Art. 13(1)(a)) and where (the postal address commercial email must give),
+    from the compliance settings, also below a template that placed both links itself."""
+    from core.models import ComplianceSettings
+
+    organisation = ComplianceSettings.load()
+    organisation.organisation_name = "Contoso <Ltd>"
+    organisation.controller_address = "1 Main Street, Springfield"
+    organisation.privacy_contact_email = "privacy@contoso.example"
+    organisation.save()
+    make_journey(steps=("email",))
+    EmailTemplate.objects.filter(name="Mail 1").update(
+        body="Bye: {{ unsubscribe_url }} Settings: {{ preferences_url }}"
+    )
+    member()
+
+    journeys_run(now=timezone.now())
+
+    (received,) = smtp.messages
+    text, html = bodies(received)
+    assert "Contoso <Ltd>, 1 Main Street, Springfield · Privacy: privacy@contoso.example" in text
+    assert "Contoso &lt;Ltd&gt;, 1 Main Street, Springfield" in html  # escaped in the HTML
+    assert 'href="mailto:privacy@contoso.example"' in html
+    assert "Manage your preferences:" not in text  # the links stay where the template put them
