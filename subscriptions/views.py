@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
+from core.ids import parse_id
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
@@ -130,8 +131,8 @@ def center_resend(request):
     if contact is None:
         return _session_over(request)
     request_id = request.POST.get("request", "")
-    if request_id.isdigit() and len(request_id) < 10:
-        outcome = services.consent_request_resend(contact=contact, request_id=int(request_id))
+    if (pk := parse_id(request_id)) is not None:
+        outcome = services.consent_request_resend(contact=contact, request_id=pk)
     else:
         outcome = Resent.GONE
     messages.info(request, _RESENT_MESSAGES[outcome])
@@ -159,7 +160,7 @@ def confirm(request, token):
         if request.POST.get("action") == "renew":
             services.consent_request_renew(link=token, meta=_meta(request))
             return render(request, "subscriptions/renewed.html")  # the same answer either way
-        chosen = {int(v) for v in request.POST.getlist("lists") if v.isdigit()}
+        chosen = {pk for v in request.POST.getlist("lists") if (pk := parse_id(v)) is not None}
         offered = request.POST.get("lists_offered") == "1"
         result = services.consent_request_confirm(
             link=token, meta=_meta(request), lists=chosen if offered else None

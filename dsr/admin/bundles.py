@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from core.ids import parse_id
 from core.models import ComplianceSettings
 from dsr import bundles
 from dsr.models import ExportBundle
@@ -80,8 +81,8 @@ class ExportBundleAdmin(admin.ModelAdmin):
                 items = []
                 for value in request.POST.getlist("item"):
                     section, _sep, row = value.rpartition(":")
-                    if row.isdigit():
-                        items.append((section, int(row)))
+                    if (number := parse_id(row)) is not None:
+                        items.append((section, number))
                 bundles.bundle_redact(
                     bundle=bundle, items=items, reason=request.POST.get("reason", ""), actor=request.user
                 )

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.ids import parse_id
 from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
 from dsr.models import DataSubjectRequest
@@ -357,7 +358,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         obj = object_or_403(self, request, object_id, permission="change", post_only=True)
         from contacts.models import Contact
 
-        ids = [int(v) for v in request.POST.getlist("contact") if v.isdigit()]
+        ids = [pk for v in request.POST.getlist("contact") if (pk := parse_id(v)) is not None]
         contacts = list(Contact.objects.filter(pk__in=ids))
         try:
             if len(contacts) != len(set(ids)):

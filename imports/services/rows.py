@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from consent.models import Purpose
 from contacts.models import Contact
+from core.ids import parse_id
 from core.levels import ConsentLevel
 from core.normalize import normalize_email, normalize_phone
 from core.safe_json import text_problem
@@ -84,8 +85,8 @@ def parse_level(raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if text.isdigit() and int(text) in ConsentLevel.values:
-        return int(text)
+    if (level := parse_id(text, max_digits=1)) is not None and level in ConsentLevel.values:
+        return level
     raise RowRefused(_("“%(value)s” is not a consent level (0–5).") % {"value": text[:50]})
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from contacts.models import Contact
+from core.ids import parse_id
 from core.security import recipient_limit_reached
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services.center_read import Waiting, waiting_of
@@ -77,9 +78,9 @@ def list_rejoin(*, contact: Contact, subscription_list: SubscriptionList, meta: 
 
 def center_rejoin(*, contact: Contact, list_id: str, meta: RequestMeta) -> Rejoin:
     """The center's undo: only a public, active list (the lists the center offers)."""
-    if not (list_id.isdigit() and len(list_id) < 10):  # an id, and one the database can take
+    if (pk := parse_id(list_id)) is None:
         return Rejoin(Rejoined.NOTHING)
-    subscription_list = SubscriptionList.objects.filter(pk=int(list_id), active=True, public=True).first()
+    subscription_list = SubscriptionList.objects.filter(pk=pk, active=True, public=True).first()
     if subscription_list is None:
         return Rejoin(Rejoined.NOTHING)
     return list_rejoin(contact=contact, subscription_list=subscription_list, meta=meta)

@@ -425,3 +425,11 @@ def test_withdrawal_of_a_row_gone_from_the_export_spares_a_newer_answer(source, 
 
     assert answers(holly) == {"newsletter": False, "product-updates": False}
     assert answers(twin) == {"newsletter": False, "product-updates": True}
+
+
+def test_a_consent_level_in_other_digits_is_refused_in_words():
+    from imports.services import RowRefused, parse_level
+
+    for value in ("²", "٣"):
+        with pytest.raises(RowRefused):
+            parse_level(value)

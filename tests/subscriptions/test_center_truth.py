@@ -261,3 +261,14 @@ def test_saving_the_center_never_leaves_a_list_the_page_did_not_show(client, jan
     page = text(client.post(CENTER, center_form(jane, first_name="Janet")))
     assert "Your details were updated." in page and "Staff picks" not in page
     assert Subscription.objects.get(contact=jane).status == Subscription.Status.SUBSCRIBED
+
+
+def test_digits_that_are_not_ascii_change_nothing_and_never_end_in_an_error(client, jane, news_list, smtp):
+    """"²" and "٣" pass str.isdigit(); int() refuses the first and reads the second."""
+    open_center(client, jane)
+    for value in ("²", "٣", "1²"):
+        response = resend(client, value)
+        assert response.status_code == 200 and "no longer waiting" in text(response)
+        rejoined = client.post(reverse("subscriptions:center-rejoin"), {"list": value})
+        assert rejoined.status_code == 200
+    assert smtp.messages == [] and not ConsentRequest.objects.exists()
