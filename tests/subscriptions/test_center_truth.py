@@ -264,7 +264,7 @@ def test_saving_the_center_never_leaves_a_list_the_page_did_not_show(client, jan
 
 
 def test_digits_that_are_not_ascii_change_nothing_and_never_end_in_an_error(client, jane, news_list, smtp):
-    """"²" and "٣" pass str.isdigit(); int() refuses the first and reads the second."""
+    """ "²" and "٣" pass str.isdigit(); int() refuses the first and reads the second."""
     open_center(client, jane)
     for value in ("²", "٣", "1²"):
         response = resend(client, value)
