@@ -262,8 +262,26 @@ def bundle_release(*, bundle: ExportBundle, actor) -> str:
 
 
 def bundle_link(bundle: ExportBundle) -> str:
-    text = tokens.text_for(LINK_KIND, tokens.derive(bundle.link_nonce))
-    return absolute(reverse("dsr:download", args=[text]))
+    return absolute(reverse("dsr:download", args=[_link_text(bundle)]))
+
+
+def _link_text(bundle: ExportBundle) -> str:
+    return tokens.text_for(LINK_KIND, tokens.derive(bundle.link_nonce))
+
+
+def bundle_usable_path(bundle: ExportBundle) -> str | None:
+    """The download page of a released bundle while its link still works, else None.
+
+    Judged by bundle_find itself, so a page that shows the link (the requester's status page)
+    never offers one the download page would refuse: expired, used up or revoked."""
+    if bundle.status != Status.RELEASED or not bundle.link_nonce:
+        return None
+    text = _link_text(bundle)
+    try:
+        bundle_find(text)
+    except ValidationError:
+        return None
+    return reverse("dsr:download", args=[text])
 
 
 def bundle_find(link: str) -> ExportBundle:

@@ -205,3 +205,25 @@ class ExportBundle(models.Model):
 
     def __str__(self) -> str:
         return f"Export for {self.request.reference} ({self.get_status_display()})"
+
+
+class RequestStatusLink(models.Model):
+    """The requester's signed link to follow their request (status, deadline, extension, download).
+
+    Only the nonce and the digest of the link's random part are kept: the link is rebuilt from the
+    nonce with SECRET_KEY (core.tokens.derive) for each email, and looked up by its digest. No row
+    names the requester; an erasure of the person deletes or revokes it (dsr.privacy).
+    """
+
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.CASCADE, related_name="status_link")
+    nonce = models.CharField(max_length=32, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the person's data is erased and the row itself must stay (dsr_requests_pseudonymise).
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("request status link")
+
+    def __str__(self) -> str:
+        return f"Status link of {self.request.reference}"

@@ -1,6 +1,6 @@
 from core.registry import Erasure, register, register_files
 from dsr.bundles import bundles_files_erase, bundles_of, bundles_revoke
-from dsr.models import DataSubjectRequest
+from dsr.models import DataSubjectRequest, RequestStatusLink
 from dsr.services import dsr_requests_pseudonymise
 
 register(
@@ -11,6 +11,16 @@ register(
     legal_hold="Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised.",
     kept_until="the end of the limitation period for complaints about the answer (3 years)",
     anonymise=dsr_requests_pseudonymise,
+)
+
+# The requester's status link opens their request: it holds no personal data itself, but is a key
+# to it, so it goes with the person (those of requests reached by address only are revoked by
+# dsr_requests_pseudonymise).
+register(
+    RequestStatusLink,
+    fields=["nonce", "digest"],
+    contact_path="request__contacts",
+    erasure=Erasure.DELETE,
 )
 
 register_files(

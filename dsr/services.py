@@ -15,7 +15,7 @@ from contacts.models import Contact
 from core.locks import lock_name
 from core.models import ComplianceSettings
 from core.normalize import normalize_email, normalize_phone
-from dsr.models import DataSubjectRequest
+from dsr.models import DataSubjectRequest, RequestStatusLink
 
 Status = DataSubjectRequest.Status
 MAX_EXTENSION_DAYS = 61  # "two further months" (Art. 12(3)), counted generously in days
@@ -225,6 +225,11 @@ def dsr_requests_pseudonymise(requests) -> int:
         "verification": "",
     }
     DataSubjectRequest.history.filter(id__in=ids).update(**blank)
+    # Their status links die with the person: the registry deletes those of requests linked to
+    # the erased contacts (dsr.privacy); this also reaches requests sent from the address only.
+    RequestStatusLink.objects.filter(request__in=ids, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     return DataSubjectRequest.objects.filter(pk__in=ids).update(**blank)
 
 

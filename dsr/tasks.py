@@ -9,6 +9,7 @@ from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume
 from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
+from dsr.status_links import status_link_url, status_links_purge
 
 MAIL_RETRY = {"autoretry_for": (smtplib.SMTPException, OSError), "retry_backoff": 30, "max_retries": 8}
 
@@ -42,7 +43,7 @@ def _mail_requester(request_id: int, *, subject: str, template: str) -> bool:
     templated_message(
         subject=subject % {"ref": request.reference},
         template=template,
-        context={"request": request},
+        context={"request": request, "status_url": status_link_url(request=request)},
         to=request.requester_email,
     ).send()
     return True
@@ -64,8 +65,13 @@ def send_extension_notice(request_id: int) -> bool:
 
 @shared_task(name="dsr.purge_submissions")
 def purge_submissions() -> dict:
-    """Hourly: forget unconfirmed submissions whose link expired, and export files past their use."""
-    return {"submissions": submissions_purge(), "bundle_files": bundles_purge()}
+    """Hourly: forget unconfirmed submissions whose link expired, export files and status links
+    past their use."""
+    return {
+        "submissions": submissions_purge(),
+        "bundle_files": bundles_purge(),
+        "status_links": status_links_purge(),
+    }
 
 
 @shared_task(
@@ -94,7 +100,12 @@ def send_bundle_link(bundle_id: int) -> bool:
     templated_message(
         subject=_("%(ref)s: your data is ready") % {"ref": bundle.request.reference},
         template="dsr_bundle_ready",
-        context={"bundle": bundle, "link": bundle_link(bundle), "max": 5},
+        context={
+            "bundle": bundle,
+            "link": bundle_link(bundle),
+            "max": 5,
+            "status_url": status_link_url(request=bundle.request),
+        },
         to=bundle.request.requester_email,
     ).send()
     return True

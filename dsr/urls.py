@@ -8,4 +8,5 @@ urlpatterns = [
     path("requests/", views.request_form, name="request"),
     path("requests/confirm/<str:token>/", views.confirm, name="confirm"),
     path("requests/download/<str:token>/", views.download, name="download"),
+    path("requests/status/<str:token>/", views.status, name="status"),
 ]

@@ -1,12 +1,14 @@
-"""Public pages for data subject requests: the request form and the address confirmation."""
+"""Public pages for data subject requests: the request form, the address confirmation, the
+download of an export and the requester's status page."""
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core.security import rate_limited
-from dsr import bundles, intake
+from dsr import bundles, intake, status_links
 from dsr.forms import RequestForm
 
 STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410, "invalid": 400}
@@ -51,3 +53,16 @@ def download(request, token):
         status = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}[error.code]
         return render(request, "dsr/download.html", {"error": error.messages[0]}, status=status)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@never_cache  # no-store: the next user of a shared browser finds nothing in its cache or history
+@rate_limited("dsr-status", per_minute=20, methods=("GET", "HEAD"))
+@require_safe
+def status(request, token):
+    """The requester's view of their request; one answer for every link that does not work."""
+    facts = status_links.status_of(token)
+    response = render(request, "dsr/request_status.html", {"facts": facts}, status=200 if facts else 404)
+    # The token is in the path: no page it links to (ours included) learns it from a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
