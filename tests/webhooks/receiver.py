@@ -30,6 +30,12 @@ class Receiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
+            def do_GET(self):  # a followed redirect arrives as a GET: it must never count
+                receiver.posted.append("GET")
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
             def log_message(self, *args):
                 pass
 
