@@ -15,7 +15,11 @@ class EventType(models.TextChoices):
     CONSENT_CHANGED = "consent.changed", _("Consent level, purpose answer or tracking choice changed")
     SUBSCRIBED = "subscription.subscribed", _("Subscribed to a list")
     UNSUBSCRIBED = "subscription.unsubscribed", _("Unsubscribed from a list")
+    RECTIFIED = "contact.rectified", _("Contact details corrected")
+    RESTRICTED = "contact.restricted", _("Processing restricted")
+    RESTRICTION_LIFTED = "contact.restriction_lifted", _("Restriction lifted")
     ERASED = "contact.erased", _("Contact erased")
+    REQUEST_STATUS = "request.status_changed", _("Data subject request status changed")
 
 
 def new_secret() -> str:

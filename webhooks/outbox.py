@@ -79,9 +79,9 @@ def events_publish(news: list[News], *, at=None) -> list[Event]:
     return events
 
 
-def event_publish(*, type: str, contact_id: int | None, data: dict) -> Event | None:
+def event_publish(*, type: str, contact_id: int | None, data: dict, subject: str = "") -> Event | None:
     """events_publish for one event."""
-    published = events_publish([News(type, contact_id, data)])
+    published = events_publish([News(type, contact_id, data, subject=subject)])
     return published[0] if published else None
 
 
