@@ -4,6 +4,7 @@ Development defaults need no server at all (SQLite, kombu's filesystem broker, c
 Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, EMAIL_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "core",
     "staff",
     "contacts",
+    "webhooks",
     "consent",
     "subscriptions",
     "journeys",
@@ -220,6 +222,8 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel 
 JOURNEY_CLAIM_MINUTES = env_int("JOURNEY_CLAIM_MINUTES", 15, minimum=1)
 
 # --- Imports (issue 3) ------------------------------------------------------------------------
+# A downstream system whose every delivery fails for this long is paused and officers are told.
+WEBHOOK_PAUSE_AFTER = timedelta(hours=env_int("WEBHOOK_PAUSE_AFTER_HOURS", 72, minimum=1))
 IMPORT_MAX_FILE_MB = env_int("IMPORT_MAX_FILE_MB", 50, minimum=1)
 IMPORT_MAX_UNCOMPRESSED_MB = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 300, minimum=1)  # XLSX zip bombs
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200, minimum=5)

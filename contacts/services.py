@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
+from contacts.signals import profile_changed
 
 # The consent service owns these (rule 1 of DESIGN.md).
 CONSENT_FIELDS = frozenset({"consent_given", "tracking_allowed"})
@@ -65,6 +66,10 @@ def contacts_create(*, people: list[dict], actor=None, reason: str = "") -> list
     return contacts
 
 
+def _profile(contact: Contact) -> dict:
+    return {name: getattr(contact, "guardian_id" if name == "guardian" else name) for name in PROFILE_FIELDS}
+
+
 def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) -> Contact:
     """Change profile fields (names, email, phone, child/guardian, restriction) with history."""
     _check_fields(fields)
@@ -74,6 +79,7 @@ def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) 
         changed = [name for name, value in fields.items() if getattr(locked, name) != value]
         if not changed:
             return locked
+        before = _profile(locked)
         for name in changed:
             setattr(locked, name, fields[name])
         locked.full_clean()
@@ -81,6 +87,10 @@ def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) 
         locked._change_reason = reason or "profile updated"
         # clean() normalises email and phone even when they were not passed in.
         locked.save(update_fields=sorted({*changed, "email", "phone", "country", "updated_at"}))
+        after = _profile(locked)
+        differences = {name: (before[name], after[name]) for name in after if before[name] != after[name]}
+        # Inside the transaction: what listens (the outbox of downstream events) commits with the change.
+        profile_changed.send(sender=Contact, contact=locked, changes=differences)
     for name in changed:
         setattr(contact, name, getattr(locked, name))
     return locked

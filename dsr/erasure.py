@@ -27,11 +27,14 @@ from contacts.models import Contact
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
 from core import registry
+from core.normalize import normalize_email, normalize_phone
 from core.registry import Erasure
 from dsr.ledger import ledger_append, ledger_gap
 from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
 from dsr.residue import Identity, residue_scan
 from staff.admin_tools import searches_forget
+from webhooks.models import EventType
+from webhooks.outbox import News, events_publish, subject_of
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ def contacts_erase(
         # contacts, its address) are about to be cut.
         files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]
         _erase_rows(ids, identities, actor=actor, reference=reference, receipt=receipt)
+        _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
         suppression_add_digests(digests=digests, reason=reference)
@@ -77,6 +81,34 @@ def contacts_erase(
         # is the outermost transaction, Django runs the callback as it leaves it.
         transaction.on_commit(lambda: _after_commit(record, files, identities, scan=scan))
     return record
+
+
+def _tell_downstream(ids: list[int], identities: list[Identity]) -> None:
+    """GDPR Art. 17(2), 19: every downstream system learns to delete its copy. The event names the
+    person by the id it knew and by identifiers hashed under each receiver's own key; the person's
+    earlier events went with the rows above."""
+    events_publish(
+        [
+            News(
+                EventType.ERASED,
+                None,
+                {"contact": {"id": pk}},
+                subject=subject_of(pk),
+                keyed={
+                    "email": _normal(normalize_email, who.email),
+                    "phone": _normal(normalize_phone, who.phone),
+                },
+            )
+            for pk, who in zip(ids, identities, strict=True)
+        ]
+    )
+
+
+def _normal(normalise, value: str) -> str:
+    try:
+        return normalise(value or "")
+    except ValidationError:
+        return ""
 
 
 def _people_locked(ids: list[int]) -> list[Identity]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from core.links import absolute
 from core.mail import templated_message
 from dsr.models import DataSubjectRequest
-from staff.roles import PRIVACY_OFFICER
+from staff.roles import privacy_officers
 
 SOON = timedelta(days=7)
 
@@ -44,9 +43,7 @@ def deadline_reminders(*, now=None) -> int:
         )
         DataSubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(reminded_on=today)
 
-    officers = list(
-        get_user_model().objects.filter(groups__name=PRIVACY_OFFICER, is_active=True).exclude(email="")
-    )
+    officers = privacy_officers()
     by_person = defaultdict(list)
     for request in due:
         for person in [request.assignee] if request.assignee and request.assignee.email else officers:

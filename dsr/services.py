@@ -16,6 +16,8 @@ from core.locks import lock_name
 from core.models import ComplianceSettings
 from core.normalize import normalize_email, normalize_phone
 from dsr.models import DataSubjectRequest, RequestStatusLink
+from webhooks.models import EventType
+from webhooks.outbox import event_publish
 
 Status = DataSubjectRequest.Status
 MAX_EXTENSION_DAYS = 61  # "two further months" (Art. 12(3)), counted generously in days
@@ -72,6 +74,7 @@ def dsr_create(
     request.save()
     holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
     request.contacts.set(Contact.objects.filter(holders))
+    _announce(request)
     return request, True
 
 
@@ -136,7 +139,23 @@ def _save(request, actor, reason, *fields):
     request._change_reason = reason
     request.full_clean()
     request.save(update_fields=list(fields))
+    if "status" in fields:
+        _announce(request)
     return request
+
+
+def _announce(request) -> None:
+    """Downstream systems follow each request's status (no requester details: the reference and the
+    contact ids they already know)."""
+    event_publish(
+        type=EventType.REQUEST_STATUS,
+        contact_id=None,
+        subject=f"request:{request.reference}",
+        data={
+            "request": {"reference": request.reference, "kind": request.kind, "status": request.status},
+            "contacts": sorted(request.contacts.values_list("pk", flat=True)),
+        },
+    )
 
 
 @transaction.atomic

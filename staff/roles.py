@@ -16,7 +16,17 @@ MARKETER = "Marketer"
 AUDITOR = "Auditor"
 ROLES = (PRIVACY_OFFICER, MARKETER, AUDITOR)
 
-PRODUCT_APPS = ("core", "contacts", "consent", "subscriptions", "journeys", "dsr", "staff", "imports")
+PRODUCT_APPS = (
+    "core",
+    "contacts",
+    "consent",
+    "subscriptions",
+    "journeys",
+    "dsr",
+    "staff",
+    "imports",
+    "webhooks",
+)
 # Append-only evidence: no role may add, change or delete consent change records or access log entries.
 NOBODY = {
     f"{app}.{verb}_{model}"
@@ -43,6 +53,7 @@ MARKETER_PERMISSIONS = {
     "journeys.*",
 }
 AUDITOR_PERMISSIONS = {
+    "webhooks.view_delivery",  # which downstream system confirmed what; not the systems' secrets
     "contacts.view_contact",
     "contacts.view_sensitive_contact",
     "consent.view_*",
@@ -79,6 +90,15 @@ def role_permissions() -> dict[str, set[str]]:
         MARKETER: _expand(MARKETER_PERMISSIONS, available),
         AUDITOR: _expand(AUDITOR_PERMISSIONS, available),
     }
+
+
+def privacy_officers() -> list:
+    """The active privacy officers who can be emailed: who hears of what needs an officer."""
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model().objects.filter(groups__name=PRIVACY_OFFICER, is_active=True).exclude(email="")
+    )
 
 
 def has_role(user) -> bool:

@@ -31,6 +31,8 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "subscription center GET+POST (gunicorn -w 2)",
         "journey enrolment (INSERT ... SELECT)",
         "consent import (csv rows)",
+        "consent changes with the outbox (one batch)",
+        "webhook deliveries to a loopback receiver",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
@@ -44,6 +46,8 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
     enrolled = by_name["journey enrolment (INSERT ... SELECT)"]
     assert enrolled["same_set"] is True and enrolled["enrolled"] == enrolled["baseline_enrolled"] > 0
     assert by_name["consent import (csv rows)"]["rows"] == 5
+    delivered = by_name["webhook deliveries to a loopback receiver"]
+    assert delivered["n"] == 5 and delivered["per_s"] > 0  # every event of the batch reached the receiver
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

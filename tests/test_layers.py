@@ -14,6 +14,7 @@ LAYERS = [
     {"core"},
     {"staff"},
     {"contacts"},
+    {"webhooks"},
     {"consent"},
     {"subscriptions"},
     {"journeys", "dsr", "imports"},

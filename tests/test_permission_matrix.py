@@ -33,6 +33,7 @@ from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import RequestMeta, signup
 from tests.factories import ContactFactory, PurposeFactory, make_journey, make_segment, with_consent
+from webhooks.models import Delivery, Endpoint
 
 O, M, A = "privacy_officer", "marketer", "auditor"  # noqa: E741 (a table reads better with initials)
 ALL = {O, M, A}
@@ -69,6 +70,8 @@ MATRIX = {
     "journeys.score": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "imports.importsource": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
     "imports.importrun": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "webhooks.endpoint": {"view": {O}, "add": {O}, "change": {O}, "delete": {O}},
+    "webhooks.delivery": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -116,6 +119,12 @@ def make_object(label, user):
             return ExportBundle.objects.create(request=request, created_by=user)
         case "dsr.erasurerecord":
             return ErasureRecord.objects.create(contacts_erased=1, receipt={"deleted": {"Contact": 1}})
+        case "webhooks.endpoint":
+            return Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
+        case "webhooks.delivery":
+            Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
+            consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+            return Delivery.objects.get()
         case "contacts.suppressedidentity":
             suppression_add(email="erased@example.org", reason="DSR-TEST")
             return SuppressedIdentity.objects.get()

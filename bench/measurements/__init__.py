@@ -2,7 +2,8 @@
 could do) side by side in the same run. Nothing here is asserted: the figures are reported.
 
 One module per kind of work measured: reads (queries), the audit export (exports), writes
-(consent changes, enrolment, import), erasure, and the subscription center under gunicorn.
+(consent changes, enrolment, import), erasure, the subscription center under gunicorn, and the
+webhook outbox and its deliveries.
 """
 
 from bench.measurements.center import subscription_center
@@ -10,6 +11,7 @@ from bench.measurements.common import Result, timed
 from bench.measurements.erasure import erasure
 from bench.measurements.exports import audit_export
 from bench.measurements.queries import access_log, changelist, eligibility
+from bench.measurements.webhooks import webhook_delivery
 from bench.measurements.writes import consent_changes, consent_import, enrolment
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "erasure",
     "subscription_center",
     "timed",
+    "webhook_delivery",
 ]

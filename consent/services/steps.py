@@ -21,6 +21,8 @@ from contacts.models import Contact
 from core.bulk import bulk_insert, bulk_set, dialect, history_insert, tracked_values
 from core.levels import ConsentLevel
 from core.models import ComplianceSettings
+from webhooks.models import EventType
+from webhooks.outbox import News, events_publish
 
 if TYPE_CHECKING:
     from consent.services.changes import ConsentWish
@@ -250,6 +252,7 @@ class State:
         )
         if self.steps and ComplianceSettings.switch("log_consent_changes"):
             self._write_records(source=source, actor=actor, channel=channel)
+        events_publish([_news(step, source=source) for step in self.steps], at=now)
 
     def _write_records(self, *, source: str, actor, channel: str) -> None:
         for step in self.steps:
@@ -269,6 +272,23 @@ class State:
         records = [s.record for s in self.steps]
         seal(records)
         bulk_insert(ConsentChange, records)
+
+
+def _news(step: Step, *, source: str) -> News:
+    """What downstream systems learn of one changed field (published whether or not records are kept)."""
+    return News(
+        EventType.CONSENT_CHANGED,
+        step.contact.pk,
+        {
+            "contact": {"id": step.contact.pk},
+            "field": step.field,
+            "purpose": step.purpose.slug if step.purpose else None,
+            "old": step.old,
+            "new": step.new,
+            "source": source,
+            "effective_at": step.effective_at.isoformat(),
+        },
+    )
 
 
 def _contacts_locked(ids: list[int]):

@@ -14,6 +14,8 @@ from consent.models import Purpose, Source
 from contacts.models import Contact
 from core.levels import DESCRIPTIONS, ConsentLevel
 from subscriptions.models import Subscription, SubscriptionList, WordingVersion
+from webhooks.models import EventType
+from webhooks.outbox import event_publish
 
 Status = Subscription.Status
 
@@ -61,4 +63,14 @@ def subscription_set(
     sub._change_reason = Source(source).label
     sub.full_clean(validate_unique=False)
     sub.save()
+    if status in _EVENTS:
+        event_publish(
+            type=_EVENTS[status],
+            contact_id=contact.pk,
+            data={"contact": {"id": contact.pk}, "list": subscription_list.slug, "source": source},
+        )
     return sub
+
+
+# What downstream systems hear of; a pending subscription is nothing to act on yet.
+_EVENTS = {Status.SUBSCRIBED: EventType.SUBSCRIBED, Status.UNSUBSCRIBED: EventType.UNSUBSCRIBED}

@@ -20,6 +20,7 @@ MEASUREMENTS = {
     "access_log": lambda o: measurements.access_log(o["repeat"]),
     "subscription_center": lambda o: measurements.subscription_center(o["seconds"]),
     "enrolment": lambda o: measurements.enrolment(o["repeat"]),
+    "webhooks": lambda o: measurements.webhook_delivery(o["repeat"], o["changes"]),
     "import": lambda o: measurements.consent_import(o["repeat"], min(o["import_rows"], o["contacts"])),
 }
 

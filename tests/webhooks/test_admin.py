@@ -1,0 +1,74 @@
+"""Officers register downstream systems and send events again from the admin."""
+
+import pytest
+from django.urls import reverse
+
+from consent.models import Source
+from consent.services import consent_change
+from tests.factories import ContactFactory
+from webhooks.delivery import deliveries_run
+from webhooks.models import Delivery, Endpoint, EventType
+
+pytestmark = pytest.mark.django_db
+
+
+def add(client, **fields):
+    data = {
+        "name": "Shop",
+        "url": "https://shop.example.org/hooks",
+        "event_types": [EventType.ERASED],
+        "active": "on",
+    }
+    return client.post(reverse("admin:webhooks_endpoint_add"), {**data, **fields})
+
+
+def test_an_officer_registers_a_system_with_a_generated_secret(client_as, privacy_officer):
+    response = add(client_as(privacy_officer), event_types=[EventType.ERASED, EventType.UNSUBSCRIBED])
+
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get()
+    assert endpoint.event_types == ["contact.erased", "subscription.unsubscribed"]
+    assert endpoint.secret.startswith("whsec_") and len(endpoint.secret) > 40
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"url": "file:///etc/passwd"},
+        {"url": "gopher://shop.example.org/"},
+        {"event_types": []},
+        {"event_types": ["x"]},
+    ],
+)
+def test_a_bad_address_or_event_list_is_refused_and_nothing_saved(client_as, privacy_officer, fields):
+    response = add(client_as(privacy_officer), **fields)
+
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert not Endpoint.objects.exists()
+
+
+def test_send_again_repeats_a_delivered_event_with_its_id(client_as, privacy_officer, receiver):
+    consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+    deliveries_run()
+    delivery = Delivery.objects.get()
+
+    response = client_as(privacy_officer).post(
+        reverse("admin:webhooks_delivery_changelist"),
+        {"action": "send_again", "_selected_action": [delivery.pk]},
+    )
+    deliveries_run()
+
+    assert response.status_code == 302
+    first, again = receiver.received
+    assert first["id"] == again["id"] == delivery.event.uid  # the receiver can tell it is a repeat
+
+
+def test_the_auditor_sees_deliveries_but_cannot_send_again_or_read_secrets(client_as, auditor, receiver):
+    consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+    client = client_as(auditor)
+
+    listing = client.get(reverse("admin:webhooks_delivery_changelist"))
+    endpoint = client.get(reverse("admin:webhooks_endpoint_change", args=[receiver.endpoint.pk]))
+
+    assert listing.status_code == 200 and b"send_again" not in listing.content
+    assert endpoint.status_code == 403
