@@ -21,8 +21,10 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
@@ -32,22 +34,34 @@ from django.utils import timezone, translation
 from consent.models import PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
+from core import registry
 from core.models import ComplianceSettings
 from dsr import bundles, intake
-from dsr.models import DataSubjectRequest, RequestSubmission
+from dsr import tasks as dsr_tasks
+from dsr.models import DataSubjectRequest, ExportBundle, RequestSubmission
 from dsr.package_summary import summary_context
+from dsr.reminders import deadline_reminders
+from dsr.services import _send_erasure_receipt, dsr_create
 from journeys.views import ForwardForm
+from staff.roles import PRIVACY_OFFICER
+from subscriptions.emails import (
+    send_coming_of_age_invitation,
+    send_consent_request,
+    way_out_footer,
+    way_out_for,
+)
 from subscriptions.models import AccessToken, ConsentRequest, SubscriptionList
 from subscriptions.services import (
     RequestMeta,
     center_link,
+    center_link_send,
     confirmation_link,
     consent_request_create,
     subscription_set,
     unsubscribe_link,
 )
 from subscriptions.services.links import leave_link
-from tests.factories import ContactFactory, PurposeFactory
+from tests.factories import ContactFactory, PurposeFactory, UserFactory
 from tests.subscriptions.center_form import center_form
 
 PO = Path(settings.BASE_DIR) / "locale" / "de" / "LC_MESSAGES" / "django.po"
@@ -68,6 +82,8 @@ SAME_IN_GERMAN = {
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
+    "Reason given",
+    "dana",
     "Example Ltd",
     "1 High Street",
     "London",
@@ -411,4 +427,117 @@ def rendered(state, lang: str) -> str:
 def test_every_public_page_is_all_german(name):
     english, german = (visible_texts(rendered(STATES[name], lang)) for lang in ("en", "de"))
     assert english != german  # the German rendering really is another language
+    assert untranslated(english, german) == []
+
+
+# --- Every email, sent over real SMTP ---------------------------------------------------------
+
+
+def _dsr_request(w, **fields):
+    request, _joined = dsr_create(kind="access", channel="web", email="ivy@example.org")
+    if fields:
+        DataSubjectRequest.objects.filter(pk=request.pk).update(**fields)
+    return request
+
+
+def _bundle_ready(w):
+    request = _dsr_request(w)
+    bundle = ExportBundle.objects.create(
+        request=request,
+        created_by=UserFactory(),
+        status=ExportBundle.Status.RELEASED,
+        released_at=timezone.now(),
+        link_nonce="n" * 32,
+        link_expires_at=timezone.now() + timedelta(days=7),
+    )
+    dsr_tasks.send_bundle_link(bundle.pk)
+
+
+def _erasure_receipt(w):
+    """A receipt as dsr.erasure writes it: the registry's own words for what is kept and why."""
+    receipt = {"deleted": {title(Contact): 1}, "anonymised": {}, "kept": {}, "files": {}}
+    for entry in registry.entries():
+        if entry.legal_hold:
+            name = str(entry.model._meta.verbose_name).capitalize()
+            receipt["anonymised"][name] = {
+                "rows": 1,
+                "legal_basis": entry.legal_hold,
+                "kept_until": entry.kept_until,
+            }
+    for entry in registry.file_entries():
+        receipt["files"][entry.name] = {"files": 1, "how": entry.how}
+    request = SimpleNamespace(reference="DSR-2026-0001")
+    record = SimpleNamespace(request=request, receipt=receipt, performed_at=timezone.now())
+    _send_erasure_receipt(record, "ivy@example.org")
+
+
+def _deadlines(w):
+    officer = UserFactory(username="dana", email="dana@example.org")
+    officer.groups.add(Group.objects.get_or_create(name=PRIVACY_OFFICER)[0])
+    _dsr_request(w, due_at=timezone.now() - timedelta(days=1))
+    _dsr_request_other = dsr_create(kind="erase", channel="web", email="other@example.org")[0]
+    DataSubjectRequest.objects.filter(pk=_dsr_request_other.pk).update(
+        due_at=timezone.now() + timedelta(days=2)
+    )
+    deadline_reminders()
+
+
+def _list_email_footer(w):
+    """The way out under a list email and under one of no list ("stop all marketing")."""
+    for subscription_list in (w.news, None):
+        text, html_part = way_out_footer(way_out_for(contact=w.ivy, subscription_list=subscription_list))
+        message = EmailMultiAlternatives("News", text, to=["ivy@example.org"])
+        message.attach_alternative(html_part, "text/html")
+        message.send()
+
+
+def _center_link_two(w):
+    ContactFactory(first_name="Ivy", last_name="Ivanova", email="ivy@example.org")
+    center_link_send(email="ivy@example.org")
+
+
+EMAILS = {
+    # name: what makes the product send it (to the SMTP inbox)
+    "double opt-in": lambda w: send_consent_request(
+        raise_waiting(w, lists=[w.news.pk], level=4), "https://x.test/c"
+    ),
+    "came of age": lambda w: send_coming_of_age_invitation(w.ivy, "https://x.test/c"),
+    "center link": lambda w: center_link_send(email="ivy@example.org"),
+    "center link, two records": _center_link_two,
+    "DSR confirm the address": lambda w: dsr_tasks.send_submission_link(
+        intake.submission_create(kind="erase", email="ivy@example.org").pk
+    ),
+    "DSR acknowledgement": lambda w: dsr_tasks.send_acknowledgement(_dsr_request(w).pk),
+    "DSR extension": lambda w: dsr_tasks.send_extension_notice(
+        _dsr_request(
+            w,
+            status=DataSubjectRequest.Status.EXTENDED,
+            extended_until=timezone.now() + timedelta(days=60),
+            extension_reason="Reason given",
+        ).pk
+    ),
+    "DSR bundle ready": _bundle_ready,
+    "erasure receipt": _erasure_receipt,
+    "DSR deadlines (staff)": _deadlines,
+    "list email way out": _list_email_footer,
+}
+
+
+def sent(state, lang: str, inbox) -> set[str]:
+    before = len(inbox.messages)
+    rendered(state, lang)
+    texts = set()
+    for message in inbox.messages[before:]:
+        texts |= visible_texts(str(message["Subject"]), html=False)
+        texts |= visible_texts(message.get_body(preferencelist=("plain",)).get_content(), html=False)
+        texts |= visible_texts(message.get_body(preferencelist=("html",)).get_content())
+    assert texts, "nothing was sent"
+    return texts
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", list(EMAILS))
+def test_every_email_is_all_german(name, smtp_server):
+    english, german = (sent(EMAILS[name], lang, smtp_server) for lang in ("en", "de"))
+    assert english != german
     assert untranslated(english, german) == []
