@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
+import polib
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -541,3 +542,50 @@ def test_every_email_is_all_german(name, smtp_server):
     english, german = (sent(EMAILS[name], lang, smtp_server) for lang in ("en", "de"))
     assert english != german
     assert untranslated(english, german) == []
+
+
+# --- The catalogue ----------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|%0?\d*X")
+
+
+def catalogue(entries) -> dict:
+    """What a catalogue translates: each (context, msgid, plural) to its translation(s)."""
+    return {
+        (e.msgctxt, e.msgid, e.msgid_plural): (e.msgstr, sorted(e.msgstr_plural.items()))
+        for e in entries
+        if e.msgid
+    }
+
+
+def test_the_shipped_mo_is_the_po_compiled(tmp_path):
+    """A fresh machine has no gettext: the django.mo in the repo is what it reads."""
+    compiled = tmp_path / "django.mo"
+    polib.pofile(str(PO)).save_as_mofile(str(compiled))
+    shipped, fresh = polib.mofile(str(MO)), polib.mofile(str(compiled))
+    assert catalogue(shipped) == catalogue(fresh), "run `make messages` and commit django.mo"
+    assert shipped.metadata.get("Plural-Forms") == fresh.metadata.get("Plural-Forms")
+
+
+def test_every_msgid_is_translated_and_none_is_fuzzy():
+    po = polib.pofile(str(PO))
+    assert not po.metadata_is_fuzzy
+    assert [e.msgid for e in po.fuzzy_entries()] == []
+    assert [e.msgid for e in po.untranslated_entries()] == []
+
+
+def test_translations_keep_their_placeholders():
+    broken = []
+    for e in polib.pofile(str(PO)):
+        pairs = (
+            [(e.msgid, e.msgstr)]
+            if not e.msgid_plural
+            else [
+                (e.msgid, e.msgstr_plural[0]),
+                (e.msgid_plural, e.msgstr_plural[1]),
+            ]
+        )
+        for source, german in pairs:
+            if sorted(PLACEHOLDER.findall(source)) != sorted(PLACEHOLDER.findall(german)):
+                broken.append(source)
+    assert broken == []
