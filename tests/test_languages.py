@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from consent.models import PurposeConsent, Source
 from consent.services import consent_change
@@ -39,6 +40,7 @@ from core import registry
 from core.models import ComplianceSettings
 from dsr import bundles, intake
 from dsr import tasks as dsr_tasks
+from dsr.bundle_zip import _readme
 from dsr.models import DataSubjectRequest, ExportBundle, RequestSubmission
 from dsr.package_summary import summary_context
 from dsr.reminders import deadline_reminders
@@ -96,6 +98,14 @@ DATA = [
     "News",
     "Monthly news.",
     "Europe/Berlin",
+    "contacts.contact",
+    "summary.html",
+    "summary.pdf",
+    "schema.json",
+    "data.xlsx",
+    "redactions.json",
+    "contact_id",
+    "ISO",
 ]
 DATA_PATTERNS = [
     r"https?://\S+",
@@ -346,6 +356,25 @@ def _package_summary(w):
     return render(w, "dsr/package_summary.html", context)
 
 
+def _package_readme(w):
+    """The README.txt in the ZIP, a paragraph per line."""
+    bundle = SimpleNamespace(
+        request=SimpleNamespace(reference="DSR-2026-0001"), released_at=timezone.now(), redactions=[1]
+    )
+    sections = [
+        {"section": "contacts.contact", "title": title(Contact), "rows": [{}], "time_zone": "Europe/Berlin"}
+    ]
+    return "".join(f"<p>{escape(line)}</p>" for line in _readme(bundle, sections).splitlines())
+
+
+def _too_many(w):
+    for _attempt in range(5):
+        w.client.post(DSR, {"kind": "access"})
+    response = w.client.post(DSR, {"kind": "access"})
+    assert response.status_code == 429
+    return html(response)
+
+
 STATES = {
     # name: what the visitor does, returning the page's HTML
     "sign-up form": lambda w: html(w.client.get(reverse("subscriptions:signup", args=["news"]))),
@@ -406,7 +435,8 @@ STATES = {
     "download": _download,
     "download, link invalid": _download_error,
     "access package summary": _package_summary,
-    "too many requests": lambda w: render(w, "too_many_requests.html", {"minutes": 2}),
+    "access package README": _package_readme,
+    "too many requests": _too_many,
     "forward to a friend": lambda w: render(w, "journeys/forward.html", {"form": ForwardForm()}),
     "forward to a friend, error": lambda w: render(
         w, "journeys/forward.html", {"form": ForwardForm({"friend_email": "no"})}
