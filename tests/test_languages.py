@@ -42,6 +42,8 @@ from dsr import bundles, intake
 from dsr import tasks as dsr_tasks
 from dsr.bundle_zip import _readme
 from dsr.models import DataSubjectRequest, ExportBundle, RequestSubmission
+from dsr.package_pdf import _text as pdf_text
+from dsr.package_pdf import summary_blocks
 from dsr.package_summary import summary_context
 from dsr.reminders import deadline_reminders
 from dsr.services import _send_erasure_receipt, dsr_create
@@ -328,7 +330,7 @@ def title(model) -> str:
     return str(model._meta.verbose_name).capitalize()
 
 
-def _package_summary(w):
+def _package_context(w) -> dict:
     sections = [
         {
             "section": "contacts.contact",
@@ -353,7 +355,21 @@ def _package_summary(w):
     bundle = SimpleNamespace(request=request, released_at=timezone.now(), redactions=[1, 2])
     context = summary_context(bundle, sections)
     context["time_zone"] = "Europe/Berlin"
-    return render(w, "dsr/package_summary.html", context)
+    return context
+
+
+def _package_summary(w):
+    return render(w, "dsr/package_summary.html", _package_context(w))
+
+
+def _package_pdf(w):
+    """The PDF's words (dsr.package_pdf.summary_blocks), as the PDF writes them (Latin-1)."""
+    blocks = summary_blocks(_package_context(w))
+    return "".join(
+        f"<h2>{escape(pdf_text(heading))}</h2>"
+        + "".join(f"<p>{escape(pdf_text(line))}</p>" for line in lines)
+        for heading, lines in blocks
+    )
 
 
 def _package_readme(w):
@@ -435,6 +451,7 @@ STATES = {
     "download": _download,
     "download, link invalid": _download_error,
     "access package summary": _package_summary,
+    "access package PDF": _package_pdf,
     "access package README": _package_readme,
     "too many requests": _too_many,
     "forward to a friend": lambda w: render(w, "journeys/forward.html", {"form": ForwardForm()}),
@@ -619,3 +636,10 @@ def test_translations_keep_their_placeholders():
             if sorted(PLACEHOLDER.findall(source)) != sorted(PLACEHOLDER.findall(german)):
                 broken.append(source)
     assert broken == []
+
+
+def test_the_german_pdf_keeps_its_quotation_marks():
+    """The PDF's core fonts are Latin-1: German „…“ become plain quotes, not question marks."""
+    with translation.override("de"):
+        line = pdf_text(translation.gettext("Unsubscribe from “%(name)s”") % {"name": "News"})
+    assert line == 'Von "News" abmelden'
