@@ -47,6 +47,7 @@ from dsr.package_pdf import summary_blocks
 from dsr.package_summary import summary_context
 from dsr.reminders import deadline_reminders
 from dsr.services import _send_erasure_receipt, dsr_create
+from journeys.emails import journey_email, send_forwarded_email
 from journeys.views import ForwardForm
 from staff.roles import PRIVACY_OFFICER
 from subscriptions.emails import (
@@ -87,6 +88,8 @@ SAME_IN_GERMAN = {
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
+    "Spring offers for you.",
+    "Spring offers",
     "Reason given",
     "dana",
     "Example Ltd",
@@ -544,7 +547,24 @@ def _center_link_two(w):
     center_link_send(email="ivy@example.org")
 
 
+SPRING = SimpleNamespace(subject="Spring offers", body="Spring offers for you.")
+
+
+def _journey_email(w):
+    """A journey's list email with its forward link and way out (the template's words are data)."""
+    journey_email(
+        template=SPRING, contact=w.ivy, subscription_list=w.news, forward_link="https://x.test/f"
+    ).send()
+
+
+def _forwarded(w):
+    journey = SimpleNamespace(subscription_list_id=w.news.pk, subscription_list=w.news)
+    send_forwarded_email(template=SPRING, journey=journey, to="friend@example.org")
+
+
 EMAILS = {
+    "journey email with forward link": _journey_email,
+    "forwarded to a friend": _forwarded,
     # name: what makes the product send it (to the SMTP inbox)
     "double opt-in": lambda w: send_consent_request(
         raise_waiting(w, lists=[w.news.pk], level=4), "https://x.test/c"
