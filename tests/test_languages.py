@@ -88,6 +88,7 @@ SAME_IN_GERMAN = {
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
+    "Kim",
     "Spring offers for you.",
     "Spring offers",
     "Reason given",
@@ -228,6 +229,14 @@ def raise_waiting(w, **changes) -> ConsentRequest:
     return consent_request_create(
         contact=w.ivy, changes=changes or {"level": 4, "tracking": True}, origin="center", meta=w.meta
     )
+
+
+def child_raise(w) -> ConsentRequest:
+    """Ivy's child Kim asks for more: Ivy confirms as the guardian (GDPR Art. 8)."""
+    kim = ContactFactory(
+        first_name="Kim", last_name="Ivanova", email="kim@example.org", is_child=True, guardian=w.ivy
+    )
+    return consent_request_create(contact=kim, changes={"level": 3}, origin="center", meta=w.meta)
 
 
 def expire(model, **filters):
@@ -429,6 +438,7 @@ STATES = {
     "confirm form": lambda w: html(
         w.client.get(path(confirmation_link(raise_waiting(w, lists=[w.news.pk], level=4))))
     ),
+    "confirm form, as the guardian": lambda w: html(w.client.get(path(confirmation_link(child_raise(w))))),
     "confirm result": _confirm_done,
     "confirm, already": _confirm_already,
     "confirm, expired": _confirm_expired,
@@ -569,6 +579,7 @@ EMAILS = {
     "double opt-in": lambda w: send_consent_request(
         raise_waiting(w, lists=[w.news.pk], level=4), "https://x.test/c"
     ),
+    "double opt-in for a child": lambda w: send_consent_request(child_raise(w), "https://x.test/c"),
     "came of age": lambda w: send_coming_of_age_invitation(w.ivy, "https://x.test/c"),
     "center link": lambda w: center_link_send(email="ivy@example.org"),
     "center link, two records": _center_link_two,
