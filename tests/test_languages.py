@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 
-from consent.models import PurposeConsent, Source
+from consent.models import Purpose, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from core import registry
@@ -88,6 +88,7 @@ SAME_IN_GERMAN = {
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
+    "Offers",
     "Kim",
     "Spring offers for you.",
     "Spring offers",
@@ -289,6 +290,14 @@ def _confirm_done(w):
     return html(w.client.post(link, {"action": "confirm"}))
 
 
+def _confirm_refused(w):
+    """The purpose asked for was retired before the click: the confirmation is refused, saying why."""
+    offers = PurposeFactory(name="Offers", slug="offers")
+    link = path(confirmation_link(raise_waiting(w, purposes={"offers": True})))
+    Purpose.objects.filter(pk=offers.pk).update(active=False)
+    return html(w.client.post(link, {"action": "confirm"}))
+
+
 def _confirm_already(w):
     link = path(confirmation_link(raise_waiting(w)))
     w.client.post(link, {"action": "confirm"})
@@ -441,6 +450,7 @@ STATES = {
     "confirm form, as the guardian": lambda w: html(w.client.get(path(confirmation_link(child_raise(w))))),
     "confirm result": _confirm_done,
     "confirm, already": _confirm_already,
+    "confirm, refused": _confirm_refused,
     "confirm, expired": _confirm_expired,
     "confirm, renewed": _confirm_renewed,
     "link invalid": lambda w: html(w.client.get(reverse("subscriptions:center-entry", args=["forged"]))),
