@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean messages
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate --no-input
@@ -26,6 +26,15 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python manage.py bench $(ARGS)
+
+# The German catalogue (needs GNU gettext): the public pages and emails only. Admin-only modules
+# are left out so that every msgid in locale/de stays translated (tests/test_languages.py checks).
+# After editing the .po, `make messages` again compiles the django.mo that ships in the repo.
+MESSAGES_IGNORE := templates/admin/* */admin/* admin.py staff_admin.py staff_requests.py dashboard.py staff/access_log.py staff/admin_tools.py staff/api_auth.py staff/models.py staff/pseudonyms.py staff/roles.py staff/tasks.py reports/* operations/* imports/files.py imports/models.py imports/readers.py imports/tasks.py imports/services/* bench/* demo/* tests/* */management/* */api/* api.py api_base.py scripts/* .venv/* journeys/models.py journeys/rules.py journeys/services/* core/models.py contacts/forms.py
+
+messages: $(INSTALLED)
+	$(BIN)/python manage.py makemessages -l de --no-wrap --no-obsolete $(addprefix --ignore=,$(MESSAGES_IGNORE))
+	$(BIN)/python manage.py compilemessages -l de --ignore=.venv --ignore=.tools
 
 install: $(INSTALLED)
 

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from consent.models import ConsentChange, PurposeConsent
 from consent.services import consent_changes_pseudonymise
 from core.registry import Erasure, register
@@ -48,8 +50,8 @@ register(
     fields=["contact", "justification", "evidence"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
-    legal_hold="Proof of consent (GDPR Art. 7(1)), kept without whom it was about.",
-    kept_until="as long as consent given or withdrawn must be demonstrable (limitation period)",
+    legal_hold=gettext_noop("Proof of consent (GDPR Art. 7(1)), kept without whom it was about."),
+    kept_until=gettext_noop("as long as consent given or withdrawn must be demonstrable (limitation period)"),
     anonymise=consent_changes_pseudonymise,
     export=consent_changes_in_words,
 )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 import zipfile
 from pathlib import Path
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.files import written_whole
 from core.xlsx import FORMULA_START, write_workbook_sheets
@@ -54,24 +56,41 @@ def columns_of(rows: list[dict]) -> list[str]:
 
 
 def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
-    lines = [
-        f"Your data, as held on {timezone.localtime(bundle.released_at or timezone.now()):%Y-%m-%d %H:%M %Z}",
-        f"Request: {bundle.request.reference}",
+    held = timezone.localtime(bundle.released_at or timezone.now())
+    paragraphs = [
+        _("Your data, as held on %(when)s") % {"when": f"{held:%Y-%m-%d %H:%M %Z}"},
+        _("Request: %(ref)s") % {"ref": bundle.request.reference},
         "",
-        f"Start with {SUMMARY_HTML} (or {SUMMARY_PDF}): what we use your data for, who receives it,",
-        "how long we keep it, where it came from, and your rights.",
+        _(
+            "Start with %(html)s (or %(pdf)s): what we use your data for, who receives it, how long "
+            "we keep it, where it came from, and your rights."
+        )
+        % {"html": SUMMARY_HTML, "pdf": SUMMARY_PDF},
         "",
-        "Every kind of record is in three forms: <name>.json (machine-readable, GDPR Art. 20),",
-        "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601 in your time zone",
-        f"({_zone(sections)}); numbers link records to each other (for example contact_id), and the",
-        "column beside a number or code gives it in words. schema.json lists every file, its fields",
-        "and their headings.",
+        _(
+            "Every kind of record is in three forms: <name>.json (machine-readable, GDPR Art. 20), "
+            "<name>.csv, and one sheet of data.xlsx. Dates and times are ISO 8601 in your time zone "
+            "(%(zone)s); numbers link records to each other (for example contact_id), and the column "
+            "beside a number or code gives it in words. schema.json lists every file, its fields and "
+            "their headings."
+        )
+        % {"zone": _zone(sections)},
         "",
     ]
+    # Wrapped here, not in the msgid: a translation is one paragraph, however long its words.
+    lines = [line for text in paragraphs for line in (textwrap.wrap(text, 92) or [""])]
     for section in sections:
-        lines.append(f"{section['section']}: {section['title']}, {len(section['rows'])} records")
+        lines.append(
+            _("%(file)s: %(title)s, %(count)d records")
+            % {"file": section["section"], "title": section["title"], "count": len(section["rows"])}
+        )
     if bundle.redactions:
-        lines += ["", f"{len(bundle.redactions)} items were left out; the reasons are in redactions.json."]
+        left_out = ngettext(
+            "%(count)d item was left out; the reason is in redactions.json.",
+            "%(count)d items were left out; the reasons are in redactions.json.",
+            len(bundle.redactions),
+        ) % {"count": len(bundle.redactions)}
+        lines += ["", left_out]
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 def _text(value) -> str:
     """The PDF core fonts cover Latin-1; anything else is replaced rather than failing."""
     text = "" if value is None else str(value)
-    for wide, narrow in (("\u2014", "-"), ("\u2013", "-"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"')):
+    quotes = (("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'))  # „German“ too
+    for wide, narrow in (("\u2014", "-"), ("\u2013", "-"), *quotes):
         text = text.replace(wide, narrow)
     return text.encode("latin-1", "replace").decode("latin-1")
 

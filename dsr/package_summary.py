@@ -126,7 +126,7 @@ def _retention(sections, purposes, lists) -> list[str]:
     for entry in registry.entries():
         if entry.kept_until and entry.model._meta.label_lower in held:
             name = str(entry.model._meta.verbose_name)
-            texts.append(f"{name[:1].upper()}{name[1:]}: {entry.kept_until}")
+            texts.append(f"{name[:1].upper()}{name[1:]}: {_(entry.kept_until)}")  # a gettext_noop msgid
     return texts
 
 

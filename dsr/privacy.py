@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from core.registry import Erasure, register, register_files
 from dsr.bundles import bundles_files_erase, bundles_of, bundles_revoke
 from dsr.models import DataSubjectRequest, RequestStatusLink
@@ -8,8 +10,10 @@ register(
     fields=["requester_email", "requester_phone", "requester_name", "details", "notes", "verification"],
     contact_path="contacts",
     erasure=Erasure.KEEP,
-    legal_hold="Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised.",
-    kept_until="the end of the limitation period for complaints about the answer (3 years)",
+    legal_hold=gettext_noop(
+        "Accountability (GDPR Art. 5(2), 12): proof that the request was answered in time; kept pseudonymised."
+    ),
+    kept_until=gettext_noop("the end of the limitation period for complaints about the answer (3 years)"),
     anonymise=dsr_requests_pseudonymise,
 )
 
@@ -24,8 +28,10 @@ register(
 )
 
 register_files(
-    "Export bundle files (snapshot and ZIP)",
-    how="download links revoked (they answer “gone”), files deleted once the erasure is committed",
+    gettext_noop("Export bundle files (snapshot and ZIP)"),
+    how=gettext_noop(
+        "download links revoked (they answer “gone”), files deleted once the erasure is committed"
+    ),
     find=bundles_of,
     revoke=bundles_revoke,
     erase=bundles_files_erase,

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from core.registry import Erasure, register, register_files
 from imports.files import import_reports_scrub, import_uploads_naming, import_uploads_redact
 from imports.models import ImportedConsent
@@ -13,8 +15,8 @@ register(
 
 # Uploads name many people: the person's rows are blanked in place (imports.files explains why).
 register_files(
-    "Import uploads",
-    how=(
+    gettext_noop("Import uploads"),
+    how=gettext_noop(
         "the person's rows are blanked in every stored upload once the erasure is committed; keys "
         "of refused rows that are the person's address become “(erased)” in the import reports"
     ),

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from core.registry import Erasure, register, register_files
 from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score
 from journeys.services import segment_export_files_delete, segment_exports_naming, segment_exports_withdraw
@@ -10,8 +12,10 @@ register(
     fields=["contact"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
-    legal_hold="Journey statistics (legitimate interests, Art. 6(1)(f)); nothing in the row leads to the person.",
-    kept_until="as long as the journey's statistics are kept",
+    legal_hold=gettext_noop(
+        "Journey statistics (legitimate interests, Art. 6(1)(f)); nothing in the row leads to the person."
+    ),
+    kept_until=gettext_noop("as long as the journey's statistics are kept"),
 )
 register(
     JourneyTask,
@@ -31,8 +35,8 @@ register(
 
 # Segment exports (CSV/XLSX under MEDIA_ROOT/segment-exports) name many people each.
 register_files(
-    "Segment export files",
-    how=(
+    gettext_noop("Segment export files"),
+    how=gettext_noop(
         "every export naming the person (and any still being written) is withdrawn and its file "
         "deleted once the erasure is committed; the marketer exports again without the person"
     ),

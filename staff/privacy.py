@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from core.registry import Erasure, register
 from staff.models import AccessedContact
 
@@ -23,7 +25,9 @@ register(
     fields=["contact"],
     contact_path="contact",
     erasure=Erasure.KEEP,
-    legal_hold="Accountability (GDPR Art. 5(2)): the record that staff accessed someone; it holds only an id.",
+    legal_hold=gettext_noop(
+        "Accountability (GDPR Art. 5(2)): the record that staff accessed someone; it holds only an id."
+    ),
     export=staff_accesses,
-    kept_until="the access log's retention period (compliance settings; 2 years by default)",
+    kept_until=gettext_noop("the access log's retention period (compliance settings; 2 years by default)"),
 )
