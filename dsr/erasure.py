@@ -58,6 +58,8 @@ def contacts_erase(
     with transaction.atomic():
         identities = _people_locked(ids)
         receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
+        # How the downstream systems' acknowledgements of this erasure are found afterwards.
+        receipt["downstream_subjects"] = [subject_of(pk) for pk in ids]
         # Files are found before any row changes: the rows that lead to them (a request's
         # contacts, its address) are about to be cut.
         files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]

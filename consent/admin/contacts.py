@@ -34,6 +34,8 @@ from staff.admin_tools import (
     adopt_saved,
 )
 from staff.models import AccessLogEntry
+from webhooks.outbox import subject_of
+from webhooks.panels import downstream_panel
 
 
 def sees_sensitive(request) -> bool:
@@ -189,11 +191,20 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             record = ["created_at", "updated_at", "history_link"]
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
+            if request.user.has_perm("webhooks.view_delivery"):
+                record.append("downstream_systems")
             fieldsets.append((_("Record"), {"fields": record}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return ["created_at", "updated_at", "history_link", "purpose_answers", "access_log"]
+        return [
+            "created_at",
+            "updated_at",
+            "history_link",
+            "purpose_answers",
+            "access_log",
+            "downstream_systems",
+        ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         purposes = self._active_purposes(request)
@@ -211,6 +222,10 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     def purpose_answers(self, contact):
         answers = contact.purpose_consents.select_related("purpose").order_by("purpose__name")
         return ", ".join(str(a) for a in answers) or "—"
+
+    @admin.display(description=_("downstream systems"))
+    def downstream_systems(self, contact):
+        return downstream_panel(subjects=[subject_of(contact.pk)])
 
     @admin.display(description=_("history"))
     def history_link(self, contact):

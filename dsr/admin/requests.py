@@ -22,6 +22,8 @@ from dsr.models import DataSubjectRequest
 from staff.access_log import record_access
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, adopt_saved, object_or_403
 from staff.models import AccessLogEntry
+from webhooks.outbox import subject_of
+from webhooks.panels import downstream_panel
 
 Status = DataSubjectRequest.Status
 
@@ -108,6 +110,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         "staff_member",
         "erasure_result",
         "export_bundles",
+        "downstream_systems",
     )
 
     def get_fields(self, request, obj=None):
@@ -219,6 +222,13 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             for b in obj.bundles.all()
         ]
         return format_html("<br>".join(["{}"] * len(links)), *links) if links else "—"
+
+    @admin.display(description=_("downstream systems"))
+    def downstream_systems(self, obj):
+        """GDPR Art. 17(2), 19: which systems acknowledged the request's events and its people's."""
+        people = [subject_of(pk) for pk in obj.contacts.values_list("pk", flat=True)]
+        erased = [s for record in obj.erasures.all() for s in record.receipt.get("downstream_subjects", [])]
+        return downstream_panel(subjects=[f"request:{obj.reference}", *people, *erased])
 
     @admin.display(description=_("erasure"))
     def erasure_result(self, obj):

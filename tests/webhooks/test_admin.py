@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from consent.models import Source
 from consent.services import consent_change
+from dsr.services import dsr_create, dsr_erase, dsr_verify
 from tests.factories import ContactFactory
 from webhooks.delivery import deliveries_run
 from webhooks.models import Delivery, Endpoint, EventType
@@ -72,3 +73,32 @@ def test_the_auditor_sees_deliveries_but_cannot_send_again_or_read_secrets(clien
 
     assert listing.status_code == 200 and b"send_again" not in listing.content
     assert endpoint.status_code == 403
+
+
+def test_the_contact_page_shows_which_system_acknowledged_its_events(client_as, privacy_officer, receiver):
+    contact = ContactFactory()
+    consent_change(contact=contact, level=2, source=Source.IMPORT)
+    consent_change(contact=contact, level=3, source=Source.IMPORT)
+    receiver.answer = 503
+    deliveries_run()  # the first fails; the second waits behind it
+
+    page = client_as(privacy_officer).get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+
+    panel = page.content.decode().split("Downstream systems:</label>")[1]
+    assert "<td>CRM</td>" in panel and "<strong>2</strong>" in panel  # two events still waiting
+
+
+def test_the_erasure_request_shows_each_system_s_acknowledgement(client_as, privacy_officer, receiver):
+    contact = ContactFactory(email="gone@example.org")
+    request, _ = dsr_create(kind="erase", email="gone@example.org", channel="letter")
+    dsr_verify(request=request, actor=privacy_officer, how="signed letter")
+    dsr_erase(request=request, actor=privacy_officer)
+    deliveries_run()
+
+    page = client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[request.pk]))
+
+    panel = page.content.decode().split("Downstream systems:</label>")[1]
+    erasure = Delivery.objects.get(event__type=EventType.ERASED, event__subject=f"contact:{contact.pk}")
+    assert erasure.status == Delivery.Status.DELIVERED
+    assert "<td>CRM</td>" in panel and "<td>0</td>" in panel  # nothing waits: every event acknowledged
+    assert f"contact%3A{contact.pk}" in panel  # the link to the erased person's deliveries
