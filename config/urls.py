@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 # Below /api/ a URL nothing answers, or a request Django itself refuses, gets JSON, as the API

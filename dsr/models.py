@@ -227,3 +227,23 @@ class RequestStatusLink(models.Model):
 
     def __str__(self) -> str:
         return f"Status link of {self.request.reference}"
+
+
+class DownstreamWaiver(models.Model):
+    """An officer's decision to close a request without one downstream system's acknowledgement
+    (GDPR Art. 17(2), 19: the effort is documented), shown in the compliance report."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="downstream_waivers"
+    )
+    endpoint = models.ForeignKey("webhooks.Endpoint", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("waived acknowledgement")
+        constraints = [models.UniqueConstraint(fields=["request", "endpoint"], name="waiver_once_per_system")]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference}: {self.endpoint} waived"

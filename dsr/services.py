@@ -15,6 +15,7 @@ from contacts.models import Contact
 from core.locks import lock_name
 from core.models import ComplianceSettings
 from core.normalize import normalize_email, normalize_phone
+from dsr.downstream import downstream_check, downstream_waiting
 from dsr.models import DataSubjectRequest, RequestStatusLink
 from webhooks.models import EventType
 from webhooks.outbox import event_publish
@@ -207,8 +208,19 @@ def dsr_complete(*, request, actor, expected_status: str | None = None) -> DataS
     locked = _locked(request, expected_status)
     if locked.verified_at is None:
         raise ValidationError(_("A request is completed only for a verified requester."))
+    downstream_check(locked)
     locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
     return _save(locked, actor, "completed", "status", "closed_at")
+
+
+def _complete_unless_downstream_waits(locked, actor, done: str) -> DataSubjectRequest:
+    """Complete a fulfilled request, or keep it in progress until every downstream system
+    acknowledged (GDPR Art. 17(2), 19); dsr_complete closes it then."""
+    if downstream_waiting(locked):
+        locked.status = Status.IN_PROGRESS
+        return _save(locked, actor, f"{done}; waiting for downstream systems", "status")
+    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
+    return _save(locked, actor, f"{done} and completed", "status", "closed_at")
 
 
 @transaction.atomic
@@ -266,8 +278,7 @@ def dsr_erase(*, request, actor, expected_status: str | None = None):
     send_to = locked.requester_email  # the request itself is pseudonymised by the erasure
     record = contacts_erase(contacts=list(locked.contacts.all()), actor=actor, request=locked)
     locked.refresh_from_db()
-    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
-    _save(locked, actor, "erased and completed", "status", "closed_at")
+    _complete_unless_downstream_waits(locked, actor, "erased")
     if send_to:
         # Sent from this process after commit, not queued: the broker never holds the address.
         transaction.on_commit(lambda: _send_erasure_receipt(record, send_to))
@@ -306,5 +317,6 @@ def dsr_restrict(*, request, actor, expected_status: str | None = None) -> DataS
             reason=f"restriction requested ({locked.reference})",
             processing_restricted=True,
         )
-    locked.status, locked.closed_at = Status.COMPLETED, timezone.now()
-    return _save(locked, actor, f"processing restricted for {len(contacts)} contacts", "status", "closed_at")
+    return _complete_unless_downstream_waits(
+        locked, actor, f"processing restricted for {len(contacts)} contacts"
+    )

@@ -106,6 +106,20 @@ def erasures_in_period(since, until) -> list[list]:
     ]
 
 
+WAIVER_COLUMNS = ["Decided", "Request", "Downstream system", "Reason", "Decided by"]
+
+
+def waivers_in_period(since, until) -> list[list]:
+    """Requests closed without a downstream system's acknowledgement, and why (GDPR Art. 17(2), 19)."""
+    from dsr.models import DownstreamWaiver
+
+    waivers = DownstreamWaiver.objects.filter(decided_at__gte=since, decided_at__lt=until)
+    return [
+        [w.decided_at, w.request.reference, w.endpoint.name, w.reason, w.decided_by.get_username()]
+        for w in waivers.select_related("request", "endpoint", "decided_by").order_by("decided_at")
+    ]
+
+
 def processing_records() -> list[list]:
     from subscriptions.models import SubscriptionList
 
@@ -177,6 +191,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
     changes = consent_changes_by_source(since, until)
     requests, request_summary = requests_in_period(since, until)
     erasures = erasures_in_period(since, until)
+    waivers = waivers_in_period(since, until)
     summary = {
         "Period": f"{start.isoformat()} to {end.isoformat()}",
         "Generated": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
@@ -189,6 +204,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         "Requests received": len(requests),
         "Requests past their deadline": sum(r[-1] == "yes" for r in requests),
         "Erasures": len(erasures),
+        "Downstream acknowledgements waived": len(waivers),
     }
     tables = [
         ("Summary", ["Item", "Value"], [[k, v] for k, v in summary.items()]),
@@ -196,6 +212,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         ("Requests", REQUEST_COLUMNS, requests),
         ("Requests by type", REQUEST_SUMMARY_COLUMNS, request_summary),
         ("Erasures", ERASURE_COLUMNS, erasures),
+        ("Waived downstream acknowledgements", WAIVER_COLUMNS, waivers),
         ("Records of processing", PROCESSING_COLUMNS, processing_records()),
     ]
     return summary, tables

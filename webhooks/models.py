@@ -49,6 +49,14 @@ class Endpoint(models.Model):
     )
     event_types = models.JSONField(_("events sent"), default=all_event_types)
     active = models.BooleanField(_("active"), default=True)
+    confirms = models.BooleanField(
+        _("confirms by callback"),
+        default=False,
+        help_text=_(
+            "The system calls back, signed, once it has deleted, restricted or corrected its copy; until then "
+            "a 2xx is not an acknowledgement of an erasure, restriction or rectification."
+        ),
+    )
     paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
     pause_reason = models.CharField(_("why paused"), max_length=300, blank=True)
     # When the current run of failures began; cleared by any delivered event.
@@ -110,6 +118,9 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     last_status_code = models.PositiveIntegerField(_("last answer"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    # The receiver's signed callback: it acted on the event (deleted, restricted or corrected its copy).
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmation = models.CharField(_("what it confirmed"), max_length=20, blank=True)
     # Added to the event's data for this receiver only: keyed hashes of an erased person's identifiers.
     data_extra = models.JSONField(default=dict, blank=True)
 

@@ -24,15 +24,21 @@ class Acknowledgement:
         return self.waiting == 0
 
 
-def acknowledgements(*, subjects: list[str]) -> list[Acknowledgement]:
-    """Per downstream system, how many events about these subjects (contact:<id>, request:<ref>)
-    it acknowledged with a 2xx and how many still wait, in one query."""
+# A delivery counts as acknowledged on a 2xx, or for a system that confirms by callback, on its callback.
+ACKNOWLEDGED = Q(endpoint__confirms=False, status=Delivery.Status.DELIVERED) | Q(confirmed_at__isnull=False)
+
+
+def acknowledgements(*, subjects: list[str], types: list[str] | None = None) -> list[Acknowledgement]:
+    """Per downstream system, how many events about these subjects (contact:<id>, request:<ref>),
+    of these types if given, it acknowledged and how many still wait, in one query."""
+    deliveries = Delivery.objects.filter(subject__in=subjects)
+    if types is not None:
+        deliveries = deliveries.filter(event__type__in=types)
     rows = (
-        Delivery.objects.filter(subject__in=subjects)
-        .values("endpoint_id", "endpoint__name", "endpoint__paused_at")
+        deliveries.values("endpoint_id", "endpoint__name", "endpoint__paused_at")
         .annotate(
-            delivered=Count("id", filter=Q(status=Delivery.Status.DELIVERED)),
-            waiting=Count("id", filter=Q(status=Delivery.Status.PENDING)),
+            delivered=Count("id", filter=ACKNOWLEDGED),
+            waiting=Count("id", filter=~ACKNOWLEDGED),
             last=Max("delivered_at"),
         )
         .order_by("endpoint__name")

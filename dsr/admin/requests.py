@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -18,11 +19,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.ids import parse_id
 from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
+from dsr.downstream import downstream_waiting, downstream_waive, request_subjects
 from dsr.models import DataSubjectRequest
 from staff.access_log import record_access
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, adopt_saved, object_or_403
 from staff.models import AccessLogEntry
-from webhooks.outbox import subject_of
+from webhooks.models import Endpoint
 from webhooks.panels import downstream_panel
 
 Status = DataSubjectRequest.Status
@@ -60,9 +62,11 @@ class DecisionForm(forms.Form):
             ("complete", "complete"),
             ("decline", "decline"),
             ("restrict", "restrict"),
+            ("waive", "waive"),
         ]
     )
     expected_status = forms.CharField()
+    endpoint = forms.ModelChoiceField(queryset=Endpoint.objects.all(), required=False)
     how = forms.CharField(required=False)
     until = forms.DateTimeField(required=False)
     reason = forms.CharField(required=False)
@@ -149,8 +153,12 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "decision_actions": ["verify", "start", "extend", "complete", "decline", "restrict"],
+            "decision_actions": ["verify", "start", "extend", "complete", "decline", "restrict", "waive"],
         }
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            waiting = set(downstream_waiting(obj))
+            extra_context["downstream_waiting"] = Endpoint.objects.filter(name__in=waiting)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("deadline"), ordering="due_at")
@@ -226,9 +234,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     @admin.display(description=_("downstream systems"))
     def downstream_systems(self, obj):
         """GDPR Art. 17(2), 19: which systems acknowledged the request's events and its people's."""
-        people = [subject_of(pk) for pk in obj.contacts.values_list("pk", flat=True)]
-        erased = [s for record in obj.erasures.all() for s in record.receipt.get("downstream_subjects", [])]
-        return downstream_panel(subjects=[f"request:{obj.reference}", *people, *erased])
+        return downstream_panel(subjects=[f"request:{obj.reference}", *request_subjects(obj)])
 
     @admin.display(description=_("erasure"))
     def erasure_result(self, obj):
@@ -320,6 +326,12 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
                         services.dsr_decline(reason=data["reason"], **common)
                     case "restrict":
                         services.dsr_restrict(**common)
+                    case "waive":
+                        if data["endpoint"] is None:
+                            raise ValidationError(_("Choose the system to waive."))
+                        downstream_waive(
+                            request=obj, endpoint=data["endpoint"], reason=data["reason"], actor=request.user
+                        )
                 messages.success(request, _("Saved."))
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))

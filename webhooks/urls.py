@@ -1,0 +1,5 @@
+from django.urls import path
+
+from webhooks.views import confirm_view
+
+urlpatterns = [path("webhooks/<int:endpoint_id>/confirm/", confirm_view, name="webhooks-confirm")]
