@@ -1,15 +1,12 @@
 """The organisation's settings every app reads: one row of switches and retention periods."""
 
-from pathlib import PurePosixPath
-
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import connection, models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.contrast import HEX_COLOUR, validate_brand_colour
-from core.logo import logo_upload_to, validate_logo
+from core.logo import logo_storage, logo_upload_to, validate_logo
 
 ACCESS_LOG_MIN_RETENTION_DAYS = 30
 # The product's own colour (static/css/public.css, --accent), kept when the officer sets none.
@@ -132,6 +129,7 @@ class ComplianceSettings(models.Model):
     logo = models.FileField(
         _("logo"),
         upload_to=logo_upload_to,
+        storage=logo_storage,
         blank=True,
         max_length=200,
         validators=[validate_logo],
@@ -182,9 +180,7 @@ class ComplianceSettings(models.Model):
     def brand(self) -> dict[str, str]:
         """The organisation's face: its name, colour (the product's own when none is set) and the
         logo's path on this site ("" without one)."""
-        logo = ""
-        if self.logo:
-            logo = reverse("core:organisation-logo", args=[PurePosixPath(self.logo.name).name])
+        logo = self.logo.url if self.logo else ""
         # Checked again here: the value goes into a style attribute, so one that reached the row
         # some other way than the form (a shell, a restore) is ignored rather than written out.
         colour = self.brand_colour if HEX_COLOUR.match(self.brand_colour or "") else ""

@@ -273,3 +273,9 @@ def test_with_nothing_set_an_email_keeps_its_own_look(smtp_server):
     assert "<img" not in html and "border-top" not in html and "Privacy policy" not in html
     assert "background:#0b5394" in html  # the product's own button colour
     assert "\n--\n" not in text
+
+
+def test_the_settings_page_shows_the_current_logo_at_its_public_address(face, officer):
+    form = officer.get(SETTINGS_URL).content.decode()
+    assert f'href="/organisation/logo/{Path(face.logo.name).name}"' in form
+    assert 'accept="image/png,image/jpeg,image/webp"' in form
