@@ -97,6 +97,7 @@ def test_the_officer_sets_logo_colour_and_policy_and_every_public_page_shows_the
         html = client.get(url).content.decode()
         top = header(html)
         assert "<style>:root { --accent: #6a1b9a; }</style>" in html
+        assert '<body class="branded">' in html  # the colour bar above the header
         assert f'<img class="logo" src="/organisation/logo/{stored.name}" alt="">' in top
         assert '<span class="org">Contoso Ltd</span>' in top  # the name, which the logo's alt need not repeat
         assert '<a href="https://contoso.example/privacy">Privacy policy</a>' in footer(html)
@@ -110,7 +111,7 @@ def test_the_officer_sets_logo_colour_and_policy_and_every_public_page_shows_the
 
 def test_with_nothing_set_the_pages_keep_the_products_own_look(client):
     html = client.get(reverse("subscriptions:center")).content.decode()
-    assert "<style>" not in html and "<img" not in header(html)
+    assert "<style>" not in html and "<img" not in header(html) and "branded" not in html
     assert "Your privacy choices" in header(html)
     assert "Privacy policy" not in footer(html)
 
