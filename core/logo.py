@@ -49,6 +49,10 @@ def validate_logo(file) -> None:
     """Refuse anything but a PNG, JPEG or WebP image within the size and dimension bounds."""
     from PIL import Image  # Pillow, imported when a logo is checked, not by every page
 
+    if getattr(file, "_committed", False):
+        # The logo already stored, checked when it was uploaded: saving other settings must
+        # neither read it again nor fail if it went missing from the disk.
+        return
     if file.size > MAX_BYTES:
         raise ValidationError(
             _("The logo is %(size)s KB; it may be at most %(max)s KB.")

@@ -280,3 +280,13 @@ def test_the_settings_page_shows_the_current_logo_at_its_public_address(face, of
     form = officer.get(SETTINGS_URL).content.decode()
     assert f'href="/organisation/logo/{Path(face.logo.name).name}"' in form
     assert 'accept="image/png,image/jpeg,image/webp"' in form
+
+
+def test_saving_other_settings_keeps_the_logo_even_if_its_file_went_missing(face, officer):
+    stored = face.logo.name
+    assert officer.post(SETTINGS_URL, {**FORM, "brand_colour": "#6a1b9a"}).status_code == 302
+    assert ComplianceSettings.load().logo.name == stored
+    face.logo.storage.delete(stored)  # lost in a restore, say
+    response = officer.post(SETTINGS_URL, {**FORM, "brand_colour": "#1b1b1b"})
+    assert response.status_code == 302
+    assert ComplianceSettings.load().brand_colour == "#1b1b1b"
