@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
+    path("", include("core.urls")),
     path("", include("operations.urls")),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),

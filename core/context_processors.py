@@ -1,4 +1,5 @@
-"""What every page's template may show: the organisation's details (GDPR Art. 13(1)(a)-(b))."""
+"""What every page's template may show: the organisation's details (GDPR Art. 13(1)(a)-(b)) and
+its face (name, logo, colour)."""
 
 from django.utils.functional import SimpleLazyObject
 
@@ -6,8 +7,13 @@ from core.models import ComplianceSettings
 
 
 def organisation(request) -> dict:
-    """`organisation`: name, address, privacy_email and dpo, only those set by the officer.
+    """`organisation`: name, address, privacy_email, dpo and privacy_policy, only those set by the
+    officer; `brand`: name, colour, custom_colour and logo_url for the header.
 
-    Lazy: the settings row is read only by a page that shows it (the public footer), not by every
+    Lazy: the settings row is read only by a page that shows it (the public layout), not by every
     admin page that renders a template."""
-    return {"organisation": SimpleLazyObject(lambda: ComplianceSettings.load().organisation())}
+    row = SimpleLazyObject(ComplianceSettings.load)  # one query for both
+    return {
+        "organisation": SimpleLazyObject(lambda: row.organisation()),
+        "brand": SimpleLazyObject(lambda: row.brand()),
+    }

@@ -1,11 +1,16 @@
 """The organisation's settings every app reads: one row of switches and retention periods."""
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, URLValidator
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.contrast import HEX_COLOUR, validate_brand_colour
+from core.logo import logo_storage, logo_upload_to, validate_logo
+
 ACCESS_LOG_MIN_RETENTION_DAYS = 30
+# The product's own colour (static/css/public.css, --accent), kept when the officer sets none.
+DEFAULT_BRAND_COLOUR = "#0b5394"
 
 
 class ComplianceSettings(models.Model):
@@ -114,6 +119,32 @@ class ComplianceSettings(models.Model):
         blank=True,
         help_text=_("Name and email address or postal address of the data protection officer, if any."),
     )
+    privacy_policy_url = models.URLField(
+        _("privacy policy address"),
+        blank=True,
+        validators=[URLValidator(schemes=["https"], message=_("Enter an https:// address."))],
+        help_text=_("The https:// address of the privacy policy, linked from every public page and email."),
+    )
+    # The organisation's face on the public pages and in emails. Blank: the product's own look.
+    logo = models.FileField(
+        _("logo"),
+        upload_to=logo_upload_to,
+        storage=logo_storage,
+        blank=True,
+        max_length=200,
+        validators=[validate_logo],
+        help_text=_("A PNG, JPEG or WebP image, at most 512 KB and 2000 × 2000 pixels."),
+    )
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        blank=True,
+        validators=[validate_brand_colour],
+        help_text=_(
+            "A colour such as #0b5394, used for buttons, links and the header. Refused if white text on "
+            "it, or it as text on white, would be hard to read (WCAG 2.2 AA contrast)."
+        ),
+    )
 
     # The tables keep the names they had when this model lived in consent (core migration 0001).
     history = HistoricalRecords(table_name="consent_historicalcompliancesettings")
@@ -142,8 +173,23 @@ class ComplianceSettings(models.Model):
             "address": self.controller_address.strip(),
             "privacy_email": self.privacy_contact_email.strip(),
             "dpo": self.dpo_contact.strip(),
+            "privacy_policy": self.privacy_policy_url.strip(),
         }
         return {key: value for key, value in details.items() if value}
+
+    def brand(self) -> dict[str, str]:
+        """The organisation's face: its name, colour (the product's own when none is set) and the
+        logo's path on this site ("" without one)."""
+        logo = self.logo.url if self.logo else ""
+        # Checked again here: the value goes into a style attribute, so one that reached the row
+        # some other way than the form (a shell, a restore) is ignored rather than written out.
+        colour = self.brand_colour if HEX_COLOUR.match(self.brand_colour or "") else ""
+        return {
+            "name": self.organisation_name.strip(),
+            "colour": colour or DEFAULT_BRAND_COLOUR,
+            "custom_colour": colour,
+            "logo_url": logo,
+        }
 
     @classmethod
     def switch(cls, name: str) -> bool:

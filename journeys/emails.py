@@ -12,6 +12,7 @@ from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext as _
 
 from core.links import absolute
+from core.mail import email_face, organisation_footer, with_brand_header
 from journeys import placeholders
 from subscriptions.emails import ListEmailMessage, MarketingEmailMessage, way_out_footer, way_out_for
 
@@ -59,6 +60,7 @@ def journey_email(
         html += format_html('<p>{} <a href="{}">{}</a></p>', note, forward_link, _("forward to a friend"))
     footer_text, footer_html = way_out_footer(way_out, placed=placeholders.placed(template.body))
     text, html = (text.rstrip("\n") + footer_text if footer_text else text), html + footer_html
+    html = with_brand_header(html, email_face())
     kwargs = {
         "subject": subject,
         "body": text,
@@ -93,6 +95,11 @@ def send_forwarded_email(*, template, journey, to: str) -> None:
         + (format_html('<p><a href="{}">{}</a></p>', signup, _("Sign up")) if signup else "")
         + html
     )
+    # Who sent it, since the friend never heard of us (GDPR Art. 14: the source and the controller).
+    face = email_face()
+    footer_text, footer_html = organisation_footer(face)
+    html = with_brand_header(html, face) + footer_html
+    text = text.rstrip("\n") + footer_text if footer_text else text
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
     )

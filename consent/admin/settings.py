@@ -1,5 +1,6 @@
 """The compliance settings (one row) and the daily consent level snapshots in the back office."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -52,7 +53,15 @@ _SETTINGS_THEMES = (
     (_("Audit trail"), ("audit_checkpoint_email",)),
     (
         _("Organisation (shown on every public page)"),
-        ("organisation_name", "controller_address", "privacy_contact_email", "dpo_contact"),
+        (
+            "organisation_name",
+            "controller_address",
+            "privacy_contact_email",
+            "dpo_contact",
+            "privacy_policy_url",
+            "logo",
+            "brand_colour",
+        ),
     ),
 )
 
@@ -60,6 +69,14 @@ _SETTINGS_THEMES = (
 @admin.register(ComplianceSettings)
 class ComplianceSettingsAdmin(SimpleHistoryAdmin):
     """One row: the list view goes straight to it; it can be neither added nor deleted."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "privacy_policy_url":
+            kwargs["assume_scheme"] = "https"  # only https is accepted, so never guess http
+        if db_field.name == "logo":
+            # Content is what counts (core.logo); this only narrows the browser's file picker.
+            kwargs["widget"] = forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         fields = _settings_fields()

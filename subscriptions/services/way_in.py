@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
 from core.mail import templated_message
-from core.models import ComplianceSettings
 from core.normalize import normalize_email
 from core.security import recipient_limit_reached
 from subscriptions.services.links import center_link
@@ -57,7 +56,6 @@ def center_link_send(*, email: str) -> int:
     context = {
         "links": links,
         "days": settings.SUBSCRIPTION_CENTER_LINK_DAYS,
-        "organisation": ComplianceSettings.load().organisation(),
     }
     templated_message(
         subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email

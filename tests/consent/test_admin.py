@@ -178,6 +178,16 @@ def _another_value(field, current):
         return None if current else "on"  # an unticked box is simply absent from the post
     if field.choices:
         return next(value for value, _label in field.choices if value != current)
+    if isinstance(field, models.FileField):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from tests.images import image_bytes
+
+        return SimpleUploadedFile("logo.png", image_bytes(), content_type="image/png")
+    if isinstance(field, models.URLField):
+        return "https://contoso.example/privacy" if current != "https://contoso.example/privacy" else ""
+    if field.name == "brand_colour":
+        return "#0b5394" if current != "#0b5394" else "#1b1b1b"
     if isinstance(field, models.EmailField):
         return (
             "another.officer@example.org" if current != "another.officer@example.org" else "dpo@example.org"
