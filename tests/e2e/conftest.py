@@ -1,5 +1,6 @@
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,38 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_script():
+    """axe-core's axe.min.js, installed from the npm registry by `npm ci` (package-lock.json)."""
+    if not AXE.is_file():
+        reason = f"axe-core is not installed ({AXE} is missing): run `npm ci`; .ci/run does"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI must measure accessibility, never skip it
+        pytest.skip(reason)
+    return str(AXE)
+
+
+@pytest.fixture
+def page_in(browser):
+    """page_in(language): a page whose browser asks for `language` (Accept-Language) and runs
+    script, for the measuring tools the tests inject; the pages themselves ship none."""
+    contexts = []
+
+    def open_page(language: str = "en"):
+        context = browser.new_context(
+            java_script_enabled=True,
+            bypass_csp=True,  # the product's CSP allows no inline script; the injected tools are ours
+            locale=language,
+            extra_http_headers={"Accept-Language": language},
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
