@@ -46,7 +46,8 @@ from dsr.package_pdf import _text as pdf_text
 from dsr.package_pdf import summary_blocks
 from dsr.package_summary import summary_context
 from dsr.reminders import deadline_reminders
-from dsr.services import _send_erasure_receipt, dsr_create
+from dsr.services import _send_erasure_receipt, dsr_create, dsr_decline, dsr_extend, dsr_verify
+from dsr.status_links import status_link_url
 from journeys.emails import journey_email, send_forwarded_email
 from journeys.views import ForwardForm
 from staff.roles import PRIVACY_OFFICER
@@ -404,6 +405,24 @@ def _package_readme(w):
     return "".join(f"<p>{escape(line)}</p>" for line in _readme(bundle, sections).splitlines())
 
 
+def _status(w, *, decide=None):
+    """The requester's status page, reached from the link in our emails; `decide` moves the
+    request on first, as an officer would."""
+    request, _created = dsr_create(kind="access", email="ivy@example.org", channel="web")
+    if decide:
+        decide(request, UserFactory(username="olga"))
+    return html(w.client.get(path(status_link_url(request=request))))
+
+
+def _extended(request, officer):
+    dsr_verify(request=request, actor=officer, how="reply from the address")
+    dsr_extend(request=request, actor=officer, until=timezone.now() + timedelta(days=60), reason="x")
+
+
+def _declined(request, officer):
+    dsr_decline(request=request, actor=officer, reason="x")
+
+
 def _too_many(w):
     for _attempt in range(5):
         w.client.post(DSR, {"kind": "access"})
@@ -471,6 +490,10 @@ STATES = {
     "DSR confirmed": _dsr_confirmed,
     "DSR confirm, expired": _dsr_expired,
     "DSR confirm, invalid": lambda w: html(w.client.get(reverse("dsr:confirm", args=["forged"]))),
+    "DSR status": _status,
+    "DSR status, extended": lambda w: _status(w, decide=_extended),
+    "DSR status, declined": lambda w: _status(w, decide=_declined),
+    "DSR status, link invalid": lambda w: html(w.client.get(reverse("dsr:status", args=["forged"]))),
     "download": _download,
     "download, link invalid": _download_error,
     "access package summary": _package_summary,
