@@ -311,6 +311,16 @@ def request_link_invalid(s: Scene):
     s.go("/requests/confirm/not-a-link-of-ours/", status=400)
 
 
+def request_status(s: Scene):
+    request_confirmed(s)
+    s.go(s.emailed("/requests/status/"), status=200)
+    s.shows("dl.status")
+
+
+def request_status_link_invalid(s: Scene):
+    s.go("/requests/status/not-a-link-of-ours/", status=404)
+
+
 def download(s: Scene):
     from dsr.bundles import bundle_create, bundle_release
     from dsr.models import ExportBundle
@@ -401,6 +411,8 @@ STATES = {
         request_confirm,
         request_confirmed,
         request_link_invalid,
+        request_status,
+        request_status_link_invalid,
         download,
         download_link_invalid,
         too_many_requests,

@@ -1,7 +1,8 @@
 """Issue 18's whole public journey in a real browser (Chromium, no JavaScript), with the real
 broker, a Celery worker and real SMTP: a person who only knows her address gets her link, raises
 her consent and confirms it, leaves a list from a journey email's visible link and undoes it,
-leaves everything with one click, and asks for her data.
+leaves everything with one click, asks for her data and follows the request's status page to the
+download.
 
 Each step is a function of its own, run in the order of STEPS, and names what the person sees and
 what the database then holds. A step added later (the raise in German, following the request's
@@ -10,6 +11,7 @@ status page to its download) is one more function in that tuple. Every page is p
 """
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -22,7 +24,7 @@ from core.models import ComplianceSettings
 from dsr.models import DataSubjectRequest
 from subscriptions.models import Subscription, SubscriptionList
 from tests.conftest import Inbox, wait_for
-from tests.factories import ContactFactory, PurposeFactory, make_journey
+from tests.factories import ContactFactory, PurposeFactory, UserFactory, make_journey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,6 +43,7 @@ class Person:
     news: SubscriptionList
     shots: list = field(default_factory=list)  # the screenshots taken, in order
     journey_email: object = None  # the journey's email, kept as she keeps it in her inbox
+    acknowledgement: object = None  # the request's acknowledgement, with its status link
     _read: int = 0  # messages of the inbox already read
 
     # -- what she sees --------------------------------------------------------------------------
@@ -202,7 +205,37 @@ def asks_for_her_data_and_confirms(holly: Person, base: str) -> None:
     holly.sees(request.reference)
     assert (request.kind, request.status) == ("access", "verified")
     assert list(request.contacts.all()) == [holly.contact]
-    holly.next_email(about=request.reference)  # the acknowledgement
+    holly.acknowledgement = holly.next_email(about=request.reference)
+
+
+def follows_her_request_to_the_download(holly: Person, base: str) -> None:
+    from dsr.bundles import bundle_create, bundle_release
+    from dsr.models import ExportBundle
+
+    holly.opens_link_in(holly.acknowledgement, containing="/requests/status/")
+    request = DataSubjectRequest.objects.get()
+    holly.sees_heading(f"Your request {request.reference}", shot="request-status")
+    holly.sees("Received and confirmed")
+    assert "/requests/status/" in holly.page.url and "holly" not in holly.page.url
+    status_page = holly.page.url
+
+    officer = UserFactory(username="olga")  # the officer builds, reviews and releases her package
+    bundle = bundle_create(request=request, actor=officer)
+    wait_for(
+        lambda: ExportBundle.objects.get(pk=bundle.pk).status == ExportBundle.Status.REVIEW,
+        message="the bundle",
+    )
+    bundle_release(bundle=ExportBundle.objects.get(pk=bundle.pk), actor=officer)
+    holly.next_email(about="/requests/download/")  # told that it is ready
+
+    holly.page.goto(status_page)
+    holly.sees_heading("Your data is ready", shot="request-status-ready")
+    holly.page.get_by_role("link", name="Download your data").click()
+    holly.sees_heading("Your data is ready", shot="download")
+    with holly.page.expect_download() as download:
+        holly.page.get_by_role("button", name="Download", exact=True).click()
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert names[0].startswith("summary")  # the readable summary first, then the data
 
 
 STEPS = (
@@ -212,6 +245,7 @@ STEPS = (
     undoes_the_unsubscribe,
     leaves_everything_with_one_click,
     asks_for_her_data_and_confirms,
+    follows_her_request_to_the_download,
 )
 
 
@@ -243,5 +277,5 @@ def test_a_person_who_only_knows_her_address_finds_her_way_in_and_out(holly, liv
         step(holly, live_server.url)
     assert all(shot.stat().st_size for shot in holly.shots)  # every page she saw, at both widths
     # One email per thing she asked for: her link, two confirmations, the journey's, the request's
-    # link and its acknowledgement; none twice.
-    assert len([m for m in holly.inbox.messages if ADDRESS in m["To"]]) == 6
+    # link, its acknowledgement and the news that her data is ready; none twice.
+    assert len([m for m in holly.inbox.messages if ADDRESS in m["To"]]) == 7
