@@ -10,6 +10,7 @@ import secrets
 import time
 
 import pytest
+from django.urls import reverse
 
 from consent.models import ConsentChange, Source
 from consent.selectors import Ineligibility, eligible_contacts, ineligibility_reason
@@ -147,3 +148,16 @@ def test_an_officer_lifts_a_block_with_a_reason(client, privacy_officer):
     assert eligible_contacts(min_level=4, channel="email").filter(pk=contact.pk).exists()
     last = Deliverability.history.filter(contact_id=contact.pk).latest("history_id")
     assert last.history_change_reason == "the person fixed the mailbox"
+
+
+def test_the_officer_lifts_a_block_in_the_admin_only_with_a_reason(client, client_as, privacy_officer):
+    contact = ContactFactory(email="back@example.org")
+    post(client, "failed", "back@example.org", severity="permanent", reason="bounce")
+    url = reverse("admin:contacts_deliverability_change", args=[contact.deliverability.pk])
+    officer = client_as(privacy_officer)
+
+    refused = officer.post(url, {"lift_reason": ""})
+    assert refused.status_code == 200 and Deliverability.objects.get().blocked_since is not None
+
+    officer.post(url, {"lift_reason": "fixed their mailbox, told us by phone"})
+    assert Deliverability.objects.get().blocked_since is None
