@@ -161,3 +161,33 @@ def test_the_officer_lifts_a_block_in_the_admin_only_with_a_reason(client, clien
 
     officer.post(url, {"lift_reason": "fixed their mailbox, told us by phone"})
     assert Deliverability.objects.get().blocked_since is None
+
+
+def test_the_dashboard_shows_each_list_s_complaint_rate_against_the_ceiling(
+    client, client_as, privacy_officer, smtp
+):
+    from journeys.services import journeys_run
+    from tests.factories import make_journey, make_segment
+
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    make_journey(
+        segment=make_segment({"field": "country", "op": "eq", "value": "DE"}),
+        steps=("email",),
+        subscription_list=news,
+        purpose=None,
+    )
+    people = [
+        with_consent(ContactFactory(country="DE", email=f"p{n}@example.org"), level=4) for n in range(3)
+    ]
+    for person in people:
+        Subscription.objects.create(
+            contact=person, subscription_list=news, status="subscribed", source="import"
+        )
+    journeys_run()
+    post(client, "complained", "p0@example.org", **{"user-variables": {"list": "news"}})
+
+    page = client_as(privacy_officer).get(reverse("consent-dashboard")).content.decode()
+
+    row = page.split("Bounces and complaints per list")[1].split("</tr>")[1]
+    assert "News" in row and '<td style="text-align:right">3</td>' in row  # three sent
+    assert "33.33 %" in row and "over the ceiling" in row
