@@ -59,8 +59,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# django-anymail's providers whose webhooks and backends this product supports by configuration.
+ANYMAIL_PROVIDERS = frozenset(
+    {
+        "brevo",
+        "mailersend",
+        "mailgun",
+        "mailjet",
+        "mailtrap",
+        "mandrill",
+        "postal",
+        "postmark",
+        "resend",
+        "sendgrid",
+        "sparkpost",
+        "unisender_go",
+    }
+)
+
+
+def env_anymail() -> dict:
+    """ANYMAIL settings from every ANYMAIL_<NAME> variable (ANYMAIL_MAILGUN_API_KEY -> MAILGUN_API_KEY);
+    ANYMAIL_WEBHOOK_SECRET may hold several user:password pairs separated by commas (rotation)."""
+    found = {
+        key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
+    }
+    if "WEBHOOK_SECRET" in found:
+        found["WEBHOOK_SECRET"] = [
+            pair.strip() for pair in found["WEBHOOK_SECRET"].split(",") if pair.strip()
+        ]
+    return found
+
+
 def env_email(name: str, default: str) -> dict:
-    """Parse EMAIL_URL: smtp://user:pass@host:port[?tls=1|ssl=1], console:, locmem:, file:///dir."""
+    """Parse EMAIL_URL: smtp://user:pass@host:port[?tls=1|ssl=1], console:, locmem:, file:///dir,
+    or anymail://<esp> (e.g. anymail://mailgun: django-anymail's backend for that provider, its
+    keys in ANYMAIL_* variables)."""
     raw = os.environ.get(name, default)
     url = urlparse(raw)
     backends = {
@@ -69,6 +103,13 @@ def env_email(name: str, default: str) -> dict:
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "file": "django.core.mail.backends.filebased.EmailBackend",
     }
+    if url.scheme == "anymail":
+        esp = url.hostname or ""
+        if esp not in ANYMAIL_PROVIDERS:
+            raise ImproperlyConfigured(
+                f"{name}: anymail://<provider> with one of {sorted(ANYMAIL_PROVIDERS)}, got {raw!r}"
+            )
+        return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
     if url.scheme not in backends:
         raise ImproperlyConfigured(f"{name} scheme must be one of {sorted(backends)}, got {raw!r}")
     query = {key: values[-1] for key, values in parse_qs(url.query).items()}

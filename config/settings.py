@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_email, env_int, env_list, env_str
+from config.env import env_anymail, env_bool, env_choice, env_email, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "journeys",
     "dsr",
     "imports",
+    "mailsignals",
     "operations",
     "bench",
     "demo",
@@ -166,6 +167,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 # --- Email --------------------------------------------------------------------------------------
 globals().update(env_email("EMAIL_URL", "console://"))
+# Provider keys and the webhooks' basic-auth secret (mail signals in: bounces, complaints, unsubscribes).
+ANYMAIL = env_anymail()
+# A bounce of this many soft (temporary) failures in a row blocks the address like a hard bounce.
+MAIL_SOFT_BOUNCE_LIMIT = env_int("MAIL_SOFT_BOUNCE_LIMIT", 5, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "privacy@localhost")
 # Seconds an SMTP server may stay silent before a send fails (and is retried): without it a server
 # that accepts the connection and never answers holds a worker forever.

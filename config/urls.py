@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("dsr.urls")),
     path("", include("journeys.urls")),
     path("", include("webhooks.urls")),
+    path("anymail/", include("mailsignals.urls")),
 ]
 
 # Below /api/ a URL nothing answers, or a request Django itself refuses, gets JSON, as the API

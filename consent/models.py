@@ -15,6 +15,8 @@ class Source(models.TextChoices):
     IMPORT = "import", _("Import")
     JOURNEY = "journey", _("Journey")
     SYSTEM = "system", _("System")
+    COMPLAINT = "complaint", _("Spam complaint reported by the email provider")
+    PROVIDER = "email_provider", _("Unsubscribe reported by the email provider")
 
 
 class ConsentField(models.TextChoices):

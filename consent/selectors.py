@@ -11,7 +11,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
-from contacts.models import Contact
+from contacts.models import Contact, Deliverability
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
 from core.levels import CHILD_MAXIMUM, ConsentLevel
 
@@ -26,6 +26,7 @@ class Ineligibility(models.TextChoices):
     BELOW_MINIMUM = "below_minimum", _("Consent level below the minimum")
     NO_TRACKING = "no_tracking", _("Interaction tracking not allowed (ePrivacy Art. 5(3))")
     NO_PURPOSE_CONSENT = "no_purpose_consent", _("No explicit yes to the purpose (GDPR Art. 6(1)(a))")
+    UNDELIVERABLE = "undeliverable", _("Mail to the address bounced (a delivery block, not a consent choice)")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Criteria:
     purpose: Any = None
     needs_tracking: bool = False
     subscription_list: Any = None
+    channel: str = ""  # "email": the address must also still take mail
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ def _purpose_granted(criteria: Criteria) -> Exists | None:
     return Exists(granted.filter(purpose=purpose))
 
 
+def _deliverable(criteria: Criteria) -> Exists | None:
+    if criteria.channel != "email":
+        return None
+    return ~Exists(Deliverability.objects.filter(contact=OuterRef("pk"), blocked_since__isnull=False))
+
+
 # In the order a reason is given: a contact failing several rules is told the first. Restriction
 # stops all processing; an unsubscribe is named before the level it may have lowered with it; a
 # child below Profiling is told why it stays there (the database refuses a child above it).
@@ -99,6 +107,7 @@ ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
     EligibilityRule(Ineligibility.BELOW_MINIMUM, _at_level),
     EligibilityRule(Ineligibility.NO_TRACKING, _tracking),
     EligibilityRule(Ineligibility.NO_PURPOSE_CONSENT, _purpose_granted),
+    EligibilityRule(Ineligibility.UNDELIVERABLE, _deliverable),
 )
 
 
@@ -108,9 +117,10 @@ def eligibility_conditions(
     purpose: Purpose | str | None = None,
     needs_tracking: bool = False,
     subscription_list=None,
+    channel: str = "",
 ) -> list[tuple[Ineligibility, Q | Exists]]:
     """The conditions of the rules that apply to these criteria, in ELIGIBILITY_RULES' order."""
-    criteria = Criteria(ConsentLevel(int(min_level)), purpose, needs_tracking, subscription_list)
+    criteria = Criteria(ConsentLevel(int(min_level)), purpose, needs_tracking, subscription_list, channel)
     applied = ((rule.reason, rule.condition(criteria)) for rule in ELIGIBILITY_RULES)
     return [(reason, condition) for reason, condition in applied if condition is not None]
 
@@ -122,6 +132,7 @@ def eligible_contacts(
     needs_tracking: bool = False,
     queryset: QuerySet[Contact] | None = None,
     subscription_list=None,
+    channel: str = "",
 ) -> QuerySet[Contact]:
     """Contacts that may be processed at `min_level`, for `purpose` if given, as one SQL query.
 
@@ -129,7 +140,7 @@ def eligible_contacts(
     mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3));
     children never profiled (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
     tracking needs the tracking choice (ePrivacy Art. 5(3)); a purpose needs an explicit yes
-    (GDPR Art. 6(1)(a)).
+    (GDPR Art. 6(1)(a)); for `channel="email"`, an address blocked by bounces gets no mail.
     """
     contacts = queryset if queryset is not None else Contact.objects.all()
     conditions = eligibility_conditions(
@@ -137,6 +148,7 @@ def eligible_contacts(
         purpose=purpose,
         needs_tracking=needs_tracking,
         subscription_list=subscription_list,
+        channel=channel,
     )
     for _reason, condition in conditions:
         contacts = contacts.filter(condition)

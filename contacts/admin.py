@@ -1,10 +1,13 @@
 """Contacts' own back-office screens. The contact itself is edited in consent/admin/contacts.py:
 its form writes consent, and contacts sits below consent."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import SuppressedIdentity
+from contacts.deliverability import block_lift
+from contacts.models import Deliverability, SuppressedIdentity
 from contacts.suppression import suppression_digests
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin
 
@@ -36,3 +39,57 @@ class SuppressedIdentityAdmin(PostedSearchMixin, admin.ModelAdmin):
             return queryset, False
         digests = suppression_digests(email=term, phone=term)
         return queryset.filter(digest__in=digests), False
+
+
+class LiftForm(forms.ModelForm):
+    lift_reason = forms.CharField(
+        label=_("Why mail may go to this address again"),
+        max_length=100,
+        help_text=_("Kept in the history, e.g. 'the person fixed their mailbox and asked us by phone'."),
+    )
+
+    class Meta:
+        model = Deliverability
+        fields: list[str] = []
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.blocked_since is None:
+            raise ValidationError(_("Mail to this contact is not blocked."))
+        return data
+
+
+class BlockedFilter(admin.SimpleListFilter):
+    title = _("mail")
+    parameter_name = "blocked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Blocked")), ("no", _("Deliverable"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(blocked_since__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Deliverability)
+class DeliverabilityAdmin(admin.ModelAdmin):
+    """Addresses the email provider reported as bouncing: a delivery fact, not consent. An officer
+    lifts a block here with a reason (contacts.deliverability.block_lift)."""
+
+    form = LiftForm
+    list_display = ("contact", "blocked_since", "block_reason", "soft_bounces")
+    list_filter = (BlockedFilter, "block_reason")
+    list_select_related = ("contact",)
+    readonly_fields = ("contact", "blocked_since", "block_reason", "soft_bounces")
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # only the provider's reports block an address
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        block_lift(contact=obj.contact, actor=request.user, reason=form.cleaned_data["lift_reason"])

@@ -175,3 +175,31 @@ class SuppressedIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.digest[:12]}…"
+
+
+class Deliverability(models.Model):
+    """Whether mail reaches a contact's address: a fact about delivery, not a consent choice.
+
+    A hard bounce blocks at once; soft bounces are counted and block at MAIL_SOFT_BOUNCE_LIMIT in
+    a row (a delivery resets nothing: providers rarely report one). The eligibility selector keeps
+    a blocked contact out of every email (consent.selectors); an officer lifts a block with a
+    reason, kept in the history.
+    """
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", _("The address does not exist (hard bounce)")
+        SOFT_BOUNCES = "soft_bounces", _("Repeated temporary failures (soft bounces)")
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="deliverability")
+    soft_bounces = models.PositiveIntegerField(_("soft bounces in a row"), default=0)
+    blocked_since = models.DateTimeField(_("blocked since"), null=True, blank=True, db_index=True)
+    block_reason = models.CharField(_("why blocked"), max_length=16, choices=Reason.choices, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("deliverability")
+        verbose_name_plural = _("deliverability")
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {'blocked' if self.blocked_since else 'deliverable'}"

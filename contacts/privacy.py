@@ -1,4 +1,4 @@
-from contacts.models import Contact
+from contacts.models import Contact, Deliverability
 from core.registry import Erasure, register
 
 register(
@@ -17,5 +17,12 @@ register(
         "processing_restricted",
     ],
     contact_path="",
+    erasure=Erasure.DELETE,
+)
+
+register(
+    Deliverability,
+    fields=["soft_bounces", "blocked_since", "block_reason"],
+    contact_path="contact",
     erasure=Erasure.DELETE,
 )

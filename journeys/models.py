@@ -241,6 +241,7 @@ class Enrolment(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from the journey's list")
         ERASED = "erased", _("Erased")
         NO_EMAIL = "no_email", _("No email address")
+        UNDELIVERABLE = "undeliverable", _("Mail to the address bounced")
         JOURNEY_STOPPED = "journey_stopped", _("Journey stopped")
 
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrolments")

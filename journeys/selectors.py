@@ -38,6 +38,7 @@ def journey_criteria(journey: Journey) -> dict:
         "min_level": journey.min_level,
         "purpose": journey.purpose if journey.purpose_id else None,
         "subscription_list": journey.subscription_list if journey.subscription_list_id else None,
+        "channel": "email",  # a journey mails: an address blocked by bounces leaves it
     }
 
 

@@ -48,6 +48,7 @@ def _request_figures() -> dict:
     # The dashboard spans the apps; these figures belong to dsr and journeys (imported here only).
     from dsr import dashboard as dsr_dashboard
     from journeys import dashboard as journeys_dashboard
+    from mailsignals import dashboard as mail_dashboard
 
     return {
         "journeys": journeys_dashboard.journeys_live(),
@@ -55,6 +56,7 @@ def _request_figures() -> dict:
         "queue": dsr_dashboard.queue_now(),
         "completion": dsr_dashboard.days_to_complete_by_type(),
         "erasures": dsr_dashboard.erasures_and_restrictions_by_month(),
+        "mail": mail_dashboard.rates_by_list(),
     }
 
 

@@ -26,6 +26,7 @@ PRODUCT_APPS = (
     "staff",
     "imports",
     "webhooks",
+    "mailsignals",
 )
 # Append-only evidence: no role may add, change or delete consent change records or access log entries.
 NOBODY = {
@@ -54,6 +55,8 @@ MARKETER_PERMISSIONS = {
 }
 AUDITOR_PERMISSIONS = {
     "webhooks.view_delivery",  # which downstream system confirmed what; not the systems' secrets
+    "contacts.view_deliverability",
+    "mailsignals.view_mailsignal",
     "contacts.view_contact",
     "contacts.view_sensitive_contact",
     "consent.view_*",

@@ -134,6 +134,9 @@ class ListEmailMessage(MarketingEmailMessage):
             ),
         }
         super().__init__(*args, headers=headers, way_out=way_out, **kwargs)
+        # Sent through a provider (django-anymail), its bounce, complaint and unsubscribe reports
+        # carry this back, so they act on this list (mailsignals.services). SMTP ignores it.
+        self.metadata = {"list": subscription_list.slug}
 
     def message(self):
         msg = super().message()

@@ -18,6 +18,7 @@ LAYERS = [
     {"consent"},
     {"subscriptions"},
     {"journeys", "dsr", "imports"},
+    {"mailsignals"},
     {"reports"},
     {"operations"},
     {"bench", "demo"},

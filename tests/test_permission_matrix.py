@@ -20,6 +20,7 @@ from django_celery_beat.models import (
 
 from consent.models import ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
+from contacts.deliverability import bounce_record
 from contacts.models import SuppressedIdentity
 from contacts.suppression import suppression_add
 from core.models import ComplianceSettings
@@ -28,6 +29,7 @@ from dsr.services import dsr_create
 from imports.models import ImportRun, ImportSource
 from journeys.models import EmailTemplate, Enrolment, JourneyTask, Score, ScoringModel, ScoringRule
 from journeys.services import journeys_run, lead_scores_compute, segment_export_start
+from mailsignals.models import MailSignal
 from staff.api_auth import api_key_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
@@ -72,6 +74,8 @@ MATRIX = {
     "imports.importrun": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "webhooks.endpoint": {"view": {O}, "add": {O}, "change": {O}, "delete": {O}},
     "webhooks.delivery": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
+    "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
@@ -125,6 +129,12 @@ def make_object(label, user):
             Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
             consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
             return Delivery.objects.get()
+        case "contacts.deliverability":
+            contact = ContactFactory()
+            bounce_record(contacts=[contact], hard=True, evidence="test")
+            return contact.deliverability
+        case "mailsignals.mailsignal":
+            return MailSignal.objects.create(esp="Mailgun", event_id="evt-1", kind="hard_bounce")
         case "contacts.suppressedidentity":
             suppression_add(email="erased@example.org", reason="DSR-TEST")
             return SuppressedIdentity.objects.get()

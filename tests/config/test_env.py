@@ -4,7 +4,7 @@ naming the variable, instead of falling back to a default in production."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_email, env_int, env_list, env_str
+from config.env import env_anymail, env_bool, env_choice, env_email, env_int, env_list, env_str
 
 
 @pytest.fixture
@@ -141,3 +141,21 @@ def settings_with(monkeypatch, **env):
 def test_the_settings_refuse_to_start_on_a_malformed_value(monkeypatch, env, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         settings_with(monkeypatch, **env)
+
+
+def test_an_anymail_url_sends_through_that_provider_and_an_unknown_one_is_refused(env, monkeypatch):
+    env("anymail://mailgun")
+    assert env_email("SOME_SETTING", "console:") == {"EMAIL_BACKEND": "anymail.backends.mailgun.EmailBackend"}
+    env("anymail://pigeon")
+    with pytest.raises(ImproperlyConfigured, match="anymail://<provider>"):
+        env_email("SOME_SETTING", "console:")
+
+
+def test_anymail_settings_come_from_their_variables(monkeypatch):
+    import os
+
+    for name in [n for n in os.environ if n.startswith("ANYMAIL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ANYMAIL_MAILGUN_API_KEY", "key-1")
+    monkeypatch.setenv("ANYMAIL_WEBHOOK_SECRET", "a:b, c:d ,")
+    assert env_anymail() == {"MAILGUN_API_KEY": "key-1", "WEBHOOK_SECRET": ["a:b", "c:d"]}

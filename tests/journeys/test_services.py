@@ -9,6 +9,7 @@ from django.utils import timezone
 from consent.models import Source
 from consent.selectors import Ineligibility, ineligibility_reason
 from consent.services import consent_change
+from contacts.deliverability import bounce_record
 from contacts.services import contact_update
 from core.models import ComplianceSettings
 from journeys.models import Enrolment, Journey, JourneyTask
@@ -126,11 +127,21 @@ def _leave_by(reason, contact, journey):
         contact.delete()
     elif reason == "journey_stopped":
         journey_stop(journey=journey)
+    elif reason == "undeliverable":  # the provider reported a hard bounce (mailsignals)
+        bounce_record(contacts=[contact], hard=True, evidence="test:hard-bounce")
 
 
 @pytest.mark.parametrize(
     "reason",
-    ["below_minimum", "purpose_withdrawn", "restricted", "unsubscribed", "erased", "journey_stopped"],
+    [
+        "below_minimum",
+        "purpose_withdrawn",
+        "restricted",
+        "unsubscribed",
+        "erased",
+        "journey_stopped",
+        "undeliverable",
+    ],
 )
 def test_who_no_longer_qualifies_exits_with_the_reason_and_gets_nothing_more(member, smtp, reason):
     news = SubscriptionList.objects.create(name="News", slug="news")
@@ -157,7 +168,7 @@ def test_who_no_longer_qualifies_exits_with_the_reason_and_gets_nothing_more(mem
         assert JourneyTask.objects.get().contact == staying
 
 
-@pytest.mark.parametrize("reason", ["unsubscribed", "below_minimum", "restricted"])
+@pytest.mark.parametrize("reason", ["unsubscribed", "below_minimum", "restricted", "undeliverable"])
 def test_the_exit_reason_is_the_rule_the_eligibility_selector_names(member, smtp, monkeypatch, reason):
     """The reason is not worked out again beside the selector: it is the selector's own."""
     news = SubscriptionList.objects.create(name="News", slug="news")
