@@ -212,7 +212,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         ("Requests", REQUEST_COLUMNS, requests),
         ("Requests by type", REQUEST_SUMMARY_COLUMNS, request_summary),
         ("Erasures", ERASURE_COLUMNS, erasures),
-        ("Waived downstream acknowledgements", WAIVER_COLUMNS, waivers),
+        ("Waived acknowledgements", WAIVER_COLUMNS, waivers),
         ("Records of processing", PROCESSING_COLUMNS, processing_records()),
     ]
     return summary, tables

@@ -59,6 +59,7 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
         "Requests",
         "Requests by type",
         "Erasures",
+        "Waived acknowledgements",
         "Records of processing",
     ]
     summary = dict(_sheet(book, "Summary")[1])

@@ -131,7 +131,7 @@ def test_an_officer_waives_a_dead_system_with_a_reason_that_the_report_shows(
     assert request.status == Status.COMPLETED
     today = timezone.localdate()
     _summary, tables = compliance_report_data(start=today - dt.timedelta(days=1), end=today)
-    (waivers,) = [rows for title, _header, rows in tables if title == "Waived downstream acknowledgements"]
+    (waivers,) = [rows for title, _header, rows in tables if title == "Waived acknowledgements"]
     assert [row[1:4] for row in waivers] == [
         [request.reference, "CRM", "CRM retired; its data deleted by hand"]
     ]
