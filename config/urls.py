@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
+    # The public pages' language switcher (Django's set_language: POST, CSRF, a same-site `next` only).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("operations.urls")),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
+from core.languages import in_language
 from core.mail import templated_message
 from core.models import ComplianceSettings
 from core.normalize import normalize_email
@@ -59,7 +60,8 @@ def center_link_send(*, email: str) -> int:
         "days": settings.SUBSCRIPTION_CENTER_LINK_DAYS,
         "organisation": ComplianceSettings.load().organisation(),
     }
-    templated_message(
-        subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email
-    ).send()
+    with in_language(*(contact.language for contact in contacts)):
+        templated_message(
+            subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email
+        ).send()
     return len(links)
