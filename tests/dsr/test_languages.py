@@ -65,9 +65,3 @@ def test_a_known_persons_stored_language_beats_the_one_the_request_was_made_in(s
     request = DataSubjectRequest.objects.get()
     assert request.language == "en"
     assert html_lang_of(smtp.messages[-1]) == "de"  # the acknowledgement
-
-
-def test_a_request_made_in_english_is_answered_in_english(smtp):
-    submit(Client(**ENGLISH), "someone@example.org")
-    Client(**GERMAN).post(confirm_link(smtp, "someone@example.org"))
-    assert [html_lang_of(m) for m in smtp.messages] == ["en", "en"]

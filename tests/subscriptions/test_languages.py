@@ -112,12 +112,6 @@ def test_a_german_contacts_link_opens_the_center_in_german_whatever_the_browser_
     assert "Monthly news" not in body
 
 
-def test_a_contact_without_a_language_gets_the_browsers(news_list):
-    contact = ContactFactory(email="jane@example.org")
-    assert html_lang(open_center(Client(**GERMAN), contact)) == "de"
-    assert html_lang(open_center(Client(**ENGLISH), contact)) == "en"
-
-
 def test_the_switcher_changes_the_language_and_beats_the_stored_one(news_list):
     contact = ContactFactory(email="lena@example.de", language="de")
     client = Client(enforce_csrf_checks=True, **ENGLISH)
@@ -196,3 +190,22 @@ def test_the_switcher_on_a_personal_links_page_logs_no_token(news_list, caplog):
     assert switched["Location"] == path  # back to the same page, on our own site
     assert html_lang(client.get(path)) == "en"
     assert token not in caplog.text
+
+
+def test_the_emailed_center_link_is_in_the_stored_language_whoever_asks(smtp):
+    ContactFactory(email="lena@example.de", language="de")
+    Client(**ENGLISH).post("/preferences/link/", {"email": "lena@example.de"})
+    (message,) = smtp.messages
+    assert '<html lang="de">' in message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_a_journeys_list_email_names_the_list_in_the_contacts_language(news_list, smtp):
+    from journeys.emails import journey_email
+    from journeys.models import EmailTemplate
+
+    template = EmailTemplate.objects.create(name="News", subject="News", body="Hello {{ first_name }}!")
+    lena = ContactFactory(first_name="Lena", email="lena@example.de", language="de")
+    journey_email(template=template, contact=lena, subscription_list=news_list).send()
+    (message,) = smtp.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Monatsnachrichten" in text and "Monthly news" not in text
