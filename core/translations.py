@@ -16,6 +16,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.safe_json import text_problem
+
 # What a translation may hold, and how long each text may be (the default fields' own limits).
 TRANSLATED_FIELDS = {"name": 100, "description": 2000}
 LABELS = {"name": _("Name"), "description": _("Description")}
@@ -59,6 +61,8 @@ def validate_translations(value) -> None:
                 )
             elif not isinstance(text, str) or not text.strip():
                 errors.append(_("The %(language)s %(key)s is empty.") % {"language": code, "key": key})
+            elif problem := text_problem(text):
+                errors.append(f"{code} {key}: {problem}")
             elif len(text) > limit:
                 errors.append(
                     _("The %(language)s %(key)s is longer than %(limit)d characters.")
@@ -69,10 +73,13 @@ def validate_translations(value) -> None:
 
 
 def translations_field() -> models.JSONField:
+    # Not editable as raw JSON: the admin edits it through translations_form's fields, one per
+    # language and text; the validator still runs on every full_clean().
     return models.JSONField(
         _("translations"),
         default=dict,
         blank=True,
+        editable=False,
         validators=[validate_translations],
         help_text=_("The name and description in the other languages; blank ones show the default wording."),
     )

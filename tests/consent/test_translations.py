@@ -93,6 +93,8 @@ def test_a_list_translation_is_refused_when_it_is_blank_only_in_spaces(client_as
         ({"de": {"name": 3}}, "is empty"),
         ({"de": {"name": "R" * 101}}, "longer than 100"),
         ({"de": {}}, "at least one"),
+        ({"de": {"name": "Rund\x00brief"}}, "NUL character"),  # PostgreSQL refuses it in jsonb
+        ({"de": {"name": "Rund\ud800brief"}}, "lone surrogate"),
         (["de", "Rundbrief"], "must be an object"),
     ],
 )
