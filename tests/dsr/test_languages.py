@@ -65,3 +65,17 @@ def test_a_known_persons_stored_language_beats_the_one_the_request_was_made_in(s
     request = DataSubjectRequest.objects.get()
     assert request.language == "en"
     assert html_lang_of(smtp.messages[-1]) == "de"  # the acknowledgement
+
+
+def test_the_erasure_receipt_of_a_german_person_is_german_though_the_contact_is_gone(smtp, privacy_officer):
+    from dsr.services import dsr_create, dsr_erase, dsr_start, dsr_verify
+
+    ContactFactory(email="lena@example.de", language="de")
+    request, _ = dsr_create(kind="erase", email="lena@example.de", channel="email", language="en")
+    dsr_verify(request=request, actor=privacy_officer, how="replied from the address")
+    try:
+        dsr_erase(request=dsr_start(request=request, actor=privacy_officer), actor=privacy_officer)
+    finally:
+        translation.activate("en")
+    (receipt,) = smtp.messages
+    assert html_lang_of(receipt) == "de"
