@@ -209,3 +209,22 @@ def test_a_journeys_list_email_names_the_list_in_the_contacts_language(news_list
     (message,) = smtp.messages
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "Monatsnachrichten" in text and "Monthly news" not in text
+
+
+def test_a_confirmation_in_another_language_than_the_request_keeps_both_wordings(news_list, smtp, logging_on):
+    contact = ContactFactory(email="lena@example.de", language="de")
+    consent_change(contact=contact, level=3, source=Source.IMPORT)
+    client = Client()
+    open_center(client, contact)
+    client.post(CENTER, center_form(contact, lists=str(news_list.pk)))
+    (link,) = smtp.links("lena@example.de")
+    english = Client()
+    english.cookies["django_language"] = "en"  # this browser chose English with the switcher
+    path = urlparse(link).path
+    assert html_lang(english.get(path)) == "en"
+    english.post(path, {"lists_offered": "1", "lists": str(news_list.pk)})
+    record = ConsentChange.objects.filter(contact=contact, source=Source.DOUBLE_OPT_IN).first()
+    asked = WordingVersion.objects.get(digest=record.evidence["wording"])
+    confirmed = WordingVersion.objects.get(digest=record.evidence["wording_confirmed"])
+    assert (asked.content["language"], confirmed.content["language"]) == ("de", "en")
+    assert confirmed.content["lists"]["monthly-news"] == "Monthly news: "
