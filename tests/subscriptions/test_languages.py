@@ -228,3 +228,12 @@ def test_a_confirmation_in_another_language_than_the_request_keeps_both_wordings
     confirmed = WordingVersion.objects.get(digest=record.evidence["wording_confirmed"])
     assert (asked.content["language"], confirmed.content["language"]) == ("de", "en")
     assert confirmed.content["lists"]["monthly-news"] == "Monthly news: "
+
+
+def test_the_coming_of_age_invitation_is_in_the_stored_language(smtp):
+    from subscriptions.tasks import send_center_invitation
+
+    teen = ContactFactory(email="tia@example.de", language="de")
+    assert send_center_invitation(teen.pk) is True
+    (message,) = smtp.messages
+    assert '<html lang="de">' in message.get_body(preferencelist=("html",)).get_content()
