@@ -40,6 +40,14 @@ def person_language_activate(request, language: str | None) -> None:
     request.LANGUAGE_CODE = language
 
 
+def browser_language_activate(request) -> None:
+    """Back to what the browser asks (switcher cookie, then Accept-Language), e.g. once a person
+    cleared their stored language."""
+    language = translation.get_language_from_request(request)
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()
+
+
 def mail_language(*candidates: str | None) -> str:
     """The first known language of `candidates` (stored, then submitted), else the default."""
     for code in candidates:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from core.ids import parse_id
-from core.languages import person_language_activate, request_language
+from core.languages import browser_language_activate, person_language_activate, request_language
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
@@ -121,7 +121,10 @@ def center(request):
         page = services.center_show(contact=contact, meta=_meta(request), gpc=gpc)
     if page.saved is not None:
         # A language chosen in the form is the person's choice for this answer already.
-        person_language_activate(request, page.contact.language)
+        if page.contact.language:
+            person_language_activate(request, page.contact.language)
+        elif page.saved.language_changed:
+            browser_language_activate(request)
         context = {"outcome": page.saved, "pending": page.saved.request}
         return render(request, "subscriptions/center_saved.html", context)
     return render(request, "subscriptions/center.html", page.context())

@@ -237,3 +237,12 @@ def test_the_coming_of_age_invitation_is_in_the_stored_language(smtp):
     assert send_center_invitation(teen.pk) is True
     (message,) = smtp.messages
     assert '<html lang="de">' in message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_clearing_the_stored_language_in_the_center_answers_in_the_browsers(news_list, smtp):
+    contact = ContactFactory(email="lena@example.de", language="de")
+    client = Client(**ENGLISH)
+    assert html_lang(open_center(client, contact)) == "de"
+    saved = client.post(CENTER, center_form(contact, language=""))
+    contact.refresh_from_db()
+    assert contact.language == "" and html_lang(saved) == "en"
