@@ -22,6 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("", include("core.urls")),
+    # The public pages' language switcher (Django's set_language: POST, CSRF, a same-site `next` only).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("operations.urls")),
     path("", include("subscriptions.urls")),
     path("", include("dsr.urls")),

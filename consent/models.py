@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.levels import ConsentLevel
+from core.translations import Translated, translations_field
 
 
 class Source(models.TextChoices):
@@ -55,12 +56,13 @@ class ProcessingRecord(models.Model):
         abstract = True
 
 
-class Purpose(ProcessingRecord):
+class Purpose(Translated, ProcessingRecord):
     """A consent option such as "Newsletter", answered yes or no per contact."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("key"), max_length=100, unique=True)
     description = models.TextField(_("wording shown to the contact"), blank=True)
+    translations = translations_field()
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

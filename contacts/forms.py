@@ -47,6 +47,7 @@ class ContactAdminForm(forms.ModelForm):
             "email",
             "phone",
             "country",
+            "language",
             "consent_given",
             "tracking_allowed",
             "is_child",

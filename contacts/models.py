@@ -1,5 +1,6 @@
 from contextlib import suppress
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -28,6 +29,14 @@ class Contact(models.Model):
         blank=True,
         validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter country code, e.g. DE."))],
         help_text=_("ISO 3166 alpha-2 code, e.g. DE."),
+    )
+    # The language pages and emails use for this person; blank: not known (the browser decides).
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Pages reached by this person's links and every email to them use it."),
     )
 
     # Written only by consent.services (rule 1 of DESIGN.md).

@@ -9,6 +9,7 @@ register(
         "email",
         "phone",
         "country",
+        "language",
         "date_of_birth",
         "is_child",
         "guardian",

@@ -18,6 +18,7 @@ PROFILE_FIELDS = frozenset(
         "email",
         "phone",
         "country",
+        "language",
         "is_child",
         "guardian",
         "processing_restricted",
@@ -94,3 +95,13 @@ def contact_update(*, contact: Contact, actor=None, reason: str = "", **fields) 
     for name in changed:
         setattr(contact, name, getattr(locked, name))
     return locked
+
+
+def contact_language_set(*, contact: Contact, language: str, actor=None, reason: str = "") -> bool:
+    """Set the language a person's pages and emails use, with history. Not consent: it changes
+    nothing that is processed, so it is written here and never as a consent change record.
+    True when it changed; a code that is not one of settings.LANGUAGES is refused."""
+    if language == contact.language:
+        return False
+    contact_update(contact=contact, actor=actor, reason=reason or "language chosen", language=language)
+    return True

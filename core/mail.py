@@ -3,11 +3,14 @@ alternative, both from templates/emails/<template>.txt/.html, under the organisa
 (logo or name and colour on top of the HTML) and with its details at the foot."""
 
 import re
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
+from core.languages import mail_language
 from core.links import absolute
 from core.models import ComplianceSettings
 
@@ -53,19 +56,29 @@ def _before_body_close(html: str, addition: str) -> str:
     return html[:at] + addition + html[at:]
 
 
-def templated_message(*, subject: str, template: str, context: dict, to: str) -> EmailMultiAlternatives:
+def templated_message(
+    *, subject: str, template: str, context: dict, to: str, language: str | None = None
+) -> EmailMultiAlternatives:
     """A text email with an HTML alternative, both from templates/emails/<template>.txt/.html,
-    branded, with the organisation's details at the foot of both."""
-    face = email_face()
-    context = {**face, **context}
-    footer_text, footer_html = organisation_footer(face)
-    text = render_to_string(f"emails/{template}.txt", context)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=(text.rstrip("\n") + footer_text) if footer_text else text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-    )
-    html = render_to_string(f"emails/{template}.html", context)
-    message.attach_alternative(_before_body_close(with_brand_header(html, face), footer_html), "text/html")
+    branded, with the organisation's details at the foot of both.
+
+    `language`: the recipient's (core.languages.mail_language); the bodies and a lazy subject are
+    rendered in it. A subject formatted with % is already text: build it inside
+    core.languages.in_language, as the callers do. None renders in the active language (staff mail).
+    """
+    with translation.override(mail_language(language)) if language else nullcontext():
+        face = email_face()
+        context = {**face, **context}
+        footer_text, footer_html = organisation_footer(face)
+        text = render_to_string(f"emails/{template}.txt", context)
+        message = EmailMultiAlternatives(
+            subject=str(subject),
+            body=(text.rstrip("\n") + footer_text) if footer_text else text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+        )
+        html = render_to_string(f"emails/{template}.html", context)
+        message.attach_alternative(
+            _before_body_close(with_brand_header(html, face), footer_html), "text/html"
+        )
     return message

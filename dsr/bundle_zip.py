@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.files import written_whole
+from core.languages import in_language
 from core.xlsx import FORMULA_START, write_workbook_sheets
 from dsr.models import ExportBundle
 from dsr.package_pdf import summary_pdf
@@ -103,10 +104,12 @@ def _zone(sections: list[dict]) -> str:
 def zip_write(bundle: ExportBundle, sections: list[dict], target: Path) -> Path:
     """The ZIP the person downloads: the summary first, README, schema, JSON and CSV per section,
     one XLSX."""
-    context = summary_context(bundle, sections)
+    with in_language(*bundle.request.person_languages()):  # the summary speaks the person's language
+        context = summary_context(bundle, sections)
+        summary = summary_html(context), summary_pdf(context)
     with written_whole(target) as out, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(SUMMARY_HTML, summary_html(context))
-        archive.writestr(SUMMARY_PDF, summary_pdf(context))
+        archive.writestr(SUMMARY_HTML, summary[0])
+        archive.writestr(SUMMARY_PDF, summary[1])
         archive.writestr("README.txt", _readme(bundle, sections))
         schema = [
             {

@@ -28,19 +28,28 @@ LINK_KIND = "dsr-intake"
 LINK_LIFETIME = timedelta(hours=48)
 
 
-def request_submit(*, kind: str, email: str = "", phone: str = "", name: str = "", details: str = ""):
+def request_submit(
+    *, kind: str, email: str = "", phone: str = "", name: str = "", details: str = "", language: str = ""
+):
     """The public form: with an address, confirm it by a link first; with a phone number only,
     the request joins the queue unverified and an officer calls back to check who asks (Art. 12(6))."""
     if email:
-        return submission_create(kind=kind, email=email, phone=phone, name=name, details=details)
+        return submission_create(
+            kind=kind, email=email, phone=phone, name=name, details=details, language=language
+        )
     request, _joined = dsr_create(
-        kind=kind, phone=phone, channel=DataSubjectRequest.Channel.WEB, name=name, details=details
+        kind=kind,
+        phone=phone,
+        channel=DataSubjectRequest.Channel.WEB,
+        name=name,
+        details=details,
+        language=language,
     )
     return request
 
 
 def submission_create(
-    *, kind: str, email: str, phone: str = "", name: str = "", details: str = ""
+    *, kind: str, email: str, phone: str = "", name: str = "", details: str = "", language: str = ""
 ) -> RequestSubmission | None:
     """Store a submission and queue the email with its confirmation link (sent after commit).
 
@@ -58,6 +67,7 @@ def submission_create(
         phone=phone,
         name=name.strip()[:200],
         details=details.strip(),
+        language=language,
         nonce=nonce,
         digest=tokens.digest(tokens.derive(nonce)),
         expires_at=timezone.now() + LINK_LIFETIME,
@@ -137,6 +147,7 @@ def submission_confirm(*, link: str) -> Outcome:
         channel=DataSubjectRequest.Channel.WEB,
         name=submission.name,
         details=submission.details,
+        language=submission.language,
     )
     if request.verified_at is None:
         request = dsr_verify(

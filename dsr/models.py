@@ -54,6 +54,8 @@ class DataSubjectRequest(models.Model):
     details = models.TextField(_("what they ask"), blank=True)
     channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
     contacts = models.ManyToManyField("contacts.Contact", blank=True, related_name="data_requests")
+    # The language the request was made in: its emails use it when no contact's language is known.
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
     verification = models.CharField(_("how identity was verified"), max_length=200, blank=True)
@@ -83,6 +85,12 @@ class DataSubjectRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.get_kind_display()}"
+
+    def person_languages(self) -> list[str]:
+        """The languages to write to the requester in, best first: their contacts' stored
+        language, then the language the request was made in (core.languages.mail_language)."""
+        stored = [c.language for c in self.contacts.all() if c.language] if self.pk else []
+        return [*stored, self.language]
 
     def due_counted_from(self, start):
         from core.models import ComplianceSettings
@@ -147,6 +155,7 @@ class RequestSubmission(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True, max_length=5000)
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
     nonce = models.CharField(max_length=32, unique=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -72,11 +72,12 @@ def _purposes(sections) -> list[dict]:
         record = records.get(row.get("purpose_id"))
         out.append(
             {
-                "name": row.get("purpose") or (record.name if record else ""),
+                # The register's wording in the person's language (core.translations), else the row's.
+                "name": record.shown_name if record else row.get("purpose") or "",
                 "answer": _yes_no(row.get("granted")),
                 "since": _moment(row.get("changed_at")),
                 "source": row.get("source_name") or "",
-                "description": record.description if record else "",
+                "description": record.shown_description if record else "",
                 "legal_basis": record.get_legal_basis_display() if record else "",
                 "recipients": record.recipients if record else "",
                 "retention": record.retention if record else "",
@@ -95,7 +96,7 @@ def _lists(sections) -> list[dict]:
         record = records.get(row.get("subscription_list_id"))
         out.append(
             {
-                "name": row.get("subscription_list") or (record.name if record else ""),
+                "name": record.shown_name if record else row.get("subscription_list") or "",
                 "status": row.get("status_name") or "",
                 "since": _moment(row.get("changed_at")),
                 "recipients": record.recipients if record else "",

@@ -39,6 +39,7 @@ def dsr_create(
     details: str = "",
     actor=None,
     link_by_phone: bool = True,
+    language: str = "",
 ) -> tuple[DataSubjectRequest, bool]:
     """Open a request, or join the open one of the same type for the same address (or number).
 
@@ -46,7 +47,7 @@ def dsr_create(
     may share one). A request by telephone or letter may give a phone number only.
     link_by_phone=False: the number is kept for the officer but links nobody, for a request whose
     address is proven and whose number is not (the public page): a typed number must not open
-    someone else's data."""
+    someone else's data. `language`: the one the request was made in (for its emails)."""
     email, phone = _requester_checked(kind=kind, email=email, phone=phone)
     # Two submissions at once (API calls, confirmed links) make one request: locking the open
     # requests is not enough while there is none yet, so the address (or number) and type are
@@ -67,6 +68,7 @@ def dsr_create(
         requester_name=name.strip(),
         details=details.strip(),
         channel=channel,
+        language=language,
         received_at=now,
         due_at=now + timedelta(days=ComplianceSettings.load().request_response_days),
     )
@@ -276,24 +278,27 @@ def dsr_erase(*, request, actor, expected_status: str | None = None):
     if locked.verified_at is None:
         raise ValidationError(_("Verify the requester's identity before erasing anything."))
     send_to = locked.requester_email  # the request itself is pseudonymised by the erasure
+    languages = locked.person_languages()  # read before the contacts (and their language) go
     record = contacts_erase(contacts=list(locked.contacts.all()), actor=actor, request=locked)
     locked.refresh_from_db()
     _complete_unless_downstream_waits(locked, actor, "erased")
     if send_to:
         # Sent from this process after commit, not queued: the broker never holds the address.
-        transaction.on_commit(lambda: _send_erasure_receipt(record, send_to))
+        transaction.on_commit(lambda: _send_erasure_receipt(record, send_to, languages))
     return record
 
 
-def _send_erasure_receipt(record, to: str) -> None:
+def _send_erasure_receipt(record, to: str, languages: list[str]) -> None:
+    from core.languages import in_language
     from core.mail import templated_message
 
-    templated_message(
-        subject=_("Your data has been erased (%(ref)s)") % {"ref": record.request.reference},
-        template="erasure_receipt",
-        context={"record": record, "reference": record.request.reference},
-        to=to,
-    ).send()
+    with in_language(*languages):
+        templated_message(
+            subject=_("Your data has been erased (%(ref)s)") % {"ref": record.request.reference},
+            template="erasure_receipt",
+            context={"record": record, "reference": record.request.reference},
+            to=to,
+        ).send()
 
 
 @transaction.atomic

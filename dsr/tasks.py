@@ -3,7 +3,9 @@ import smtplib
 from celery import shared_task
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.languages import in_language
 from core.mail import templated_message
 from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume_stale
 from dsr.intake import submission_send, submissions_purge
@@ -21,12 +23,13 @@ def remind_deadlines() -> int:
 
 
 def _send_link(submission, link: str) -> None:
-    templated_message(
-        subject=_("Please confirm your request about your data"),
-        template="dsr_confirm_address",
-        context={"submission": submission, "link": link},
-        to=submission.email,
-    ).send()
+    with in_language(submission.language):  # the language the request was typed in
+        templated_message(
+            subject=_("Please confirm your request about your data"),
+            template="dsr_confirm_address",
+            context={"submission": submission, "link": link},
+            to=submission.email,
+        ).send()
 
 
 @shared_task(name="dsr.send_submission_link", **MAIL_RETRY)
@@ -40,12 +43,13 @@ def _mail_requester(request_id: int, *, subject: str, template: str) -> bool:
     request = DataSubjectRequest.objects.filter(pk=request_id).first()
     if request is None or not request.requester_email:
         return False
-    templated_message(
-        subject=subject % {"ref": request.reference},
-        template=template,
-        context={"request": request, "status_url": status_link_url(request=request)},
-        to=request.requester_email,
-    ).send()
+    with in_language(*request.person_languages()):
+        templated_message(
+            subject=str(subject) % {"ref": request.reference},
+            template=template,
+            context={"request": request, "status_url": status_link_url(request=request)},
+            to=request.requester_email,
+        ).send()
     return True
 
 
@@ -53,14 +57,16 @@ def _mail_requester(request_id: int, *, subject: str, template: str) -> bool:
 def send_acknowledgement(request_id: int) -> bool:
     """Tell the requester their request is in the queue, with its reference and deadline."""
     return _mail_requester(
-        request_id, subject=_("%(ref)s: we have your request"), template="dsr_acknowledgement"
+        request_id, subject=gettext_lazy("%(ref)s: we have your request"), template="dsr_acknowledgement"
     )
 
 
 @shared_task(name="dsr.send_extension_notice", **MAIL_RETRY)
 def send_extension_notice(request_id: int) -> bool:
     """Tell the requester the new deadline and why (GDPR Art. 12(3))."""
-    return _mail_requester(request_id, subject=_("%(ref)s: we need more time"), template="dsr_extension")
+    return _mail_requester(
+        request_id, subject=gettext_lazy("%(ref)s: we need more time"), template="dsr_extension"
+    )
 
 
 @shared_task(name="dsr.purge_submissions")
@@ -97,15 +103,16 @@ def send_bundle_link(bundle_id: int) -> bool:
     bundle = ExportBundle.objects.select_related("request").filter(pk=bundle_id).first()
     if bundle is None or not bundle.request.requester_email or not bundle.link_nonce:
         return False
-    templated_message(
-        subject=_("%(ref)s: your data is ready") % {"ref": bundle.request.reference},
-        template="dsr_bundle_ready",
-        context={
-            "bundle": bundle,
-            "link": bundle_link(bundle),
-            "max": 5,
-            "status_url": status_link_url(request=bundle.request),
-        },
-        to=bundle.request.requester_email,
-    ).send()
+    with in_language(*bundle.request.person_languages()):
+        templated_message(
+            subject=_("%(ref)s: your data is ready") % {"ref": bundle.request.reference},
+            template="dsr_bundle_ready",
+            context={
+                "bundle": bundle,
+                "link": bundle_link(bundle),
+                "max": 5,
+                "status_url": status_link_url(request=bundle.request),
+            },
+            to=bundle.request.requester_email,
+        ).send()
     return True

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core.languages import person_language_activate, request_language
 from core.security import rate_limited
 from dsr import bundles, intake, status_links
 from dsr.forms import RequestForm
@@ -19,7 +20,7 @@ STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410
 def request_form(request):
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        intake.request_submit(**form.cleaned_data)
+        intake.request_submit(**form.cleaned_data, language=request_language(request))
         # The same page whoever the address or number belongs to, known, unknown or erased: no
         # enumeration. Which page depends only on what was typed (an address, or a number only).
         if form.cleaned_data["email"]:
@@ -35,6 +36,8 @@ def confirm(request, token):
     outcome = (
         intake.submission_confirm(link=token) if request.method == "POST" else intake.submission_find(token)
     )
+    if outcome.submission is not None:  # the link's page in the language the request was made in
+        person_language_activate(request, outcome.submission.language)
     return render(
         request, "dsr/request_confirm.html", {"outcome": outcome}, status=STATUS_CODES[outcome.status]
     )
@@ -46,6 +49,7 @@ def download(request, token):
     """GET shows a button, POST sends the file: a link scanner's GET uses up no download."""
     try:
         bundle = bundles.bundle_find(token)
+        person_language_activate(request, next(filter(None, bundle.request.person_languages()), ""))
         if request.method == "GET":
             return render(request, "dsr/download.html", {"bundle": bundle})
         path = bundles.bundle_download(bundle=bundle)

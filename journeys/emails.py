@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext as _
 
+from core.languages import in_language
 from core.links import absolute
 from core.mail import email_face, organisation_footer, with_brand_header
 from journeys import placeholders
@@ -50,7 +51,15 @@ def journey_email(
     """The message, not yet sent, with its way out in text and HTML: the template's own
     {{ unsubscribe_url }} and {{ preferences_url }}, and a footer with those it does not place.
     Mail for a list leaves the list (and carries its one-click unsubscribe header); mail of a
-    journey without a list stops all marketing."""
+    journey without a list stops all marketing. What the product adds (footer, forward note) is in
+    the contact's language; the template's own text is as written."""
+    with in_language(contact.language):
+        return _journey_email(
+            template=template, contact=contact, subscription_list=subscription_list, forward_link=forward_link
+        )
+
+
+def _journey_email(*, template, contact, subscription_list, forward_link: str) -> MarketingEmailMessage:
     way_out = way_out_for(contact=contact, subscription_list=subscription_list)
     links = {"unsubscribe_url": way_out.unsubscribe_url, "preferences_url": way_out.preferences_url}
     subject, text, html = render_template(template, contact, links)

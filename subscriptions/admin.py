@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from consent.models import Source
 from contacts.selectors import rows_visible_to
+from core.translations import translation_fields, translations_form
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import RequestMeta, consent_request_renew, describe, subscription_set
@@ -19,6 +20,7 @@ from subscriptions.services import RequestMeta, consent_request_renew, describe,
 
 @admin.register(SubscriptionList)
 class SubscriptionListAdmin(SimpleHistoryAdmin):
+    form = translations_form()
     list_display = (
         "name",
         "slug",
@@ -36,6 +38,7 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = [
         (None, {"fields": ["name", "slug", "description", "purpose", "min_level", "public", "active"]}),
+        (_("In other languages"), {"fields": translation_fields()}),
         (
             _("Record of processing (GDPR Art. 30)"),
             {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},

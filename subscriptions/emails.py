@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from core.languages import in_language
 from core.mail import templated_message
 from core.models import ComplianceSettings
 from subscriptions.services import center_link, describe, list_email_headers, unsubscribe_link
@@ -17,7 +18,14 @@ from subscriptions.services.links import leave_link
 
 
 def send_consent_request(request, link: str) -> None:
-    """The double opt-in email: what confirming does, in plain words, and the link."""
+    """The double opt-in email: what confirming does, in plain words, and the link; in the
+    language of whoever confirms (the contact, or a child's guardian)."""
+    reader = request.contact.guardian if request.on_behalf_of_child else request.contact
+    with in_language(getattr(reader, "language", ""), request.contact.language):
+        _consent_request_message(request, link).send()
+
+
+def _consent_request_message(request, link: str):
     context = {
         "changes": describe(request.changes),
         "link": link,
@@ -25,23 +33,24 @@ def send_consent_request(request, link: str) -> None:
         "for_child": request.on_behalf_of_child,
         "child": request.contact if request.on_behalf_of_child else None,
     }
-    templated_message(
+    return templated_message(
         subject=_("Please confirm your choices"),
         template="consent_request",
         context=context,
         to=request.sent_to,
-    ).send()
+    )
 
 
 def send_coming_of_age_invitation(contact, link: str) -> None:
     """A child became an adult: their choices are now theirs to make."""
     context = {"contact": contact, "link": link, "age": ComplianceSettings.load().age_of_consent}
-    templated_message(
-        subject=_("Your privacy choices are now yours"),
-        template="came_of_age",
-        context=context,
-        to=contact.email,
-    ).send()
+    with in_language(contact.language):
+        templated_message(
+            subject=_("Your privacy choices are now yours"),
+            template="came_of_age",
+            context=context,
+            to=contact.email,
+        ).send()
 
 
 class NoWayOut(Exception):
@@ -68,7 +77,7 @@ def way_out_for(*, contact, subscription_list=None) -> WayOut:
     if subscription_list is None:
         return WayOut(leave_link(contact=contact), preferences)
     unsubscribe = unsubscribe_link(contact=contact, subscription_list=subscription_list)
-    return WayOut(unsubscribe, preferences, list_name=subscription_list.name)
+    return WayOut(unsubscribe, preferences, list_name=subscription_list.shown_name)
 
 
 def way_out_footer(way_out: WayOut, *, placed: set[str] = frozenset()) -> tuple[str, str]:

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
@@ -26,21 +27,28 @@ class PreferencesForm(forms.Form):
         label=_("Email"), required=False, help_text=_("A new address is used once you confirm it.")
     )
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    # Not consent: saved by contacts.services.contact_language_set, never as a consent change.
+    language = forms.ChoiceField(
+        label=_("Language of our pages and emails"),
+        required=False,
+        help_text=_("Without a choice we follow your browser's language."),
+    )
 
     def __init__(self, *args, contact, purposes, lists, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
         top = CHILD_MAXIMUM if contact.is_child else ConsentLevel.PROFILING
         self.fields["consent_given"].choices = [
             (level.value, f"{level.label} — {DESCRIPTIONS[level]}") for level in ConsentLevel if level <= top
         ]
         self.fields["lists"].choices = [
-            (lst.pk, f"{lst.name} — {lst.description}".rstrip(" —")) for lst in lists
+            (lst.pk, f"{lst.shown_name} — {lst.shown_description}".rstrip(" —")) for lst in lists
         ]
         self.purposes = list(purposes)
         for purpose in self.purposes:
             self.fields[f"purpose_{purpose.slug}"] = forms.ChoiceField(
-                label=purpose.name,
-                help_text=purpose.description,
+                label=purpose.shown_name,
+                help_text=purpose.shown_description,
                 choices=YES_NO,
                 widget=forms.RadioSelect,
                 required=False,

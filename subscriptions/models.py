@@ -5,12 +5,14 @@ from simple_history.models import HistoricalRecords
 
 from consent.models import ProcessingRecord, Source
 from core.levels import ConsentLevel
+from core.translations import Translated, translations_field
 
 
-class SubscriptionList(ProcessingRecord):
+class SubscriptionList(Translated, ProcessingRecord):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("key"), max_length=100, unique=True)
     description = models.TextField(_("what subscribers get"), blank=True)
+    translations = translations_field()
     purpose = models.ForeignKey(
         "consent.Purpose",
         verbose_name=_("purpose it needs"),

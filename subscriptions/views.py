@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from core.ids import parse_id
+from core.languages import browser_language_activate, person_language_activate, request_language
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
@@ -74,7 +75,26 @@ def center_entry(request, token):
 
 
 def _center_contact(request) -> Contact | None:
-    return Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    if contact is not None:
+        person_language_activate(request, contact.language)
+    return contact
+
+
+def _link_person(request, token: str, kind: str) -> None:
+    """The page of a personal link speaks its contact's language (core.languages); an expired
+    link still names its contact, a forged one nobody."""
+    try:
+        access = tokens.resolve(token, kind=kind)
+    except tokens.InvalidLink:
+        return
+    except tokens.ExpiredLink as expired:
+        access = expired.token
+    person = access.contact
+    waiting = getattr(access, "consent_request", None) if kind == AccessToken.Kind.CONFIRM else None
+    if waiting is not None and waiting.on_behalf_of_child and person.guardian_id:
+        person = person.guardian  # the guardian reads and confirms a child's request
+    person_language_activate(request, person.language)
 
 
 def _session_over(request):
@@ -100,6 +120,11 @@ def center(request):
     else:
         page = services.center_show(contact=contact, meta=_meta(request), gpc=gpc)
     if page.saved is not None:
+        # A language chosen in the form is the person's choice for this answer already.
+        if page.contact.language:
+            person_language_activate(request, page.contact.language)
+        elif page.saved.language_changed:
+            browser_language_activate(request)
         context = {"outcome": page.saved, "pending": page.saved.request}
         return render(request, "subscriptions/center_saved.html", context)
     return render(request, "subscriptions/center.html", page.context())
@@ -156,6 +181,7 @@ def center_rejoin(request):
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):
     """GET shows what will be confirmed and a button; the POST applies it. Link scanners only GET."""
+    _link_person(request, token, AccessToken.Kind.CONFIRM)
     if request.method == "POST":
         if request.POST.get("action") == "renew":
             services.consent_request_renew(link=token, meta=_meta(request))
@@ -207,6 +233,7 @@ def signup(request, slug):
             email=form.cleaned_data["email"],
             first_name=form.cleaned_data["first_name"],
             meta=_meta(request),
+            language=request_language(request),
         )
         # The same page whether the address was known, new or undeliverable: no enumeration.
         return render(request, "subscriptions/signup_sent.html", {"list": subscription_list})
@@ -217,6 +244,7 @@ def signup(request, slug):
 @rate_limited("unsubscribe", per_minute=30)
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
+    _link_person(request, token, AccessToken.Kind.UNSUBSCRIBE)
     if request.method == "GET":
         try:
             access = tokens.resolve(token, kind=AccessToken.Kind.UNSUBSCRIBE)
@@ -243,6 +271,7 @@ def unsubscribe_undo(request, token):
         return _invalid(request)
     except tokens.ExpiredLink as expired:
         access = expired.token  # leaving works with an old link; its undo only asks by email
+    person_language_activate(request, access.contact.language)
     result = services.list_rejoin(
         contact=access.contact, subscription_list=access.subscription_list, meta=_meta(request)
     )
@@ -254,6 +283,7 @@ def unsubscribe_undo(request, token):
 def leave(request, token):
     """The "stop all marketing" link: GET asks (link scanners only GET), the button's POST leaves
     everything. A browser form with its CSRF token, not RFC 8058 one-click."""
+    _link_person(request, token, AccessToken.Kind.LEAVE)
     try:
         if request.method == "GET":
             tokens.resolve(token, kind=AccessToken.Kind.LEAVE)

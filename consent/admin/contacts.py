@@ -176,7 +176,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         if sees_sensitive(request):
             protection += SENSITIVE_CONTACT_FIELDS
         fieldsets = [
-            (None, {"fields": [*CONTACT_IDENTITY_FIELDS, "country"]}),
+            (None, {"fields": [*CONTACT_IDENTITY_FIELDS, "country", "language"]}),
             (_("Data protection"), {"fields": protection}),
         ]
         editable = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)

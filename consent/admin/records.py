@@ -15,15 +15,18 @@ from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
 from contacts.selectors import sees_sensitive
+from core.translations import translation_fields, translations_form
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 
 
 @admin.register(Purpose)
 class PurposeAdmin(SimpleHistoryAdmin):
+    form = translations_form()
     list_display = ("name", "slug", "legal_basis", "active", "created_at")
     list_filter = ("active", "legal_basis")
     fieldsets = [
         (None, {"fields": ["name", "slug", "description", "active"]}),
+        (_("In other languages"), {"fields": translation_fields()}),
         (
             _("Record of processing (GDPR Art. 30)"),
             {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},

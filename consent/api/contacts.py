@@ -56,6 +56,7 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             *CONTACT_IDENTITY_FIELDS,
+            "language",
             "consent_given",
             "consent_level",
             "tracking_allowed",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from consent.models import Source
 from consent.services import consent_change
 from contacts.models import Contact
-from contacts.services import contact_update
+from contacts.services import contact_language_set, contact_update
 from core.levels import ConsentLevel
 from core.normalize import normalize_email
 from subscriptions.models import ConsentRequest, SubscriptionList
@@ -41,6 +41,8 @@ class CenterOutcome:
     applied: list[str] = field(default_factory=list)
     left: list[SubscriptionList] = field(default_factory=list)
     request: ConsentRequest | None = None
+    # A new language for pages and emails: not consent, so never one of the `applied` lines.
+    language_changed: bool = False
 
     @property
     def waiting(self) -> Waiting | None:
@@ -61,8 +63,17 @@ def center_submit(*, contact: Contact, data, meta: RequestMeta, gpc: bool) -> Ce
     page = center_page(contact, gpc=gpc, data=data)
     if page.form.is_valid():
         try:
-            page.saved = preferences_update(contact=contact, **page.form.choices(), meta=meta, gpc=gpc)
+            with transaction.atomic():
+                page.saved = preferences_update(contact=contact, **page.form.choices(), meta=meta, gpc=gpc)
+                # Only a form that offered the choice changes it (an older page posts none).
+                if "language" in data:
+                    page.saved.language_changed = contact_language_set(
+                        contact=contact,
+                        language=page.form.cleaned_data["language"],
+                        reason="subscription center",
+                    )
         except ValidationError as error:
+            page.saved = None
             page.form.add_error(None, error)
     return page
 
@@ -145,14 +156,14 @@ def _lists_leave(
     # page did not show. A lower level also ends the subscriptions that need more than it allows.
     unticked = [pk for pk in held if active[pk].public and pk not in kept]
     too_low = [pk for pk in held if "level" in narrow and active[pk].min_level > new_level]
-    for list_id in sorted(set(unticked) | set(too_low), key=lambda pk: active[pk].name):
+    for list_id in sorted(set(unticked) | set(too_low), key=lambda pk: active[pk].shown_name):
         subscription_set(
             contact=contact,
             subscription_list=active[list_id],
             status=Status.UNSUBSCRIBED,
             source=Source.SUBSCRIPTION_CENTER,
         )
-        outcome.applied.append(_("You left “%(list)s”.") % {"list": active[list_id].name})
+        outcome.applied.append(_("You left “%(list)s”.") % {"list": active[list_id].shown_name})
         if active[list_id].public:  # the center can offer these back (subscriptions.services.rejoin)
             outcome.left.append(active[list_id])
     opt_out_siblings(contact, narrow=narrow, left=unticked, evidence=evidence)

@@ -112,6 +112,7 @@ def center_page(contact: Contact, *, gpc: bool, gpc_applied: bool = False, data=
         "last_name": contact.last_name,
         "email": contact.email,
         "phone": contact.phone,
+        "language": contact.language,
         **{f"purpose_{slug}": "yes" if granted else "no" for slug, granted in state["purposes"].items()},
     }
     form = PreferencesForm(

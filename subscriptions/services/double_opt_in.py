@@ -246,6 +246,11 @@ def _confirmed_apply(
         "sent_to": request.sent_to,
         "wording": request.wording.digest,
     }
+    # The confirmation page showed the wording in its own language (the person's, or the one they
+    # switched to); kept too when it is not the version the request was made with.
+    shown = wording_current()
+    if shown.pk != request.wording_id:
+        evidence["wording_confirmed"] = shown.digest
     if request.on_behalf_of_child:
         evidence.update(confirmed_by="guardian", guardian=contact.guardian_id)
     with transaction.atomic():
@@ -308,7 +313,8 @@ def describe(changes: dict) -> list[str]:
         lines.append(
             _("Consent level “%(level)s”: %(text)s") % {"level": level.label, "text": DESCRIPTIONS[level]}
         )
-    names = dict(Purpose.objects.values_list("slug", "name"))
+    # Names in the active language (the page's, or the email's: core.translations).
+    names = {p.slug: p.shown_name for p in Purpose.objects.filter(slug__in=changes.get("purposes", {}))}
     for slug in changes.get("purposes", {}):
         lines.append(_("Yes to “%(purpose)s”") % {"purpose": names.get(slug, slug)})
     if changes.get("tracking"):
@@ -318,9 +324,9 @@ def describe(changes: dict) -> list[str]:
         if lst.min_level > changes.get("level", 0):
             needs.append(str(ConsentLevel(lst.min_level).label))
         if lst.purpose_id and lst.purpose.slug not in changes.get("purposes", {}):
-            needs.append(lst.purpose.name)
+            needs.append(lst.purpose.shown_name)
         suffix = _(" (which needs: %(needs)s)") % {"needs": ", ".join(needs)} if needs else ""
-        lines.append(_("Subscribe to “%(list)s”") % {"list": lst.name} + suffix)
+        lines.append(_("Subscribe to “%(list)s”") % {"list": lst.shown_name} + suffix)
     if "email" in changes:
         lines.append(_("Use %(email)s as your email address") % {"email": changes["email"]})
     return lines

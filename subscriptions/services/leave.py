@@ -68,7 +68,7 @@ def everything_leave(
                 source=Source.SUBSCRIPTION_CENTER,
             )
             left.append(sub.subscription_list_id)
-            outcome.lists_left.append(sub.subscription_list.name)
+            outcome.lists_left.append(sub.subscription_list.shown_name)
         opt_out_siblings(contact, narrow=narrow, left=left, evidence=evidence)
     return outcome
 

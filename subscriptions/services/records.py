@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from consent.models import Purpose, Source
 from contacts.models import Contact
 from core.levels import DESCRIPTIONS, ConsentLevel
+from core.translations import base_language
 from subscriptions.models import Subscription, SubscriptionList, WordingVersion
 from webhooks.models import EventType
 from webhooks.outbox import event_publish
@@ -33,12 +35,17 @@ class RequestMeta:
 
 
 def wording_current() -> WordingVersion:
-    """The texts the public pages show now, stored once per version (the evidence of what was agreed to)."""
+    """The texts the public pages show now, in the language they are shown in (the active one),
+    stored once per version: the evidence of what was agreed to, and in which language."""
     content = {
+        "language": base_language(get_language()),
         "levels": {str(level.value): f"{level.label}: {DESCRIPTIONS[level]}" for level in ConsentLevel},
-        "purposes": {p.slug: f"{p.name}: {p.description}" for p in Purpose.objects.filter(active=True)},
+        "purposes": {
+            p.slug: f"{p.shown_name}: {p.shown_description}" for p in Purpose.objects.filter(active=True)
+        },
         "lists": {
-            lst.slug: f"{lst.name}: {lst.description}" for lst in SubscriptionList.objects.filter(active=True)
+            lst.slug: f"{lst.shown_name}: {lst.shown_description}"
+            for lst in SubscriptionList.objects.filter(active=True)
         },
     }
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)

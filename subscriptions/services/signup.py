@@ -10,6 +10,7 @@ from consent.models import Source
 from contacts.models import Contact
 from contacts.services import contact_create
 from contacts.suppression import is_suppressed
+from core.languages import known_language
 from core.locks import lock_name
 from core.normalize import normalize_email
 from core.security import recipient_limit_reached
@@ -22,14 +23,20 @@ from subscriptions.services.records import RequestMeta, Status, subscription_set
 
 
 def signup(
-    *, subscription_list: SubscriptionList, email: str, first_name: str, meta: RequestMeta
+    *,
+    subscription_list: SubscriptionList,
+    email: str,
+    first_name: str,
+    meta: RequestMeta,
+    language: str = "",
 ) -> ConsentRequest | None:
     """Sign-up form: find or create the contact (pending, level 0) and ask for confirmation.
 
     An erased person's address (suppression list) is refused: nothing is created and nothing is
     sent (None); an officer can lift the suppression if that person asks to come back. So is an
     address that got its hour's confirmation emails already. Callers answer the same in every case
-    (no enumeration).
+    (no enumeration). A new contact keeps `language` (the one the page was shown in) for its
+    pages and emails; a known contact's stored language is theirs to change in the center.
     """
     email = normalize_email(email)
     if is_suppressed(email=email):
@@ -43,7 +50,10 @@ def signup(
         created = contact is None
         if created:
             contact = contact_create(
-                email=email, first_name=first_name.strip()[:150], reason="public sign-up form"
+                email=email,
+                first_name=first_name.strip()[:150],
+                language=known_language(language),
+                reason="public sign-up form",
             )
         try:
             with transaction.atomic():

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
+from core.languages import in_language
 from core.mail import templated_message
 from core.normalize import normalize_email
 from core.security import recipient_limit_reached
@@ -57,7 +58,8 @@ def center_link_send(*, email: str) -> int:
         "links": links,
         "days": settings.SUBSCRIPTION_CENTER_LINK_DAYS,
     }
-    templated_message(
-        subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email
-    ).send()
+    with in_language(*(contact.language for contact in contacts)):
+        templated_message(
+            subject=_("Your link to your privacy choices"), template="center_link", context=context, to=email
+        ).send()
     return len(links)

@@ -65,6 +65,11 @@ def test_reading_a_contact_with_its_consent_by_role(request, api_as, holly, pers
         ]
 
 
+def test_a_contacts_language_is_read_through_the_api(api_as, marketer):
+    lena = ContactFactory(email="lena@example.de", language="de")
+    assert api_as(marketer).get(f"/api/v1/contacts/{lena.pk}/").json()["language"] == "de"
+
+
 def test_a_marketer_cannot_read_sensitive_fields(api_as, holly, marketer, privacy_officer):
     child = ContactFactory(email="kid@contoso.com", is_child=True, guardian=holly)
     assert api_as(marketer).get(f"/api/v1/contacts/{child.pk}/").json()["sensitive"] is None

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from subscriptions.models import SubscriptionList
+from tests.pages import same_page
 
 pytestmark = pytest.mark.django_db(transaction=True)  # mail leaves on commit, as in production
 
@@ -21,7 +22,7 @@ def test_twelve_sign_ups_of_one_address_from_twelve_clients_send_three_emails(sm
     url = reverse("subscriptions:signup", args=["news"])
     responses = post_from_12_clients(url, {"email": "Target@Example.org", "agree": "on"})
     assert {r.status_code for r in responses} == {200}
-    assert len({r.content for r in responses}) == 1  # the same page, limited or not
+    assert len({same_page(r) for r in responses}) == 1  # the same page, limited or not
     assert [m["To"] for m in smtp.messages] == ["target@example.org"] * 3
     Client(REMOTE_ADDR="198.51.100.99").post(url, {"email": "other@example.org", "agree": "on"})
     assert smtp.messages[-1]["To"] == "other@example.org"  # another address is not affected
@@ -33,6 +34,6 @@ def test_twelve_request_forms_for_one_address_from_twelve_clients_send_three_ema
     url = reverse("dsr:request")
     responses = post_from_12_clients(url, {"kind": "access", "email": "target@example.org"})
     assert {r.status_code for r in responses} == {200}
-    assert len({r.content for r in responses}) == 1
+    assert len({same_page(r) for r in responses}) == 1
     assert [m["To"] for m in smtp.messages] == ["target@example.org"] * 3
     assert RequestSubmission.objects.count() == 3  # the others stored nothing

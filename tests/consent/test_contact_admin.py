@@ -53,6 +53,7 @@ def form_data(contact=None, **overrides):
             consent_given=str(contact.consent_given),
             tracking_allowed=str(contact.tracking_allowed),
             guardian=str(contact.guardian_id or ""),
+            language=contact.language,
         )
         if contact.is_child:
             data["is_child"] = "on"
@@ -586,3 +587,18 @@ def test_a_guardian_that_is_no_contact_is_a_form_error_not_a_server_error(
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["guardian"]
     assert not Contact.objects.filter(email="ida@example.org").exists()
+
+
+def test_officer_sets_a_contacts_language_with_history_and_no_consent_record(
+    client_as, privacy_officer, logging_on
+):
+    contact = ContactFactory(email="lena@example.de")
+    page = client_as(privacy_officer).get(change_url(contact)).content.decode()
+    assert 'name="language"' in page and '<option value="de">Deutsch</option>' in page
+    data = form_data(contact, language="de", justification="she wrote to us in German")
+    response = client_as(privacy_officer).post(change_url(contact), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert contact.language == "de"
+    assert contact.history.filter(language="de", history_user=privacy_officer).exists()
+    assert not ConsentChange.objects.filter(contact=contact).exists()

@@ -160,3 +160,32 @@ def test_the_summary_names_the_controller_and_the_privacy_contact_the_officer_se
     assert "Contoso Ltd" in html
     assert "Dana Protector, dpo@contoso.example" in html
     assert "write to privacy@contoso.example" in html  # not the address mail is sent from
+
+
+def test_a_german_persons_summary_names_purposes_and_lists_in_german(
+    holly, privacy_officer, client_as, client, smtp
+):
+    from django.utils import translation
+
+    from consent.models import Purpose
+    from contacts.services import contact_language_set
+
+    contact_language_set(contact=holly, language="de")
+    Purpose.objects.filter(slug="news").update(translations={"de": {"name": "Rundbrief"}})
+    SubscriptionList.objects.filter(slug="monthly").update(translations={"de": {"name": "Monatsauszug"}})
+    try:
+        archive = _package(privacy_officer, client_as, client, smtp)
+    finally:
+        translation.activate("en")
+    html = archive.read("summary.html").decode()
+    assert '<html lang="de">' in html
+    assert "<td>Rundbrief" in html and "<li>Monatsauszug" in html
+    assert "<td>Newsletter" not in html and "Monthly digest" not in html
+    assert "Partner offers" in html  # no German wording given: the organisation's own
+    # The email with the download link is in German too.
+    (ready,) = [
+        m
+        for m in smtp.messages
+        if "/requests/download/" in m.get_body(preferencelist=("plain",)).get_content()
+    ]
+    assert '<html lang="de">' in ready.get_body(preferencelist=("html",)).get_content()

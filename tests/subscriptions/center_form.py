@@ -9,6 +9,7 @@ def center_form(contact, **overrides) -> dict:
         "last_name": contact.last_name,
         "email": contact.email,
         "phone": contact.phone,
+        "language": contact.language,
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

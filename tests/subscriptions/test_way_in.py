@@ -171,7 +171,7 @@ def test_the_page_does_the_same_work_for_every_address(
         sql = [q["sql"] for q in queries.captured_queries]
         assert response.status_code == 200 and len(queued) == 1
         assert not any("contacts_contact" in s or "suppressedidentity" in s for s in sql)
-        work.append((len(sql), response.content))
+        work.append((len(sql), CSRF_INPUT.sub(b"", response.content)))  # the switcher's token is random
     assert len(set(work)) == 1
 
 
