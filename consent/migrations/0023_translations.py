@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consent', '0021_move_compliance_settings'),
+        ('consent', '0022_provider_sources'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0007_accesstoken_leave'),
+        ('subscriptions', '0008_provider_sources'),
     ]
 
     operations = [

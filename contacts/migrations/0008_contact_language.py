@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0006_restricted_contact_permission'),
+        ('contacts', '0007_deliverability'),
     ]
 
     operations = [

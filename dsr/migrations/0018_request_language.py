@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dsr', '0015_rename_deadline_reminders_task'),
+        ('dsr', '0017_downstream_waiver'),
     ]
 
     operations = [
