@@ -86,6 +86,9 @@ SAME_IN_GERMAN = {
     "ZIP",
     "Excel",
     "DSGVO",
+    # The switcher names each language in itself (Django's name_local), the same on every page.
+    "Deutsch",
+    "English",
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
@@ -192,7 +195,8 @@ def world(lang: str) -> SimpleNamespace:
     news = SubscriptionList.objects.create(
         name="News", slug="news", description="Monthly news.", purpose=newsletter, public=True
     )
-    ivy = ContactFactory(first_name="Ivy", last_name="Ivanova", email="ivy@example.org")
+    # Ivy's stored language is the one rendered: every email to her follows it (core.languages).
+    ivy = ContactFactory(first_name="Ivy", last_name="Ivanova", email="ivy@example.org", language=lang)
     consent_change(contact=ivy, level=3, purposes={newsletter: True}, source=Source.IMPORT)
     subscription_set(contact=ivy, subscription_list=news, status="subscribed", source=Source.IMPORT)
     ivy.refresh_from_db()
@@ -562,7 +566,7 @@ def _erasure_receipt(w):
         receipt["files"][entry.name] = {"files": 1, "how": entry.how}
     request = SimpleNamespace(reference="DSR-2026-0001")
     record = SimpleNamespace(request=request, receipt=receipt, performed_at=timezone.now())
-    _send_erasure_receipt(record, "ivy@example.org")
+    _send_erasure_receipt(record, "ivy@example.org", [w.lang])
 
 
 def _deadlines(w):
@@ -617,7 +621,7 @@ EMAILS = {
     "center link": lambda w: center_link_send(email="ivy@example.org"),
     "center link, two records": _center_link_two,
     "DSR confirm the address": lambda w: dsr_tasks.send_submission_link(
-        intake.submission_create(kind="erase", email="ivy@example.org").pk
+        intake.submission_create(kind="erase", email="ivy@example.org", language=w.lang).pk
     ),
     "DSR acknowledgement": lambda w: dsr_tasks.send_acknowledgement(_dsr_request(w).pk),
     "DSR extension": lambda w: dsr_tasks.send_extension_notice(
