@@ -1,13 +1,13 @@
 """Issue 18's whole public journey in a real browser (Chromium, no JavaScript), with the real
 broker, a Celery worker and real SMTP: a person who only knows her address gets her link, raises
-her consent and confirms it, leaves a list from a journey email's visible link and undoes it,
-leaves everything with one click, asks for her data and follows the request's status page to the
-download.
+her consent in German and confirms it, goes back to English, leaves a list from a journey email's
+visible link and undoes it, leaves everything with one click, asks for her data and follows the
+request's status page to the download.
 
 Each step is a function of its own, run in the order of STEPS, and names what the person sees and
-what the database then holds. A step added later (the raise in German, following the request's
-status page to its download) is one more function in that tuple. Every page is photographed at
-420 px and 1280 px into VAR_DIR/screenshots/ (var/test/screenshots/ under `make test`).
+what the database then holds; a new step is one more function in that tuple. Every page is
+photographed at 420 px and 1280 px into VAR_DIR/screenshots/ (var/test/screenshots/ under
+`make test`).
 """
 
 import re
@@ -15,14 +15,16 @@ import zipfile
 from dataclasses import dataclass, field
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
-from consent.models import PurposeConsent, Source
+from consent.models import ConsentChange, PurposeConsent, Source
 from consent.services import consent_change
 from contacts.models import Contact
 from core.models import ComplianceSettings
 from dsr.models import DataSubjectRequest
-from subscriptions.models import Subscription, SubscriptionList
+from subscriptions.models import Subscription, SubscriptionList, WordingVersion
 from tests.conftest import Inbox, wait_for
 from tests.factories import ContactFactory, PurposeFactory, UserFactory, make_journey
 
@@ -124,27 +126,51 @@ def asks_for_her_link(holly: Person, base: str) -> None:
     expect(holly.page.get_by_label("First name")).to_have_value("Holly")
 
 
-def raises_her_consent_and_confirms_it(holly: Person, base: str) -> None:
-    holly.page.get_by_role("group", name="Newsletter", exact=True).get_by_label("Yes").check()
+def de(english: str) -> str:
+    """The German the product shows for one of its English strings (the shipped catalogue)."""
+    with translation.override("de"):
+        return gettext(english)
+
+
+def raises_her_consent_in_german_and_confirms_it(holly: Person, base: str) -> None:
+    holly.page.get_by_label("Language", exact=True).select_option("de")
+    holly.click("Change language")  # the switcher: this browser now reads German
+    holly.sees_heading(de("Your subscription center"), shot="center-de")
+    assert holly.page.locator("html").get_attribute("lang") == "de"
+
+    holly.page.get_by_label(de("Language of our pages and emails")).select_option("de")  # and her mail
+    holly.page.get_by_role("group", name="Newsletter", exact=True).get_by_label(de("Yes")).check()
     holly.page.get_by_label("Monthly news", exact=False).check()
-    holly.click("Save my choices")
-    holly.sees_heading("Please confirm from your inbox", shot="center-saved-waiting")
-    holly.sees("We are sending an email to h***@contoso.com to confirm")
+    holly.click(de("Save my choices"))
+    holly.sees_heading(de("Please confirm from your inbox"), shot="center-saved-waiting-de")
     assert holly.answers() == {} and not Subscription.objects.filter(contact=holly.contact).exclude(
         status=Subscription.Status.PENDING
     )  # nothing widened before she confirms
+    assert holly.now().language == "de"
 
-    holly.page.get_by_role("link", name="Back to your subscription center").click()
-    holly.sees_heading("Waiting for your confirmation", shot="center-waiting")
-
-    holly.opens_link_in(holly.next_email(about="/confirm/"), containing="/confirm/")
-    holly.sees_heading("Please confirm", shot="confirm")
+    mail = holly.next_email(about="/confirm/")
+    assert 'lang="de"' in mail.get_body(preferencelist=("html",)).get_content()  # her language
+    holly.opens_link_in(mail, containing="/confirm/")
+    holly.sees_heading(de("Please confirm"), shot="confirm-de")
     holly.sees("Monthly news")
-    holly.click("Yes, I confirm")
-    holly.sees_heading("Thank you, confirmed", shot="confirmed")
+    holly.click(de("Yes, I confirm"))
+    holly.sees_heading(de("Thank you, confirmed"), shot="confirmed-de")
     assert holly.answers() == {"newsletter": True}
     assert holly.subscription() == Subscription.Status.SUBSCRIBED
     assert holly.now().consent_given == 4
+    # The evidence keeps the German wording she was shown and agreed to.
+    record = ConsentChange.objects.filter(contact=holly.contact, source=Source.DOUBLE_OPT_IN).latest("id")
+    assert WordingVersion.objects.get(digest=record.evidence["wording"]).content["language"] == "de"
+
+
+def goes_back_to_english(holly: Person, base: str) -> None:
+    holly.page.goto(base + "/preferences/")
+    holly.page.get_by_label(de("Language"), exact=True).select_option("en")
+    holly.click(de("Change language"))
+    holly.page.get_by_label("Language of our pages and emails").select_option("en")
+    holly.click("Save my choices")
+    holly.sees_heading("Your language is saved", shot="language-saved")
+    assert holly.now().language == "en" and holly.answers() == {"newsletter": True}  # consent untouched
 
 
 def unsubscribes_from_a_journey_email(holly: Person, base: str) -> None:
@@ -240,7 +266,8 @@ def follows_her_request_to_the_download(holly: Person, base: str) -> None:
 
 STEPS = (
     asks_for_her_link,
-    raises_her_consent_and_confirms_it,
+    raises_her_consent_in_german_and_confirms_it,
+    goes_back_to_english,
     unsubscribes_from_a_journey_email,
     undoes_the_unsubscribe,
     leaves_everything_with_one_click,
