@@ -11,3 +11,17 @@ def admin_search(client, url: str, term: str, **params):
     assert response.status_code == 302, response.status_code
     assert term not in response["Location"]
     return client.get(response["Location"])
+
+
+# The compliance settings form as the browser posts it, with the values a new installation has.
+SETTINGS_FORM = {
+    "double_opt_in_expiry_hours": "72",
+    "age_of_consent": "16",
+    "request_response_days": "30",
+    "request_clock_starts_at": "receipt",
+    "access_log_retention_days": "730",
+    "interaction_retention_days": "365",
+    "export_link_days": "7",
+    "segment_export_retention_days": "30",
+    "import_upload_retention_days": "30",
+}

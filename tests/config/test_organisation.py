@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from core.models import ComplianceSettings
 from subscriptions.models import SubscriptionList
+from tests.admin_helpers import SETTINGS_FORM
 
 pytestmark = pytest.mark.django_db
 
@@ -74,15 +75,7 @@ def test_the_privacy_officer_sets_the_details_in_the_compliance_settings(client_
     form = officer.get(url).content.decode()
     assert "Organisation (shown on every public page)" in form and 'name="organisation_name"' in form
     data = {
-        "double_opt_in_expiry_hours": "72",
-        "age_of_consent": "16",
-        "request_response_days": "30",
-        "request_clock_starts_at": "receipt",
-        "access_log_retention_days": "730",
-        "interaction_retention_days": "365",
-        "export_link_days": "7",
-        "segment_export_retention_days": "30",
-        "import_upload_retention_days": "30",
+        **SETTINGS_FORM,
         "organisation_name": "Contoso Ltd",
         "privacy_contact_email": "privacy@contoso.example",
     }

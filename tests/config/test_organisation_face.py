@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from core.models import ComplianceSettings
 from subscriptions.services import center_link_send
+from tests.admin_helpers import SETTINGS_FORM
 from tests.factories import ContactFactory
 from tests.images import HTML, SVG, image_bytes
 
@@ -26,15 +27,7 @@ PUBLIC_PAGES = [
 ]
 # The rest of the settings form as the browser posts it (the values a new installation has).
 FORM = {
-    "double_opt_in_expiry_hours": "72",
-    "age_of_consent": "16",
-    "request_response_days": "30",
-    "request_clock_starts_at": "receipt",
-    "access_log_retention_days": "730",
-    "interaction_retention_days": "365",
-    "export_link_days": "7",
-    "segment_export_retention_days": "30",
-    "import_upload_retention_days": "30",
+    **SETTINGS_FORM,
     "organisation_name": "Contoso Ltd",
 }
 

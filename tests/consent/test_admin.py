@@ -10,7 +10,7 @@ from consent.models import ConsentChange, Source
 from consent.services import consent_change, consent_changes_pseudonymise
 from core.models import ComplianceSettings
 from staff.models import AccessLogEntry
-from tests.admin_helpers import admin_search
+from tests.admin_helpers import SETTINGS_FORM, admin_search
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,15 +146,7 @@ def test_switching_consent_logging_on_in_the_admin_takes_effect_and_is_itself_re
     url = reverse("admin:core_compliancesettings_change", args=[1])
     data = {
         "log_consent_changes": "on",
-        "double_opt_in_expiry_hours": "72",
-        "age_of_consent": "16",
-        "request_response_days": "30",
-        "request_clock_starts_at": "receipt",
-        "access_log_retention_days": "730",
-        "interaction_retention_days": "365",
-        "export_link_days": "7",
-        "segment_export_retention_days": "30",
-        "import_upload_retention_days": "30",
+        **SETTINGS_FORM,
     }
     assert client_as(privacy_officer).post(url, data).status_code == 302
     consent_change(contact=contact, level=2, source=Source.IMPORT)
