@@ -5,6 +5,7 @@ an unsubscribe reported by the provider leaves the list. Each provider event app
 from __future__ import annotations
 
 import hashlib
+import re
 
 from django.db import IntegrityError, transaction
 
@@ -21,6 +22,7 @@ from subscriptions.services import subscription_set
 Kind = MailSignal.Kind
 # A complaint ends what the person objected to: marketing and profiling (GDPR Art. 21(2)-(3)).
 LEVEL_AFTER_COMPLAINT = ConsentLevel.SUBSCRIPTIONS
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")  # a list's key; anything else names no list of ours
 
 
 def signal_kind(event) -> str | None:
@@ -39,12 +41,28 @@ def signal_kind(event) -> str | None:
     return None
 
 
+def _plain(value, limit: int) -> str:
+    """The provider's identifier as it came, if a column and the evidence can hold it; else ""."""
+    text = str(value or "")
+    return text if len(text) <= limit and text.isascii() and text.isprintable() else ""
+
+
 def _event_id(esp: str, event) -> str:
-    if event.event_id:
-        return str(event.event_id)[:200]
-    # Some providers give none: the same report hashes to the same id.
-    parts = [esp, event.event_type, event.message_id or "", event.recipient or "", str(event.timestamp or "")]
-    return "sha256:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    given = str(event.event_id or "")
+    if _plain(given, 200):
+        return given
+    # None given, or one a column cannot hold as it is (too long, NUL, control characters): the
+    # same report always hashes to the same id.
+    parts = [
+        esp,
+        event.event_type,
+        given,
+        event.message_id or "",
+        event.recipient or "",
+        str(event.timestamp or ""),
+    ]
+    digest = hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "sha256:" + digest
 
 
 def mail_signal_apply(*, esp: str, event) -> MailSignal | None:
@@ -57,8 +75,9 @@ def mail_signal_apply(*, esp: str, event) -> MailSignal | None:
         address = ""
     if kind is None or not address:
         return None
-    listed = (event.metadata or {}).get("list")
-    chosen = SubscriptionList.objects.filter(slug=listed).first() if isinstance(listed, str) else None
+    listed = event.metadata.get("list") if isinstance(event.metadata, dict) else None
+    slug_like = isinstance(listed, str) and SLUG.fullmatch(listed)
+    chosen = SubscriptionList.objects.filter(slug=listed).first() if slug_like else None
     try:
         with transaction.atomic():
             contacts = list(Contact.objects.select_for_update().filter(email=address).order_by("pk"))
@@ -69,7 +88,11 @@ def mail_signal_apply(*, esp: str, event) -> MailSignal | None:
                 contact=contacts[0] if contacts else None,
                 subscription_list=chosen,
             )
-            evidence = {"provider": esp, "event_id": record.event_id, "message_id": event.message_id or ""}
+            evidence = {
+                "provider": esp,
+                "event_id": record.event_id,
+                "message_id": _plain(event.message_id, 300),
+            }
             _apply(kind, contacts, chosen, evidence)
     except IntegrityError:
         return None  # the provider sent this event before: applied once already

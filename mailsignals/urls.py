@@ -5,7 +5,7 @@ from functools import wraps
 
 from anymail import urls as anymail_urls
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.urls import URLPattern
 
 
@@ -14,7 +14,10 @@ def _guarded(view):
     def guarded(request, *args, **kwargs):
         if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
             raise Http404
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except UnicodeError:  # anymail encodes a signature's fields as ASCII: a forged one is no 500
+            return HttpResponseBadRequest("malformed webhook")
 
     return guarded
 

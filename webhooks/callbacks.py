@@ -3,12 +3,15 @@ restricted or corrected its copy."""
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from webhooks.models import Delivery, Endpoint
 
 OUTCOMES = ("deleted", "restricted", "corrected")
+EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")  # as webhooks.outbox makes them; anything else is not ours
 
 
 class Refused(Exception):
@@ -30,13 +33,10 @@ def confirmation_record(*, endpoint_id: int, body: bytes, headers: dict) -> Deli
     except (WebhookVerificationError, ValueError, UnicodeDecodeError):
         # One answer for an unknown endpoint and a bad signature: nothing to learn by probing.
         raise Refused(401, "unknown endpoint or signature") from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("event"), str)
-        or data.get("outcome") not in OUTCOMES
-    ):
+    event = data.get("event") if isinstance(data, dict) else None
+    if not isinstance(event, str) or not EVENT_ID.fullmatch(event) or data.get("outcome") not in OUTCOMES:
         raise Refused(400, 'send {"event": "evt_...", "outcome": "deleted" | "restricted" | "corrected"}')
-    delivery = Delivery.objects.filter(endpoint=endpoint, event__uid=data["event"]).first()
+    delivery = Delivery.objects.filter(endpoint=endpoint, event__uid=event).first()
     if delivery is None or delivery.status != Delivery.Status.DELIVERED:
         raise Refused(404, "no delivered event with this id for this endpoint")
     Delivery.objects.filter(pk=delivery.pk, confirmed_at__isnull=True).update(

@@ -191,3 +191,30 @@ def test_the_dashboard_shows_each_list_s_complaint_rate_against_the_ceiling(
     row = page.split("Bounces and complaints per list")[1].split("</tr>")[1]
     assert "News" in row and '<td style="text-align:right">3</td>' in row  # three sent
     assert "33.33 %" in row and "over the ceiling" in row
+
+
+def test_odd_bytes_from_the_provider_apply_once_without_an_error(client, logging_on):
+    contact = with_consent(ContactFactory(email="odd@example.org"), level=5)
+    odd = {"user-variables": {"list": "news\x00"}, "message": {"headers": {"message-id": "<a\x00b>"}}}
+
+    for _attempt in range(2):  # a NUL and 300 characters in the provider's event id
+        assert (
+            post(client, "complained", "odd@example.org", token="tok\x00" + "x" * 300, **odd).status_code
+            == 200
+        )
+
+    contact.refresh_from_db()
+    assert contact.consent_given == 3
+    assert ConsentChange.objects.filter(contact=contact, source=Source.COMPLAINT).count() == 1
+
+
+def test_a_forged_post_with_a_non_ascii_token_is_refused_not_a_server_error(client):
+    body = {
+        "signature": {"timestamp": "1", "token": "\u00e9", "signature": "x"},
+        "event-data": {"event": "failed"},
+    }
+    headers = {"authorization": "Basic " + base64.b64encode(AUTH.encode()).decode()}
+
+    response = client.post(URL, json.dumps(body), content_type="application/json", headers=headers)
+
+    assert response.status_code == 400

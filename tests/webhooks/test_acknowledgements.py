@@ -86,7 +86,7 @@ def test_a_confirming_system_acknowledges_by_signed_callback_only(receiver, priv
         {"event": erased.event.uid, "outcome": "deleted"},
         secret=Endpoint._meta.get_field("secret").default(),
     )
-    unknown = callback(client, endpoint, {"event": "evt_unknown", "outcome": "deleted"})
+    unknown = callback(client, endpoint, {"event": "evt_" + "0" * 32, "outcome": "deleted"})
     vague = callback(client, endpoint, {"event": erased.event.uid, "outcome": "probably"})
     assert (forged.status_code, unknown.status_code, vague.status_code) == (401, 404, 400)
     assert Delivery.objects.get(pk=erased.pk).confirmed_at is None
@@ -135,3 +135,11 @@ def test_an_officer_waives_a_dead_system_with_a_reason_that_the_report_shows(
     assert [row[1:4] for row in waivers] == [
         [request.reference, "CRM", "CRM retired; its data deleted by hand"]
     ]
+
+
+def test_a_callback_naming_no_event_of_ours_is_refused_without_an_error(receiver, client):
+    Endpoint.objects.update(confirms=True)
+    endpoint = Endpoint.objects.get()
+
+    for event in ("evt_\x00", "x" * 5000, 12, None):
+        assert callback(client, endpoint, {"event": event, "outcome": "deleted"}).status_code in (400, 413)
