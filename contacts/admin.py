@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.deliverability import block_lift
 from contacts.models import Deliverability, SuppressedIdentity
+from contacts.selectors import rows_visible_to
 from contacts.suppression import suppression_digests
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin
 
@@ -84,6 +85,10 @@ class DeliverabilityAdmin(admin.ModelAdmin):
     readonly_fields = ("contact", "blocked_since", "block_reason", "soft_bounces")
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False  # only the provider's reports block an address

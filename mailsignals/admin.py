@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from contacts.selectors import rows_visible_to
 from mailsignals.models import MailSignal
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 
@@ -14,3 +15,7 @@ class MailSignalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "received_at"
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Restricted contacts (GDPR Art. 18) reach only the roles that handle restrictions.
+        return rows_visible_to(request.user, super().get_queryset(request))

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from contacts.selectors import rows_visible_to
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin
 from webhooks.models import Attempt, Delivery, Endpoint, EventType
 from webhooks.services import deliveries_replay, endpoint_resume
@@ -64,6 +65,10 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "payload",
     )
     actions = ["send_again"]
+
+    def get_queryset(self, request):
+        # An event about a restricted contact (GDPR Art. 18) reaches only the roles that see them.
+        return rows_visible_to(request.user, super().get_queryset(request), contact_path="event__contact")
 
     @admin.display(description=_("event id"), ordering="event__uid")
     def event_uid(self, delivery):

@@ -102,3 +102,18 @@ def test_the_erasure_request_shows_each_system_s_acknowledgement(client_as, priv
     assert erasure.status == Delivery.Status.DELIVERED
     assert "<td>CRM</td>" in panel and "<td>0</td>" in panel  # nothing waits: every event acknowledged
     assert f"contact%3A{contact.pk}" in panel  # the link to the erased person's deliveries
+
+
+def test_the_auditor_sees_no_event_about_a_restricted_contact(client_as, auditor, privacy_officer, receiver):
+    from contacts.services import contact_update
+
+    hidden = ContactFactory(email="hidden@example.org")
+    contact_update(contact=hidden, actor=privacy_officer, email="moved@example.org")  # its payload names both
+    contact_update(contact=hidden, actor=privacy_officer, processing_restricted=True)
+    consent_change(contact=ContactFactory(), level=2, source=Source.IMPORT)
+
+    auditors = client_as(auditor).get(reverse("admin:webhooks_delivery_changelist")).content.decode()
+    officers = client_as(privacy_officer).get(reverse("admin:webhooks_delivery_changelist")).content.decode()
+
+    assert f"contact:{hidden.pk}<" not in auditors and f"contact:{hidden.pk}<" in officers
+    assert "Consent level, purpose answer or tracking choice changed" in auditors  # the others stay
