@@ -141,5 +141,26 @@ def test_a_callback_naming_no_event_of_ours_is_refused_without_an_error(receiver
     Endpoint.objects.update(confirms=True)
     endpoint = Endpoint.objects.get()
 
-    for event in ("evt_\x00", "x" * 5000, 12, None):
+    for event in ("evt_\x00", "x" * 5000, 12, None, [[[[[[]]]]]]):
         assert callback(client, endpoint, {"event": event, "outcome": "deleted"}).status_code in (400, 413)
+
+
+def test_a_signed_body_that_is_no_readable_json_is_refused_without_an_error(receiver, client):
+    Endpoint.objects.update(confirms=True)
+    endpoint = Endpoint.objects.get()
+
+    for body in ("[" * 2000 + "]" * 2000, "not json"):
+        now = timezone.now()
+        signature = Webhook(endpoint.secret).sign(msg_id="ack_2", timestamp=now, data=body)
+        headers = {
+            "webhook-id": "ack_2",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
+        response = client.post(
+            reverse("webhooks-confirm", args=[endpoint.pk]),
+            body,
+            content_type="application/json",
+            headers=headers,
+        )
+        assert response.status_code == 400
