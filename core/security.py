@@ -68,7 +68,7 @@ class RefuseNulMiddleware:
 
 
 def rate_limited(name: str, *, per_minute: int, methods=("POST",)):
-    """Allow `per_minute` requests per client address to a view, then answer 429.
+    """Allow `per_minute` requests per client address in any minute to a view, then answer 429.
 
     The counter key holds a hash of the address, not the address: nothing personal in the cache.
     """
@@ -77,13 +77,18 @@ def rate_limited(name: str, *, per_minute: int, methods=("POST",)):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method in methods and settings.RATE_LIMITS_ENABLED:
-                window = int(time.time() // 60)
+                now = time.time()
+                window = int(now // 60)
                 client = hashlib.sha256(
                     f"{settings.SECRET_KEY}:{request.META.get('REMOTE_ADDR', '')}".encode()
                 ).hexdigest()[:32]
-                key = f"rl:{name}:{client}:{window}"
-                cache.add(key, 0, timeout=120)
-                if cache.incr(key) > per_minute:
+                key = f"rl:{name}:{client}"
+                cache.add(f"{key}:{window}", 0, timeout=120)
+                current = cache.incr(f"{key}:{window}")
+                # A sliding minute: the previous minute's count weighs as much of it as still lies
+                # within the last 60 s, so a burst across the turn of a minute is not let through twice.
+                previous = cache.get(f"{key}:{window - 1}", 0) * (1 - (now % 60) / 60)
+                if current + previous > per_minute:
                     response = render(request, "too_many_requests.html", status=429)
                     response["Retry-After"] = "60"
                     return response

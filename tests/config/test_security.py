@@ -1,5 +1,7 @@
 """Headers on every response and rate limits on the public pages."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.urls import reverse
 
@@ -97,3 +99,21 @@ def test_a_successful_login_clears_the_accounts_failures(client):
         ).status_code
         == 302
     )
+
+
+@pytest.mark.django_db
+def test_a_burst_across_the_turn_of_a_minute_is_still_limited(client, monkeypatch):
+    """Five requests at 12:00:59 and five more at 12:01:01 are ten within two seconds: the
+    limit of five a minute refuses the second five, wherever the minute turns."""
+    import core.security
+
+    clock = {"now": 1_800_000_000 // 60 * 60 + 59.0}
+    monkeypatch.setattr(core.security, "time", SimpleNamespace(time=lambda: clock["now"]))
+    url = reverse("dsr:request")
+    before = [client.post(url, {"kind": "access"}).status_code for _ in range(5)]
+    clock["now"] += 2
+    after = [client.post(url, {"kind": "access"}).status_code for _ in range(5)]
+    assert before == [200] * 5
+    assert after == [429] * 5
+    clock["now"] += 120  # two quiet minutes later the client is welcome again
+    assert client.post(url, {"kind": "access"}).status_code == 200
