@@ -20,6 +20,7 @@ from consent.services import consent_change
 from contacts.models import Contact
 from contacts.services import contact_create, contact_update
 from core.models import ComplianceSettings
+from demo import activity
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
@@ -144,6 +145,7 @@ def seed(*, officer) -> dict:
     purposes = list(Purpose.objects.all())
     added = 0
     adults: list[Contact] = []
+    timelines = []  # each contact's (plan, is_child), for the month-end level snapshots
     for n in range(ADULTS + CHILDREN):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         is_child = n >= ADULTS
@@ -155,6 +157,7 @@ def seed(*, officer) -> dict:
         guardian = rng.choice(adults[:60]) if is_child else None
         phone = f"+4930{5550000 + n}" if rng.random() < 0.6 else ""
         # Every random draw happens above this line, so a second run walks the same sequence.
+        timelines.append((plan, is_child))
         email = demo_email(first, last, n)
         existing = Contact.objects.filter(email=email).first()
         if existing is not None:
@@ -182,6 +185,10 @@ def seed(*, officer) -> dict:
         added += 1
     _seed_requests(officer, now)
     _seed_journey(officer)
+    activity.level_snapshots(timelines, now)
+    activity.double_opt_in_history(random.Random(2027), now)
+    activity.import_with_report(officer, now)
+    activity.live_journey_with_sends(officer, now)
     return {"added": added, "contacts": Contact.objects.count()}
 
 
@@ -230,13 +237,24 @@ def _seed_journey(officer) -> None:
 
 
 def _seed_requests(officer, now) -> None:
-    """A small queue: one overdue, one due this week, one being worked on, one answered."""
+    """A queue with every kind of request: overdue, due this week, being worked on, and answered."""
     from dsr.models import DataSubjectRequest
-    from dsr.services import dsr_complete, dsr_create, dsr_start, dsr_verify
+    from dsr.services import dsr_complete, dsr_create, dsr_decline, dsr_restrict, dsr_start, dsr_verify
 
     if DataSubjectRequest.objects.exists():
         return
-    plans = [("access", 35, None), ("erase", 26, None), ("export", 10, "start"), ("rectify", 40, "complete")]
+    plans = [
+        ("access", 35, None),
+        ("erase", 26, None),
+        ("export", 10, "start"),
+        ("rectify", 40, "complete"),
+        ("restrict", 3, None),
+        ("access", 80, "complete"),
+        ("export", 120, "complete"),
+        ("restrict", 150, "restrict"),
+        ("rectify", 6, "start"),
+        ("erase", 200, "decline"),
+    ]
     for n, (kind, days_ago, progress) in enumerate(plans):
         contact = Contact.objects.filter(is_child=False).order_by("id")[10 + n]
         request, _ = dsr_create(
@@ -246,11 +264,21 @@ def _seed_requests(officer, now) -> None:
         DataSubjectRequest.objects.filter(pk=request.pk).update(
             received_at=received, due_at=received + timedelta(days=30)
         )
-        if progress:
+        if progress == "decline":
+            dsr_decline(
+                request=request, actor=officer, reason="demo: the requester did not confirm who they are"
+            )
+        elif progress:
             dsr_verify(request=request, actor=officer, how="demo: reply from the registered address")
             dsr_start(request=request, actor=officer)
             if progress == "complete":
                 dsr_complete(request=request, actor=officer)
+            elif progress == "restrict":
+                dsr_restrict(request=request, actor=officer)
+        if days_ago > 20:  # answered within the month, as the queue's history would show
+            DataSubjectRequest.objects.filter(pk=request.pk, closed_at__isnull=False).update(
+                closed_at=received + timedelta(days=12)
+            )
 
 
 def _history_plan(rng: random.Random, final: int, now) -> list[tuple[int, object, str]]:

@@ -65,10 +65,37 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     assert not Contact.objects.exists()
 
 
-def test_seed_demo_adds_one_segment_and_one_draft_journey_once():
+def test_a_first_run_fills_every_dashboard_figure_and_queue_once():
+    """A fresh `make run` shows a trend, double opt-in figures, an import with its report, a journey
+    that has sent, interactions and requests of every kind, open and answered; a second run adds none."""
+    from dsr.models import DataSubjectRequest
+    from imports.models import ImportRun
+    from journeys.models import Interaction, StepRun
+    from reports.dashboard import double_opt_in, level_trend
+
     call_command("seed_demo")
     call_command("seed_demo")
-    journey = Journey.objects.get()
-    assert (journey.name, journey.status, journey.steps.count()) == ("Welcome series", "draft", 4)
-    assert Segment.objects.count() == 1
-    assert journey_audience(journey).exists()
+
+    trend = level_trend()
+    assert len(trend) == 12 and all(sum(month["levels"]) > 0 for month in trend)
+    assert trend[-1]["levels"] == [Contact.objects.filter(consent_given=lv).count() for lv in range(6)]
+    figures = double_opt_in()
+    assert figures["confirmed"] and figures["expired"] and figures["pending"] and figures["declined_lists"]
+    assert figures["rate"] is not None and figures["median_minutes"] is not None
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.DONE and run.applied_rows > 0 and run.refused_rows >= 3
+
+    draft, live = Journey.objects.get(name="Welcome series"), Journey.objects.get(name="Product news")
+    assert (draft.status, draft.steps.count()) == ("draft", 4)
+    assert journey_audience(draft).exists()
+    assert live.status == "live"
+    assert StepRun.objects.filter(enrolment__journey=live, status=StepRun.Status.DONE).exists()
+    assert Segment.objects.count() == 2
+    tracked = Interaction.objects.values_list("contact__tracking_allowed", "contact__is_child")
+    assert tracked and set(tracked) == {(True, False)}  # interactions only of tracking-allowed adults
+
+    requests = DataSubjectRequest.objects
+    for kind in DataSubjectRequest.Kind.values:
+        assert requests.filter(kind=kind, closed_at__isnull=True).exists(), kind
+        assert requests.filter(kind=kind, closed_at__isnull=False).exists(), kind
