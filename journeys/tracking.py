@@ -1,0 +1,194 @@
+"""Opens and clicks of journey emails, only where the contact allows tracking (ePrivacy Art. 5(3)).
+
+A journey email to a contact whose tracking is allowed (consent.selectors: the tracking choice,
+never a child, not restricted) sends the template's own links through /t/c/<token>/ and carries a
+1x1 image /t/o/<token>.gif; everybody else gets the plain links and no image. A token is signed
+and names the send (StepRun) and the TrackedLink row, never the target nor the person, so a forged
+or altered token is refused and the redirect cannot be pointed anywhere else. The way-out links
+(unsubscribe, preferences) and the forward link are never rewritten.
+
+Whether a click counts is decided again when it comes: a contact who withdrew tracking, was
+restricted or erased is still redirected but nothing is kept. Link scanners are not people: a
+HEAD, a known scanner's user agent, or a "click" within TRACKING_PREFETCH_SECONDS of the send is
+redirected and not counted. Each link of each email counts once, and so does each email's open.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.selectors import is_eligible
+from contacts.models import Contact
+from core.levels import ConsentLevel
+from core.links import absolute
+from journeys.models import Interaction, StepRun, TrackedLink
+
+logger = logging.getLogger(__name__)
+
+CLICK_SALT = "journeys.track.click"
+OPEN_SALT = "journeys.track.open"
+
+# A link in an officer's plain-text template: up to whitespace or what cannot end a URL in prose.
+URL = re.compile(r"https?://[^\s<>\"'{}]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]'\""
+_valid_url = URLValidator(schemes=["http", "https"])
+
+# User agents of mail security scanners and other machines that fetch every link of a message.
+SCANNER_AGENTS = re.compile(
+    r"bot\b|crawl|spider|slurp|preview|scan|barracuda|proofpoint|mimecast|urldefense|safelinks|"
+    r"ironport|forcepoint|trend ?micro|fortiguard|sophos|zscaler|symantec|messagelabs|headless|"
+    r"python-requests|python-urllib|go-http-client|java/|okhttp|libwww|wget|curl/|httpclient",
+    re.IGNORECASE,
+)
+
+# The smallest transparent GIF (43 bytes).
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+
+def may_track(contact_id: int | None) -> bool:
+    """May this contact's opens and clicks be kept? The eligibility selector's tracking rule
+    (the tracking choice; never a child; never while restricted), checked in the database."""
+    if contact_id is None:
+        return False
+    contact = Contact.objects.filter(pk=contact_id).first()
+    return contact is not None and is_eligible(contact, min_level=ConsentLevel.NONE, needs_tracking=True)
+
+
+def template_links(body: str) -> list[str]:
+    """The links `body` (a template's text, before any placeholder is filled) writes out in full,
+    in order, each once. A link with a placeholder in it is not one: it is never tracked."""
+    found = []
+    for match in URL.finditer(body):
+        url = match.group(0).rstrip(_TRAILING)
+        if body[match.end() : match.end() + 2] == "{{" or url in found:
+            continue
+        try:
+            _valid_url(url)
+        except ValidationError:
+            continue
+        found.append(url)
+    return found
+
+
+def url_spans(body: str):
+    """(start, end, url) of each link template_links finds, as it stands in `body`."""
+    links = set(template_links(body))
+    for match in URL.finditer(body):
+        url = match.group(0).rstrip(_TRAILING)
+        if url in links and body[match.end() : match.end() + 2] != "{{":
+            yield match.start(), match.start() + len(url), url
+
+
+class Tracker:
+    """The tracked links and the open image of one send (a StepRun) of one template."""
+
+    def __init__(self, *, template, send_id: int):
+        self.template, self.send_id = template, send_id
+
+    def click_url(self, url: str) -> str:
+        link, _created = TrackedLink.objects.get_or_create(template=self.template, url=url)
+        token = signing.dumps([self.send_id, link.pk], salt=CLICK_SALT)
+        return absolute(reverse("journeys:click", args=[token]))
+
+    def open_url(self) -> str:
+        token = signing.dumps(self.send_id, salt=OPEN_SALT)
+        return absolute(reverse("journeys:open", args=[token]))
+
+
+def click_find(token: str) -> tuple[int, TrackedLink] | None:
+    """(send id, link) a click token names, or None when it is forged, altered or names no link of
+    the send's template (a token is never an instruction to redirect anywhere)."""
+    try:
+        send_id, link_id = signing.loads(token, salt=CLICK_SALT)
+        send_id, link_id = int(send_id), int(link_id)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    link = TrackedLink.objects.filter(pk=link_id).first()
+    if link is None:
+        return None
+    template_id = StepRun.objects.filter(pk=send_id).values_list("step__template", flat=True).first()
+    if template_id is not None and template_id != link.template_id:
+        return None  # a valid send and a valid link, but not of one email
+    return send_id, link
+
+
+def open_find(token: str) -> int | None:
+    try:
+        return int(signing.loads(token, salt=OPEN_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+
+
+def _send(send_id: int) -> StepRun | None:
+    return StepRun.objects.select_related("enrolment").filter(pk=send_id).first()
+
+
+def prefetch_reason(*, method: str, user_agent: str, sent_at: datetime | None, now: datetime) -> str:
+    """Why a click looks like a machine's and is not counted ("" when it looks like a person's)."""
+    if method != "GET":
+        return "not a GET"
+    if not user_agent.strip() or SCANNER_AGENTS.search(user_agent):
+        return "scanner user agent"
+    if sent_at is not None and now - sent_at < timedelta(seconds=settings.TRACKING_PREFETCH_SECONDS):
+        return "too soon after sending"
+    return ""
+
+
+def _record(*, contact_id: int, kind: str, detail: str, at: datetime) -> Interaction | None:
+    # journeys.services.scoring keeps it only with tracking allowed (the selector again, now).
+    from journeys.services.scoring import interaction_record
+
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        return None
+    if Interaction.objects.filter(contact=contact, kind=kind, detail=detail[:300]).exists():
+        return None  # counted once per email (and per link)
+    return interaction_record(contact=contact, kind=kind, at=at, detail=detail)
+
+
+def click_record(
+    *, send_id: int, link: TrackedLink, method: str = "GET", user_agent: str = "", now=None
+) -> Interaction | None:
+    """Keep a click as an interaction (which lead scoring counts) when it is a person's and the
+    contact still allows tracking; else keep nothing. The redirect happens either way."""
+    now = now or timezone.now()
+    send = _send(send_id)
+    if send is None or send.enrolment.contact_id is None:
+        return None  # the journey was deleted or the person erased
+    sent_at = send.done_at or send.claimed_at
+    reason = prefetch_reason(method=method, user_agent=user_agent, sent_at=sent_at, now=now)
+    if reason:
+        logger.info("email click not counted: %s", reason, extra={"send": send_id, "link": link.pk})
+        return None
+    return _record(
+        contact_id=send.enrolment.contact_id,
+        kind=Interaction.Kind.EMAIL_CLICK,
+        detail=f"send {send_id}: {link.url}",
+        at=now,
+    )
+
+
+def open_record(*, send_id: int, method: str = "GET", now=None) -> Interaction | None:
+    """Keep the email's first open when the contact still allows tracking. An open is only that:
+    a mail client showing images, not an action; it never counts as a click."""
+    send = _send(send_id)
+    if method != "GET" or send is None or send.enrolment.contact_id is None:
+        return None
+    return _record(
+        contact_id=send.enrolment.contact_id,
+        kind=Interaction.Kind.EMAIL_OPEN,
+        detail=f"send {send_id}",
+        at=now or timezone.now(),
+    )
