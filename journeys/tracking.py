@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -135,11 +136,12 @@ def _send(send_id: int) -> StepRun | None:
     return StepRun.objects.select_related("enrolment").filter(pk=send_id).first()
 
 
-def prefetch_reason(*, method: str, user_agent: str, sent_at: datetime | None, now: datetime) -> str:
-    """Why a click looks like a machine's and is not counted ("" when it looks like a person's)."""
+def prefetch_reason(*, method: str, user_agent: str | None, sent_at: datetime | None, now: datetime) -> str:
+    """Why a click looks like a machine's and is not counted ("" when it looks like a person's).
+    `user_agent` None: not known (a provider's report without one), so not held against it."""
     if method != "GET":
         return "not a GET"
-    if not user_agent.strip() or SCANNER_AGENTS.search(user_agent):
+    if user_agent is not None and (not user_agent.strip() or SCANNER_AGENTS.search(user_agent)):
         return "scanner user agent"
     if sent_at is not None and now - sent_at < timedelta(seconds=settings.TRACKING_PREFETCH_SECONDS):
         return "too soon after sending"
@@ -192,3 +194,49 @@ def open_record(*, send_id: int, method: str = "GET", now=None) -> Interaction |
         detail=f"send {send_id}",
         at=now or timezone.now(),
     )
+
+
+def provider_event_record(
+    *,
+    kind: str,
+    send_id,
+    recipient: str,
+    click_url: str = "",
+    user_agent: str | None = None,
+    machine: bool = False,
+    at: datetime | None = None,
+) -> Interaction | None:
+    """An open or click the email provider reports (mailsignals), kept as ours would be: only for
+    a send we tracked (its id travels in the message's metadata; the provider tracks nothing
+    else, journeys.emails), only when the recipient is still that send's contact and still allows
+    tracking, and a click only on a link we track and when it looks like a person's (`machine`:
+    the provider says a robot fetched it). The same open or link counts once, whoever reports it."""
+    try:
+        send_id = int(send_id)
+    except (TypeError, ValueError):
+        return None
+    send = StepRun.objects.select_related("enrolment__contact", "step").filter(pk=send_id).first()
+    contact = send.enrolment.contact if send is not None else None
+    if contact is None or not contact.email or contact.email != recipient:
+        return None
+    now = at or timezone.now()
+    if kind == Interaction.Kind.EMAIL_OPEN:
+        return _record(contact_id=contact.pk, kind=kind, detail=f"send {send_id}", at=now)
+    link = _tracked_link(send, click_url)
+    if link is None or machine:
+        return None
+    sent_at = send.done_at or send.claimed_at
+    if prefetch_reason(method="GET", user_agent=user_agent, sent_at=sent_at, now=now):
+        return None
+    return _record(contact_id=contact.pk, kind=kind, detail=f"send {send_id}: {link.url}", at=now)
+
+
+def _tracked_link(send: StepRun, click_url: str) -> TrackedLink | None:
+    """The send's tracked link a provider's click names: our redirect (when the provider wrapped
+    it) or the target itself; None for any other link (the way out is never counted)."""
+    path = urlsplit(click_url or "").path
+    prefix = reverse("journeys:click", args=["x"])[: -len("x/")]
+    if path.startswith(prefix):
+        found = click_find(path[len(prefix) :].rstrip("/"))
+        return found[1] if found is not None and found[0] == send.pk else None
+    return TrackedLink.objects.filter(template_id=send.step.template_id, url=click_url).first()

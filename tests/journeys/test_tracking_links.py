@@ -214,3 +214,39 @@ def test_a_click_after_tracking_was_withdrawn_or_the_person_erased_redirects_and
     assert client.get(spring_link, HTTP_USER_AGENT=PERSON)["Location"] == SPRING
     assert client.get(pixel).status_code == 200
     assert not Interaction.objects.exists()
+
+
+def test_the_providers_opens_and_clicks_count_only_for_a_tracked_send_of_a_tracking_allowed_adult(
+    client, people, smtp, settings
+):
+    from tests.mailsignals.test_mailgun_webhooks import AUTH, KEY, post
+
+    settings.ANYMAIL = {"WEBHOOK_SECRET": [AUTH], "MAILGUN_WEBHOOK_SIGNING_KEY": KEY}
+    journeys_run()
+    sent_a_while_ago()
+    send = {name: str(StepRun.objects.get(enrolment__contact=people[name]).pk) for name in people}
+    adult = people["adult"]
+    person = {"client-info": {"user-agent": PERSON}}
+
+    def report(event, name, **data):
+        variables = {"user-variables": {"send": send[name]}}
+        assert post(client, event, people[name].email, **variables, **data).status_code == 200
+
+    report("opened", "adult")
+    report("clicked", "adult", url=SPRING, **person)
+    report("clicked", "adult", url=BLOG, **{"client-info": {"user-agent": PERSON, "bot": "generic"}})
+    report(
+        "clicked", "adult", url=mail_of(smtp, "ada@example.org")[0].split("Leave: ")[1].split()[0], **person
+    )
+    assert opens(adult).count() == 1 and list(clicks(adult).values_list("detail", flat=True)) == [
+        f"send {send['adult']}: {SPRING}"
+    ]
+    # The same click through our own redirect, and the report again: still one.
+    client.get(tracked_links(mail_of(smtp, "ada@example.org")[0])[0], HTTP_USER_AGENT=PERSON)
+    report("clicked", "adult", url=SPRING, **person)
+    assert clicks(adult).count() == 1
+
+    for name in ("refused", "child"):  # a report naming their send (their mail was never tracked)
+        report("opened", name)
+        report("clicked", name, url=SPRING, **person)
+    assert not Interaction.objects.exclude(contact=adult).exists()
