@@ -42,6 +42,7 @@ OPEN_SALT = "journeys.track.open"
 URL = re.compile(r"https?://[^\s<>\"'{}]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]'\""
 _valid_url = URLValidator(schemes=["http", "https"])
+MAX_URL = TrackedLink._meta.get_field("url").max_length  # a longer link stays as written
 
 # User agents of mail security scanners and other machines that fetch every link of a message.
 SCANNER_AGENTS = re.compile(
@@ -73,7 +74,7 @@ def template_links(body: str) -> list[str]:
     found = []
     for match in URL.finditer(body):
         url = match.group(0).rstrip(_TRAILING)
-        if body[match.end() : match.end() + 2] == "{{" or url in found:
+        if body[match.end() : match.end() + 2] == "{{" or url in found or len(url) > MAX_URL:
             continue
         try:
             _valid_url(url)

@@ -250,3 +250,13 @@ def test_the_providers_opens_and_clicks_count_only_for_a_tracked_send_of_a_track
         report("opened", name)
         report("clicked", name, url=SPRING, **person)
     assert not Interaction.objects.exclude(contact=adult).exists()
+
+
+def test_only_links_the_template_writes_out_in_full_are_tracked():
+    from journeys.tracking import template_links
+
+    body = (
+        "(see https://x.org/a). https://x.org/" + "a" * 2100 + " https://y.org/{{ first_name }} "
+        "https://z.org/?q=1&r=2, http://x.org/a https://x.org/a"
+    )
+    assert template_links(body) == ["https://x.org/a", "https://z.org/?q=1&r=2", "http://x.org/a"]
