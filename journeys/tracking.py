@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -153,12 +154,15 @@ def _record(*, contact_id: int, kind: str, detail: str, at: datetime) -> Interac
     # journeys.services.scoring keeps it only with tracking allowed (the selector again, now).
     from journeys.services.scoring import interaction_record
 
-    contact = Contact.objects.filter(pk=contact_id).first()
-    if contact is None:
-        return None
-    if Interaction.objects.filter(contact=contact, kind=kind, detail=detail[:300]).exists():
-        return None  # counted once per email (and per link)
-    return interaction_record(contact=contact, kind=kind, at=at, detail=detail)
+    with transaction.atomic():
+        # The contact's row lock: two clicks at once (a double click, the provider's report and
+        # our redirect) must not both find no earlier one and both count.
+        contact = Contact.objects.select_for_update().filter(pk=contact_id).first()
+        if contact is None:
+            return None
+        if Interaction.objects.filter(contact=contact, kind=kind, detail=detail[:300]).exists():
+            return None  # counted once per email (and per link)
+        return interaction_record(contact=contact, kind=kind, at=at, detail=detail)
 
 
 def click_record(
