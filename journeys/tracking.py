@@ -110,13 +110,26 @@ class Tracker:
         return absolute(reverse("journeys:open", args=[token]))
 
 
+def _as_id(value) -> int | None:
+    """A row id, or None for anything else (a bool, a float, a number no column holds)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def click_find(token: str) -> tuple[int, TrackedLink] | None:
     """(send id, link) a click token names, or None when it is forged, altered or names no link of
     the send's template (a token is never an instruction to redirect anywhere)."""
     try:
         send_id, link_id = signing.loads(token, salt=CLICK_SALT)
-        send_id, link_id = int(send_id), int(link_id)
     except (signing.BadSignature, TypeError, ValueError):
+        return None
+    send_id, link_id = _as_id(send_id), _as_id(link_id)
+    if send_id is None or link_id is None:
         return None
     link = TrackedLink.objects.filter(pk=link_id).first()
     if link is None:
@@ -129,8 +142,8 @@ def click_find(token: str) -> tuple[int, TrackedLink] | None:
 
 def open_find(token: str) -> int | None:
     try:
-        return int(signing.loads(token, salt=OPEN_SALT))
-    except (signing.BadSignature, TypeError, ValueError):
+        return _as_id(signing.loads(token, salt=OPEN_SALT))
+    except (signing.BadSignature, ValueError):
         return None
 
 
@@ -216,9 +229,8 @@ def provider_event_record(
     else, journeys.emails), only when the recipient is still that send's contact and still allows
     tracking, and a click only on a link we track and when it looks like a person's (`machine`:
     the provider says a robot fetched it). The same open or link counts once, whoever reports it."""
-    try:
-        send_id = int(send_id)
-    except (TypeError, ValueError):
+    send_id = _as_id(send_id)
+    if send_id is None:
         return None
     send = StepRun.objects.select_related("enrolment__contact", "step").filter(pk=send_id).first()
     contact = send.enrolment.contact if send is not None else None

@@ -165,6 +165,8 @@ def test_a_forged_or_altered_token_is_refused_and_redirects_nowhere(client, peop
         f"/t/c/{signing.dumps([send.pk, other.pk], salt='journeys.track.click')}/",  # another email's link
         f"/t/c/{signing.dumps([send.pk, 'x'], salt='journeys.track.click')}/",
         f"/t/c/{signing.dumps({'url': 'https://evil.example/'}, salt='journeys.track.click')}/",
+        f"/t/c/{signing.dumps([2**70, 1e400], salt='journeys.track.click')}/",  # no 500 either
+        f"/t/o/{signing.dumps(2**70, salt='journeys.track.open')}.gif",
         "/t/o/forged.gif",
         f"/t/o/{signing.dumps(send.pk, salt='journeys.track.click')}.gif",
     ]
@@ -249,6 +251,10 @@ def test_the_providers_opens_and_clicks_count_only_for_a_tracked_send_of_a_track
     for name in ("refused", "child"):  # a report naming their send (their mail was never tracked)
         report("opened", name)
         report("clicked", name, url=SPRING, **person)
+    assert not Interaction.objects.exclude(contact=adult).exists()
+    for odd in ("9" * 30, "x", ""):  # a send id nobody made: answered, nothing kept
+        variables = {"user-variables": {"send": odd}}
+        assert post(client, "opened", "rita@example.org", **variables).status_code == 200
     assert not Interaction.objects.exclude(contact=adult).exists()
 
 
