@@ -120,9 +120,10 @@ def _journey_email(
         )
     else:
         message = MarketingEmailMessage(way_out=way_out, **kwargs)
-    # Through a provider (django-anymail): its own open and click tracking only where ours may run,
-    # and the send named so its open and click reports find it (mailsignals). SMTP ignores both.
-    message.track_opens = message.track_clicks = tracker is not None
+    # Through a provider (django-anymail): its open tracking only where ours may run, its click
+    # tracking never (it would rewrite the way out too; our redirect counts the clicks), and the
+    # send named so its reports find it (mailsignals). SMTP ignores all three.
+    message.track_opens, message.track_clicks = tracker is not None, False
     if tracker is not None:
         message.metadata = {**getattr(message, "metadata", {}), "send": str(tracker.send_id)}
     message.attach_alternative(html, "text/html")

@@ -225,10 +225,11 @@ def provider_event_record(
     at: datetime | None = None,
 ) -> Interaction | None:
     """An open or click the email provider reports (mailsignals), kept as ours would be: only for
-    a send we tracked (its id travels in the message's metadata; the provider tracks nothing
-    else, journeys.emails), only when the recipient is still that send's contact and still allows
-    tracking, and a click only on a link we track and when it looks like a person's (`machine`:
-    the provider says a robot fetched it). The same open or link counts once, whoever reports it."""
+    a send we tracked (its id travels in the message's metadata; the provider tracks opens of
+    nothing else and clicks of nothing, journeys.emails, but an account may force them on), only
+    when the recipient is still that send's contact and still allows tracking, and a click only on
+    a link we track and when it looks like a person's (`machine`: the provider says a robot
+    fetched it). The same open or link counts once, whoever reports it."""
     send_id = _as_id(send_id)
     if send_id is None:
         return None

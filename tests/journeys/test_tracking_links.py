@@ -266,3 +266,16 @@ def test_only_links_the_template_writes_out_in_full_are_tracked():
         "https://z.org/?q=1&r=2, http://x.org/a https://x.org/a"
     )
     assert template_links(body) == ["https://x.org/a", "https://z.org/?q=1&r=2", "http://x.org/a"]
+
+
+def test_a_provider_tracks_opens_only_for_a_tracked_email_and_never_rewrites_links(people, journey):
+    from journeys.emails import journey_email
+
+    step = journey.steps.get()
+    tracked = journey_email(
+        template=step.template, contact=people["adult"], tracker=Tracker(template=step.template, send_id=7)
+    )
+    plain = journey_email(template=step.template, contact=people["refused"])
+    assert (tracked.track_opens, tracked.track_clicks, tracked.metadata) == (True, False, {"send": "7"})
+    assert (plain.track_opens, plain.track_clicks) == (False, False)
+    assert "send" not in getattr(plain, "metadata", {})
