@@ -225,6 +225,9 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel 
 # A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,
 # or leaves it unrepeated if the mail had reached the server (journeys.services.enrolment_advance).
 JOURNEY_CLAIM_MINUTES = env_int("JOURNEY_CLAIM_MINUTES", 15, minimum=1)
+# A click on a tracked journey link this soon after the send is a mail scanner's prefetch, not a
+# person's: redirected, not counted (journeys.tracking).
+TRACKING_PREFETCH_SECONDS = env_int("TRACKING_PREFETCH_SECONDS", 10, minimum=0)
 
 # --- Imports (issue 3) ------------------------------------------------------------------------
 # A downstream system whose every delivery fails for this long is paused and officers are told.

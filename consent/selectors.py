@@ -72,7 +72,9 @@ def _at_level(criteria: Criteria) -> Q:
 
 
 def _not_a_profiled_child(criteria: Criteria) -> Q | None:
-    return Q(is_child=False) if criteria.level > CHILD_MAXIMUM else None
+    # Tracking interactions (opens, clicks, visits) builds a behavioural profile: a child's are
+    # never kept, whatever the tracking choice says (GDPR Art. 8, Recital 38 and 71).
+    return Q(is_child=False) if criteria.level > CHILD_MAXIMUM or criteria.needs_tracking else None
 
 
 def _tracking(criteria: Criteria) -> Q | None:
@@ -138,7 +140,7 @@ def eligible_contacts(
 
     Applies ELIGIBILITY_RULES: restriction of processing (GDPR Art. 18, no processing at all);
     mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3));
-    children never profiled (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
+    children never profiled nor tracked (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
     tracking needs the tracking choice (ePrivacy Art. 5(3)); a purpose needs an explicit yes
     (GDPR Art. 6(1)(a)); for `channel="email"`, an address blocked by bounces gets no mail.
     """

@@ -438,3 +438,22 @@ class ForwardedEmail(models.Model):
 
     def __str__(self) -> str:
         return f"Forwarded {self.created_at:%Y-%m-%d}"
+
+
+class TrackedLink(models.Model):
+    """A link of an email template, as the template wrote it, that tracked journey emails send
+    through the click redirect (journeys.tracking). The redirect's token names the send and this
+    row, never the target, so it cannot be turned into a redirect to anywhere. A template's own
+    text names nobody, so neither does this row; it is shared by every send of the template."""
+
+    template = models.ForeignKey(EmailTemplate, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(_("link"), max_length=2000)
+
+    class Meta:
+        verbose_name = _("tracked link")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "url"], name="trackedlink_once_per_template")
+        ]
+
+    def __str__(self) -> str:
+        return self.url

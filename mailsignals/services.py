@@ -1,6 +1,7 @@
 """Mail signals in (django-anymail's normalised tracking events): a hard bounce blocks the address,
 soft bounces count, a spam complaint withdraws marketing and profiling through the consent service,
-an unsubscribe reported by the provider leaves the list. Each provider event applies once."""
+an unsubscribe reported by the provider leaves the list. Each provider event applies once. Opens
+and clicks count only for the sends we track, as our own open image and redirect count them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from contacts.deliverability import bounce_record
 from contacts.models import Contact
 from core.levels import ConsentLevel
 from core.normalize import normalize_email
+from journeys.models import Interaction
+from journeys.tracking import provider_event_record
 from mailsignals.models import MailSignal
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
@@ -22,6 +25,7 @@ from subscriptions.services import subscription_set
 Kind = MailSignal.Kind
 # A complaint ends what the person objected to: marketing and profiling (GDPR Art. 21(2)-(3)).
 LEVEL_AFTER_COMPLAINT = ConsentLevel.SUBSCRIPTIONS
+TRACKING_KINDS = {"opened": Interaction.Kind.EMAIL_OPEN, "clicked": Interaction.Kind.EMAIL_CLICK}
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")  # a list's key; anything else names no list of ours
 
 
@@ -63,6 +67,41 @@ def _event_id(esp: str, event) -> str:
     ]
     digest = hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return "sha256:" + digest
+
+
+def tracking_event_apply(*, esp: str, event) -> bool:
+    """A provider's open or click report: kept as an interaction as our own open image and click
+    redirect keep it (journeys.tracking), only for a tracked send's tracking-allowed adult.
+    Returns whether something was kept."""
+    kind = TRACKING_KINDS.get(event.event_type)
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    if kind is None or "send" not in metadata:
+        return False
+    try:
+        address = normalize_email(event.recipient or "")
+    except Exception:
+        address = ""
+    agent = event.user_agent if isinstance(event.user_agent, str) and event.user_agent else None
+    recorded = provider_event_record(
+        kind=kind,
+        send_id=metadata.get("send"),
+        recipient=address,
+        click_url=event.click_url if isinstance(event.click_url, str) else "",
+        user_agent=agent,
+        machine=_machine(event.esp_event),
+        at=event.timestamp,
+    )
+    return recorded is not None
+
+
+def _machine(esp_event) -> bool:
+    """Whether the provider says a robot (a scanner, a privacy proxy) fetched it (Mailgun:
+    client-info.bot)."""
+    try:
+        info = esp_event.get("event-data", {}).get("client-info", {})
+        return bool(info.get("bot"))
+    except AttributeError:
+        return False
 
 
 def mail_signal_apply(*, esp: str, event) -> MailSignal | None:

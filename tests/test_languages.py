@@ -510,6 +510,7 @@ STATES = {
     ),
     "forward sent": lambda w: render(w, "journeys/forward_sent.html", {}),
     "forward link invalid": lambda w: html(w.client.get(reverse("journeys:forward", args=["forged"]))),
+    "tracked link invalid": lambda w: html(w.client.get(reverse("journeys:click", args=["forged"]))),
 }
 
 

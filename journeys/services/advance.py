@@ -19,6 +19,7 @@ from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, StepRun
 from journeys.selectors import journey_criteria, journey_may_process
+from journeys.tracking import Tracker, may_track
 from subscriptions.emails import way_out_missing
 
 logger = logging.getLogger(__name__)
@@ -231,11 +232,15 @@ def _send(turn: _Turn) -> AdvanceOutcome:
     """Hand the claimed step's email to the mail server, then mark it done and move on."""
     enrolment, step, run, now = turn.enrolment, turn.step, turn.run, turn.now
     journey = enrolment.journey
+    # Opens and clicks are tracked for whom the selector allows it, decided per email (ePrivacy
+    # Art. 5(3)); everybody else gets the plain links and no image.
+    tracked = may_track(turn.contact.pk)
     message = journey_email(
         template=step.template,
         contact=turn.contact,
         subscription_list=journey.subscription_list if journey.subscription_list_id else None,
         forward_link=forward_link(run.pk),
+        tracker=Tracker(template=step.template, send_id=run.pk) if tracked else None,
     )
     problem = way_out_missing(message)
     if problem:

@@ -63,6 +63,16 @@ def test_interaction_tracking_needs_the_tracking_choice():
     )
 
 
+def test_a_child_is_never_tracked_whatever_the_tracking_choice_says():
+    guardian = at(4)
+    child = at(4, is_child=True, guardian=guardian)
+    consent_change(contact=child, tracking_allowed=True, source=Source.IMPORT)
+    consent_change(contact=guardian, tracking_allowed=True, source=Source.IMPORT)
+    assert list(eligible_contacts(min_level=0, needs_tracking=True)) == [guardian]
+    assert is_eligible(child, min_level=4)  # Marketing mail still reaches the child
+    assert ineligibility_reason(child, min_level=0, needs_tracking=True) == Ineligibility.CHILD
+
+
 def test_it_is_one_query(django_assert_num_queries):
     PurposeFactory(slug="news")
     for level in range(6):
@@ -125,7 +135,7 @@ def test_is_eligible_agrees_with_the_list_for_every_contact_and_criterion():
                     expected = (
                         not c.processing_restricted
                         and c.consent_given >= min_level
-                        and not (c.is_child and min_level > 4)
+                        and not (c.is_child and (min_level > 4 or needs_tracking))
                         and (not needs_tracking or c.tracking_allowed)
                         and (
                             purpose is None or c.purpose_consents.filter(purpose=news, granted=True).exists()

@@ -376,6 +376,11 @@ def forward_sent(s: Scene):
     s.shows("main h1")
 
 
+def tracked_link_invalid(s: Scene):
+    s.go("/t/c/not-a-link-of-ours/", status=404)
+    s.shows("main h1")
+
+
 STATES = {
     function.__name__.replace("_", "-"): function
     for function in (
@@ -419,5 +424,6 @@ STATES = {
         forward,
         forward_with_errors,
         forward_sent,
+        tracked_link_invalid,
     )
 }
