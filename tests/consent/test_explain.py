@@ -231,3 +231,120 @@ def test_explaining_one_contact_reads_few_queries(django_assert_max_num_queries)
     contact = with_consent(ContactFactory(), level=2, purposes={news: False})
     with django_assert_max_num_queries(8):
         eligibility_explain(contact_id=contact.pk, min_level=4, purpose=news, needs_tracking=True)
+
+
+# --- the contact's admin page: "Why is this contact (not) eligible?" ------------------------------
+
+
+@pytest.fixture
+def newsletter_journey():
+    """Journey "Welcome" (Marketing, Newsletter, list Monthly news) and a contact who left all three
+    through the subscription center."""
+    from tests.factories import make_journey
+
+    news = PurposeFactory(slug="newsletter", name="Newsletter")
+    news_list = SubscriptionList.objects.create(name="Monthly news", slug="monthly", purpose=news)
+    journey = make_journey(subscription_list=news_list)
+    contact = with_consent(ContactFactory(), level=4, purposes={news: True})
+    consent_change(contact=contact, level=3, purposes={news: False}, source=Source.SUBSCRIPTION_CENTER)
+    subscription_set(contact=contact, subscription_list=news_list, status="unsubscribed", source=Source.API)
+    return journey, contact
+
+
+def eligibility_url(contact, **query) -> str:
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    url = reverse("admin:contacts_contact_eligibility", args=[contact.pk])
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def test_the_contact_page_links_to_the_explanation(client_as, privacy_officer):
+    from django.urls import reverse
+
+    contact = ContactFactory()
+    page = client_as(privacy_officer).get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    assert eligibility_url(contact) in page.content.decode()
+
+
+def test_an_officer_sees_why_a_contact_is_not_in_a_journey(client_as, privacy_officer, newsletter_journey):
+    journey, contact = newsletter_journey
+    client = client_as(privacy_officer)
+    page = client.get(eligibility_url(contact))
+    html = page.content.decode()
+    # Every kind of target is offered: purposes, lists (registered by subscriptions), journeys.
+    for offered in ("purpose:", "list:", f"journey:{journey.pk}"):
+        assert f'value="{offered}' in html
+    page = client.get(eligibility_url(contact, target=f"journey:{journey.pk}"))
+    explanation = page.context["explanation"]
+    assert not explanation.eligible
+    html = page.content.decode()
+    assert "Not eligible" in html and "journey “Welcome”" in html
+    assert "Newsletter answered No on " in html and "via Subscription center" in html
+    assert "Level Subscriptions is below the Marketing that journey “Welcome” needs" in html
+
+
+def test_a_purpose_or_list_is_explained_with_its_own_rules(client_as, privacy_officer, newsletter_journey):
+    journey, contact = newsletter_journey
+    client = client_as(privacy_officer)
+    news_list = journey.subscription_list
+    page = client.get(eligibility_url(contact, target=f"list:{news_list.pk}"))
+    assert "Unsubscribed from Monthly news on " in page.content.decode()
+    purpose = journey.purpose
+    page = client.get(eligibility_url(contact, target=f"purpose:{purpose.pk}", min_level=3))
+    explanation = page.context["explanation"]
+    assert [f.reason for f in explanation.reasons] == [Ineligibility.NO_PURPOSE_CONSENT]
+    page = client.get(eligibility_url(contact, min_level=3))  # the level alone
+    assert page.context["explanation"].eligible and "Eligible" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"target": "journey:999999"},
+        {"target": "purpose:abc"},
+        {"target": "nothing:1"},
+        {"target": "list:"},
+        {"min_level": "9"},
+        {"min_level": "x"},
+    ],
+)
+def test_bad_input_is_a_form_error_and_explains_nothing(client_as, privacy_officer, query):
+    contact = ContactFactory()
+    page = client_as(privacy_officer).get(eligibility_url(contact, **query))
+    assert page.status_code == 200
+    assert page.context["explanation"] is None and page.context["form"].errors
+
+
+def test_a_marketer_is_not_told_a_child_but_still_why_not(client_as, marketer, auditor):
+    child = with_consent(ContactFactory(is_child=True, guardian=ContactFactory()), level=4)
+    seen = client_as(marketer).get(eligibility_url(child, min_level=5)).content.decode()
+    assert "child" not in seen.lower()
+    assert "Level Marketing is below the Profiling" in seen
+    assert "rule about a field your role does not see" in seen or "rules about fields" in seen
+    assert (
+        "A child: never profiled"
+        in client_as(auditor).get(eligibility_url(child, min_level=5)).content.decode()
+    )
+
+
+def test_a_restricted_contact_is_explained_only_to_who_sees_restricted_contacts(
+    client_as, privacy_officer, marketer, auditor
+):
+    contact = with_consent(ContactFactory(), level=4)
+    contact_update(contact=contact, processing_restricted=True, reason="restriction requested (DSR-ABCD1234)")
+    officer_page = client_as(privacy_officer).get(eligibility_url(contact, min_level=1))
+    assert "Processing restricted by request DSR-ABCD1234" in officer_page.content.decode()
+    for user in (marketer, auditor):
+        refused = client_as(user).get(eligibility_url(contact, min_level=1))
+        assert refused.status_code == 302 and "DSR-ABCD1234" not in refused.content.decode()
+
+
+def test_reading_an_explanation_is_in_the_access_log(client_as, privacy_officer):
+    from staff.models import AccessLogEntry
+
+    contact = ContactFactory()
+    client_as(privacy_officer).get(eligibility_url(contact, min_level=1))
+    entry = AccessLogEntry.objects.get(user=privacy_officer)
+    assert entry.contacts.get().contact_id == contact.pk
