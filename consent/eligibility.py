@@ -117,6 +117,7 @@ class EligibilityRule:
     """
 
     reason: Ineligibility
+    title: str  # what the rule asks, for the officer: "Consent level at least the minimum"
     sensitive = False
 
     def condition(self, criteria: Criteria) -> Q | Exists | None:
@@ -130,6 +131,7 @@ class EligibilityRule:
 
 class NotRestricted(EligibilityRule):
     reason = Ineligibility.RESTRICTED
+    title = "Processing not restricted (GDPR Art. 18)"
     sensitive = True  # processing_restricted is a sensitive field
 
     def condition(self, criteria):
@@ -160,6 +162,7 @@ class NotRestricted(EligibilityRule):
 
 class NotUnsubscribed(EligibilityRule):
     reason = Ineligibility.UNSUBSCRIBED
+    title = "Not unsubscribed from the list (GDPR Art. 21(3))"
 
     @staticmethod
     def _subscription_model():
@@ -196,6 +199,7 @@ class NotUnsubscribed(EligibilityRule):
 
 class NotAProfiledChild(EligibilityRule):
     reason = Ineligibility.CHILD
+    title = "No child profiled (GDPR Art. 8)"
     sensitive = True  # is_child is a sensitive field
 
     def condition(self, criteria):
@@ -209,6 +213,7 @@ class NotAProfiledChild(EligibilityRule):
 
 class AtLevel(EligibilityRule):
     reason = Ineligibility.BELOW_MINIMUM
+    title = "Consent level at least the minimum"
 
     def condition(self, criteria):
         return Q(consent_given__gte=criteria.level)
@@ -225,6 +230,7 @@ class AtLevel(EligibilityRule):
 
 class TrackingAllowed(EligibilityRule):
     reason = Ineligibility.NO_TRACKING
+    title = "Interaction tracking allowed (ePrivacy Art. 5(3))"
 
     def condition(self, criteria):
         return Q(tracking_allowed=True) if criteria.needs_tracking else None
@@ -240,6 +246,7 @@ class TrackingAllowed(EligibilityRule):
 
 class PurposeGranted(EligibilityRule):
     reason = Ineligibility.NO_PURPOSE_CONSENT
+    title = "An explicit yes to the purpose (GDPR Art. 6(1)(a))"
 
     def condition(self, criteria):
         purpose = criteria.purpose
@@ -271,6 +278,7 @@ class PurposeGranted(EligibilityRule):
 
 class Deliverable(EligibilityRule):
     reason = Ineligibility.UNDELIVERABLE
+    title = "The address takes mail (no bounce block)"
 
     def condition(self, criteria):
         if criteria.channel != "email":
@@ -334,6 +342,7 @@ class Finding:
     met: bool
     words: str
     sensitive: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -396,6 +405,7 @@ def eligibility_explain(*, contact_id: int | None, asked: str = "this check", **
             met=verdicts[rule.reason],
             words=rule.explain(contact, normalised, met=verdicts[rule.reason], asked=asked),
             sensitive=rule.sensitive,
+            title=rule.title,
         )
         for rule, _condition in conditions
     )
