@@ -6,4 +6,9 @@ class ConsentConfig(AppConfig):
     verbose_name = "Consent"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from consent import checks  # noqa: F401  (registers the system checks)
+
+        # Lists and journeys register what an officer may ask "is this contact eligible for?".
+        autodiscover_modules("eligibility_targets")

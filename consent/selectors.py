@@ -2,129 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from django.db.models import QuerySet
 
-from django.db import models
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.utils.translation import gettext_lazy as _
-
-from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
-from contacts.models import Contact, Deliverability
-from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
-from core.levels import CHILD_MAXIMUM, ConsentLevel
-
-
-class Ineligibility(models.TextChoices):
-    """Why a contact may not be processed: a stable code (kept in records, read by other apps) and
-    a label a privacy officer reads. One member per eligibility rule."""
-
-    RESTRICTED = "restricted", _("Processing is restricted (GDPR Art. 18)")
-    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from the list (GDPR Art. 21(3))")
-    CHILD = "child", _("A child is never profiled (GDPR Art. 8)")
-    BELOW_MINIMUM = "below_minimum", _("Consent level below the minimum")
-    NO_TRACKING = "no_tracking", _("Interaction tracking not allowed (ePrivacy Art. 5(3))")
-    NO_PURPOSE_CONSENT = "no_purpose_consent", _("No explicit yes to the purpose (GDPR Art. 6(1)(a))")
-    UNDELIVERABLE = "undeliverable", _("Mail to the address bounced (a delivery block, not a consent choice)")
-
-
-@dataclass(frozen=True)
-class Criteria:
-    """What a caller asks for: the eligible_contacts keywords, normalised once."""
-
-    level: ConsentLevel
-    purpose: Any = None
-    needs_tracking: bool = False
-    subscription_list: Any = None
-    channel: str = ""  # "email": the address must also still take mail
-
-
-@dataclass(frozen=True)
-class EligibilityRule:
-    """One rule: the SQL condition a contact must meet (None: the rule does not apply to these
-    criteria) and the reason given to whoever fails it."""
-
-    reason: Ineligibility
-    condition: Callable[[Criteria], Q | Exists | None]
-
-
-def _not_restricted(criteria: Criteria) -> Q:
-    return Q(processing_restricted=False)
-
-
-def _not_unsubscribed(criteria: Criteria) -> Exists | None:
-    if criteria.subscription_list is None:
-        return None
-    # Subscriptions sit above consent: their model is reached through Contact's reverse relation,
-    # not imported, so consent does not depend on the app that depends on it.
-    subscription = Contact._meta.get_field("subscriptions").related_model
-    left = subscription.objects.filter(
-        contact=OuterRef("pk"),
-        subscription_list=criteria.subscription_list,
-        status=subscription.Status.UNSUBSCRIBED,
-    )
-    return ~Exists(left)
-
-
-def _at_level(criteria: Criteria) -> Q:
-    return Q(consent_given__gte=criteria.level)
-
-
-def _not_a_profiled_child(criteria: Criteria) -> Q | None:
-    # Tracking interactions (opens, clicks, visits) builds a behavioural profile: a child's are
-    # never kept, whatever the tracking choice says (GDPR Art. 8, Recital 38 and 71).
-    return Q(is_child=False) if criteria.level > CHILD_MAXIMUM or criteria.needs_tracking else None
-
-
-def _tracking(criteria: Criteria) -> Q | None:
-    return Q(tracking_allowed=True) if criteria.needs_tracking else None
-
-
-def _purpose_granted(criteria: Criteria) -> Exists | None:
-    purpose = criteria.purpose
-    if purpose is None:
-        return None
-    granted = PurposeConsent.objects.filter(contact=OuterRef("pk"), granted=True)
-    if isinstance(purpose, str):
-        # The slug's id as a scalar subquery, not a join: the planner then reads the answers
-        # as if the id had been written in (a join made the first page 3x slower at 1M).
-        purpose = Subquery(Purpose.objects.filter(slug=purpose).values("pk")[:1])
-    return Exists(granted.filter(purpose=purpose))
-
-
-def _deliverable(criteria: Criteria) -> Exists | None:
-    if criteria.channel != "email":
-        return None
-    return ~Exists(Deliverability.objects.filter(contact=OuterRef("pk"), blocked_since__isnull=False))
-
-
-# In the order a reason is given: a contact failing several rules is told the first. Restriction
-# stops all processing; an unsubscribe is named before the level it may have lowered with it; a
-# child below Profiling is told why it stays there (the database refuses a child above it).
-ELIGIBILITY_RULES: tuple[EligibilityRule, ...] = (
-    EligibilityRule(Ineligibility.RESTRICTED, _not_restricted),
-    EligibilityRule(Ineligibility.UNSUBSCRIBED, _not_unsubscribed),
-    EligibilityRule(Ineligibility.CHILD, _not_a_profiled_child),
-    EligibilityRule(Ineligibility.BELOW_MINIMUM, _at_level),
-    EligibilityRule(Ineligibility.NO_TRACKING, _tracking),
-    EligibilityRule(Ineligibility.NO_PURPOSE_CONSENT, _purpose_granted),
-    EligibilityRule(Ineligibility.UNDELIVERABLE, _deliverable),
+# The rules live with their words in consent.eligibility; named here too, where callers look.
+from consent.eligibility import (  # noqa: F401  (re-exported)
+    ELIGIBILITY_RULES,
+    Criteria,
+    EligibilityRule,
+    Explanation,
+    Ineligibility,
+    eligibility_conditions,
+    eligibility_explain,
+    rules_met,
 )
-
-
-def eligibility_conditions(
-    *,
-    min_level: int,
-    purpose: Purpose | str | None = None,
-    needs_tracking: bool = False,
-    subscription_list=None,
-    channel: str = "",
-) -> list[tuple[Ineligibility, Q | Exists]]:
-    """The conditions of the rules that apply to these criteria, in ELIGIBILITY_RULES' order."""
-    criteria = Criteria(ConsentLevel(int(min_level)), purpose, needs_tracking, subscription_list, channel)
-    applied = ((rule.reason, rule.condition(criteria)) for rule in ELIGIBILITY_RULES)
-    return [(reason, condition) for reason, condition in applied if condition is not None]
+from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
+from contacts.models import Contact
+from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
 
 
 def eligible_contacts(
@@ -140,7 +33,7 @@ def eligible_contacts(
 
     Applies ELIGIBILITY_RULES: restriction of processing (GDPR Art. 18, no processing at all);
     mail for `subscription_list` never reaches who unsubscribed from it (GDPR Art. 21(3));
-    children never profiled nor tracked (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
+    children never profiled (GDPR Art. 8); the level hierarchy (higher includes lower); interaction
     tracking needs the tracking choice (ePrivacy Art. 5(3)); a purpose needs an explicit yes
     (GDPR Art. 6(1)(a)); for `channel="email"`, an address blocked by bounces gets no mail.
     """
@@ -152,7 +45,7 @@ def eligible_contacts(
         subscription_list=subscription_list,
         channel=channel,
     )
-    for _reason, condition in conditions:
+    for _rule, condition in conditions:
         contacts = contacts.filter(condition)
     return contacts
 
@@ -165,18 +58,10 @@ def is_eligible(contact: Contact, **criteria) -> bool:
 def ineligibility_reasons(contact: Contact, **criteria) -> list[Ineligibility]:
     """Every rule `contact` fails for these criteria (eligible_contacts keywords), in rule order;
     empty when eligible. One query, from the same conditions eligible_contacts filters by."""
-    conditions = eligibility_conditions(**criteria)
-    # Aliases of their own: a reason's code could one day name a field of Contact.
-    met = {
-        f"meets_{reason.value}": Case(
-            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-        for reason, condition in conditions
-    }
-    row = Contact.objects.filter(pk=contact.pk).values(**met).first()
-    if row is None:
+    met = rules_met(contact.pk, eligibility_conditions(**criteria))
+    if met is None:
         raise Contact.DoesNotExist(f"Contact {contact.pk} does not exist (any more).")
-    return [reason for reason, _condition in conditions if not row[f"meets_{reason.value}"]]
+    return [reason for reason, meets in met.items() if not meets]
 
 
 def ineligibility_reason(contact: Contact, **criteria) -> Ineligibility | None:

@@ -307,7 +307,16 @@ class InterruptedSendFilter(admin.SimpleListFilter):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("journey", "contact", "status", "exit_reason", "next_position", "due_at", "enrolled_at")
+    list_display = (
+        "journey",
+        "contact",
+        "status",
+        "exit_reason",
+        "exit_detail",
+        "next_position",
+        "due_at",
+        "enrolled_at",
+    )
     list_filter = ("status", "exit_reason", "journey", InterruptedSendFilter)
     inlines = [StepRunInline]
     list_select_related = ("journey", "contact")

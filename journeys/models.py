@@ -259,6 +259,10 @@ class Enrolment(models.Model):
     exit_reason = models.CharField(
         _("exit reason"), max_length=32, choices=ExitReason.choices, blank=True, default="", db_default=""
     )
+    # The eligibility rules' words at the moment of exit (consent.eligibility), e.g. "Newsletter
+    # answered No on 12 May 2026 via import “CRM” row 14": the reason as it was, not as it is now.
+    # Never a sensitive field's words (a child, a restriction): every journey role reads it.
+    exit_detail = models.CharField(_("why it exited"), max_length=1000, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("enrolment")

@@ -5,11 +5,12 @@ from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask,
 from journeys.services import segment_export_files_delete, segment_exports_naming, segment_exports_withdraw
 
 # Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
-# a journey's statistics stay right and the next run records the exit as "erased". Only the link is
-# listed: anonymising blanks the listed fields, and status and dates mean nothing without it.
+# a journey's statistics stay right and the next run records the exit as "erased". Only the link and
+# the exit's words (they tell the person's answers) are listed: anonymising blanks the listed
+# fields, and status and dates mean nothing without the link.
 register(
     Enrolment,
-    fields=["contact"],
+    fields=["contact", "exit_detail"],
     contact_path="contact",
     erasure=Erasure.ANONYMISE,
     legal_hold=gettext_noop(

@@ -383,3 +383,34 @@ def test_rows_about_a_restricted_contact_follow_the_matrix(request, client_as, l
     contact_update(contact=obj.contact, processing_restricted=True, reason="DSR restriction")
     shown = obj in client_as(user).get(url).context["cl"].result_list
     assert shown == (persona in SEES_RESTRICTED)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_eligibility_page_follows_the_matrix(request, client_as, persona):
+    """ "Why is this contact (not) eligible?" (admin:contacts_contact_eligibility): every role that
+    reads contacts; a restricted contact only for who sees restricted contacts; the words of the
+    sensitive rules (a child) only for who sees sensitive fields."""
+    from contacts.services import contact_update
+
+    user = request.getfixturevalue(persona)
+    client = client_as(user)
+    child = with_consent(ContactFactory(is_child=True, guardian=ContactFactory()), level=4)
+    url = reverse("admin:contacts_contact_eligibility", args=[child.pk]) + "?min_level=5"
+    response = client.get(url)
+    if persona not in ALL:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    assert ("A child: never profiled" in response.content.decode()) == (persona in SEES_SENSITIVE)
+    restricted = with_consent(ContactFactory(), level=2)
+    contact_update(
+        contact=restricted, processing_restricted=True, reason="restriction requested (DSR-0A0A0A0A)"
+    )
+    response = client.get(
+        reverse("admin:contacts_contact_eligibility", args=[restricted.pk]) + "?min_level=0"
+    )
+    shown = response.status_code == 200 and "DSR-0A0A0A0A" in response.content.decode()
+    assert shown == (persona in SEES_RESTRICTED)
+    if persona not in SEES_RESTRICTED:
+        assert response.status_code == 302  # as the change page: "does not exist", nothing told

@@ -9,15 +9,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.constants import LOOKUP_SEP
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from consent.admin.eligibility import EligibilityQuestionForm
 from consent.admin.records import ConsentChangeColumns
 from consent.contact_edits import contact_save_with_consent
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
 from consent.screen_fields import CONTACT_IDENTITY_FIELDS
-from consent.selectors import consent_changes_visible_to, contact_change_history, history_field_choices
+from consent.selectors import (
+    consent_changes_visible_to,
+    contact_change_history,
+    eligibility_explain,
+    history_field_choices,
+)
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
@@ -188,7 +194,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         else:
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
-            record = ["created_at", "updated_at", "history_link"]
+            record = ["created_at", "updated_at", "history_link", "eligibility_link"]
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
             if request.user.has_perm("webhooks.view_delivery"):
@@ -201,6 +207,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             "created_at",
             "updated_at",
             "history_link",
+            "eligibility_link",
             "purpose_answers",
             "access_log",
             "downstream_systems",
@@ -231,6 +238,11 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     def history_link(self, contact):
         url = reverse("admin:contacts_contact_history", args=[contact.pk])
         return format_html('<a href="{}">{}</a>', url, _("Full history of this contact's data"))
+
+    @admin.display(description=_("eligibility"))
+    def eligibility_link(self, contact):
+        url = reverse("admin:contacts_contact_eligibility", args=[contact.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Why is this contact (not) eligible?"))
 
     def save_model(self, request, obj, form, change):
         """Profile and consent through consent.contact_edits, which orders the two writes."""
@@ -302,6 +314,45 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         }
         record_access(request=request, action=AccessLogEntry.Action.HISTORY, contact_ids=[contact.pk])
         return TemplateResponse(request, "admin/contacts/contact/field_history.html", context)
+
+    # --- eligibility --------------------------------------------------------------------------
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/eligibility/",
+                self.admin_site.admin_view(self.eligibility_view),
+                name="contacts_contact_eligibility",
+            )
+        ]
+        return own + super().get_urls()
+
+    def eligibility_view(self, request, object_id):
+        """Why this contact may (not) be processed for a purpose, list or journey the officer
+        picks: the selector's rules for one contact, in words, as the viewer's role may read them."""
+        contact = self.get_object(request, unquote(object_id))  # restricted ones only for who sees them
+        if contact is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, contact):
+            raise PermissionDenied
+        form = EligibilityQuestionForm(request.GET or None)
+        explanation, asked = None, ""
+        if form.is_bound and form.is_valid():
+            asked, criteria = form.criteria()
+            explanation = eligibility_explain(contact_id=contact.pk, asked=asked, **criteria).for_viewer(
+                sees_sensitive=sees_sensitive(request)
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Why is %s (not) eligible?") % contact,
+            "subtitle": None,
+            "opts": self.opts,
+            "object": contact,
+            "form": form,
+            "asked": asked,
+            "explanation": explanation,
+        }
+        record_access(request=request, action=AccessLogEntry.Action.VIEW, contact_ids=[contact.pk])
+        return TemplateResponse(request, "admin/contacts/contact/eligibility.html", context)
 
     # --- export -----------------------------------------------------------------------------
     def export_header(self, request):

@@ -13,7 +13,7 @@ from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from consent.selectors import Ineligibility, ineligibility_reason
+from consent.selectors import Ineligibility, eligibility_explain
 from contacts.models import Contact
 from journeys.emails import journey_email
 from journeys.forwarding import forward_link
@@ -76,20 +76,28 @@ EXIT_REASONS = {
 }
 
 
-def _exit_reason(journey: Journey, contact_id: int | None) -> Enrolment.ExitReason:
+def _exit_reason(journey: Journey, contact_id: int | None) -> tuple[Enrolment.ExitReason, str]:
     """Why the journey may no longer process this contact: the first eligibility rule it fails,
-    as consent.selectors tells it (the selector said no; the same rules say why)."""
-    contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
-    if contact is None:
-        return Enrolment.ExitReason.ERASED
-    failed = ineligibility_reason(contact, **journey_criteria(journey))
+    as consent.eligibility tells it (the selector said no; the same rules say why), and the
+    rules' words for it. The words leave out what only some roles may read (a child, a
+    restriction): every role that sees the journey reads them; the code says the rest."""
+    if contact_id is None:
+        return Enrolment.ExitReason.ERASED, ""
+    explanation = eligibility_explain(
+        contact_id=contact_id, asked=f"journey “{journey.name}”", **journey_criteria(journey)
+    )
+    if explanation.erased:
+        return Enrolment.ExitReason.ERASED, ""
+    failed = explanation.reasons[0].reason if explanation.reasons else None
+    words = " ".join(f.words for f in explanation.for_viewer(sees_sensitive=False).reasons)
     # None only if the contact qualified again between the two reads: the generic reason then.
-    return EXIT_REASONS.get(failed, Enrolment.ExitReason.BELOW_MINIMUM)
+    return EXIT_REASONS.get(failed, Enrolment.ExitReason.BELOW_MINIMUM), words[:1000]
 
 
-def _finish(enrolment: Enrolment, *, status: str, reason: str = "", now) -> None:
+def _finish(enrolment: Enrolment, *, status: str, reason: str = "", detail: str = "", now) -> None:
     enrolment.status, enrolment.exit_reason, enrolment.finished_at = status, reason, now
-    enrolment.save(update_fields=["status", "exit_reason", "finished_at"])
+    enrolment.exit_detail = detail
+    enrolment.save(update_fields=["status", "exit_reason", "exit_detail", "finished_at"])
 
 
 def _move_on(enrolment: Enrolment, step: JourneyStep, *, due_at) -> None:
@@ -150,8 +158,8 @@ def _settle(turn: _Turn) -> AdvanceOutcome | None:
         _finish(enrolment, status=Enrolment.Status.COMPLETED, now=now)
         return AdvanceOutcome.COMPLETED
     if not journey_may_process(journey, enrolment.contact_id):
-        reason = _exit_reason(journey, enrolment.contact_id)
-        _finish(enrolment, status=Enrolment.Status.EXITED, reason=reason, now=now)
+        reason, detail = _exit_reason(journey, enrolment.contact_id)
+        _finish(enrolment, status=Enrolment.Status.EXITED, reason=reason, detail=detail, now=now)
         return AdvanceOutcome.EXITED
     if step.kind == JourneyStep.Kind.WAIT:
         _move_on(enrolment, step, due_at=now + timedelta(days=step.wait_days))

@@ -296,10 +296,12 @@ def test_auditor_reads_contacts_but_cannot_change_them(client_as, auditor):
     assert contact.first_name == "Ann"
 
 
-@pytest.mark.parametrize("url_name", ["changelist", "add", "export", "change", "history", "delete"])
+@pytest.mark.parametrize(
+    "url_name", ["changelist", "add", "export", "change", "history", "eligibility", "delete"]
+)
 def test_outsider_and_anonymous_are_refused(client, client_as, outsider, url_name):
     contact = ContactFactory()
-    args = [contact.pk] if url_name in {"change", "history", "delete"} else []
+    args = [contact.pk] if url_name in {"change", "history", "eligibility", "delete"} else []
     url = reverse(f"admin:contacts_contact_{url_name}", args=args)
     assert client_as(outsider).get(url).status_code == 403
     anonymous = client.get(url)

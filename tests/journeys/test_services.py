@@ -1,5 +1,6 @@
 """Journeys as a marketer runs them: the compliance switch, the live lock, stopping, and every exit."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,12 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from consent.models import Source
-from consent.selectors import Ineligibility, ineligibility_reason
+from consent.selectors import Ineligibility, eligibility_explain, ineligibility_reason
 from consent.services import consent_change
 from contacts.deliverability import bounce_record
 from contacts.services import contact_update
 from core.models import ComplianceSettings
 from journeys.models import Enrolment, Journey, JourneyTask
+from journeys.selectors import journey_criteria
 from journeys.services import (
     advance,
     journey_create,
@@ -170,7 +172,7 @@ def test_who_no_longer_qualifies_exits_with_the_reason_and_gets_nothing_more(mem
 
 @pytest.mark.parametrize("reason", ["unsubscribed", "below_minimum", "restricted", "undeliverable"])
 def test_the_exit_reason_is_the_rule_the_eligibility_selector_names(member, smtp, monkeypatch, reason):
-    """The reason is not worked out again beside the selector: it is the selector's own."""
+    """The reason is not worked out again beside the selector: it is the selector's own rules'."""
     news = SubscriptionList.objects.create(name="News", slug="news")
     journey = make_journey(subscription_list=news)
     leaving = member()
@@ -179,15 +181,52 @@ def test_the_exit_reason_is_the_rule_the_eligibility_selector_names(member, smtp
     _leave_by(reason, leaving, journey)
     named = []
 
-    def selector_reason(contact, **criteria):
-        named.append(ineligibility_reason(contact, **criteria))
+    def explained(**criteria):
+        named.append(eligibility_explain(**criteria))
         return named[-1]
 
-    monkeypatch.setattr(advance, "ineligibility_reason", selector_reason)
+    monkeypatch.setattr(advance, "eligibility_explain", explained)
     journeys_run(now=now + WEEK_LATER)
     enrolment = Enrolment.objects.get(contact=leaving)
-    assert named == [Ineligibility(reason)]
-    assert (enrolment.status, enrolment.exit_reason) == ("exited", named[0].value)
+    assert [e.reasons[0].reason for e in named] == [Ineligibility(reason)]
+    assert ineligibility_reason(leaving, **journey_criteria(journey)) == Ineligibility(reason)
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", named[0].reasons[0].reason.value)
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        (
+            "below_minimum",
+            r"^Level Subscriptions is below the Marketing that journey “Welcome” needs \(held on .+ via Subscription center\)\.$",
+        ),
+        ("purpose_withdrawn", r"^Newsletter answered No on \d{1,2} \w+ \d{4} via Subscription center\.$"),
+        ("unsubscribed", r"^Unsubscribed from News on \d{1,2} \w+ \d{4} via API"),
+        ("undeliverable", r"^Address undeliverable since .+: the address does not exist \(hard bounce\)\.$"),
+        ("restricted", r"^$"),  # a sensitive field: every journey role reads the words; the code says it
+    ],
+)
+def test_a_journey_exit_keeps_the_eligibility_rules_words(member, smtp, logging_on, reason, words):
+    news = SubscriptionList.objects.create(name="News", slug="news")
+    journey = make_journey(name="Welcome", subscription_list=news)
+    leaving = member()
+    now = timezone.now()
+    journeys_run(now=now)
+    _leave_by(reason, leaving, journey)
+    journeys_run(now=now + WEEK_LATER)
+    enrolment = Enrolment.objects.get(exit_reason=reason)
+    assert re.match(words, enrolment.exit_detail), enrolment.exit_detail
+
+
+def test_a_child_leaving_a_profiling_journey_is_not_named_a_child_in_the_exit(member, smtp, selection_on):
+    journey = make_journey(min_level=5)
+    child = member(level=4, is_child=True, guardian=member(level=5))
+    Enrolment.objects.create(journey=journey, contact=child)
+    journeys_run()
+    enrolment = Enrolment.objects.get(contact=child)
+    assert enrolment.exit_reason == "below_minimum"
+    assert enrolment.exit_detail.startswith("Level Marketing is below the Profiling")
+    assert "child" not in enrolment.exit_detail.lower()
 
 
 def test_a_contact_without_an_email_address_exits_instead_of_failing(member, smtp):
