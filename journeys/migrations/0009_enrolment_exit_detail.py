@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journeys', '0007_undeliverable_exit'),
+        ('journeys', '0008_tracked_link'),
     ]
 
     operations = [
