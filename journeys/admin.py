@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from contacts.selectors import rows_visible_to
 from core.models import ComplianceSettings
 from journeys import services
+from journeys.builder import CONTACT_FIELDS, COUNTRIES, KIND_OPS, RuleBuilder, rules_to_rows
 from journeys.emails import preview as journey_email_preview
 from journeys.models import (
     EmailTemplate,
@@ -39,18 +40,136 @@ class JSONTextarea(forms.Textarea):
         super().__init__(attrs={"rows": 8, "cols": 90, "style": "font-family: monospace"})
 
 
+HOLD_BUTTONS = ("_addrow", "_refresh")  # builder buttons that redraw the form without saving
+
+
+class SegmentForm(forms.ModelForm):
+    """The segment's name and description, and its rules from the builder's rows (or as JSON when
+    the builder cannot draw them, or for a reader who may not change them)."""
+
+    builder_on = False  # set by SegmentAdmin.get_form
+
+    class Meta:
+        model = Segment
+        fields = ("name", "description", "rules")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holding = None
+        if not self.builder_on:
+            return
+        if self.is_bound:
+            self.holding = next((key for key in HOLD_BUTTONS if key in self.data), None)
+        self.builder = RuleBuilder(
+            self.data if self.is_bound else None,
+            rules=self.instance.rules if self.instance.pk else None,
+            add_row=self.holding == "_addrow",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if not self.builder_on:
+            return data
+        if self.builder.is_valid():
+            data["rules"] = self.instance.rules = self.builder.rules
+        else:
+            self.add_error(None, "Some rules need attention: see the messages beside them.")
+        if self.holding:
+            raise ValidationError("Not saved yet.", code="held")
+        return data
+
+    def live(self) -> dict | None:
+        """Count and first members for the rules as they stand in the form (None: not valid yet)."""
+        if self.is_bound:
+            rules = self.builder.rules if self.builder.is_valid() else None
+        else:
+            rules = self.instance.rules if self.instance.pk else None
+        return segment_live(rules) if rules else None
+
+
+def segment_live(rules: dict) -> dict:
+    """What the segment's rules select, through the engine and the eligibility selector as saved
+    segments are counted: eligible members (level 0: everyone not restricted), and the first few."""
+    draft = Segment(rules=rules)
+    count = services.segment_member_count(segment=draft)
+    cap = settings.ADMIN_LIST_COUNT_CAP
+    members = segment_members(segment=draft).order_by("pk")[:PREVIEW_SIZE]
+    return {
+        "count": count if count <= cap else None,
+        "count_text": f"more than {cap}" if count > cap else str(count),
+        "members": [
+            {
+                "url": reverse("admin:contacts_contact_change", args=[c.pk]),
+                "name": str(c),
+                "email": c.email,
+                "country": c.country or "—",
+                "level": f"{c.consent_given} {c.get_consent_given_display()}",
+            }
+            for c in members
+        ],
+    }
+
+
 @admin.register(Segment)
 class SegmentAdmin(SimpleHistoryAdmin):
+    form = SegmentForm
     formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "member_count", "description")
     search_fields = ("name",)
-    fields = ("name", "description", "rules", "member_count", "preview")
     readonly_fields = ("member_count", "preview")
     actions = ["export_xlsx", "export_csv"]
+    change_form_template = "admin/journeys/segment/change_form.html"
+
+    def _builder_on(self, request, obj) -> bool:
+        """The builder for whoever may change the segment and whose rules it can draw exactly."""
+        may_edit = (
+            self.has_add_permission(request) if obj is None else self.has_change_permission(request, obj)
+        )
+        posted_json = request.method == "POST" and "row-TOTAL_FORMS" not in request.POST
+        if request.GET.get("json") == "1" or posted_json:
+            return False  # the JSON editor, asked for (?json=1) or posted by a script
+        return may_edit and (obj is None or rules_to_rows(obj.rules) is not None)
+
+    def get_fields(self, request, obj=None):
+        if self._builder_on(request, obj):
+            return ["name", "description"]
+        return ["name", "description", "rules", "member_count", "preview"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["widgets"] = {"rules": JSONTextarea()}
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.builder_on = self._builder_on(request, obj)
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if getattr(form, "holding", None):
+            context["errors"] = []  # a redraw for another row or a fresh count is not a failed save
+        if form.builder_on:
+            context["builder"] = form.builder
+            context["live"] = form.live()
+            context["countries"] = COUNTRIES
+            context["kinds"] = {key: kind for key, (_label, kind) in CONTACT_FIELDS.items()}
+            context["kind_ops"] = {kind: list(ops) for kind, ops in KIND_OPS.items()}
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.builder_preview_view)
+        return [path("builder/preview/", view, name="journeys_segment_builder_preview"), *super().get_urls()]
+
+    def builder_preview_view(self, request):
+        """The builder's live count and preview as JSON, for the rows as they stand (POST: the
+        rows can hold addresses, which stay out of URLs and logs)."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        if request.method != "POST":
+            return JsonResponse({"error": "POST the builder's rows."}, status=405)
+        builder = RuleBuilder(request.POST)
+        if not builder.is_valid():
+            return JsonResponse(
+                {"ok": False, "row_errors": builder.row_errors(), "errors": builder.general_errors()}
+            )
+        return JsonResponse({"ok": True, "rules": builder.rules, **segment_live(builder.rules)})
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm("journeys.export_segment")

@@ -244,6 +244,40 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, label):
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
+# --- admin pages beyond the model pages: (url name, method) -> roles ----------------------------
+
+ADMIN_ROUTES = {
+    # The segment builder's live count and preview: whoever may build a segment.
+    ("admin:journeys_segment_builder_preview", "POST"): {O, M},
+}
+
+
+def _admin_route_call(name: str, user):
+    rows = {"match": "all", "row-TOTAL_FORMS": "1", "row-INITIAL_FORMS": "0"}
+    rows.update({"row-0-group": "1", "row-0-field": "country", "row-0-op": "eq", "row-0-value": "DE"})
+    args, data = [], rows
+    return reverse(name, args=args), data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), sorted(ADMIN_ROUTES))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_each_role_gets_exactly_what_the_admin_routes_matrix_says(
+    request, client, client_as, name, method, persona
+):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    browser = client if user is None else client_as(user)
+    url, data = _admin_route_call(name, user)
+    response = browser.post(url, data) if method == "POST" else browser.get(url)
+    if user is None:
+        assert response.status_code == 302 and "/login/" in response["Location"]
+    elif persona in ADMIN_ROUTES[(name, method)]:
+        assert response.status_code in (200, 302), response.status_code
+        assert "/login/" not in response.get("Location", "")
+    else:
+        assert response.status_code == 403, response.status_code
+
+
 # --- the API (/api/), with each persona's key ---------------------------------------------------
 
 # A key (or a session) of staff without a role reads nothing, not even how the API is built.
