@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +29,7 @@ from journeys.models import (
     SegmentExport,
     StepRun,
 )
-from journeys.selectors import segment_members
+from journeys.selectors import journey_reach, segment_members
 from staff.access_log import record_access
 from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin, adopt_saved
 from staff.models import AccessLogEntry
@@ -305,6 +307,16 @@ class JourneyStepInline(admin.TabularInline):
     extra = 0
     fields = ("position", "kind", "template", "wait_days", "task_title", "task_user", "task_group")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # No add/change/delete/view icons beside each row's selects: seven columns then fit at
+        # 1280 px, and templates, users and groups are edited on their own pages.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(getattr(field, "widget", None), RelatedFieldWidgetWrapper):
+            widget = field.widget
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
+        return field
+
     def _draft(self, obj) -> bool:
         return obj is None or obj.status == Journey.Status.DRAFT
 
@@ -316,6 +328,65 @@ class JourneyStepInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
+def _reach(n: int, cap: int) -> str:
+    return f"more than {cap}" if n > cap else str(n)
+
+
+def lifecycle_buttons(journey: Journey) -> list[dict]:
+    """The journey's next possible steps, each saying what it does and whom it reaches (counted by
+    journeys.selectors.journey_reach, i.e. through the eligibility selector)."""
+    reach = journey_reach(journey)
+    to_enrol, active = _reach(reach["to_enrol"], reach["cap"]), _reach(reach["in_journey"], reach["cap"])
+    status, buttons = journey.status, []
+    if status == Journey.Status.DRAFT:
+        buttons.append(
+            {
+                "action": "go-live",
+                "label": "Go live",
+                "explains": f"Enrols the {to_enrol} contacts who may be processed now (segment members "
+                "meeting the journey's minimum consent, purpose and list) and whoever qualifies later; "
+                "the next run sends them the first step. Steps can no longer be changed.",
+            }
+        )
+    if status == Journey.Status.LIVE:
+        buttons.append(
+            {
+                "action": "pause",
+                "label": "Pause",
+                "explains": f"Holds the journey: the {active} contacts in it get nothing until it "
+                "resumes, and nobody new is enrolled. Everyone keeps their place.",
+            }
+        )
+    if status == Journey.Status.PAUSED:
+        buttons.append(
+            {
+                "action": "resume",
+                "label": "Resume",
+                "explains": f"The {active} contacts in it continue where they stopped; {to_enrol} "
+                "more who may be processed now are enrolled at the next run.",
+            }
+        )
+    if status in (Journey.Status.DRAFT, Journey.Status.LIVE, Journey.Status.PAUSED):
+        buttons.append(
+            {
+                "action": "end",
+                "label": "End",
+                "danger": True,
+                "explains": f"Ends the journey for good: the {active} contacts in it leave it and "
+                "get nothing more from it, nobody is enrolled again. This cannot be undone.",
+            }
+        )
+    return buttons
+
+
+LIFECYCLE = {
+    "go-live": (services.journey_go_live, "“{}” is live: the next run enrols its audience."),
+    "pause": (services.journey_pause, "“{}” is paused."),
+    "resume": (services.journey_resume, "“{}” is live again."),
+    "end": (services.journey_stop, "“{}” has ended; nobody gets anything more from it."),
+}
 
 
 @admin.register(Journey)
@@ -382,6 +453,60 @@ class JourneyAdmin(SimpleHistoryAdmin):
         else:
             saved = services.journey_create(actor=request.user, **data)
         adopt_saved(obj, saved)  # the service sets the minimum level and the status
+
+    change_form_template = "admin/journeys/journey/change_form.html"
+
+    class Media:
+        css = {"all": ["journeys/journey_admin.css"]}
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk and self.has_change_permission(request, obj):
+            context["lifecycle"] = [
+                {
+                    **button,
+                    "url": reverse("admin:journeys_journey_lifecycle", args=[obj.pk, button["action"]]),
+                }
+                for button in lifecycle_buttons(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.lifecycle_view)
+        route = path("<int:pk>/lifecycle/<slug:action>/", view, name="journeys_journey_lifecycle")
+        return [route, *super().get_urls()]
+
+    def lifecycle_view(self, request, pk, action):
+        """Go live, pause, resume or end one journey from its own page (POST; ending asks first)."""
+        journey = Journey.objects.filter(pk=pk).first()
+        if journey is None or action not in LIFECYCLE:
+            raise Http404
+        if not self.has_change_permission(request, journey):
+            raise PermissionDenied
+        change_url = reverse("admin:journeys_journey_change", args=[journey.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        if action == "end" and request.POST.get("confirm") != "yes":
+            button = next((b for b in lifecycle_buttons(journey) if b["action"] == "end"), None)
+            if button is None:
+                self.message_user(request, f"“{journey}” has already ended.", messages.WARNING)
+                return HttpResponseRedirect(change_url)
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "journey": journey,
+                "button": button,
+                "change_url": change_url,
+                "title": f"End “{journey}”?",
+            }
+            return TemplateResponse(request, "admin/journeys/journey/confirm_end.html", context)
+        service, done = LIFECYCLE[action]
+        try:
+            service(journey=journey, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, done.format(journey), messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
 
     @admin.action(description=_("Go live"), permissions=["change"])
     def go_live(self, request, queryset):
