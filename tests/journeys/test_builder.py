@@ -245,3 +245,41 @@ def test_the_change_page_opens_the_stored_rule_in_rows(news, marketer, client_as
     assert resaved.status_code == 302
     segment.refresh_from_db()
     assert json.dumps(segment.rules) == json.dumps(NEWSLETTER_MARKETING_DE)
+
+
+BAD_ROWS = [
+    ({"group": "1", "field": "country", "op": "eq", "value": "D\x00E"}, "row"),
+    ({"group": "1", "field": "email", "op": "contains", "value": "x" * 1001}, "row"),
+    ({"group": "abc", "field": "country", "op": "eq", "value": "DE"}, "row"),
+    ({"group": "1", "field": "shoe_size", "op": "eq", "value": "42"}, "row"),
+    ({"group": "1", "field": "purpose:gone", "op": "yes"}, "row"),
+    ({"group": "1", "field": "consent_level", "op": "gte", "level": "9"}, "row"),
+    ({"group": "1", "op": "eq", "value": "DE"}, "row"),
+]
+
+
+@pytest.mark.parametrize(("row", "where"), BAD_ROWS)
+def test_a_bad_row_is_a_message_beside_it_never_a_crash(news, marketer, client_as, row, where):
+    client = client_as(marketer)
+    answer = client.post(reverse("admin:journeys_segment_builder_preview"), post_data([row])).json()
+    assert answer["ok"] is False and list(answer["row_errors"]) == ["1"]
+    page = client.post(reverse("admin:journeys_segment_add"), post_data([row], name="Bad"))
+    assert page.status_code == 200 and "Row 1:" in page.content.decode()
+    assert not Segment.objects.exists()
+
+
+def test_more_rows_than_a_segment_may_have_are_refused(news, marketer, client_as):
+    rows = [{"group": str(i + 1), "field": "country", "op": "eq", "value": "DE"} for i in range(51)]
+    response = client_as(marketer).post(reverse("admin:journeys_segment_add"), post_data(rows, name="Big"))
+    assert response.status_code == 200 and "at most 50" in response.content.decode()
+    assert not Segment.objects.exists()
+
+
+def test_an_unknown_match_is_refused_with_a_message(news, marketer, client_as):
+    rows = [{"group": "1", "field": "country", "op": "eq", "value": "DE"}]
+    answer = (
+        client_as(marketer)
+        .post(reverse("admin:journeys_segment_builder_preview"), post_data(rows, match="xor"))
+        .json()
+    )
+    assert answer["ok"] is False and any("valid choice" in message for message in answer["errors"])
