@@ -112,6 +112,17 @@ def segment_live(rules: dict) -> dict:
     }
 
 
+RULES_HELP = (
+    'A condition or a group. Groups: {"all": [...]} or {"any": [...]}. Contact fields: '
+    '{"field": "country", "op": "eq", "value": "DE"} (eq, ne, contains, startswith, in); '
+    '{"field": "consent_level", "op": "gte", "value": 4} (0 None to 5 Profiling; eq, ne, gte, lte, gt, '
+    "lt); email, first_name, last_name as text; created_at with before/after/on and YYYY-MM-DD; "
+    'tracking_allowed eq true/false. Consent options by key: {"purpose": "newsletter", "value": true} '
+    '(false: said no, null: no answer). Lists by key: {"list": "news", "status": "subscribed"} '
+    "(or pending, unsubscribed)."
+)
+
+
 @admin.register(Segment)
 class SegmentAdmin(SimpleHistoryAdmin):
     form = SegmentForm
@@ -141,12 +152,17 @@ class SegmentAdmin(SimpleHistoryAdmin):
         kwargs["widgets"] = {"rules": JSONTextarea()}
         form = super().get_form(request, obj, change=change, **kwargs)
         form.builder_on = self._builder_on(request, obj)
+        if "rules" in form.base_fields:
+            form.base_fields["rules"].help_text = RULES_HELP
         return form
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
         if getattr(form, "holding", None):
             context["errors"] = []  # a redraw for another row or a fresh count is not a failed save
+        if not form.builder_on and request.GET.get("json") == "1":
+            # Back to the rows, unless the saved rules are a shape they cannot draw.
+            context["builder_link"] = obj is None or rules_to_rows(obj.rules) is not None
         if form.builder_on:
             context["builder"] = form.builder
             context["live"] = form.live()
@@ -356,7 +372,8 @@ def lifecycle_buttons(journey: Journey) -> list[dict]:
                 "action": "pause",
                 "label": "Pause",
                 "explains": f"Holds the journey: the {active} contacts in it get nothing until it "
-                "resumes, and nobody new is enrolled. Everyone keeps their place.",
+                f"resumes, and the {to_enrol} who may be processed but are not yet enrolled wait too. "
+                "Everyone keeps their place.",
             }
         )
     if status == Journey.Status.PAUSED:

@@ -283,3 +283,11 @@ def test_an_unknown_match_is_refused_with_a_message(news, marketer, client_as):
         .json()
     )
     assert answer["ok"] is False and any("valid choice" in message for message in answer["errors"])
+
+
+def test_the_json_editor_names_every_rule_and_leads_back_to_the_rows(news, marketer, client_as):
+    segment = make_segment(NEWSLETTER_MARKETING_DE)
+    url = reverse("admin:journeys_segment_change", args=[segment.pk])
+    page = client_as(marketer).get(url + "?json=1").content.decode()
+    assert "consent_level" in page and "&quot;purpose&quot;: &quot;newsletter&quot;" in page
+    assert "Build the rules from rows instead" in page and "segment-builder" not in page
