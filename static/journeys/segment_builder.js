@@ -79,18 +79,22 @@
       generalList.hidden = !(general && general.length);
     }
 
+    function showPlaceholder(text) {
+      var body = document.querySelector("#segment-preview tbody");
+      body.textContent = "";
+      var row = document.createElement("tr");
+      var cell = document.createElement("td");
+      cell.colSpan = 4;
+      cell.textContent = text;
+      row.appendChild(cell);
+      body.appendChild(row);
+    }
+
     function showMembers(data) {
       document.getElementById("segment-count").textContent = data.count_text;
       var body = document.querySelector("#segment-preview tbody");
       body.textContent = "";
-      if (!data.members.length) {
-        var empty = document.createElement("tr");
-        var cell = document.createElement("td");
-        cell.colSpan = 4;
-        cell.textContent = "Nobody yet.";
-        empty.appendChild(cell);
-        body.appendChild(empty);
-      }
+      if (!data.members.length) showPlaceholder("Nobody yet.");
       data.members.forEach(function (member) {
         var tr = document.createElement("tr");
         var nameCell = document.createElement("td");
@@ -129,6 +133,7 @@
           } else {
             showErrors(data.row_errors || {}, data.errors || []);
             document.getElementById("segment-count").textContent = "—";
+            showPlaceholder("Correct the rows marked in red to see who they select.");
           }
           builder.setAttribute("data-updated", String(number));
         })

@@ -119,6 +119,7 @@ def test_a_marketer_builds_the_segment_by_clicking_and_launches_the_journey(
     # A mistake is shown beside its row as it is made, and goes when it is put right.
     page.get_by_label("Value of row 3").fill("Deutschland")
     expect(page.locator("tbody[data-row='3'] .errorlist")).to_contain_text("two-letter code")
+    expect(preview).not_to_contain_text("Anna")  # no stale members beside a mistake
     page.screenshot(path=str(screenshots() / "segment-builder-row-error-1280.png"), full_page=True)
     page.get_by_label("Value of row 3").fill("DE")
     expect(page.locator("tbody[data-row='3'] .errorlist")).to_have_count(0)
