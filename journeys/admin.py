@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from contacts.selectors import rows_visible_to
 from core.models import ComplianceSettings
 from journeys import services
+from journeys.builder import CONTACT_FIELDS, COUNTRIES, KIND_OPS, RuleBuilder, rules_to_rows
 from journeys.emails import preview as journey_email_preview
 from journeys.models import (
     EmailTemplate,
@@ -26,7 +29,7 @@ from journeys.models import (
     SegmentExport,
     StepRun,
 )
-from journeys.selectors import segment_members
+from journeys.selectors import journey_reach, segment_members
 from staff.access_log import record_access
 from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin, adopt_saved
 from staff.models import AccessLogEntry
@@ -39,18 +42,152 @@ class JSONTextarea(forms.Textarea):
         super().__init__(attrs={"rows": 8, "cols": 90, "style": "font-family: monospace"})
 
 
+HOLD_BUTTONS = ("_addrow", "_refresh")  # builder buttons that redraw the form without saving
+
+
+class SegmentForm(forms.ModelForm):
+    """The segment's name and description, and its rules from the builder's rows (or as JSON when
+    the builder cannot draw them, or for a reader who may not change them)."""
+
+    builder_on = False  # set by SegmentAdmin.get_form
+
+    class Meta:
+        model = Segment
+        fields = ("name", "description", "rules")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holding = None
+        if not self.builder_on:
+            return
+        if self.is_bound:
+            self.holding = next((key for key in HOLD_BUTTONS if key in self.data), None)
+        self.builder = RuleBuilder(
+            self.data if self.is_bound else None,
+            rules=self.instance.rules if self.instance.pk else None,
+            add_row=self.holding == "_addrow",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if not self.builder_on:
+            return data
+        if self.builder.is_valid():
+            data["rules"] = self.instance.rules = self.builder.rules
+        else:
+            self.add_error(None, "Some rules need attention: see the messages beside them.")
+        if self.holding:
+            raise ValidationError("Not saved yet.", code="held")
+        return data
+
+    def live(self) -> dict | None:
+        """Count and first members for the rules as they stand in the form (None: not valid yet)."""
+        if self.is_bound:
+            rules = self.builder.rules if self.builder.is_valid() else None
+        else:
+            rules = self.instance.rules if self.instance.pk else None
+        return segment_live(rules) if rules else None
+
+
+def segment_live(rules: dict) -> dict:
+    """What the segment's rules select, through the engine and the eligibility selector as saved
+    segments are counted: eligible members (level 0: everyone not restricted), and the first few."""
+    draft = Segment(rules=rules)
+    count = services.segment_member_count(segment=draft)
+    cap = settings.ADMIN_LIST_COUNT_CAP
+    members = segment_members(segment=draft).order_by("pk")[:PREVIEW_SIZE]
+    return {
+        "count": count if count <= cap else None,
+        "count_text": f"more than {cap}" if count > cap else str(count),
+        "members": [
+            {
+                "url": reverse("admin:contacts_contact_change", args=[c.pk]),
+                "name": str(c),
+                "email": c.email,
+                "country": c.country or "—",
+                "level": f"{c.consent_given} {c.get_consent_given_display()}",
+            }
+            for c in members
+        ],
+    }
+
+
+RULES_HELP = (
+    'A condition or a group. Groups: {"all": [...]} or {"any": [...]}. Contact fields: '
+    '{"field": "country", "op": "eq", "value": "DE"} (eq, ne, contains, startswith, in); '
+    '{"field": "consent_level", "op": "gte", "value": 4} (0 None to 5 Profiling; eq, ne, gte, lte, gt, '
+    "lt); email, first_name, last_name as text; created_at with before/after/on and YYYY-MM-DD; "
+    'tracking_allowed eq true/false. Consent options by key: {"purpose": "newsletter", "value": true} '
+    '(false: said no, null: no answer). Lists by key: {"list": "news", "status": "subscribed"} '
+    "(or pending, unsubscribed)."
+)
+
+
 @admin.register(Segment)
 class SegmentAdmin(SimpleHistoryAdmin):
+    form = SegmentForm
     formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "member_count", "description")
     search_fields = ("name",)
-    fields = ("name", "description", "rules", "member_count", "preview")
     readonly_fields = ("member_count", "preview")
     actions = ["export_xlsx", "export_csv"]
+    change_form_template = "admin/journeys/segment/change_form.html"
+
+    def _builder_on(self, request, obj) -> bool:
+        """The builder for whoever may change the segment and whose rules it can draw exactly."""
+        may_edit = (
+            self.has_add_permission(request) if obj is None else self.has_change_permission(request, obj)
+        )
+        posted_json = request.method == "POST" and "row-TOTAL_FORMS" not in request.POST
+        if request.GET.get("json") == "1" or posted_json:
+            return False  # the JSON editor, asked for (?json=1) or posted by a script
+        return may_edit and (obj is None or rules_to_rows(obj.rules) is not None)
+
+    def get_fields(self, request, obj=None):
+        if self._builder_on(request, obj):
+            return ["name", "description"]
+        return ["name", "description", "rules", "member_count", "preview"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["widgets"] = {"rules": JSONTextarea()}
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.builder_on = self._builder_on(request, obj)
+        if "rules" in form.base_fields:
+            form.base_fields["rules"].help_text = RULES_HELP
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if getattr(form, "holding", None):
+            context["errors"] = []  # a redraw for another row or a fresh count is not a failed save
+        if not form.builder_on and request.GET.get("json") == "1":
+            # Back to the rows, unless the saved rules are a shape they cannot draw.
+            context["builder_link"] = obj is None or rules_to_rows(obj.rules) is not None
+        if form.builder_on:
+            context["builder"] = form.builder
+            context["live"] = form.live()
+            context["countries"] = COUNTRIES
+            context["kinds"] = {key: kind for key, (_label, kind) in CONTACT_FIELDS.items()}
+            context["kind_ops"] = {kind: list(ops) for kind, ops in KIND_OPS.items()}
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.builder_preview_view)
+        return [path("builder/preview/", view, name="journeys_segment_builder_preview"), *super().get_urls()]
+
+    def builder_preview_view(self, request):
+        """The builder's live count and preview as JSON, for the rows as they stand (POST: the
+        rows can hold addresses, which stay out of URLs and logs)."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        if request.method != "POST":
+            return JsonResponse({"error": "POST the builder's rows."}, status=405)
+        builder = RuleBuilder(request.POST)
+        if not builder.is_valid():
+            return JsonResponse(
+                {"ok": False, "row_errors": builder.row_errors(), "errors": builder.general_errors()}
+            )
+        return JsonResponse({"ok": True, "rules": builder.rules, **segment_live(builder.rules)})
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm("journeys.export_segment")
@@ -186,6 +323,16 @@ class JourneyStepInline(admin.TabularInline):
     extra = 0
     fields = ("position", "kind", "template", "wait_days", "task_title", "task_user", "task_group")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # No add/change/delete/view icons beside each row's selects: seven columns then fit at
+        # 1280 px, and templates, users and groups are edited on their own pages.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(getattr(field, "widget", None), RelatedFieldWidgetWrapper):
+            widget = field.widget
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
+        return field
+
     def _draft(self, obj) -> bool:
         return obj is None or obj.status == Journey.Status.DRAFT
 
@@ -197,6 +344,66 @@ class JourneyStepInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
+def _reach(n: int, cap: int) -> str:
+    return f"more than {cap}" if n > cap else str(n)
+
+
+def lifecycle_buttons(journey: Journey) -> list[dict]:
+    """The journey's next possible steps, each saying what it does and whom it reaches (counted by
+    journeys.selectors.journey_reach, i.e. through the eligibility selector)."""
+    reach = journey_reach(journey)
+    to_enrol, active = _reach(reach["to_enrol"], reach["cap"]), _reach(reach["in_journey"], reach["cap"])
+    status, buttons = journey.status, []
+    if status == Journey.Status.DRAFT:
+        buttons.append(
+            {
+                "action": "go-live",
+                "label": "Go live",
+                "explains": f"Enrols the {to_enrol} contacts who may be processed now (segment members "
+                "meeting the journey's minimum consent, purpose and list) and whoever qualifies later; "
+                "the next run sends them the first step. Steps can no longer be changed.",
+            }
+        )
+    if status == Journey.Status.LIVE:
+        buttons.append(
+            {
+                "action": "pause",
+                "label": "Pause",
+                "explains": f"Holds the journey: the {active} contacts in it get nothing until it "
+                f"resumes, and the {to_enrol} who may be processed but are not yet enrolled wait too. "
+                "Everyone keeps their place.",
+            }
+        )
+    if status == Journey.Status.PAUSED:
+        buttons.append(
+            {
+                "action": "resume",
+                "label": "Resume",
+                "explains": f"The {active} contacts in it continue where they stopped; {to_enrol} "
+                "more who may be processed now are enrolled at the next run.",
+            }
+        )
+    if status in (Journey.Status.DRAFT, Journey.Status.LIVE, Journey.Status.PAUSED):
+        buttons.append(
+            {
+                "action": "end",
+                "label": "End",
+                "danger": True,
+                "explains": f"Ends the journey for good: the {active} contacts in it leave it and "
+                "get nothing more from it, nobody is enrolled again. This cannot be undone.",
+            }
+        )
+    return buttons
+
+
+LIFECYCLE = {
+    "go-live": (services.journey_go_live, "“{}” is live: the next run enrols its audience."),
+    "pause": (services.journey_pause, "“{}” is paused."),
+    "resume": (services.journey_resume, "“{}” is live again."),
+    "end": (services.journey_stop, "“{}” has ended; nobody gets anything more from it."),
+}
 
 
 @admin.register(Journey)
@@ -263,6 +470,60 @@ class JourneyAdmin(SimpleHistoryAdmin):
         else:
             saved = services.journey_create(actor=request.user, **data)
         adopt_saved(obj, saved)  # the service sets the minimum level and the status
+
+    change_form_template = "admin/journeys/journey/change_form.html"
+
+    class Media:
+        css = {"all": ["journeys/journey_admin.css"]}
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk and self.has_change_permission(request, obj):
+            context["lifecycle"] = [
+                {
+                    **button,
+                    "url": reverse("admin:journeys_journey_lifecycle", args=[obj.pk, button["action"]]),
+                }
+                for button in lifecycle_buttons(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.lifecycle_view)
+        route = path("<int:pk>/lifecycle/<slug:action>/", view, name="journeys_journey_lifecycle")
+        return [route, *super().get_urls()]
+
+    def lifecycle_view(self, request, pk, action):
+        """Go live, pause, resume or end one journey from its own page (POST; ending asks first)."""
+        journey = Journey.objects.filter(pk=pk).first()
+        if journey is None or action not in LIFECYCLE:
+            raise Http404
+        if not self.has_change_permission(request, journey):
+            raise PermissionDenied
+        change_url = reverse("admin:journeys_journey_change", args=[journey.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        if action == "end" and request.POST.get("confirm") != "yes":
+            button = next((b for b in lifecycle_buttons(journey) if b["action"] == "end"), None)
+            if button is None:
+                self.message_user(request, f"“{journey}” has already ended.", messages.WARNING)
+                return HttpResponseRedirect(change_url)
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "journey": journey,
+                "button": button,
+                "change_url": change_url,
+                "title": f"End “{journey}”?",
+            }
+            return TemplateResponse(request, "admin/journeys/journey/confirm_end.html", context)
+        service, done = LIFECYCLE[action]
+        try:
+            service(journey=journey, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, done.format(journey), messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
 
     @admin.action(description=_("Go live"), permissions=["change"])
     def go_live(self, request, queryset):

@@ -119,6 +119,7 @@ class Journey(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         LIVE = "live", _("Live")
+        PAUSED = "paused", _("Paused")
         STOPPED = "stopped", _("Stopped")
         COMPLETED = "completed", _("Completed")
 

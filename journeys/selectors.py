@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
 
 from consent.selectors import eligible_contacts
 from contacts.models import Contact
 from core.levels import ConsentLevel
-from journeys.models import Journey, Segment
+from journeys.models import Enrolment, Journey, Segment
 from journeys.rules import rules_to_q
 
 
@@ -58,3 +59,13 @@ def journey_may_process(journey: Journey, contact_id: int | None) -> bool:
     return eligible_contacts(
         queryset=Contact.objects.filter(pk=contact_id), **journey_criteria(journey)
     ).exists()
+
+
+def journey_reach(journey: Journey) -> dict:
+    """How many the journey reaches: who would be enrolled now (its audience not yet enrolled,
+    through the eligibility selector) and who is in it now. Counted up to the admin's cap + 1."""
+    cap = settings.ADMIN_LIST_COUNT_CAP
+    enrolled = Enrolment.objects.filter(journey=journey, contact=OuterRef("pk"))
+    to_enrol = journey_audience(journey).filter(~Exists(enrolled)).order_by()[: cap + 1].count()
+    active = journey.enrolments.filter(status=Enrolment.Status.ACTIVE).order_by()[: cap + 1].count()
+    return {"to_enrol": to_enrol, "in_journey": active, "cap": cap}

@@ -27,7 +27,7 @@ from core.models import ComplianceSettings
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
 from imports.models import ImportRun, ImportSource
-from journeys.models import EmailTemplate, Enrolment, JourneyTask, Score, ScoringModel, ScoringRule
+from journeys.models import EmailTemplate, Enrolment, Journey, JourneyTask, Score, ScoringModel, ScoringRule
 from journeys.services import journeys_run, lead_scores_compute, segment_export_start
 from mailsignals.models import MailSignal
 from staff.api_auth import api_key_create
@@ -242,6 +242,50 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, label):
     app, model = label.split(".")
     response = client.get(reverse(f"admin:{app}_{model}_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- admin pages beyond the model pages: (url name, method) -> roles ----------------------------
+
+ADMIN_ROUTES = {
+    # The segment builder's live count and preview: whoever may build a segment.
+    ("admin:journeys_segment_builder_preview", "POST"): {O, M},
+    # Go live / pause / resume / end from the journey's own page: whoever may change journeys.
+    ("admin:journeys_journey_lifecycle", "POST"): {O, M},
+}
+
+
+def _admin_route_call(name: str, user):
+    rows = {"match": "all", "row-TOTAL_FORMS": "1", "row-INITIAL_FORMS": "0"}
+    rows.update({"row-0-group": "1", "row-0-field": "country", "row-0-op": "eq", "row-0-value": "DE"})
+    if name == "admin:journeys_journey_lifecycle":
+        journey = make_journey(
+            segment=make_segment({"field": "country", "op": "eq", "value": "DE"}), live=False
+        )
+        return reverse(name, args=[journey.pk, "go-live"]), {}
+    return reverse(name), rows
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), sorted(ADMIN_ROUTES))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_each_role_gets_exactly_what_the_admin_routes_matrix_says(
+    request, client, client_as, name, method, persona
+):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    browser = client if user is None else client_as(user)
+    url, data = _admin_route_call(name, user)
+    response = browser.post(url, data) if method == "POST" else browser.get(url)
+    if user is None:
+        assert response.status_code == 302 and "/login/" in response["Location"]
+    elif persona in ADMIN_ROUTES[(name, method)]:
+        if name == "admin:journeys_journey_lifecycle":
+            assert Journey.objects.get().status == Journey.Status.LIVE
+        assert response.status_code in (200, 302), response.status_code
+        assert "/login/" not in response.get("Location", "")
+    else:
+        assert response.status_code == 403, response.status_code
+        if name == "admin:journeys_journey_lifecycle":
+            assert Journey.objects.get().status == Journey.Status.DRAFT  # refused: nothing changed
 
 
 # --- the API (/api/), with each persona's key ---------------------------------------------------

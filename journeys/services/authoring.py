@@ -135,6 +135,38 @@ def journey_go_live(*, journey: Journey, actor=None) -> Journey:
     return locked
 
 
+def journey_pause(*, journey: Journey, actor=None) -> Journey:
+    """Pause a live journey: nobody is enrolled and no step is taken until it resumes; everyone in
+    it keeps their place."""
+    with transaction.atomic():
+        locked = Journey.objects.select_for_update().get(pk=journey.pk)  # against a stop at once
+        if locked.status != Journey.Status.LIVE:
+            raise ValidationError(
+                _("Only a live journey can be paused; this one is %s.") % locked.get_status_display()
+            )
+        locked.status = Journey.Status.PAUSED
+        locked._history_user = actor
+        locked._change_reason = "paused"
+        locked.save()
+    return locked
+
+
+def journey_resume(*, journey: Journey, actor=None) -> Journey:
+    """Resume a paused journey: the next run enrols who qualifies now and takes every due step.
+    Whoever lost consent meanwhile leaves it at their next step (checked before every step)."""
+    with transaction.atomic():
+        locked = Journey.objects.select_for_update().get(pk=journey.pk)
+        if locked.status != Journey.Status.PAUSED:
+            raise ValidationError(
+                _("Only a paused journey can resume; this one is %s.") % locked.get_status_display()
+            )
+        locked.status = Journey.Status.LIVE
+        locked._history_user = actor
+        locked._change_reason = "resumed"
+        locked.save()
+    return locked
+
+
 def journey_stop(*, journey: Journey, actor=None) -> Journey:
     """Stop a journey at any time: nobody in it receives anything more from it."""
     with transaction.atomic():

@@ -38,9 +38,13 @@ def change_url(obj):
 
 def test_the_segment_page_shows_the_eligible_member_count_and_a_preview(scene, marketer, client_as):
     page = client_as(marketer).get(change_url(scene["segment"])).content.decode()
-    assert "members (eligible)" in page.lower()
-    assert '<div class="readonly">2</div>' in page
+    assert "members who may be processed" in page  # the builder's count, the selector's figure
+    assert '<strong id="segment-count">2</strong>' in page
     assert "Anna" in page and "Hidden" not in page and "Franz" not in page
+    # Whoever reads the rules as JSON (?json=1, or a reader without the change right) gets the
+    # saved segment's count and preview as before.
+    page = client_as(marketer).get(change_url(scene["segment"]) + "?json=1").content.decode()
+    assert '<div class="readonly">2</div>' in page and "Anna" in page and "Hidden" not in page
     listing = client_as(marketer).get(reverse("admin:journeys_segment_changelist")).content.decode()
     assert '<td class="field-member_count">2</td>' in listing
 
