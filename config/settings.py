@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Staff sign-in's second factor: authenticator apps (TOTP) and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Bottom to top, as docs/architecture.md draws them.
     "core",
     "staff",
@@ -65,6 +69,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A password alone is not a sign-in for whom a second factor applies (staff.second_factor).
+    "staff.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -142,6 +149,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A second factor (authenticator app, recovery codes) for privacy officers and superusers: on by
+# default in production, off for `make run`'s demo logins. Other staff may enrol; once they have,
+# they are asked for it too (staff.second_factor).
+OTP_REQUIRED_FOR_OFFICERS = env_bool("OTP_REQUIRED_FOR_OFFICERS", not DEBUG)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Consent Office")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
