@@ -383,3 +383,37 @@ def test_rows_about_a_restricted_contact_follow_the_matrix(request, client_as, l
     contact_update(contact=obj.contact, processing_restricted=True, reason="DSR restriction")
     shown = obj in client_as(user).get(url).context["cl"].result_list
     assert shown == (persona in SEES_RESTRICTED)
+
+
+# --- the second-factor pages (staff.second_factor_views), beside the model admins ------------------
+
+STAFF = {O, M, A, "outsider"}  # every member of staff, role or not, looks after their own sign-in
+SECOND_FACTOR_PAGES = {
+    ("second-factor-verify", "GET"): STAFF,  # nothing owed: straight on to the admin
+    ("second-factor-enrol", "GET"): STAFF,
+    ("second-factor-staff", "GET"): {O},
+    ("second-factor-reset", "POST"): {O},
+}
+
+
+def test_every_second_factor_page_is_in_the_matrix():
+    from config.urls import urlpatterns
+
+    names = {p.name for p in urlpatterns if getattr(p, "name", "") and p.name.startswith("second-factor")}
+    assert names == {name for name, _method in SECOND_FACTOR_PAGES}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), sorted(SECOND_FACTOR_PAGES))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_second_factor_pages_follow_the_matrix(request, client_as, name, method, persona):
+    from tests.factories import UserFactory
+
+    member = UserFactory(username="someone")
+    url = reverse(name, args=[member.pk] if name == "second-factor-reset" else [])
+    if persona == "anonymous":
+        response = Client().generic(method, url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
+        return
+    response = client_as(request.getfixturevalue(persona)).generic(method, url)
+    assert allowed(response) == (persona in SECOND_FACTOR_PAGES[(name, method)])
