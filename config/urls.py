@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/second-factor/", admin.site.admin_view(verify_view), name="second-factor-verify"),
     path("admin/second-factor/enrol/", admin.site.admin_view(enrol_view), name="second-factor-enrol"),
     path("admin/staff/second-factor/", admin.site.admin_view(staff_devices_view), name="second-factor-staff"),
+    path("admin/second-factor/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path(
         "admin/staff/second-factor/<int:user_id>/reset/",
         admin.site.admin_view(reset_view),

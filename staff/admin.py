@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from core.models import ComplianceSettings
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
@@ -81,6 +82,6 @@ def _ids_text(entry) -> str:
 
 # Devices are managed on the second-factor pages (staff.second_factor_views), never as raw rows:
 # django-otp's own admins would show the keys and let a device be added behind the set-up.
-for _model in (TOTPDevice, StaticDevice):
+for _model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)

@@ -1,5 +1,6 @@
-"""A second factor for staff sign-in (issue 20): an authenticator app (TOTP) and recovery codes,
-through django-otp.
+"""A second factor for staff sign-in (issue 20): an authenticator app (TOTP), recovery codes and
+passkeys, through django-otp and django-otp-webauthn (registering a passkey needs a signed-in
+session: the authenticator app comes first).
 
 After the password (the admin's login, with its own lockout), a member of staff who has a
 confirmed device is asked for a code; a privacy officer or superuser without one, when
@@ -30,6 +31,7 @@ from django.utils.http import urlencode
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
@@ -58,19 +60,20 @@ def second_factor_state(user) -> tuple[bool, bool]:
         .annotate(
             has_app=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
             has_codes=Exists(StaticDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            has_passkey=Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)),
             officer=Exists(
                 get_user_model().groups.through.objects.filter(
                     user_id=OuterRef("pk"), group__name=PRIVACY_OFFICER
                 )
             ),
         )
-        .values("has_app", "has_codes", "officer")
+        .values("has_app", "has_codes", "has_passkey", "officer")
         .first()
     )
     if row is None:
         return False, False
     required = settings.OTP_REQUIRED_FOR_OFFICERS and (user.is_superuser or row["officer"])
-    return row["has_app"] or row["has_codes"], bool(required)
+    return row["has_app"] or row["has_codes"] or row["has_passkey"], bool(required)
 
 
 def second_factor_step(user) -> str | None:
@@ -112,6 +115,10 @@ def _open_paths() -> set[str]:
         reverse("admin:logout"),
         reverse("second-factor-verify"),
         reverse("second-factor-enrol"),
+        # Proving a passkey is a way of giving the second factor; registering one is not open.
+        reverse("otp_webauthn:credential-authentication-begin"),
+        reverse("otp_webauthn:credential-authentication-complete"),
+        reverse("otp_webauthn:js-i18n-catalog"),
     }
 
 
@@ -239,7 +246,7 @@ def second_factor_reset(*, request, member) -> int:
     if not member.is_staff:
         raise ValidationError("Only members of staff have a second factor.")
     removed = 0
-    for model in (TOTPDevice, StaticDevice):
+    for model in (TOTPDevice, StaticDevice, WebAuthnCredential):
         removed += model.objects.filter(user=member).delete()[1].get(model._meta.label, 0)
     record_access(request=request, action=AccessLogEntry.Action.SECOND_FACTOR_RESET, contact_ids=())
     return removed
@@ -256,9 +263,16 @@ def devices_summary(users):
         .annotate(n=Count("pk"))
         .values("n")
     )
+    passkeys = (
+        WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return users.annotate(
         has_app=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
         codes_left=Coalesce(Subquery(codes_left, output_field=IntegerField()), 0),
+        passkeys=Coalesce(Subquery(passkeys, output_field=IntegerField()), 0),
         officer=Exists(
             get_user_model().groups.through.objects.filter(
                 user_id=OuterRef("pk"), group__name=PRIVACY_OFFICER

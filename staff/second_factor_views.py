@@ -97,9 +97,15 @@ def verify_view(request):
     return TemplateResponse(
         request,
         "admin/staff/second_factor_verify.html",
-        _context(request, "Second factor", form=form),
+        _context(request, "Second factor", form=form, has_passkey=_has_passkey(request.user)),
         status=400 if form.errors else 200,
     )
+
+
+def _has_passkey(user) -> bool:
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
 def enrol_view(request):

@@ -68,3 +68,51 @@ def test_officer_without_a_device_sets_one_up_from_the_qr_page(
     page.get_by_role("link", name="I have kept them, continue").click()
     expect(page.get_by_role("heading", name="Privacy back office")).to_be_visible()
     context.close()
+
+
+def test_officer_adds_a_passkey_and_signs_in_with_it_instead_of_the_code(
+    browser, live_server, production, privacy_officer, settings
+):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    # Passkeys are bound to a domain, never an IP address: the browser goes to localhost.
+    base = live_server.url.replace("127.0.0.1", "localhost")
+    settings.OTP_WEBAUTHN_RP_ID = "localhost"
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [base]
+    device = TOTPDevice.objects.create(user=privacy_officer, name="Authenticator app", confirmed=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    _password(page, base)
+    page.get_by_label("Code").fill(_code(device))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Privacy back office")).to_be_visible()
+    page.goto(f"{base}/admin/second-factor/enrol/")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.locator("#passkey-register-status-message")).not_to_be_empty()
+    assert WebAuthnCredential.objects.filter(user=privacy_officer, confirmed=True).count() == 1
+    # A new sign-in: the password, then the passkey instead of the code.
+    page.get_by_role("button", name="Log out").click()
+    _password(page, base)
+    page.goto(f"{base}/admin/contacts/contact/")
+    expect(page).to_have_url(re.compile(r"/admin/second-factor/\?next="))
+    page.get_by_role("button", name="Use a passkey instead").click()
+    expect(page.get_by_role("heading", name="Select contact to change")).to_be_visible()
+    assert [p for p in problems if "Content Security Policy" in p] == []
+    context.close()

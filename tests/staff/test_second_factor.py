@@ -232,3 +232,20 @@ def test_totp_codes_from_the_past_minute_are_not_reused(production, privacy_offi
     assert password_login("officer").post(VERIFY, {"code": code}).status_code == 302
     replay = password_login("officer")
     assert replay.post(VERIFY, {"code": code}).status_code == 400
+
+
+def test_a_password_only_session_cannot_register_a_passkey_but_may_start_proving_one(
+    production, privacy_officer
+):
+    app_for(privacy_officer)
+    client = password_login("officer")
+    register = client.post(
+        reverse("otp_webauthn:credential-registration-begin"), content_type="application/json"
+    )
+    assert register.status_code == 302 and register["Location"].startswith(VERIFY)
+    assert "otp_webauthn_register_state" not in client.session
+    # Proving a passkey is a way to give the second factor: that endpoint stays open.
+    begin = client.post(
+        reverse("otp_webauthn:credential-authentication-begin"), content_type="application/json"
+    )
+    assert begin.status_code == 200
