@@ -70,6 +70,8 @@ def test_a_wrong_code_does_not_let_the_officer_in(production, privacy_officer):
     wrong = f"{(int(code_now(device)) + 1) % 1_000_000:06d}"
     response = client.post(VERIFY, {"code": wrong})
     assert response.status_code == 400 and b"That code is not right" in response.content
+    assert b"Log out" in response.content  # the way out without a code
+    assert b"Select contact to change" not in response.content and b"Contacts" not in response.content
     for code in ("", "abc", "1" * 200, "\u2603"):
         assert client.post(VERIFY, {"code": code}).status_code == 400
     assert client.get(CONTACTS).status_code == 302
