@@ -6,6 +6,7 @@ Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, CELERY_BRO
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Staff sign-in's second factor: authenticator apps (TOTP) and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",  # passkeys as a second factor
     # Bottom to top, as docs/architecture.md draws them.
     "core",
     "staff",
@@ -65,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A password alone is not a sign-in for whom a second factor applies (staff.second_factor).
+    "staff.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -142,6 +151,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A second factor (authenticator app, recovery codes) for privacy officers and superusers: on by
+# default in production, off for `make run`'s demo logins. Other staff may enrol; once they have,
+# they are asked for it too (staff.second_factor).
+OTP_REQUIRED_FOR_OFFICERS = env_bool("OTP_REQUIRED_FOR_OFFICERS", not DEBUG)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Consent Office")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -215,6 +231,21 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write consent behind the
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "DE")
 # Absolute links in emails (subscription center, double opt-in, unsubscribe) start with this.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Passkeys (django-otp-webauthn) as a second factor, never instead of the password and its lockout.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# The domain passkeys are bound to and the origins the admin is served from; both default to the
+# address in PUBLIC_BASE_URL. Browsers refuse an IP address here: `make run` uses localhost, so
+# passkeys work at http://localhost:8000/admin/.
+_PUBLIC_HOST = urlparse(PUBLIC_BASE_URL).hostname or "localhost"
+OTP_WEBAUTHN_RP_ID = env_str(
+    "PASSKEYS_RP_ID", "localhost" if _PUBLIC_HOST.replace(".", "").isdigit() else _PUBLIC_HOST
+)
+# Browsers and django-otp-webauthn accept https:// origins, and http://localhost for development.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "PASSKEYS_ALLOWED_ORIGINS",
+    [PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("https://") else ["http://localhost:8000"],
+)
 SUBSCRIPTION_CENTER_LINK_DAYS = env_int("SUBSCRIPTION_CENTER_LINK_DAYS", 30, minimum=1)
 UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 400, minimum=30)
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)

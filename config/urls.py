@@ -6,6 +6,7 @@ from config.login_throttle import throttled_admin_login
 from dsr.staff_admin import staff_logs_view
 from operations.views import health_page
 from reports.views import compliance_dashboard, compliance_report, verify_trail
+from staff.second_factor_views import enrol_view, reset_view, staff_devices_view, verify_view
 
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
@@ -19,6 +20,15 @@ urlpatterns = [
     path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/login/", throttled_admin_login, name="admin-login"),
+    path("admin/second-factor/", admin.site.admin_view(verify_view), name="second-factor-verify"),
+    path("admin/second-factor/enrol/", admin.site.admin_view(enrol_view), name="second-factor-enrol"),
+    path("admin/staff/second-factor/", admin.site.admin_view(staff_devices_view), name="second-factor-staff"),
+    path("admin/second-factor/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
+    path(
+        "admin/staff/second-factor/<int:user_id>/reset/",
+        admin.site.admin_view(reset_view),
+        name="second-factor-reset",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("", include("core.urls")),

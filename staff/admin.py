@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from core.models import ComplianceSettings
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
@@ -75,3 +78,10 @@ def _ids_text(entry) -> str:
     return text + (
         f" … (+{entry.contact_count - MAX_IDS_IN_CELL} more)" if len(ids) > MAX_IDS_IN_CELL else ""
     )
+
+
+# Devices are managed on the second-factor pages (staff.second_factor_views), never as raw rows:
+# django-otp's own admins would show the keys and let a device be added behind the set-up.
+for _model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -18,6 +18,8 @@ class AccessLogEntry(models.Model):
         DISCOVER = "discover", _("Searched for a person's data")
         EXPORT_BUNDLE = "export_bundle", _("Built or reviewed a data subject's export")
         API_READ = "api_read", _("Read contacts through the API")
+        # The entry's path names the member of staff: /admin/staff/second-factor/<user id>/reset/
+        SECOND_FACTOR_RESET = "second_factor_reset", _("Reset a member of staff's second factor")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)
@@ -35,6 +37,7 @@ class AccessLogEntry(models.Model):
         permissions = [
             ("export_accesslogentry", "Can export the access log"),
             ("answer_staff_request", "Can export everything logged about a member of staff"),
+            ("reset_second_factor", "Can reset another member of staff's second factor"),
         ]
 
     def __str__(self) -> str:

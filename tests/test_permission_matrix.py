@@ -458,3 +458,63 @@ def test_the_eligibility_page_follows_the_matrix(request, client_as, persona):
     assert shown == (persona in SEES_RESTRICTED)
     if persona not in SEES_RESTRICTED:
         assert response.status_code == 302  # as the change page: "does not exist", nothing told
+
+
+# --- the second-factor pages (staff.second_factor_views), beside the model admins ------------------
+
+STAFF = {O, M, A, "outsider"}  # every member of staff, role or not, looks after their own sign-in
+SECOND_FACTOR_PAGES = {
+    ("second-factor-verify", "GET"): STAFF,  # nothing owed: straight on to the admin
+    ("second-factor-enrol", "GET"): STAFF,
+    ("second-factor-staff", "GET"): {O},
+    ("second-factor-reset", "POST"): {O},
+}
+# django-otp-webauthn's JSON endpoints, below /admin/second-factor/passkeys/: every member of staff
+# registers passkeys of their own; nobody signs in with a passkey alone (passwordless is off).
+PASSKEY_ENDPOINTS = {
+    "otp_webauthn:credential-registration-begin": STAFF,
+    "otp_webauthn:credential-authentication-begin": STAFF,
+}
+
+
+def test_every_second_factor_page_is_in_the_matrix():
+    from config.urls import urlpatterns
+
+    names = {p.name for p in urlpatterns if getattr(p, "name", "") and p.name.startswith("second-factor")}
+    assert names == {name for name, _method in SECOND_FACTOR_PAGES}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), sorted(SECOND_FACTOR_PAGES))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_second_factor_pages_follow_the_matrix(request, client_as, name, method, persona):
+    from tests.factories import UserFactory
+
+    member = UserFactory(username="someone")
+    url = reverse(name, args=[member.pk] if name == "second-factor-reset" else [])
+    if persona == "anonymous":
+        response = Client().generic(method, url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
+        return
+    response = client_as(request.getfixturevalue(persona)).generic(method, url)
+    assert allowed(response) == (persona in SECOND_FACTOR_PAGES[(name, method)])
+
+
+def test_every_passkey_endpoint_is_below_the_admin_and_in_the_matrix():
+    from django_otp_webauthn.urls import urlpatterns
+
+    names = {f"otp_webauthn:{p.name}" for p in urlpatterns if "begin" in p.name}
+    assert names == set(PASSKEY_ENDPOINTS)
+    assert all(reverse(name).startswith("/admin/second-factor/passkeys/") for name in names)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(PASSKEY_ENDPOINTS))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONAS])
+def test_passkey_endpoints_follow_the_matrix(request, client_as, name, persona):
+    client = Client() if persona == "anonymous" else client_as(request.getfixturevalue(persona))
+    response = client.post(reverse(name), content_type="application/json")
+    if persona in PASSKEY_ENDPOINTS[name]:
+        assert response.status_code == 200, response.content[:300]
+    else:
+        assert response.status_code in (401, 403), response.status_code
