@@ -40,7 +40,9 @@ class ExportBundleAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if not self.has_change_permission(request, bundle):
                 raise PermissionDenied
-            self._act(request, bundle)
+            if self._act(request, bundle) == "released":
+                # Releasing answers the request: its page offers to complete it.
+                return redirect("admin:dsr_datasubjectrequest_change", bundle.request_id)
             return redirect("admin:dsr_exportbundle_change", bundle.pk)
         ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
         if ready and not bundles.bundle_has_files(bundle):
@@ -92,6 +94,10 @@ class ExportBundleAdmin(admin.ModelAdmin):
                 messages.success(request, _("Confirmed."))
             elif action == "release":
                 bundles.bundle_release(bundle=bundle, actor=request.user)
-                messages.success(request, _("Released: the requester has been sent the download link."))
+                messages.success(
+                    request,
+                    _("Released: the requester has been sent the download link. Complete the request below."),
+                )
+                return "released"
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
