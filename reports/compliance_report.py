@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit_chain import latest_checkpoint, verify
-from consent.models import ConsentChange, Purpose
+from consent.models import ConsentChange, Purpose, Source
 from core.xlsx import write_workbook_sheets
 
 
@@ -34,7 +34,18 @@ def consent_changes_by_source(since, until) -> list[list]:
         .annotate(n=Count("id"))
         .order_by("source", "field", "purpose__name", "new_value")
     )
-    return [[r["source"], r["field"], r["purpose__name"] or "", r["new_value"], r["n"]] for r in rows]
+    # In words, not codes: "Import", "Consent level", "3 Subscriptions" (ConsentChange's own labels).
+    sources = {value: str(label) for value, label in Source.choices}
+    return [
+        [
+            sources.get(r["source"], r["source"]),
+            ConsentChange.describe_field(r["field"], None),
+            r["purpose__name"] or "",
+            ConsentChange.describe_value(r["field"], r["new_value"]),
+            r["n"],
+        ]
+        for r in rows
+    ]
 
 
 def _days(start, end) -> float | None:

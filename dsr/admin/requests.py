@@ -94,8 +94,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     )
     list_filter = ("status", "kind", DueFilter, "assignee")
     list_select_related = ("assignee",)
-    # Open requests first, the most overdue on top; closed ones after, by their deadline.
-    ordering = ("closed_rank", "deadline_at", "pk")
+
     search_fields = ("=reference", "=requester_email", "=requester_phone")
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -171,6 +170,11 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             extra_context["next_steps"] = request_next_steps(obj, waiting=waiting)
             extra_context["may_decide"] = obj.is_open and self.has_change_permission(request, obj)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_ordering(self, request):
+        # Open requests first, the most overdue on top; closed ones after, by their deadline.
+        # (Annotations of get_queryset: the `ordering` attribute may name model fields only.)
+        return ("closed_rank", "deadline_at", "pk")
 
     def get_queryset(self, request):
         # Annotated before the admin's ordering is applied, which sorts by these.

@@ -72,8 +72,10 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
     assert summary["Erasures"] == 1
 
     _, changes = _sheet(book, "Consent changes")
-    assert ("import", "consent_given", None, "3", 2) in changes
-    assert ("admin", "consent_given", None, "2", 1) in changes
+    # In words, as people read them: no source, field or level codes.
+    assert ("Import", "Consent given", None, "3 Subscriptions", 2) in changes
+    assert ("Admin", "Consent given", None, "2 Transactional", 1) in changes
+    assert ("Import", "Purpose consent", "Newsletter", "Yes", 1) in changes
 
     header, requests = _sheet(book, "Requests")
     breached = {row[0]: row[header.index("Deadline breached")] for row in requests}

@@ -83,3 +83,35 @@ def test_an_officer_sees_deadline_days_left_and_assignee_without_scrolling_sidew
     expect(page.locator("#result_list tbody tr").nth(1)).to_contain_text("overdue by 3 days")
     expect(page.locator("#result_list tbody tr").nth(1)).to_contain_text("officer")
     context.close()
+
+
+def test_a_request_page_shows_next_steps_and_what_they_wait_for(browser, live_server, privacy_officer):
+    from tests.factories import ContactFactory
+
+    ContactFactory(email="holly@contoso.com")
+    request, _ = dsr_create(kind="access", email="holly@contoso.com", channel="web", details="all my data")
+    context, page = _officer_page(browser, live_server)
+    page.goto(f"{live_server.url}/admin/dsr/datasubjectrequest/{request.pk}/change/")
+    steps = page.locator("#next-steps")
+    expect(steps).to_be_visible()
+    build = steps.locator('[data-step="bundle"]')
+    expect(build).to_contain_text("Build the export bundle — waits for identity verification")
+    expect(build.get_by_role("button", name="Build the export bundle")).to_be_disabled()
+    decline = steps.locator('[data-step="decline"] button')
+    colour = decline.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour == "rgb(164, 0, 15)", colour  # destructive: red, unlike the other buttons
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "request-page.png"), full_page=True)
+
+    # Declining asks on a page of its own first.
+    steps.locator('[data-step="decline"] input[name="reason"]').fill("manifestly unfounded")
+    decline.click()
+    expect(page.locator("#confirm-decline")).to_be_visible()
+    request.refresh_from_db()
+    assert request.status == DataSubjectRequest.Status.NEW
+    page.locator("#confirm-decline").click()
+    expect(page.locator(".messagelist")).to_contain_text("Saved")
+    request.refresh_from_db()
+    assert request.status == DataSubjectRequest.Status.DECLINED
+    context.close()
