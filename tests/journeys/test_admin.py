@@ -75,7 +75,7 @@ def test_a_marketer_exports_members_to_excel_as_a_job_with_progress_and_a_downlo
     export = SegmentExport.objects.get()
     assert (export.status, export.total, export.written, export.progress) == ("done", 2, 2, 100)
     listing = client.get(reverse("admin:journeys_segmentexport_changelist")).content.decode()
-    assert '<progress max="100" value="100">' in listing and "Download" in listing
+    assert '<progress class="job-progress" max="100" value="100"' in listing and "Download" in listing
     download = client.get(reverse("admin:journeys_segmentexport_download", args=[export.pk]))
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
