@@ -99,7 +99,7 @@ def _fulfilment(request, identity: tuple, contacts: tuple) -> tuple[list[Step], 
         case _:  # rectification: the officer corrects the contacts on their pages, then completes
             return [
                 Step("rectify", "Correct the data on the linked contacts' pages", identity + contacts)
-            ], True
+            ], False  # nothing records the correction: completing stays a step of its own
 
 
 def _bundle_steps(request, identity, contacts) -> tuple[list[Step], bool]:

@@ -130,3 +130,25 @@ def test_releasing_the_export_offers_to_complete_the_request(client_as, privacy_
     )
     request.refresh_from_db()
     assert request.status == Status.COMPLETED
+
+
+def test_after_the_erasure_completing_is_offered_once_no_system_waits(privacy_officer):
+    from dsr.models import ErasureRecord
+
+    request, _ = dsr_create(kind="erase", email="a@example.org", channel="web")
+    dsr_start(request=dsr_verify(request=request, actor=privacy_officer, how="x"), actor=privacy_officer)
+    request.refresh_from_db()
+    assert not {s.action: s for s in request_next_steps(request, waiting=[])}["complete"].offered
+    ErasureRecord.objects.create(request=request, performed_by=privacy_officer, contacts_erased=1)
+
+    waiting = {s.action: s for s in request_next_steps(request, waiting=["CRM"])}
+    assert "erase" not in waiting and not waiting["complete"].offered
+    assert waiting["complete"].waits_for == ("an acknowledgement from CRM",) and "waive" in waiting
+    assert {s.action: s for s in request_next_steps(request, waiting=[])}["complete"].offered
+
+
+def test_a_rectification_never_claims_its_work_is_done(privacy_officer):
+    request, _ = dsr_create(kind="rectify", email="a@example.org", channel="web")
+    dsr_verify(request=request, actor=privacy_officer, how="x")
+    request.refresh_from_db()
+    assert not any(s.offered for s in request_next_steps(request, waiting=[]))
