@@ -57,7 +57,7 @@ def request_next_steps(request: DataSubjectRequest, *, waiting: list[str] | None
         steps.append(
             Step(
                 "waive",
-                "Waive a downstream system's acknowledgement (with a reason, shown in the report)",
+                "Waive this system's acknowledgement (with a reason, shown in the report)",
                 extra={"systems": waiting},
             )
         )
