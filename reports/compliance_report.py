@@ -245,19 +245,34 @@ def _pdf_text(value) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+KEEP_WITH_HEADING_MM = 30
+
+
 def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
     """The same report as a PDF (fpdf2, no network, no system fonts), a table per section."""
     from fpdf import FPDF
 
+    class ReportPDF(FPDF):
+        def footer(self):
+            # "{nb}" is fpdf2's alias for the page count, filled in when the document is closed.
+            self.set_y(-10)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
+
     summary, tables = compliance_report_data(start=start, end=end)
-    pdf = FPDF(orientation="L", format="A4")
+    pdf = ReportPDF(orientation="L", format="A4")
     pdf.set_title(f"Compliance report {summary['Period']}")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("Helvetica", style="B", size=16)
     pdf.cell(text=_pdf_text(f"Compliance report, {summary['Period']}"), new_x="LMARGIN", new_y="NEXT")
     for title, header, rows in tables:
-        pdf.ln(4)
+        # Never a heading alone at a page's foot: it starts the next page unless there is room
+        # for it, the table's header and a first row.
+        if pdf.get_y() > pdf.h - pdf.b_margin - KEEP_WITH_HEADING_MM:
+            pdf.add_page()
+        else:
+            pdf.ln(4)
         pdf.set_font("Helvetica", style="B", size=12)
         pdf.cell(text=_pdf_text(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=8)
