@@ -10,11 +10,14 @@ import datetime as dt
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from itertools import chain, islice
 
 from django.http import FileResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 EXCEL_MAX_ROWS = 1_048_576
 # OWASP formula injection: text starting with one of these may be taken for a formula by Excel,
@@ -103,22 +106,84 @@ def write_workbook_sheets(fileobj, sheets: Iterable[tuple[str, Sequence[str], It
     return written
 
 
+# Column widths come from the header and the first rows: enough to size columns sensibly while
+# the rest still streams through (a sample of this many rows is the only thing held in memory).
+WIDTH_SAMPLE_ROWS = 200
+MIN_WIDTH, MAX_WIDTH = 6, 60
+HEADER_FONT = Font(bold=True)
+
+
 def _add_sheets(workbook, title, header, rows, max_rows_per_sheet) -> int:
+    """Write rows into as many sheets as they need. Every sheet opens as people like it: a bold
+    header row that stays in view (frozen), a filter on every column, columns wide enough for
+    their content. In write-only mode widths and the frozen row must be set before the first row
+    (they precede the data in the file); the filter's range is written when the sheet closes."""
     sheet, written, in_sheet, sheet_no = None, 0, max_rows_per_sheet, 0
     tz = timezone.get_current_timezone()
-    for row in rows:
+    rows = iter(rows)
+    sample = list(islice(rows, WIDTH_SAMPLE_ROWS))
+    widths = _column_widths(header, sample)
+    for row in chain(sample, rows):
         if in_sheet >= max_rows_per_sheet:
+            _close_sheet(sheet, header, in_sheet)
             sheet_no += 1
-            sheet = workbook.create_sheet(title[:31] if sheet_no == 1 else f"{title[:24]} ({sheet_no})")
-            sheet.append([safe_cell(sheet, h) for h in header])
+            sheet = _open_sheet(
+                workbook, title[:31] if sheet_no == 1 else f"{title[:24]} ({sheet_no})", header, widths
+            )
             in_sheet = 0
         sheet.append(_safe_row(sheet, row, tz))
         in_sheet += 1
         written += 1
     if sheet is None:
-        sheet = workbook.create_sheet(title[:31])
-        sheet.append([safe_cell(sheet, h) for h in header])
+        sheet = _open_sheet(workbook, title[:31], header, widths)
+        in_sheet = 0
+    _close_sheet(sheet, header, in_sheet)
     return written
+
+
+def _open_sheet(workbook, title: str, header: Sequence[str], widths: list[float]):
+    sheet = workbook.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.append([_header_cell(sheet, h) for h in header])
+    return sheet
+
+
+def _close_sheet(sheet, header: Sequence[str], rows: int) -> None:
+    if sheet is not None and header:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{rows + 1}"
+
+
+def _header_cell(sheet, value) -> WriteOnlyCell:
+    value = plain_value(value)
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str) and FORMULA_START.match(value):
+        cell.data_type, cell.quotePrefix = "s", True
+    cell.font = HEADER_FONT
+    return cell
+
+
+def _column_widths(header: Sequence[str], sample: list[Sequence]) -> list[float]:
+    """Each column as wide as its header or its longest sampled value (first line), within bounds."""
+    widths = [len(str(h)) + 3 for h in header]  # room for the filter's drop-down button
+    for row in sample:
+        for index, value in enumerate(row[: len(widths)]):
+            widths[index] = max(widths[index], _shown_length(value) + 1)
+    return [float(min(max(w, MIN_WIDTH), MAX_WIDTH)) for w in widths]
+
+
+def _shown_length(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dt.datetime):
+        return 19  # 2026-05-12 14:03:00
+    if isinstance(value, dt.date):
+        return 10
+    if isinstance(value, float):
+        return min(len(f"{value:.6g}"), 15)
+    text = str(value)
+    return len(text.split("\n", 1)[0])
 
 
 def xlsx_response(

@@ -56,26 +56,19 @@ def contacts_erase(
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
     reference = request.reference if request else "erasure without a request"
     with transaction.atomic():
-        identities = _people_locked(ids)
-        receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
-        # How the downstream systems' acknowledgements of this erasure are found afterwards.
-        receipt["downstream_subjects"] = [subject_of(pk) for pk in ids]
-        # Files are found before any row changes: the rows that lead to them (a request's
-        # contacts, its address) are about to be cut.
-        files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]
-        _erase_rows(ids, identities, actor=actor, reference=reference, receipt=receipt)
+        identities, receipt, files = _erase_rows_and_count(ids, actor=actor, reference=reference)
         _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
         suppression_add_digests(digests=digests, reason=reference)
-        _revoke_files(files, identities, receipt)
+        _revoke_files(files, identities)
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)
         record = ErasureRecord.objects.create(
             request=request,
             performed_by=actor,
             contacts_erased=len(ids),
-            receipt={**receipt, "deleted": dict(receipt["deleted"])},
+            receipt=receipt,
             ledger_entry=ledger_entry,
         )
         # Only once every row is committed: a failure anywhere before (here or in a caller's
@@ -83,6 +76,50 @@ def contacts_erase(
         # is the outermost transaction, Django runs the callback as it leaves it.
         transaction.on_commit(lambda: _after_commit(record, files, identities, scan=scan))
     return record
+
+
+def _erase_rows_and_count(ids: list[int], *, actor, reference: str):
+    """The part of the erasure the officer previews: lock the people, find their files, erase
+    every registered row and its history, and count what was done into the receipt. Returns
+    (identities, receipt, files); files are found, not touched."""
+    identities = _people_locked(ids)
+    receipt = {"deleted": Counter(), "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
+    # How the downstream systems' acknowledgements of this erasure are found afterwards.
+    receipt["downstream_subjects"] = [subject_of(pk) for pk in ids]
+    # Files are found before any row changes: the rows that lead to them (a request's
+    # contacts, its address) are about to be cut.
+    files = [(entry, entry.find(ids, identities)) for entry in registry.file_entries()]
+    _erase_rows(ids, identities, actor=actor, reference=reference, receipt=receipt)
+    for entry, handles in files:
+        if handles:
+            receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
+    receipt["deleted"] = dict(receipt["deleted"])
+    return identities, receipt, files
+
+
+class _Preview(Exception):
+    def __init__(self, receipt: dict):
+        self.receipt = receipt
+
+
+def erasure_preview(*, contacts, actor, request: DataSubjectRequest | None = None) -> dict:
+    """What erasing these contacts would delete, anonymise and keep, as the receipt would say it.
+
+    Computed by the erasure's own code (the rows are really erased and counted, then the
+    transaction is rolled back), so the preview cannot drift from the receipt: no second set of
+    counting rules. Nothing outside the database is touched: files are only found, the ledger,
+    the downstream events and the receipt mail belong to the parts of the erasure that do not run.
+    """
+    ids = sorted({c.pk for c in contacts})
+    if not ids:
+        return {"deleted": {}, "anonymised": {}, "kept": {}, "files": {}, "follow_ups": []}
+    reference = request.reference if request else "erasure without a request"
+    try:
+        with transaction.atomic():
+            _identities, receipt, _files = _erase_rows_and_count(ids, actor=actor, reference=reference)
+            raise _Preview(receipt)  # leaving the block by an exception rolls every row back
+    except _Preview as preview:
+        return preview.receipt
 
 
 def _tell_downstream(ids: list[int], identities: list[Identity]) -> None:
@@ -154,14 +191,12 @@ def _forget_traces(ids: list[int], identities: list[Identity]) -> None:
     RequestSubmission.objects.filter(Q(email__in=emails) | Q(phone__in=phones)).delete()
 
 
-def _revoke_files(files: list, identities: list[Identity], receipt: dict) -> None:
+def _revoke_files(files: list, identities: list[Identity]) -> None:
     """Each kind of file revokes what it must now (download links, rows keyed by the address);
     the files themselves go after the commit."""
     for entry, handles in files:
         if entry.revoke is not None:  # also without files: e.g. report rows keyed by the address
             entry.revoke(handles, identities)
-        if handles:
-            receipt["files"][entry.name] = {"files": len(handles), "how": entry.how}
 
 
 def _after_commit(record: ErasureRecord, files, identities, *, scan: bool) -> None:

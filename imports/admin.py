@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.progress import job_progress, progress_html, progress_response
 from core.xlsx import xlsx_response
 from imports import services
 from imports.models import ImportRun, ImportSource
@@ -150,15 +151,30 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_resume_permission(self, request):
         return request.user.has_perm("imports.add_importrun")
 
+    class Media:
+        css = {"all": ("css/officer.css",)}
+        js = ("js/job-progress.js",)  # keeps the bars of running imports moving
+
+    @staticmethod
+    def job_progress(run):
+        return job_progress(
+            status=run.status,
+            label=run.get_status_display(),
+            running=run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING),
+            done=run.total_rows if run.status == ImportRun.Status.DONE else run.next_row,
+            total=run.total_rows or 0,
+            started_at=run.started_at,
+        )
+
     @admin.display(description=_("progress"))
     def progress(self, run):
-        percent = run.progress_percent
-        return format_html(
-            '<progress max="100" value="{}" aria-label="{}">{}%</progress> {}%',
-            percent,
-            _("progress"),
-            percent,
-            percent,
+        url = reverse("admin:imports_importrun_progress", args=[run.pk])
+        return progress_html(self.job_progress(run), url)
+
+    def progress_view(self, request, object_id):
+        """The run's progress as JSON for job-progress.js; whoever may see the run may see this."""
+        return progress_response(
+            self.job_progress(object_or_403(self, request, object_id, permission="view"))
         )
 
     @admin.display(description=_("refused rows"))
@@ -200,6 +216,11 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "<path:object_id>/report/",
                 self.admin_site.admin_view(self.report_view),
                 name="imports_importrun_report",
+            ),
+            path(
+                "<path:object_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="imports_importrun_progress",
             ),
             *super().get_urls(),
         ]

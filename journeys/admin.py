@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contacts.selectors import rows_visible_to
 from core.models import ComplianceSettings
+from core.progress import job_progress, progress_html, progress_response
 from journeys import services
 from journeys.builder import CONTACT_FIELDS, COUNTRIES, KIND_OPS, RuleBuilder, rules_to_rows
 from journeys.emails import preview as journey_email_preview
@@ -31,7 +32,13 @@ from journeys.models import (
 )
 from journeys.selectors import journey_reach, segment_members
 from staff.access_log import record_access
-from staff.admin_tools import JSON_FORMFIELD_OVERRIDES, CappedCountPaginator, ReadOnlyAdminMixin, adopt_saved
+from staff.admin_tools import (
+    JSON_FORMFIELD_OVERRIDES,
+    CappedCountPaginator,
+    ReadOnlyAdminMixin,
+    adopt_saved,
+    object_or_403,
+)
 from staff.models import AccessLogEntry
 
 PREVIEW_SIZE = 20
@@ -272,15 +279,43 @@ class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status",)
     list_select_related = ("segment", "requested_by")
     exclude = ("file",)
+    fields = (
+        "segment",
+        "format",
+        "status",
+        "progress_bar",
+        "requested_by",
+        "requested_at",
+        "finished_at",
+        "error",
+        "download",
+    )
+    readonly_fields = fields
+
+    class Media:
+        css = {"all": ("css/officer.css",)}
+        js = ("js/job-progress.js",)  # keeps the bars of running exports moving
+
+    @staticmethod
+    def job_progress(export):
+        return job_progress(
+            status=export.status,
+            label=export.get_status_display(),
+            running=export.status in (SegmentExport.Status.QUEUED, SegmentExport.Status.RUNNING),
+            done=export.written,
+            total=export.total,
+            started_at=export.requested_at,
+        )
 
     @admin.display(description=_("progress"))
     def progress_bar(self, export):
-        return format_html(
-            '<progress max="100" value="{}">{} %</progress> {} / {}',
-            export.progress,
-            export.progress,
-            export.written,
-            export.total,
+        url = reverse("admin:journeys_segmentexport_progress", args=[export.pk])
+        return progress_html(self.job_progress(export), url)
+
+    def progress_view(self, request, object_id):
+        """The export's progress as JSON for job-progress.js; whoever may see the export may see this."""
+        return progress_response(
+            self.job_progress(object_or_403(self, request, object_id, permission="view"))
         )
 
     @admin.display(description=_("file"))
@@ -292,7 +327,12 @@ class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.download_view)
-        return [path("<int:pk>/download/", view, name="journeys_segmentexport_download"), *super().get_urls()]
+        progress = self.admin_site.admin_view(self.progress_view)
+        return [
+            path("<int:pk>/download/", view, name="journeys_segmentexport_download"),
+            path("<path:object_id>/progress/", progress, name="journeys_segmentexport_progress"),
+            *super().get_urls(),
+        ]
 
     def download_view(self, request, pk):
         if not (self.has_view_permission(request) and request.user.has_perm("journeys.export_segment")):

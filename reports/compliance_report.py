@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit_chain import latest_checkpoint, verify
-from consent.models import ConsentChange, Purpose
+from consent.models import ConsentChange, Purpose, Source
 from core.xlsx import write_workbook_sheets
 
 
@@ -34,7 +34,18 @@ def consent_changes_by_source(since, until) -> list[list]:
         .annotate(n=Count("id"))
         .order_by("source", "field", "purpose__name", "new_value")
     )
-    return [[r["source"], r["field"], r["purpose__name"] or "", r["new_value"], r["n"]] for r in rows]
+    # In words, not codes: "Import", "Consent level", "3 Subscriptions" (ConsentChange's own labels).
+    sources = {value: str(label) for value, label in Source.choices}
+    return [
+        [
+            sources.get(r["source"], r["source"]),
+            ConsentChange.describe_field(r["field"], None),
+            r["purpose__name"] or "",
+            ConsentChange.describe_value(r["field"], r["new_value"]),
+            r["n"],
+        ]
+        for r in rows
+    ]
 
 
 def _days(start, end) -> float | None:
@@ -234,19 +245,34 @@ def _pdf_text(value) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+KEEP_WITH_HEADING_MM = 30
+
+
 def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
     """The same report as a PDF (fpdf2, no network, no system fonts), a table per section."""
     from fpdf import FPDF
 
+    class ReportPDF(FPDF):
+        def footer(self):
+            # "{nb}" is fpdf2's alias for the page count, filled in when the document is closed.
+            self.set_y(-10)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
+
     summary, tables = compliance_report_data(start=start, end=end)
-    pdf = FPDF(orientation="L", format="A4")
+    pdf = ReportPDF(orientation="L", format="A4")
     pdf.set_title(f"Compliance report {summary['Period']}")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("Helvetica", style="B", size=16)
     pdf.cell(text=_pdf_text(f"Compliance report, {summary['Period']}"), new_x="LMARGIN", new_y="NEXT")
     for title, header, rows in tables:
-        pdf.ln(4)
+        # Never a heading alone at a page's foot: it starts the next page unless there is room
+        # for it, the table's header and a first row.
+        if pdf.get_y() > pdf.h - pdf.b_margin - KEEP_WITH_HEADING_MM:
+            pdf.add_page()
+        else:
+            pdf.ln(4)
         pdf.set_font("Helvetica", style="B", size=12)
         pdf.cell(text=_pdf_text(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=8)

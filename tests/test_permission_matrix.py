@@ -58,12 +58,12 @@ MATRIX = {
     "subscriptions.subscription": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "subscriptions.consentrequest": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "dsr.erasurerecord": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
-    "dsr.exportbundle": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
+    "dsr.exportbundle": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE, "progress": {O, A}},
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "journeys.segment": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
-    "journeys.segmentexport": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
+    "journeys.segmentexport": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE, "progress": ALL},
     "journeys.emailtemplate": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "journeys.journey": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "journeys.enrolment": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
@@ -71,7 +71,7 @@ MATRIX = {
     "journeys.scoringmodel": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "journeys.score": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "imports.importsource": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
-    "imports.importrun": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    "imports.importrun": {**READ_ONLY_FOR_OFFICER_AND_AUDITOR, "progress": {O, A}},
     "webhooks.endpoint": {"view": {O}, "add": {O}, "change": {O}, "delete": {O}},
     "webhooks.delivery": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
@@ -231,6 +231,12 @@ def test_each_role_gets_exactly_what_the_matrix_says(request, client_as, logging
     else:
         with pytest.raises(NoReverseMatch):
             url("export")
+    # A job's progress (JSON for its page's bar) follows the view permission of the job.
+    if "progress" in expected:
+        seen["progress"] = allowed(client.get(url("progress", obj.pk)))
+    else:
+        with pytest.raises(NoReverseMatch):
+            url("progress", obj.pk)
     # Reading one object follows the view permission.
     assert allowed(client.get(url("change", obj.pk))) == (persona in expected["view"])
     assert seen == {action: persona in roles for action, roles in expected.items()}

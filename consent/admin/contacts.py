@@ -383,9 +383,18 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
                 "Allow" if contact.tracking_allowed else "Do not allow",
             ]
             if sensitive:
-                row += [contact.is_child, contact.guardian_id, contact.processing_restricted]
+                row += [
+                    _yes_no(contact.is_child),
+                    contact.guardian_id,
+                    _yes_no(contact.processing_restricted),
+                ]
             for p in purposes:
                 value = getattr(contact, f"purpose_{p.pk}")
                 row.append("" if value is None else ("Yes" if value else "No"))
             row.append(contact.created_at)
             yield row
+
+
+def _yes_no(value: bool) -> str:
+    """Booleans in exports read as words, like the purpose answers beside them."""
+    return "Yes" if value else "No"

@@ -4,10 +4,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.ids import parse_id
 from core.models import ComplianceSettings
+from core.progress import job_progress, progress_html, progress_response
 from dsr import bundles
 from dsr.models import ExportBundle
 from staff.access_log import record_access
@@ -31,16 +33,47 @@ class ExportBundleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    class Media:
+        css = {"all": ("css/officer.css",)}
+        js = ("js/job-progress.js",)  # keeps the bars of bundles being built moving
+
+    @staticmethod
+    def job_progress(bundle):
+        return job_progress(
+            status=bundle.status,
+            label=bundle.get_status_display(),
+            running=bundle.status in (ExportBundle.Status.QUEUED, ExportBundle.Status.BUILDING),
+            done=bundle.progress,
+            total=bundle.total,
+            started_at=bundle.created_at,
+        )
+
     @admin.display(description=_("progress"))
     def progress_display(self, obj):
-        return f"{obj.progress}/{obj.total}"
+        url = reverse("admin:dsr_exportbundle_progress", args=[obj.pk])
+        return progress_html(self.job_progress(obj), url)
+
+    def get_urls(self):
+        progress = self.admin_site.admin_view(self.progress_view)
+        return [
+            path("<path:object_id>/progress/", progress, name="dsr_exportbundle_progress"),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request, object_id):
+        """The build's progress as JSON for job-progress.js; whoever may see the bundle may see this."""
+        return progress_response(
+            self.job_progress(object_or_403(self, request, object_id, permission="view"))
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         bundle = object_or_403(self, request, object_id, permission="view")
         if request.method == "POST":
             if not self.has_change_permission(request, bundle):
                 raise PermissionDenied
-            self._act(request, bundle)
+            if self._act(request, bundle) == "released":
+                # Releasing answers the request: its page offers to complete it.
+                return redirect("admin:dsr_datasubjectrequest_change", bundle.request_id)
             return redirect("admin:dsr_exportbundle_change", bundle.pk)
         ready = bundle.status in (ExportBundle.Status.REVIEW, ExportBundle.Status.RELEASED)
         if ready and not bundles.bundle_has_files(bundle):
@@ -71,6 +104,8 @@ class ExportBundleAdmin(admin.ModelAdmin):
             "sections": sections,
             "can_change": self.has_change_permission(request, bundle),
             "needs_second": ComplianceSettings.load().export_needs_second_officer,
+            "progress": self.progress_display(bundle),
+            "media": self.media,
         }
         return TemplateResponse(request, "admin/dsr/exportbundle/review.html", context)
 
@@ -92,6 +127,10 @@ class ExportBundleAdmin(admin.ModelAdmin):
                 messages.success(request, _("Confirmed."))
             elif action == "release":
                 bundles.bundle_release(bundle=bundle, actor=request.user)
-                messages.success(request, _("Released: the requester has been sent the download link."))
+                messages.success(
+                    request,
+                    _("Released: the requester has been sent the download link. Complete the request below."),
+                )
+                return "released"
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))

@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.db.models import Case, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -14,13 +16,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.ids import parse_id
 from dsr import bundles, services
 from dsr.discovery import discover, find_contacts
 from dsr.downstream import downstream_waiting, downstream_waive, request_subjects
+from dsr.erasure import erasure_preview
 from dsr.models import DataSubjectRequest
+from dsr.next_steps import request_next_steps
 from staff.access_log import record_access
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, adopt_saved, object_or_403
 from staff.models import AccessLogEntry
@@ -76,17 +81,20 @@ class DecisionForm(forms.Form):
 class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     """The privacy officer's queue. Decisions go through dsr.services; nothing here deletes a request."""
 
+    # What a queue exists for comes first (deadline, days left, assignee): at 1280 px with the
+    # navigation and filter sidebars open every column fits without scrolling sideways
+    # (tests/e2e). The requester's address is on the request's page (and searchable), not here.
     list_display = (
         "reference",
-        "kind",
-        "status",
-        "requester_email",
-        "received_at",
         "deadline_display",
-        "assignee",
+        "days_left",
+        "assignee_display",
+        "status",
+        "kind_display",
     )
     list_filter = ("status", "kind", DueFilter, "assignee")
     list_select_related = ("assignee",)
+
     search_fields = ("=reference", "=requester_email", "=requester_phone")
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -157,24 +165,61 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         }
         obj = self.get_object(request, unquote(object_id))
         if obj is not None:
-            waiting = set(downstream_waiting(obj))
-            extra_context["downstream_waiting"] = Endpoint.objects.filter(name__in=waiting)
+            waiting = downstream_waiting(obj)
+            extra_context["downstream_waiting"] = Endpoint.objects.filter(name__in=set(waiting))
+            extra_context["next_steps"] = request_next_steps(obj, waiting=waiting)
+            extra_context["may_decide"] = obj.is_open and self.has_change_permission(request, obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.display(description=_("deadline"), ordering="due_at")
-    def deadline_display(self, obj):
-        deadline = obj.deadline
-        if not obj.is_open:
-            return deadline.strftime("%Y-%m-%d")
-        days = (deadline - timezone.now()).days
-        colour = "#a4000f" if days < 0 else ("#8a5300" if days <= 7 else "inherit")
-        label = _("overdue") if days < 0 else _("%d days left") % days
-        return format_html(
-            '<span style="color:{};font-weight:600">{} ({})</span>',
-            colour,
-            deadline.strftime("%Y-%m-%d"),
-            label,
+    def get_ordering(self, request):
+        # Open requests first, the most overdue on top; closed ones after, by their deadline.
+        # (Annotations of get_queryset: the `ordering` attribute may name model fields only.)
+        return ("closed_rank", "deadline_at", "pk")
+
+    def get_queryset(self, request):
+        # Annotated before the admin's ordering is applied, which sorts by these.
+        queryset = self.model._default_manager.get_queryset().annotate(
+            deadline_at=Coalesce("extended_until", "due_at"),
+            closed_rank=Case(When(status__in=DataSubjectRequest.OPEN, then=0), default=1),
         )
+        return queryset.order_by(*self.get_ordering(request))
+
+    @staticmethod
+    def _days_left(obj) -> int:
+        """Whole days to the deadline, counted in calendar days (negative: overdue)."""
+        return (timezone.localdate(obj.deadline) - timezone.localdate()).days
+
+    @admin.display(description=_("deadline"), ordering="deadline_at")
+    def deadline_display(self, obj):
+        deadline = timezone.localtime(obj.deadline).strftime("%Y-%m-%d")
+        if not obj.is_open:
+            return deadline
+        days = self._days_left(obj)
+        colour = "#a4000f" if days < 0 else ("#8a5300" if days <= 7 else "inherit")
+        return format_html('<span style="color:{};font-weight:600">{}</span>', colour, deadline)
+
+    @admin.display(description=_("days left"), ordering="deadline_at")
+    def days_left(self, obj):
+        if not obj.is_open:
+            return "—"
+        days = self._days_left(obj)
+        if days < 0:
+            return format_html(
+                '<strong style="color:#a4000f">{}</strong>',
+                ngettext("overdue by %d day", "overdue by %d days", -days) % -days,
+            )
+        if days == 0:
+            return format_html('<strong style="color:#a4000f">{}</strong>', _("due today"))
+        return ngettext("%d day", "%d days", days) % days
+
+    @admin.display(description=_("assignee"), ordering="assignee__username")
+    def assignee_display(self, obj):
+        return obj.assignee.get_username() if obj.assignee else _("unassigned")
+
+    @admin.display(description=_("type"), ordering="kind")
+    def kind_display(self, obj):
+        # "Access (Art. 15)" without the article: the column stays narrow, the page gives it.
+        return obj.get_kind_display().split(" (")[0]
 
     @admin.display(description=_("contacts"))
     def linked_contacts(self, obj):
@@ -323,6 +368,8 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
                     case "complete":
                         services.dsr_complete(**common)
                     case "decline":
+                        if request.POST.get("confirmed") != "yes":
+                            return self._decline_confirmation(request, obj, data)
                         services.dsr_decline(reason=data["reason"], **common)
                     case "restrict":
                         services.dsr_restrict(**common)
@@ -336,6 +383,26 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
+
+    def _decline_confirmation(self, request, obj, data):
+        """Declining closes the request for good: a page of its own asks first (no script needed).
+        A stale page or a missing reason is refused here already, before asking."""
+        if obj.status != data["expected_status"]:
+            raise services.Conflict(
+                _("%(ref)s changed meanwhile (now “%(status)s”). Reload it and decide again.")
+                % {"ref": obj.reference, "status": obj.get_status_display()}
+            )
+        if not (data["reason"] or "").strip():
+            raise ValidationError(_("Declining needs a reason (Art. 12(4))."))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Decline %s?") % obj.reference,
+            "opts": self.opts,
+            "original": obj,
+            "reason": data["reason"].strip(),
+            "expected_status": data["expected_status"],
+        }
+        return TemplateResponse(request, "admin/dsr/datasubjectrequest/decline_confirm.html", context)
 
     def bundle_view(self, request, object_id):
         """POST: queue the build of an export bundle, then show its review page."""
@@ -364,8 +431,20 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
                 else:
                     messages.warning(request, _("Erased, but the residue scan found data left: see below."))
             return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
-        title = _("Erase the data of %s's requester?") % obj.reference
-        return self._findings_page(request, obj, list(obj.contacts.all()), title, "erase.html")
+        contacts = list(obj.contacts.all())
+        # Logged before the preview is computed: this look is one of the access records it counts.
+        record_access(
+            request=request, action=AccessLogEntry.Action.DISCOVER, contact_ids=[c.pk for c in contacts]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase the data of %s's requester?") % obj.reference,
+            "opts": self.opts,
+            "original": obj,
+            "contacts": contacts,
+            "preview": erasure_preview(contacts=contacts, actor=request.user, request=obj),
+        }
+        return TemplateResponse(request, "admin/dsr/datasubjectrequest/erase.html", context)
 
     def discover_view(self, request, object_id):
         obj = object_or_403(self, request, object_id, permission="view")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.files import written_whole
+from core.levels import ConsentLevel
 from core.xlsx import FORMULA_START, plain_value, write_workbook
 from journeys.models import Segment, SegmentExport
 from journeys.selectors import segment_members
@@ -29,7 +30,17 @@ def segment_export_start(*, segment: Segment, user, format: str = SegmentExport.
     return export
 
 
-EXPORT_HEADER = ["Contact id", "First name", "Last name", "Email", "Phone", "Country", "Consent level"]
+# The level as a number (for machines) and in words (for people reading the sheet).
+EXPORT_HEADER = [
+    "Contact id",
+    "First name",
+    "Last name",
+    "Email",
+    "Phone",
+    "Country",
+    "Consent level",
+    "Consent",
+]
 PROGRESS_EVERY = 1000
 
 
@@ -45,9 +56,11 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
         "pk", "first_name", "last_name", "email", "phone", "country", "consent_given"
     )[: settings.EXPORT_MAX_ROWS]
 
+    levels = {value: str(label) for value, label in ConsentLevel.choices}
+
     def rows():
         for written, row in enumerate(values.iterator(chunk_size=2000), 1):
-            yield row
+            yield (*row, levels.get(row[-1], ""))
             if written % PROGRESS_EVERY == 0:
                 SegmentExport.objects.filter(pk=export.pk).update(written=written)
 

@@ -61,3 +61,50 @@ def test_an_empty_export_still_has_its_header():
     buffer = io.BytesIO()
     assert write_workbook(buffer, title="Empty", header=["a", "b"], rows=[]) == 0
     assert [[c.value for c in row] for row in read(buffer)["Empty"]] == [["a", "b"]]
+
+
+def _book(buffer):
+    return openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+
+
+def test_every_sheet_opens_with_a_bold_frozen_filtered_header():
+    buffer = io.BytesIO()
+    write_workbook(
+        buffer,
+        title="Records",
+        header=["Record ID", "Source"],
+        rows=([i, "Import"] for i in range(5)),
+        max_rows_per_sheet=3,
+    )
+    book = _book(buffer)
+    assert book.sheetnames == ["Records", "Records (2)"]
+    for sheet, last in zip(book, (4, 3), strict=True):
+        assert all(cell.font.bold for cell in sheet[1])
+        assert not sheet["A2"].font.bold
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:B{last}"
+
+
+def test_an_empty_export_still_gets_its_filter_and_frozen_header():
+    buffer = io.BytesIO()
+    write_workbook(buffer, title="Empty", header=["a", "b", "c"], rows=[])
+    sheet = _book(buffer)["Empty"]
+    assert sheet.auto_filter.ref == "A1:C1" and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+
+
+def test_columns_are_as_wide_as_their_content_within_bounds():
+    buffer = io.BytesIO()
+    rows = [[1, "a" * 200, dt.datetime(2026, 5, 12, 14, 3), "short\nsecond line that is long"]]
+    write_workbook(buffer, title="W", header=["ID", "Long text", "When", "Note"], rows=rows)
+    widths = {k: d.width for k, d in _book(buffer)["W"].column_dimensions.items()}
+    assert 6 <= widths["A"] < 10  # "ID" and a small number: narrow, not zero
+    assert widths["B"] == 60  # capped: one long cell does not make a wall
+    assert widths["C"] >= 19  # a date and time shows whole
+    assert widths["D"] < 12  # the first line counts
+
+
+def test_a_header_that_looks_like_a_formula_stays_text():
+    buffer = io.BytesIO()
+    write_workbook(buffer, title="T", header=["=cmd|' /C calc'!A0"], rows=[])
+    cell = _book(buffer)["T"]["A1"]
+    assert cell.value == "=cmd|' /C calc'!A0" and cell.data_type == "s" and cell.font.bold

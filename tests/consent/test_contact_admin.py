@@ -424,6 +424,8 @@ def test_export_contains_exactly_the_filtered_contacts(client_as, privacy_office
     assert record["Email"] == "holly@contoso.com"
     assert record["Consent level"] == 4 and record["Consent"] == "Marketing"
     assert record["Purpose: Newsletter"] == "Yes"
+    # Booleans read as words, like the purpose answers beside them.
+    assert (record["Is a child"], record["Processing restricted"]) == ("No", "No")
 
 
 def test_export_action_exports_only_selected_contacts(client_as, privacy_officer):

@@ -72,8 +72,10 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
     assert summary["Erasures"] == 1
 
     _, changes = _sheet(book, "Consent changes")
-    assert ("import", "consent_given", None, "3", 2) in changes
-    assert ("admin", "consent_given", None, "2", 1) in changes
+    # In words, as people read them: no source, field or level codes.
+    assert ("Import", "Consent given", None, "3 Subscriptions", 2) in changes
+    assert ("Admin", "Consent given", None, "2 Transactional", 1) in changes
+    assert ("Import", "Purpose consent", "Newsletter", "Yes", 1) in changes
 
     header, requests = _sheet(book, "Requests")
     breached = {row[0]: row[header.index("Deadline breached")] for row in requests}
@@ -143,3 +145,32 @@ def test_the_report_as_pdf_holds_the_same_facts(client_as, auditor, period_facts
     assert verify().head[:20] in text.replace("\n", "")
     assert period_facts["late"].reference in text and "Records of processing" in text
     assert "Newsletter" in text and "erin" not in text.lower()
+
+
+def test_the_pdf_numbers_its_pages_and_leaves_no_heading_alone_at_a_page_foot(
+    client_as, auditor, period_facts
+):
+    from pypdf import PdfReader
+
+    for n in range(70):  # enough requests to run the report over several pages
+        dsr_create(kind="access", email=f"person{n}@example.org", channel="web")
+    today = timezone.localdate()
+    response = client_as(auditor).get(URL, {"start": today, "end": today, "format": "pdf"})
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    assert len(pages) >= 3
+    titles = {
+        "Summary",
+        "Consent changes",
+        "Requests",
+        "Requests by type",
+        "Erasures",
+        "Waived acknowledgements",
+        "Records of processing",
+    }
+    for number, page in enumerate(pages, 1):
+        lines = [line.strip() for line in page.extract_text().splitlines() if line.strip()]
+        assert f"Page {number} of {len(pages)}" in lines[-1] or any(
+            f"Page {number} of {len(pages)}" in line for line in lines[-2:]
+        )
+        body = [line for line in lines if not line.startswith("Page ")]
+        assert body[-1] not in titles, (number, body[-3:])

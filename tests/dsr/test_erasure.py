@@ -212,7 +212,7 @@ def test_the_officer_reviews_then_erases_in_the_admin_and_the_request_page_shows
     officer = client_as(privacy_officer)
     url = reverse("admin:dsr_datasubjectrequest_erase", args=[request.pk])
     review = officer.get(url).content.decode()
-    assert "Consent change record" in review and "keep the rows, strip the personal fields" in review
+    assert "Consent change record" in review and "anonymised — Proof of consent" in review
     assert Contact.objects.filter(pk=holly.pk).exists()  # looking erases nothing
     assert client_as(marketer).get(url).status_code == 403
     assert client_as(marketer).post(url, {"expected_status": "in_progress"}).status_code == 403
@@ -572,3 +572,51 @@ def test_the_receipt_text_reads_as_words_without_entities_or_internal_names(holl
     assert "access log's retention period" in text  # the kept record's period, as written
     assert "relationship" not in text.lower() and "datasubjectrequest" not in text.lower()
     assert "Data subject request: linked contacts" in text  # the link table, named in words
+
+
+def _preview_table(html: str) -> dict:
+    """The erase page's table as {bucket: {name: count}}."""
+    import html as html_lib
+    import re
+
+    table = {}
+    for bucket, name, count in re.findall(
+        r'<tr data-bucket="(\w+)"><td>([^<]+)</td><td class="count">(\d+)</td>', html
+    ):
+        table.setdefault(bucket, {})[html_lib.unescape(name)] = int(count)
+    return table
+
+
+def test_the_erasure_preview_gives_the_receipts_numbers(holly, privacy_officer, client_as, smtp):
+    """Issue 20: the preview said history 2, purpose history 2, accessed 1; the receipt 3, 4, 2.
+    Both now come from the erasure's own code (run, counted, rolled back for the preview)."""
+    assert Contact.history.filter(id=holly.pk).count() >= 2
+    assert PurposeConsent.history.filter(contact_id=holly.pk).exists()
+    assert AccessedContact.objects.filter(contact_id=holly.pk).exists()
+    request = _erase_request(privacy_officer)
+    officer = client_as(privacy_officer)
+    url = reverse("admin:dsr_datasubjectrequest_erase", args=[request.pk])
+
+    preview = _preview_table(officer.get(url).content.decode())
+    assert Contact.objects.filter(pk=holly.pk).exists()  # the preview rolled its erasure back
+    assert Contact.history.filter(id=holly.pk).exists() and not ErasureRecord.objects.exists()
+    officer.post(url, {"expected_status": "in_progress"})
+
+    receipt = ErasureRecord.objects.get().receipt
+    assert preview["deleted"] == receipt["deleted"]
+    assert preview["deleted"]["Contact (history)"] == receipt["deleted"]["Contact (history)"] >= 3
+    assert preview["deleted"]["Purpose consent (history)"] >= 2
+    assert preview["anonymised"] == {name: item["rows"] for name, item in receipt["anonymised"].items()}
+    assert preview["kept"] == {name: item["rows"] for name, item in receipt["kept"].items()}
+    assert preview["kept"]["Accessed contact"] == AccessedContact.objects.filter(contact_id=holly.pk).count()
+
+
+def test_previewing_the_erasure_of_a_guardian_leaves_the_child_linked(privacy_officer):
+    from dsr.erasure import erasure_preview
+
+    parent = ContactFactory(**HOLLY)
+    child = ContactFactory(first_name="Kim", email="", is_child=True, guardian=parent)
+    preview = erasure_preview(contacts=[parent], actor=privacy_officer)
+    child.refresh_from_db()
+    assert child.guardian_id == parent.pk and not child.processing_restricted
+    assert preview["deleted"]["Contact"] == 1 and len(preview["follow_ups"]) == 1

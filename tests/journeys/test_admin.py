@@ -9,6 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from contacts.services import contact_update
+from core.levels import ConsentLevel
 from core.models import ComplianceSettings
 from journeys.models import EmailTemplate, Journey, Segment, SegmentExport
 from journeys.services import segment_update
@@ -78,11 +79,14 @@ def test_a_marketer_exports_members_to_excel_as_a_job_with_progress_and_a_downlo
     export = SegmentExport.objects.get()
     assert (export.status, export.total, export.written, export.progress) == ("done", 2, 2, 100)
     listing = client.get(reverse("admin:journeys_segmentexport_changelist")).content.decode()
-    assert '<progress max="100" value="100">' in listing and "Download" in listing
+    assert '<progress class="job-progress" max="100" value="100"' in listing and "Download" in listing
     download = client.get(reverse("admin:journeys_segmentexport_download", args=[export.pk]))
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("Contact id", "First name", "Last name")
+    assert rows[0][-2:] == ("Consent level", "Consent")  # the level as a number and in words
+    assert {(r[-2], r[-1]) for r in rows[1:]} <= {(level, label) for level, label in ConsentLevel.choices}
+    assert all(isinstance(r[-1], str) and r[-1] for r in rows[1:])
     assert sorted(r[0] for r in rows[1:]) == sorted(c.pk for c in scene["members"])
     formula = next(c for c in sheet.iter_rows(min_row=2) if c[1].value.startswith("="))[1]
     assert formula.data_type == "s" and formula.quotePrefix  # shown as text, never run
