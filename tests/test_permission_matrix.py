@@ -252,7 +252,9 @@ API_MATRIX = {
     ("api-schema", "GET"): ALL,
     ("api-docs", "GET"): ALL,
     ("contact-list", "GET"): ALL,
+    ("contact-list", "POST"): {O, M},
     ("contact-detail", "GET"): ALL,
+    ("contact-detail", "PATCH"): {O, M},
     ("contact-search", "POST"): ALL,
     ("contact-consent", "POST"): {O, M},
     ("consentchange-list", "GET"): ALL,
@@ -288,6 +290,8 @@ def _api_call(name: str, method: str):
         ],
     }.get(name, [])
     data = {
+        "contact-list": {"first_name": "Molly", "email": "molly@contoso.com"},
+        "contact-detail": {"last_name": "Hansen", "justification": "rectification asked on the phone"},
         "contact-consent": {"level": 4, "justification": "asked on the phone"},
         "contact-search": {"email": "holly@contoso.com"},
         "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
@@ -305,8 +309,8 @@ def test_each_role_gets_exactly_what_the_api_matrix_says(request, logging_on, na
         _key, text = api_key_create(user=request.getfixturevalue(persona), name="matrix")
         client = Client(HTTP_AUTHORIZATION=f"Token {text}")
     method, url, data = _api_call(name, method)
-    if method == "POST":
-        response = client.post(url, data, content_type="application/json")
+    if method in ("POST", "PATCH"):
+        response = getattr(client, method.lower())(url, data, content_type="application/json")
     else:
         response = client.get(url)
     if persona in API_MATRIX[(name, method)]:
