@@ -30,7 +30,7 @@ bench: $(INSTALLED)
 # The German catalogue (needs GNU gettext): the public pages and emails only. Admin-only modules
 # are left out so that every msgid in locale/de stays translated (tests/test_languages.py checks).
 # After editing the .po, `make messages` again compiles the django.mo that ships in the repo.
-MESSAGES_IGNORE := templates/admin/* */admin/* admin.py staff_admin.py staff_requests.py dashboard.py staff/access_log.py staff/admin_tools.py staff/api_auth.py staff/models.py staff/pseudonyms.py staff/roles.py staff/tasks.py reports/* operations/* imports/files.py imports/models.py imports/readers.py imports/tasks.py imports/services/* bench/* demo/* tests/* */management/* */api/* api.py api_base.py scripts/* .venv/* journeys/models.py journeys/rules.py journeys/services/* core/models.py contacts/forms.py webhooks/* dsr/downstream.py core/contrast.py core/logo.py templates/emails/endpoint_paused.* mailsignals/* contacts/deliverability.py
+MESSAGES_IGNORE := templates/admin/* subscriptions/services/join.py */admin/* admin.py staff_admin.py staff_requests.py dashboard.py staff/access_log.py staff/admin_tools.py staff/api_auth.py staff/models.py staff/pseudonyms.py staff/roles.py staff/tasks.py reports/* operations/* imports/files.py imports/models.py imports/readers.py imports/tasks.py imports/services/* bench/* demo/* tests/* */management/* */api/* api.py api_base.py scripts/* .venv/* journeys/models.py journeys/rules.py journeys/services/* core/models.py contacts/forms.py webhooks/* dsr/downstream.py core/contrast.py core/logo.py templates/emails/endpoint_paused.* mailsignals/* contacts/deliverability.py
 
 messages: $(INSTALLED)
 	$(BIN)/python manage.py makemessages -l de --no-wrap --no-obsolete $(addprefix --ignore=,$(MESSAGES_IGNORE))

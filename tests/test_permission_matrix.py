@@ -33,7 +33,7 @@ from mailsignals.models import MailSignal
 from staff.api_auth import api_key_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
-from subscriptions.services import RequestMeta, signup
+from subscriptions.services import RequestMeta, signup, subscription_set
 from tests.factories import ContactFactory, PurposeFactory, make_journey, make_segment, with_consent
 from webhooks.models import Delivery, Endpoint
 
@@ -262,6 +262,19 @@ API_MATRIX = {
     ("datasubjectrequest-list", "GET"): {O, A},
     ("datasubjectrequest-list", "POST"): {O},
     ("datasubjectrequest-detail", "GET"): {O, A},
+    ("purpose-list", "GET"): ALL,
+    ("purpose-detail", "GET"): ALL,
+    ("subscriptionlist-list", "GET"): ALL,
+    ("subscriptionlist-detail", "GET"): ALL,
+    ("subscription-list", "GET"): ALL,
+    ("subscription-detail", "GET"): ALL,
+    ("subscription-subscribe", "POST"): {O, M},  # the admin's change_subscription
+    ("subscription-unsubscribe", "POST"): {O, M},
+    ("segment-list", "GET"): ALL,
+    ("segment-detail", "GET"): ALL,
+    ("segment-members", "GET"): ALL,  # as the admin's member preview
+    ("delivery-list", "GET"): {O, A},  # webhooks.view_delivery
+    ("delivery-detail", "GET"): {O, A},
 }
 
 
@@ -281,10 +294,24 @@ def test_every_api_endpoint_is_in_the_matrix():
 def _api_call(name: str, method: str):
     """The request for one endpoint, with data that the endpoint accepts."""
     contact = with_consent(ContactFactory(email="holly@contoso.com"), level=3)
+    if name.split("-")[0] in ("purpose", "subscriptionlist", "subscription", "segment", "delivery"):
+        PurposeFactory(slug="newsletter")
+        news = SubscriptionList.objects.create(name="News", slug="news")
+        subscription_set(contact=contact, subscription_list=news, status="subscribed", source=Source.IMPORT)
+        Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
+        consent_change(contact=contact, level=2, source=Source.IMPORT)
     args = {
         "contact-detail": [contact.pk],
         "contact-consent": [contact.pk],
         "consentchange-detail": [ConsentChange.objects.filter(contact=contact).latest("id").pk],
+        "purpose-detail": ["newsletter"],
+        "subscriptionlist-detail": ["news"],
+        "subscription-detail": [
+            Subscription.objects.filter(contact=contact).values_list("pk", flat=True).first()
+        ],
+        "segment-detail": [make_segment().pk],
+        "segment-members": [make_segment().pk],
+        "delivery-detail": [Delivery.objects.values_list("pk", flat=True).first()],
         "datasubjectrequest-detail": [
             dsr_create(kind="access", email="holly@contoso.com", channel="letter")[0].reference
         ],
@@ -294,6 +321,8 @@ def _api_call(name: str, method: str):
         "contact-detail": {"last_name": "Hansen", "justification": "rectification asked on the phone"},
         "contact-consent": {"level": 4, "justification": "asked on the phone"},
         "contact-search": {"email": "holly@contoso.com"},
+        "subscription-subscribe": {"contact": contact.pk, "list": "news"},
+        "subscription-unsubscribe": {"contact": contact.pk, "list": "news"},
         "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
     }.get(name)
     return method, reverse(name, args=args), data

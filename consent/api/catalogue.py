@@ -1,0 +1,23 @@
+"""The purposes contacts answer yes or no to, for other systems (read-only: officers keep them in
+the admin). A purpose's key (slug) is what the consent action and the contacts' answers name."""
+
+from rest_framework import serializers, viewsets
+
+from consent.models import Purpose
+
+
+class PurposeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Purpose
+        fields = ["id", "slug", "name", "description", "active", "created_at"]
+        read_only_fields = fields
+
+
+class PurposeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Purposes of processing; an inactive (retired) one can no longer be granted."""
+
+    serializer_class = PurposeSerializer
+    queryset = Purpose.objects.order_by("slug")
+    lookup_field = "slug"
+    pagination_class = None  # a handful of purposes, by key
+    filter_backends = []
