@@ -3,7 +3,7 @@ be processed, from the one eligibility query (journeys.selectors.segment_members
 consent.selectors.eligible_contacts), as journeys and segment exports take them. Every page of
 members read is written to the staff access log."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -93,6 +93,25 @@ MEMBER_EXAMPLE = OpenApiExample(
 )
 
 
+SEGMENT = {
+    "id": 5,
+    "name": "Newsletter DE",
+    "description": "Said yes to the newsletter, in Germany.",
+    "rules": {
+        "all": [{"purpose": "newsletter", "value": True}, {"field": "country", "op": "eq", "value": "DE"}]
+    },
+    "created_at": "2026-02-01T08:00:00Z",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Segments", examples=[OpenApiExample("The segments", value=[SEGMENT], response_only=True)]
+    ),
+    retrieve=extend_schema(
+        summary="One segment", examples=[OpenApiExample("A segment", value=SEGMENT, response_only=True)]
+    ),
+)
 class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
     """Segments: groups of contacts described by rules (kept by marketers in the admin)."""
 

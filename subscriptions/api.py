@@ -7,7 +7,7 @@ Subscriptions of restricted contacts (GDPR Art. 18) reach only the roles that se
 
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -48,6 +48,27 @@ class SubscriptionListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+LIST = {
+    "id": 3,
+    "slug": "newsletter",
+    "name": "Newsletter",
+    "description": "Our monthly news.",
+    "purpose": "newsletter",
+    "min_level": 2,
+    "public": True,
+    "active": True,
+    "created_at": "2026-01-05T10:00:00Z",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Subscription lists", examples=[OpenApiExample("The lists", value=[LIST], response_only=True)]
+    ),
+    retrieve=extend_schema(
+        summary="One subscription list", examples=[OpenApiExample("A list", value=LIST, response_only=True)]
+    ),
+)
 class SubscriptionListViewSet(viewsets.ReadOnlyModelViewSet):
     """The lists people can be on, with the purpose and minimum consent level each needs."""
 
@@ -99,6 +120,33 @@ MEMBERSHIP_EXAMPLE = OpenApiExample(
 NOT_FOUND = OpenApiResponse(description="No such contact (visible to this key) or no such list.")
 
 
+SUBSCRIPTION = {
+    "id": 11,
+    "contact": 42,
+    "list": "newsletter",
+    "status": "pending",
+    "source": "double_opt_in",
+    "changed_at": "2026-05-12T09:30:00Z",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Subscriptions",
+        description="Newest first; filter by ?contact=<id> for one contact's lists.",
+        examples=[
+            OpenApiExample(
+                "A contact's subscriptions",
+                value={"next": None, "previous": None, "results": [SUBSCRIPTION]},
+                response_only=True,
+            )
+        ],
+    ),
+    retrieve=extend_schema(
+        summary="One subscription",
+        examples=[OpenApiExample("A pending subscription", value=SUBSCRIPTION, response_only=True)],
+    ),
+)
 class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Who is on which list: pending (waiting for confirmation), subscribed or unsubscribed."""
 
@@ -142,7 +190,19 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         "subscription is pending and the contact (for a child, the guardian) gets a confirmation "
         "email; it becomes subscribed when they click the link. 202 when a confirmation was asked "
         "for now; 200 when one is waiting already or the contact is subscribed already.",
-        examples=[MEMBERSHIP_EXAMPLE],
+        examples=[
+            MEMBERSHIP_EXAMPLE,
+            OpenApiExample(
+                "A confirmation email is on its way",
+                value={
+                    "outcome": "asked",
+                    "subscription": SUBSCRIPTION,
+                    "confirmation_expires_at": "2026-05-14T09:30:00Z",
+                },
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def subscribe(self, request):
@@ -174,7 +234,14 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         description="Applies at once (GDPR Art. 21(3)), as the unsubscribe link and the admin do; "
         "a pending subscription ends too. Unsubscribing twice changes nothing. A contact who was "
         "never on the list is recorded as unsubscribed, so no later send of that list reaches them.",
-        examples=[MEMBERSHIP_EXAMPLE],
+        examples=[
+            MEMBERSHIP_EXAMPLE,
+            OpenApiExample(
+                "Unsubscribed",
+                value={**SUBSCRIPTION, "status": "unsubscribed", "source": "api"},
+                response_only=True,
+            ),
+        ],
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def unsubscribe(self, request):
