@@ -34,6 +34,8 @@ class SegmentSerializer(serializers.ModelSerializer):
 
 class SegmentMemberSerializer(serializers.ModelSerializer):
     consent_level = serializers.CharField(source="get_consent_given_display", read_only=True)
+    # Text, not the choice: a read-only choice field would be documented without its blank value.
+    language = serializers.CharField(read_only=True, help_text="en, de, or blank: not known.")
 
     class Meta:
         model = Contact
@@ -140,7 +142,9 @@ class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def members(self, request, pk=None):
         segment = self.get_object()
-        query = MemberQuerySerializer(data=request.query_params)
+        # A plain dict: from a QueryDict DRF reads `?purpose=` as not sent, where the schema
+        # states at least one character (and all members would come back unfiltered).
+        query = MemberQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         criteria = query.validated_data
         purpose = subscription_list = None

@@ -94,3 +94,21 @@ def test_an_outsider_reads_no_segment_and_no_member(api_as, outsider, people):
     client = api_as(outsider)
     assert client.get("/api/v1/segments/").status_code == 403
     assert client.get(f"/api/v1/segments/{segment.pk}/members/").status_code == 403
+
+
+@pytest.mark.parametrize("name", ["purpose", "list", "min_level"])
+def test_a_criterion_sent_empty_is_refused_not_ignored(api_as, marketer, people, name):
+    # Read as "not sent", it answered every member where the client asked for some.
+    segment = make_segment()
+    response = api_as(marketer).get(f"/api/v1/segments/{segment.pk}/members/", {name: ""})
+    assert response.status_code == 400 and name in response.json()
+
+
+def test_a_member_without_a_language_is_answered_as_the_schema_says(api_as, marketer, people):
+    from drf_spectacular.generators import SchemaGenerator
+
+    segment = make_segment()
+    members = api_as(marketer).get(f"/api/v1/segments/{segment.pk}/members/").json()["results"]
+    assert "" in {m["language"] for m in members}
+    language = SchemaGenerator().get_schema(public=True)["components"]["schemas"]["SegmentMember"]
+    assert "enum" not in language["properties"]["language"]
