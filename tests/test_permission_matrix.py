@@ -300,22 +300,21 @@ def _api_call(name: str, method: str):
         subscription_set(contact=contact, subscription_list=news, status="subscribed", source=Source.IMPORT)
         Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
         consent_change(contact=contact, level=2, source=Source.IMPORT)
+    # Built on demand: each test makes only its own endpoint's objects.
     args = {
-        "contact-detail": [contact.pk],
-        "contact-consent": [contact.pk],
-        "consentchange-detail": [ConsentChange.objects.filter(contact=contact).latest("id").pk],
-        "purpose-detail": ["newsletter"],
-        "subscriptionlist-detail": ["news"],
-        "subscription-detail": [
-            Subscription.objects.filter(contact=contact).values_list("pk", flat=True).first()
-        ],
-        "segment-detail": [make_segment().pk],
-        "segment-members": [make_segment().pk],
-        "delivery-detail": [Delivery.objects.values_list("pk", flat=True).first()],
-        "datasubjectrequest-detail": [
+        "contact-detail": lambda: [contact.pk],
+        "contact-consent": lambda: [contact.pk],
+        "consentchange-detail": lambda: [ConsentChange.objects.filter(contact=contact).latest("id").pk],
+        "purpose-detail": lambda: ["newsletter"],
+        "subscriptionlist-detail": lambda: ["news"],
+        "subscription-detail": lambda: [Subscription.objects.get(contact=contact).pk],
+        "segment-detail": lambda: [make_segment().pk],
+        "segment-members": lambda: [make_segment().pk],
+        "delivery-detail": lambda: [Delivery.objects.values_list("pk", flat=True).first()],
+        "datasubjectrequest-detail": lambda: [
             dsr_create(kind="access", email="holly@contoso.com", channel="letter")[0].reference
         ],
-    }.get(name, [])
+    }.get(name, list)()
     data = {
         "contact-list": {"first_name": "Molly", "email": "molly@contoso.com"},
         "contact-detail": {"last_name": "Hansen", "justification": "rectification asked on the phone"},
