@@ -4,13 +4,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from consent.api import ConsentChangeViewSet, ContactViewSet
+from consent.api import ConsentChangeViewSet, ContactViewSet, PurposeViewSet
 from dsr.api import DataSubjectRequestViewSet
+from journeys.api import SegmentViewSet
+from subscriptions.api import SubscriptionListViewSet, SubscriptionViewSet
+from webhooks.api import DeliveryViewSet
 
 router = DefaultRouter()
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("consent-changes", ConsentChangeViewSet, basename="consentchange")
 router.register("requests", DataSubjectRequestViewSet, basename="datasubjectrequest")
+router.register("purposes", PurposeViewSet, basename="purpose")
+router.register("lists", SubscriptionListViewSet, basename="subscriptionlist")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("segments", SegmentViewSet, basename="segment")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -116,6 +116,40 @@ for status in ("200", "201"):  # a new request, or the open one it joined
         **_contact_links("$response.body#/contacts/0"),
     }
 
+# The resources of contacts' writes, catalogue, subscriptions, segments and delivery receipts.
+LINKS.update(
+    {
+        ("v1_contacts_create", "201"): _contact_links("$response.body#/id"),
+        ("v1_contacts_partial_update", "200"): _contact_links("$response.body#/id", detail=False),
+        ("v1_purposes_list", "200"): {
+            "Purpose": _link("v1_purposes_retrieve", "The first purpose.", slug="$response.body#/0/slug")
+        },
+        ("v1_lists_list", "200"): {
+            "List": _link("v1_lists_retrieve", "The first list.", slug="$response.body#/0/slug")
+        },
+        ("v1_subscriptions_list", "200"): {
+            "Subscription": _link(
+                "v1_subscriptions_retrieve", "The first subscription.", id="$response.body#/results/0/id"
+            ),
+            **_contact_links("$response.body#/results/0/contact"),
+        },
+        ("v1_subscriptions_retrieve", "200"): _contact_links("$response.body#/contact"),
+        ("v1_segments_list", "200"): {
+            "Segment": _link("v1_segments_retrieve", "The first segment.", id="$response.body#/0/id"),
+            "Members": _link("v1_segments_members_list", "Its eligible members.", id="$response.body#/0/id"),
+        },
+        ("v1_segments_retrieve", "200"): {
+            "Members": _link("v1_segments_members_list", "Its eligible members.", id="$response.body#/id")
+        },
+        ("v1_segments_members_list", "200"): _contact_links("$response.body#/results/0/id"),
+        ("v1_deliveries_list", "200"): {
+            "Delivery": _link(
+                "v1_deliveries_retrieve", "The first receipt.", id="$response.body#/results/0/id"
+            )
+        },
+    }
+)
+
 
 # DRF and django-filter refuse a NUL character in text (and PostgreSQL could not store it).
 NO_NUL = "^[^\\u0000]*$"

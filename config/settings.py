@@ -301,8 +301,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consent Office API",
-    "DESCRIPTION": "Read contacts and their consent, list consent change records, change consent "
-    "through the consent service, and open data subject requests.",
+    "DESCRIPTION": "Read, create and correct contacts, change their consent through the consent "
+    "service, list consent change records, read purposes and lists, subscribe (double opt-in) and "
+    "unsubscribe, read segments and their eligible members, read delivery receipts of events to "
+    "downstream systems, and open data subject requests.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["staff.api_base.HasRole"],

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.signals import profile_changed
+from contacts.suppression import is_suppressed
+from core.normalize import normalize_email
 
 # The consent service owns these (rule 1 of DESIGN.md).
 CONSENT_FIELDS = frozenset({"consent_given", "tracking_allowed"})
@@ -105,3 +107,28 @@ def contact_language_set(*, contact: Contact, language: str, actor=None, reason:
         return False
     contact_update(contact=contact, actor=actor, reason=reason or "language chosen", language=language)
     return True
+
+
+def contact_identity_check(*, email: str = "", phone: str = "", contact: Contact | None = None) -> None:
+    """Refuse an identity before a contact is created with it or given it: an email address or
+    phone number of an erased person (the suppression list, GDPR Art. 17: an erased person is not
+    re-created from another system's copy), or an email address another contact has (one person,
+    one record). Values that do not normalise are left to the model's validation. Call it in the
+    transaction that saves, under lock_name("contact-email", email) so two creates cannot race."""
+    if is_suppressed(email=email, phone=phone):
+        raise ValidationError(
+            _(
+                "This email address or phone number belongs to a person whose data was erased; it "
+                "cannot be used again unless a privacy officer lifts the suppression."
+            ),
+            code="suppressed",
+        )
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return
+    others = Contact.objects.filter(email=email) if email else Contact.objects.none()
+    if contact is not None:
+        others = others.exclude(pk=contact.pk)
+    if others.exists():
+        raise ValidationError(_("Another contact has this email address already."), code="duplicate")

@@ -126,7 +126,8 @@ class ConsentRequest(models.Model):
     )
     on_behalf_of_child = models.BooleanField(default=False, help_text=_("Confirmed by the guardian."))
     origin = models.CharField(
-        max_length=32, choices=[("center", _("Subscription center")), ("signup", _("Sign-up form"))]
+        max_length=32,
+        choices=[("center", _("Subscription center")), ("signup", _("Sign-up form")), ("api", _("API"))],
     )
     created_contact = models.BooleanField(default=False, help_text=_("The sign-up created the contact."))
     requested_at = models.DateTimeField(default=timezone.now)

@@ -33,7 +33,7 @@ from mailsignals.models import MailSignal
 from staff.api_auth import api_key_create
 from staff.models import AccessLogEntry
 from subscriptions.models import Subscription, SubscriptionList
-from subscriptions.services import RequestMeta, signup
+from subscriptions.services import RequestMeta, signup, subscription_set
 from tests.factories import ContactFactory, PurposeFactory, make_journey, make_segment, with_consent
 from webhooks.models import Delivery, Endpoint
 
@@ -302,7 +302,9 @@ API_MATRIX = {
     ("api-schema", "GET"): ALL,
     ("api-docs", "GET"): ALL,
     ("contact-list", "GET"): ALL,
+    ("contact-list", "POST"): {O, M},
     ("contact-detail", "GET"): ALL,
+    ("contact-detail", "PATCH"): {O, M},
     ("contact-search", "POST"): ALL,
     ("contact-consent", "POST"): {O, M},
     ("consentchange-list", "GET"): ALL,
@@ -310,6 +312,19 @@ API_MATRIX = {
     ("datasubjectrequest-list", "GET"): {O, A},
     ("datasubjectrequest-list", "POST"): {O},
     ("datasubjectrequest-detail", "GET"): {O, A},
+    ("purpose-list", "GET"): ALL,
+    ("purpose-detail", "GET"): ALL,
+    ("subscriptionlist-list", "GET"): ALL,
+    ("subscriptionlist-detail", "GET"): ALL,
+    ("subscription-list", "GET"): ALL,
+    ("subscription-detail", "GET"): ALL,
+    ("subscription-subscribe", "POST"): {O, M},  # the admin's change_subscription
+    ("subscription-unsubscribe", "POST"): {O, M},
+    ("segment-list", "GET"): ALL,
+    ("segment-detail", "GET"): ALL,
+    ("segment-members", "GET"): ALL,  # as the admin's member preview
+    ("delivery-list", "GET"): {O, A},  # webhooks.view_delivery
+    ("delivery-detail", "GET"): {O, A},
 }
 
 
@@ -329,17 +344,34 @@ def test_every_api_endpoint_is_in_the_matrix():
 def _api_call(name: str, method: str):
     """The request for one endpoint, with data that the endpoint accepts."""
     contact = with_consent(ContactFactory(email="holly@contoso.com"), level=3)
+    if name.split("-")[0] in ("purpose", "subscriptionlist", "subscription", "segment", "delivery"):
+        PurposeFactory(slug="newsletter")
+        news = SubscriptionList.objects.create(name="News", slug="news")
+        subscription_set(contact=contact, subscription_list=news, status="subscribed", source=Source.IMPORT)
+        Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
+        consent_change(contact=contact, level=2, source=Source.IMPORT)
+    # Built on demand: each test makes only its own endpoint's objects.
     args = {
-        "contact-detail": [contact.pk],
-        "contact-consent": [contact.pk],
-        "consentchange-detail": [ConsentChange.objects.filter(contact=contact).latest("id").pk],
-        "datasubjectrequest-detail": [
+        "contact-detail": lambda: [contact.pk],
+        "contact-consent": lambda: [contact.pk],
+        "consentchange-detail": lambda: [ConsentChange.objects.filter(contact=contact).latest("id").pk],
+        "purpose-detail": lambda: ["newsletter"],
+        "subscriptionlist-detail": lambda: ["news"],
+        "subscription-detail": lambda: [Subscription.objects.get(contact=contact).pk],
+        "segment-detail": lambda: [make_segment().pk],
+        "segment-members": lambda: [make_segment().pk],
+        "delivery-detail": lambda: [Delivery.objects.values_list("pk", flat=True).first()],
+        "datasubjectrequest-detail": lambda: [
             dsr_create(kind="access", email="holly@contoso.com", channel="letter")[0].reference
         ],
-    }.get(name, [])
+    }.get(name, list)()
     data = {
+        "contact-list": {"first_name": "Molly", "email": "molly@contoso.com"},
+        "contact-detail": {"last_name": "Hansen", "justification": "rectification asked on the phone"},
         "contact-consent": {"level": 4, "justification": "asked on the phone"},
         "contact-search": {"email": "holly@contoso.com"},
+        "subscription-subscribe": {"contact": contact.pk, "list": "news"},
+        "subscription-unsubscribe": {"contact": contact.pk, "list": "news"},
         "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
     }.get(name)
     return method, reverse(name, args=args), data
@@ -355,8 +387,8 @@ def test_each_role_gets_exactly_what_the_api_matrix_says(request, logging_on, na
         _key, text = api_key_create(user=request.getfixturevalue(persona), name="matrix")
         client = Client(HTTP_AUTHORIZATION=f"Token {text}")
     method, url, data = _api_call(name, method)
-    if method == "POST":
-        response = client.post(url, data, content_type="application/json")
+    if method in ("POST", "PATCH"):
+        response = getattr(client, method.lower())(url, data, content_type="application/json")
     else:
         response = client.get(url)
     if persona in API_MATRIX[(name, method)]:

@@ -8,11 +8,12 @@ query strings end up in every access log, proxy log and browser history on the w
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from consent.api.contact_writes import REFUSED, ContactWriteMixin
 from consent.api.records import ConsentChangeSerializer
 from consent.models import PurposeConsent, Source
 from consent.screen_fields import CONTACT_IDENTITY_FIELDS
@@ -132,8 +133,14 @@ class ConsentChangeResponseSerializer(serializers.Serializer):
     changes = ConsentChangeSerializer(many=True)
 
 
-class ContactViewSet(viewsets.ReadOnlyModelViewSet):
-    """Contacts with their consent level, purpose answers and tracking choice."""
+@extend_schema_view(
+    # The answer is the contact as GET shows it; the mixin's operations say the rest.
+    create=extend_schema(responses={201: ContactSerializer, 409: REFUSED}),
+    partial_update=extend_schema(responses={200: ContactSerializer, 409: REFUSED}),
+)
+class ContactViewSet(ContactWriteMixin, viewsets.ReadOnlyModelViewSet):
+    """Contacts with their consent level, purpose answers and tracking choice; created and
+    corrected (identity fields) through the admin's services (consent.api.contact_writes)."""
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter

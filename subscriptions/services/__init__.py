@@ -4,7 +4,7 @@ here (`from subscriptions.services import ...`).
 links: links and headers put into emails. records: a subscription's status, the wording shown,
 a request's origin (RequestMeta). center_read / center: the subscription center's reading and its
 writing (one call per visit or POST). double_opt_in: requests created, sent, confirmed, renewed.
-rejoin: undoing an unsubscribe (a new double opt-in). opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
+rejoin: undoing an unsubscribe (a new double opt-in). join: joining a list on another system's word (the API). opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
 purges: unconfirmed sign-ups and dead links. way_in: "email me my link" for someone without one.
 """
 
@@ -36,6 +36,7 @@ from subscriptions.services.double_opt_in import (
     describe,
     implied_by_lists,
 )
+from subscriptions.services.join import list_join
 from subscriptions.services.links import center_link, list_email_headers, unsubscribe_link
 from subscriptions.services.opt_out import email_level_opt_out
 from subscriptions.services.purges import expired_links_purge, unconfirmed_signups_purge
@@ -77,6 +78,7 @@ __all__ = [
     "gpc_honour",
     "implied_by_lists",
     "list_email_headers",
+    "list_join",
     "list_rejoin",
     "preferences_update",
     "signup",

@@ -40,12 +40,24 @@ SETTINGS = settings(
 @pytest.fixture
 def some_data(logging_on):
     """A purpose, a contact with answers (recorded: records without an actor, with and without a
-    purpose) and an open request that found the contact, so links lead somewhere."""
+    purpose) and an open request that found the contact, a list the contact is on, a segment it is
+    in, and a downstream system with the events about it (delivery receipts), so links lead
+    somewhere and every answer's shape is checked on real rows."""
     from consent.models import Purpose
+    from subscriptions.models import SubscriptionList
+    from subscriptions.services import Status, subscription_set
+    from tests.factories import make_segment
+    from webhooks.models import Endpoint
 
-    Purpose.objects.create(name="Newsletter", slug="newsletter")
-    with_consent(ContactFactory(email="holly@contoso.com"), level=2, purposes={"newsletter": True})
+    purpose = Purpose.objects.create(name="Newsletter", slug="newsletter")
+    Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks")
+    holly = with_consent(
+        ContactFactory(email="holly@contoso.com", country="DE"), level=2, purposes={"newsletter": True}
+    )
     dsr_create(kind="access", email="holly@contoso.com", channel="letter")
+    news = SubscriptionList.objects.create(name="News", slug="news", purpose=purpose)
+    subscription_set(contact=holly, subscription_list=news, status=Status.SUBSCRIBED, source="import")
+    make_segment()
 
 
 @pytest.fixture(params=PERSONAS)
