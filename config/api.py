@@ -6,11 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from consent.api import ConsentChangeViewSet, ContactViewSet
 from dsr.api import DataSubjectRequestViewSet
+from imports.api import ImportRunViewSet, ImportSourceViewSet
 
 router = DefaultRouter()
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("consent-changes", ConsentChangeViewSet, basename="consentchange")
 router.register("requests", DataSubjectRequestViewSet, basename="datasubjectrequest")
+router.register("import-sources", ImportSourceViewSet, basename="importsource")
+router.register("import-runs", ImportRunViewSet, basename="importrun")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
