@@ -159,8 +159,13 @@ def document_errors_and_links(result, generator, request, public):
                 # A view may say more about when it refuses; the body is always DRF's.
                 answer = responses.setdefault(code, {})
                 answer["description"] = answer.get("description") or description
+                # Examples a view gives of its refusals stay (their bodies are of this shape).
+                examples = answer.get("content", {}).get("application/json", {}).get("examples")
                 answer["content"] = {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{component}"},
+                        **({"examples": examples} if examples else {}),
+                    }
                 }
                 if code in HEADERS:
                     answer["headers"] = HEADERS[code]

@@ -11,6 +11,9 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -92,32 +95,43 @@ class ExpectedStatusSerializer(serializers.Serializer):
 
 class VerifySerializer(ExpectedStatusSerializer):
     how = StrictCharField(
-        max_length=200, help_text="How the requester's identity was checked (GDPR Art. 12(6))."
+        max_length=200,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="How the requester's identity was checked (GDPR Art. 12(6)).",
     )
 
 
 class UtcDateTimeField(serializers.DateTimeField):
-    """Any offset Python reads, kept in UTC (PostgreSQL refuses offsets beyond 15:59)."""
+    """Any offset Python reads, kept in UTC (PostgreSQL refuses offsets beyond 15:59). A moment UTC
+    cannot hold (year 1 or 9999 with an offset) is no deadline anyone may set: it is passed on as
+    the earliest or latest moment, for the service to refuse with its own message."""
 
-    def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601")
-        parsed = super().to_internal_value(value)
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            return super().enforce_timezone(value)
         try:
-            return parsed.astimezone(dt.UTC)
+            return value.astimezone(dt.UTC)
         except OverflowError:
-            raise serializers.ValidationError("The date is out of range.") from None
+            return (dt.datetime.min if value.year < 2 else dt.datetime.max).replace(tzinfo=dt.UTC)
 
 
 class ExtendSerializer(ExpectedStatusSerializer):
     until = UtcDateTimeField(
         help_text="The new deadline: after the due date and at most two months later (Art. 12(3))."
     )
-    reason = StrictCharField(max_length=2000, help_text="Why; the requester is told.")
+    reason = StrictCharField(
+        max_length=2000, allow_blank=True, trim_whitespace=False, help_text="Why; the requester is told."
+    )
 
 
 class ReasonSerializer(ExpectedStatusSerializer):
-    reason = StrictCharField(max_length=2000, help_text="Why (Art. 12(4): the requester is told).")
+    reason = StrictCharField(
+        max_length=2000,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Why (Art. 12(4): the requester is told).",
+    )
 
 
 class AssignSerializer(serializers.Serializer):
@@ -132,7 +146,12 @@ class WaiveSerializer(ExpectedStatusSerializer):
     endpoint = StrictIntegerField(
         min_value=ID_MIN, max_value=ID_MAX, help_text="The downstream system's id (see downstream/)."
     )
-    reason = StrictCharField(max_length=2000, help_text="Why this system's acknowledgement is not needed.")
+    reason = StrictCharField(
+        max_length=2000,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Why this system's acknowledgement is not needed.",
+    )
 
 
 class EraseSerializer(serializers.Serializer):
@@ -259,7 +278,9 @@ def _decision(summary: str, description: str, request, examples: list) -> dict:
         request=request,
         responses={
             200: DataSubjectRequestSerializer,
-            409: OpenApiResponse(description="Refused by the request service, with its message."),
+            409: OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="Refused by the request service, with its message."
+            ),
         },
         examples=examples,
     )
@@ -295,6 +316,7 @@ class DataSubjectRequestViewSet(
         responses={
             201: DataSubjectRequestSerializer,
             200: DataSubjectRequestSerializer,
+            400: OpenApiResponse(response=OpenApiTypes.OBJECT),
         },
         examples=[
             OpenApiExample(
@@ -405,6 +427,7 @@ class DataSubjectRequestViewSet(
     )
     @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[has_perms(DECIDE)])
     def assign(self, request, reference=None):
+        self.get_object()  # an unknown request is a 404 before anything else
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         assignee = request.user
@@ -415,14 +438,15 @@ class DataSubjectRequestViewSet(
                 .first()
             )
             if assignee is None or not assignee.has_perm(DECIDE):
+                # Well formed, but nobody on file fits: refused like the services refuse (409).
                 return Response(
-                    {"assignee": ["No active member of staff by that name may decide on requests."]},
-                    status=400,
+                    {"detail": "No active member of staff by that name may decide on requests."},
+                    status=409,
                 )
 
         def assign(common, _values):
             if not dsr_assign(requests=[common["request"]], assignee=assignee, actor=common["actor"]):
-                raise ValidationError(f"{common['request'].reference} is closed.")
+                raise ValidationError(_("%(ref)s is closed.") % {"ref": common["request"].reference})
 
         return self._decide(serializers.Serializer, assign)
 
@@ -549,11 +573,12 @@ class DataSubjectRequestViewSet(
     )
     @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[has_perms(DECIDE)])
     def waive(self, request, reference=None):
+        self.get_object()
         body = WaiveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         endpoint = Endpoint.objects.filter(pk=body.validated_data["endpoint"]).first()
         if endpoint is None:
-            return Response({"endpoint": ["No downstream system has this id."]}, status=400)
+            return Response({"detail": "No downstream system has this id."}, status=409)
 
         def waive(common, values):
             request_ = common["request"]
@@ -601,7 +626,9 @@ class DataSubjectRequestViewSet(
         request=None,
         responses={
             201: ExportBundleSerializer,
-            409: OpenApiResponse(description="Refused by the bundle service, with its message."),
+            409: OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="Refused by the bundle service, with its message."
+            ),
         },
         examples=[
             _answer("Queued", BUNDLE, "201"),

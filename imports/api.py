@@ -9,6 +9,7 @@ report is the admin's: the same streamed, formula-safe workbook (core.xlsx).
 
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -191,7 +192,7 @@ class ImportSourceViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={201: ImportRunSerializer},
+        responses={201: ImportRunSerializer, 400: OpenApiResponse(response=OpenApiTypes.OBJECT)},
         summary="Upload a file to import",
         description="Stores the file and queues its import, as the admin's upload page does. The "
         "answer is the queued run: follow its status and progress at /api/v1/import-runs/{id}/. The "
