@@ -40,12 +40,18 @@ SETTINGS = settings(
 @pytest.fixture
 def some_data(logging_on):
     """A purpose, a contact with answers (recorded: records without an actor, with and without a
-    purpose) and an open request that found the contact, so links lead somewhere."""
+    purpose), an open request that found the contact and an import source, so links lead somewhere."""
     from consent.models import Purpose
 
     Purpose.objects.create(name="Newsletter", slug="newsletter")
     with_consent(ContactFactory(email="holly@contoso.com"), level=2, purposes={"newsletter": True})
     dsr_create(kind="access", email="holly@contoso.com", channel="letter")
+    # An import source, so the import operations (and their links) have something to work on.
+    from imports.models import ImportSource
+
+    ImportSource.objects.create(
+        name="Web shop", key_column="ID", email_column="Email", option_column="Option", value_column="Value"
+    )
 
 
 @pytest.fixture(params=PERSONAS)
