@@ -268,7 +268,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consent Office API",
     "DESCRIPTION": "Read contacts and their consent, list consent change records, change consent "
-    "through the consent service, and open data subject requests.",
+    "through the consent service, open data subject requests and move them along (verify, assign, "
+    "extend, decline, restrict, erase, complete, export bundles), and upload consent imports and "
+    "follow their runs and reports.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["staff.api_base.HasRole"],
