@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from consent.api import ConsentChangeViewSet, ContactViewSet, PurposeViewSet
 from dsr.api import DataSubjectRequestViewSet
+from imports.api import ImportRunViewSet, ImportSourceViewSet
 from journeys.api import SegmentViewSet
 from subscriptions.api import SubscriptionListViewSet, SubscriptionViewSet
 from webhooks.api import DeliveryViewSet
@@ -19,6 +20,8 @@ router.register("lists", SubscriptionListViewSet, basename="subscriptionlist")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("segments", SegmentViewSet, basename="segment")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("import-sources", ImportSourceViewSet, basename="importsource")
+router.register("import-runs", ImportRunViewSet, basename="importrun")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -151,6 +151,45 @@ LINKS.update(
 )
 
 
+def _request_links(pointer: str) -> dict:
+    """From a request to what an integrator reads next about it."""
+    return {
+        "Downstream": _link(
+            "v1_requests_downstream_retrieve", "The systems it waits for.", reference=pointer
+        ),
+        "Bundles": _link("v1_requests_bundles_retrieve", "Its export bundles.", reference=pointer),
+    }
+
+
+def _run_links(pointer: str) -> dict:
+    return {
+        "Run": _link("v1_import_runs_retrieve", "The run: status and progress.", id=pointer),
+        "Report": _link("v1_import_runs_report_retrieve", "Its report of refused rows.", id=pointer),
+    }
+
+
+for decision in ("verify", "start", "assign", "extend", "decline", "complete", "restrict", "erase", "waive"):
+    LINKS[(f"v1_requests_{decision}_create", "200")] = {
+        "Request": _link("v1_requests_retrieve", "The request.", reference="$response.body#/reference"),
+        **_request_links("$response.body#/reference"),
+    }
+LINKS[("v1_import_sources_list", "200")] = {
+    "Source": _link("v1_import_sources_retrieve", "The first source.", id="$response.body#/results/0/id"),
+    "Upload": _link(
+        "v1_import_sources_upload_create", "Upload a file to it.", id="$response.body#/results/0/id"
+    ),
+}
+LINKS[("v1_import_sources_retrieve", "200")] = {
+    "Upload": _link("v1_import_sources_upload_create", "Upload a file to it.", id="$response.body#/id"),
+}
+LINKS[("v1_import_sources_upload_create", "201")] = _run_links("$response.body#/id")
+LINKS[("v1_import_runs_list", "200")] = _run_links("$response.body#/results/0/id")
+LINKS[("v1_import_runs_retrieve", "200")] = {
+    "Report": _link("v1_import_runs_report_retrieve", "Its report of refused rows.", id="$response.body#/id"),
+    "Source": _link("v1_import_sources_retrieve", "The source.", id="$response.body#/source"),
+}
+
+
 # DRF and django-filter refuse a NUL character in text (and PostgreSQL could not store it).
 NO_NUL = "^[^\\u0000]*$"
 
@@ -193,8 +232,13 @@ def document_errors_and_links(result, generator, request, public):
                 # A view may say more about when it refuses; the body is always DRF's.
                 answer = responses.setdefault(code, {})
                 answer["description"] = answer.get("description") or description
+                # Examples a view gives of its refusals stay (their bodies are of this shape).
+                examples = answer.get("content", {}).get("application/json", {}).get("examples")
                 answer["content"] = {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{component}"},
+                        **({"examples": examples} if examples else {}),
+                    }
                 }
                 if code in HEADERS:
                     answer["headers"] = HEADERS[code]

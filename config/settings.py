@@ -304,13 +304,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read, create and correct contacts, change their consent through the consent "
     "service, list consent change records, read purposes and lists, subscribe (double opt-in) and "
     "unsubscribe, read segments and their eligible members, read delivery receipts of events to "
-    "downstream systems, and open data subject requests.",
+    "downstream systems, open data subject requests and move them along (verify, assign, extend, "
+    "decline, restrict, erase, complete, export bundles), and upload consent imports and follow "
+    "their runs and reports.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["staff.api_base.HasRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`: each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "dsr.models.DataSubjectRequest.Status",
+        "BundleStatusEnum": "dsr.models.ExportBundle.Status",
+        "ImportRunStatusEnum": "imports.models.ImportRun.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api_schema.document_errors_and_links",

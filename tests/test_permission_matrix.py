@@ -325,6 +325,31 @@ API_MATRIX = {
     ("segment-members", "GET"): ALL,  # as the admin's member preview
     ("delivery-list", "GET"): {O, A},  # webhooks.view_delivery
     ("delivery-detail", "GET"): {O, A},
+    # The request page's decisions are the officer's; the auditor reads (dsr.admin.requests).
+    **{
+        (f"datasubjectrequest-{decision}", "POST"): {O}
+        for decision in (
+            "verify",
+            "start",
+            "assign",
+            "extend",
+            "decline",
+            "complete",
+            "restrict",
+            "erase",
+            "waive",
+            "bundles",
+        )
+    },
+    ("datasubjectrequest-bundles", "GET"): {O, A},
+    ("datasubjectrequest-downstream", "GET"): {O, A},
+    # Imports: officers upload; auditors follow runs and read reports (imports.admin).
+    ("importsource-list", "GET"): {O, A},
+    ("importsource-detail", "GET"): {O, A},
+    ("importsource-upload", "POST"): {O},
+    ("importrun-list", "GET"): {O, A},
+    ("importrun-detail", "GET"): {O, A},
+    ("importrun-report", "GET"): {O, A},
 }
 
 
@@ -343,6 +368,12 @@ def test_every_api_endpoint_is_in_the_matrix():
 
 def _api_call(name: str, method: str):
     """The request for one endpoint, with data that the endpoint accepts."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dsr.services import dsr_verify
+
     contact = with_consent(ContactFactory(email="holly@contoso.com"), level=3)
     if name.split("-")[0] in ("purpose", "subscriptionlist", "subscription", "segment", "delivery"):
         PurposeFactory(slug="newsletter")
@@ -374,6 +405,49 @@ def _api_call(name: str, method: str):
         "subscription-unsubscribe": {"contact": contact.pk, "list": "news"},
         "datasubjectrequest-list": {"kind": "access", "requester_email": "someone@example.org"},
     }.get(name)
+    if name.startswith("datasubjectrequest-") and name not in (
+        "datasubjectrequest-list",
+        "datasubjectrequest-detail",
+    ):
+        # A request in the state the action needs: verified (the export bundle, completion and
+        # erasure refuse an unverified requester), of the kind it needs.
+        kind = {"erase": "erase", "restrict": "restrict"}.get(name.rpartition("-")[2], "access")
+        dsr = dsr_create(kind=kind, email="holly@contoso.com", channel="letter")[0]
+        if not name.endswith("-verify"):
+            dsr_verify(request=dsr, actor=None, how="seen in person")
+        args = [dsr.reference]
+        data = {
+            "datasubjectrequest-verify": {"how": "seen in person"},
+            "datasubjectrequest-extend": {
+                "until": (dsr.due_at + dt.timedelta(days=30)).isoformat(),
+                "reason": "three archives to search",
+            },
+            "datasubjectrequest-decline": {"reason": "manifestly unfounded"},
+            "datasubjectrequest-erase": {"expected_status": "verified"},
+            "datasubjectrequest-waive": {
+                "endpoint": Endpoint.objects.create(name="CRM", url="https://crm.example.org/hooks").pk,
+                "reason": "holds no copy",
+            },
+        }.get(name, {})
+    if name.startswith(("importsource-", "importrun-")):
+        source = ImportSource.objects.create(
+            name="Web shop",
+            key_column="ID",
+            email_column="Email",
+            option_column="Option",
+            value_column="Value",
+        )
+        run = ImportRun.objects.create(source=source, file_name="shop.csv", file_sha256="0" * 64)
+        args = {
+            "importsource-detail": [source.pk],
+            "importsource-upload": [source.pk],
+            "importrun-detail": [run.pk],
+            "importrun-report": [run.pk],
+        }.get(name, [])
+        if name == "importsource-upload":
+            data = {
+                "file": SimpleUploadedFile("shop.csv", b"ID,Email,Option,Value\r\n1,a@b.org,news,yes\r\n")
+            }
     return method, reverse(name, args=args), data
 
 
@@ -387,7 +461,9 @@ def test_each_role_gets_exactly_what_the_api_matrix_says(request, logging_on, na
         _key, text = api_key_create(user=request.getfixturevalue(persona), name="matrix")
         client = Client(HTTP_AUTHORIZATION=f"Token {text}")
     method, url, data = _api_call(name, method)
-    if method in ("POST", "PATCH"):
+    if method == "POST" and name == "importsource-upload":
+        response = client.post(url, data)  # a file: multipart
+    elif method in ("POST", "PATCH"):
         response = getattr(client, method.lower())(url, data, content_type="application/json")
     else:
         response = client.get(url)

@@ -8,11 +8,13 @@ query strings end up in every access log, proxy log and browser history on the w
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from consent.api import examples
 from consent.api.contact_writes import REFUSED, ContactWriteMixin
 from consent.api.records import ConsentChangeSerializer
 from consent.models import PurposeConsent, Source
@@ -134,6 +136,8 @@ class ConsentChangeResponseSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
+    list=extend_schema(examples=examples.CONTACT_LIST),
+    retrieve=extend_schema(examples=examples.CONTACT_DETAIL),
     # The answer is the contact as GET shows it; the mixin's operations say the rest.
     create=extend_schema(responses={201: ContactSerializer, 409: REFUSED}),
     partial_update=extend_schema(responses={200: ContactSerializer, 409: REFUSED}),
@@ -184,12 +188,16 @@ class ContactViewSet(ContactWriteMixin, viewsets.ReadOnlyModelViewSet):
         # The error bodies, and the answers every operation can give, come from config.api_schema.
         responses={
             200: ConsentChangeResponseSerializer,
-            409: OpenApiResponse(description="Refused by the consent service, with its message."),
+            400: OpenApiResponse(response=OpenApiTypes.OBJECT),
+            409: OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="Refused by the consent service, with its message."
+            ),
         },
         summary="Change a contact's consent",
         description="Through the consent service with source “api”: a well-formed request it refuses "
         "(e.g. Profiling for a child, an unknown or retired purpose) is answered 409 with its message; "
         "a malformed one (a level outside 0–5, an answer that is not true or false) 400.",
+        examples=examples.CONSENT_CHANGE,
     )
     @action(
         detail=True,
@@ -242,6 +250,7 @@ class ContactViewSet(ContactWriteMixin, viewsets.ReadOnlyModelViewSet):
         summary="Find contacts by email address or phone number",
         description="A POST so that the address never appears in a URL (and so in no access log). "
         "With both given, a contact must match both; with neither, nobody. At most 100 contacts.",
+        examples=examples.CONTACT_SEARCH,
     )
     @action(
         detail=False,

@@ -1,8 +1,10 @@
 """Consent change records for other systems (read-only: they are evidence, written by the service)."""
 
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from consent.api import examples
 from consent.models import ConsentChange
 from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import consent_changes_visible_to
@@ -59,6 +61,10 @@ class ConsentChangeFilter(filters.FilterSet):
         fields = ["contact", "source", "field", "recorded_after", "recorded_before"]
 
 
+@extend_schema_view(
+    list=extend_schema(examples=examples.CHANGE_LIST),
+    retrieve=extend_schema(examples=examples.CHANGE_DETAIL),
+)
 class ConsentChangeViewSet(viewsets.ReadOnlyModelViewSet):
     """Every consent change: who changed what of whom, when, through which channel and why."""
 

@@ -41,8 +41,8 @@ SETTINGS = settings(
 def some_data(logging_on):
     """A purpose, a contact with answers (recorded: records without an actor, with and without a
     purpose) and an open request that found the contact, a list the contact is on, a segment it is
-    in, and a downstream system with the events about it (delivery receipts), so links lead
-    somewhere and every answer's shape is checked on real rows."""
+    in, a downstream system with the events about it (delivery receipts) and an import source, so
+    links lead somewhere and every answer's shape is checked on real rows."""
     from consent.models import Purpose
     from subscriptions.models import SubscriptionList
     from subscriptions.services import Status, subscription_set
@@ -58,6 +58,12 @@ def some_data(logging_on):
     news = SubscriptionList.objects.create(name="News", slug="news", purpose=purpose)
     subscription_set(contact=holly, subscription_list=news, status=Status.SUBSCRIBED, source="import")
     make_segment()
+    # An import source, so the import operations (and their links) have something to work on.
+    from imports.models import ImportSource
+
+    ImportSource.objects.create(
+        name="Web shop", key_column="ID", email_column="Email", option_column="Option", value_column="Value"
+    )
 
 
 @pytest.fixture(params=PERSONAS)
