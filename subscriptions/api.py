@@ -99,7 +99,8 @@ class SubscriptionFilter(filters.FilterSet):
 
 class MembershipSerializer(serializers.Serializer):
     contact = StrictIntegerField(min_value=ID_MIN, max_value=ID_MAX, help_text="The contact's id.")
-    list = StrictCharField(max_length=100, help_text="The list's key (slug).")
+    # Not trimmed: a key is matched as sent ("\x1f" trimmed to blank was a 400 for a schema-valid body).
+    list = StrictCharField(max_length=100, trim_whitespace=False, help_text="The list's key (slug).")
 
 
 class JoinResultSerializer(serializers.Serializer):
@@ -201,6 +202,16 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 },
                 response_only=True,
                 status_codes=["202"],
+            ),
+            OpenApiExample(
+                "A confirmation is waiting already: nothing sent",
+                value={
+                    "outcome": "waiting",
+                    "subscription": SUBSCRIPTION,
+                    "confirmation_expires_at": "2026-05-14T09:30:00Z",
+                },
+                response_only=True,
+                status_codes=["200"],
             ),
         ],
     )

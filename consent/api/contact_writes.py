@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from consent.api.examples import CONTACT, answer
 from consent.contact_edits import contact_save_with_consent
 from consent.models import Source
 from contacts.services import contact_identity_check
@@ -173,7 +174,7 @@ class ContactWriteMixin:
         description="Identity fields only, at consent level 0: give consent afterwards with "
         "POST /api/v1/contacts/{id}/consent/. An email address or phone number of an erased person, "
         "or an email address another contact has, is refused with 409 and nothing is saved.",
-        examples=[CREATE_EXAMPLE],
+        examples=[CREATE_EXAMPLE, answer("The contact as saved", CONTACT, "201")],
     )
     def create(self, request, *args, **kwargs):
         data = ContactCreateSerializer(data=request.data)
@@ -194,7 +195,7 @@ class ContactWriteMixin:
         "downstream systems hear of the rectification (GDPR Art. 16 and 19). Consent fields are not "
         "written here. A new email address or phone number that belongs to an erased person, or an "
         "email address another contact has, is refused with 409 and nothing is saved.",
-        examples=[UPDATE_EXAMPLE],
+        examples=[UPDATE_EXAMPLE, answer("The contact as corrected", CONTACT)],
     )
     def partial_update(self, request, *args, **kwargs):
         contact = self.get_object()

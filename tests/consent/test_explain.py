@@ -76,8 +76,8 @@ def expected_failures(person, criteria) -> list[Ineligibility]:
         failed.append(Ineligibility.RESTRICTED)
     if criteria["subscription_list"] and person["list_status"] == "unsubscribed":
         failed.append(Ineligibility.UNSUBSCRIBED)
-    if person["child"] and criteria["min_level"] == 5:
-        failed.append(Ineligibility.CHILD)
+    if person["child"] and (criteria["min_level"] == 5 or criteria["needs_tracking"]):
+        failed.append(Ineligibility.CHILD)  # tracking a child's interactions profiles them too
     if level < criteria["min_level"]:
         failed.append(Ineligibility.BELOW_MINIMUM)
     if criteria["needs_tracking"] and not person["tracking"]:
@@ -204,7 +204,8 @@ def test_a_child_is_never_profiled_and_refused_tracking_is_named():
     consent_change(
         contact=child, tracking_allowed=False, source=Source.ADMIN, actor=officer, justification="y"
     )
-    said = eligibility_explain(contact_id=child.pk, min_level=1, needs_tracking=True).reasons[0].words
+    found = eligibility_explain(contact_id=child.pk, min_level=1, needs_tracking=True).reasons
+    said = {f.reason: f.words for f in found}[Ineligibility.NO_TRACKING]
     assert said.startswith("Tracking refused on ") and f"via Admin by {officer}" in said
 
 
