@@ -17,8 +17,10 @@ run: $(INSTALLED)
 	@echo "Starting web (http://127.0.0.1:8000/admin/), Celery worker and beat. Ctrl-C stops all three."
 	$(BIN)/honcho --procfile Procfile.dev start
 
+# Two processes by default (pytest-xdist, whole files each); TEST_PROCESSES=0 runs in one.
+TEST_PROCESSES ?= 2
 test: $(INSTALLED)
-	VAR_DIR=var/test $(BIN)/pytest $(ARGS)
+	VAR_DIR=var/test $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

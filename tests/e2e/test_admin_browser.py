@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import ContactFactory
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,5 +55,5 @@ def test_dashboard_with_demo_data_in_the_browser(browser, live_server, settings)
     expect(
         page.get_by_role("heading", name="Data subject requests")
     ).to_be_visible()  # waits for the page the click loads
-    page.screenshot(path=str(settings.VAR_DIR / "dashboard.png"), full_page=True)
+    screenshot(page, "dashboard")
     context.close()

@@ -1,9 +1,6 @@
 """ "Why is this contact (not) eligible?" in a real browser at 1280 px: reached from the contact's
 page, a journey picked from the select, the verdict and the rules' words shown; screenshot for
-people in var/test/eligibility.png (the run's VAR_DIR)."""
-
-import os
-from pathlib import Path
+people in var/test/screenshots/eligibility.png."""
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +10,7 @@ from consent.services import consent_change
 from subscriptions.models import SubscriptionList
 from subscriptions.services import subscription_set
 from tests.factories import ContactFactory, PurposeFactory, make_journey, with_consent
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,9 +42,5 @@ def test_officer_asks_why_a_contact_left_a_journey(
     expect(table).to_contain_text("Newsletter answered No on ")
     # Fits the page at 1280 px: no horizontal scroll.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    # Into the run's VAR_DIR (var/test under `make test`), not the test's private folder: people
-    # look at it after the run.
-    shots = Path(os.environ.get("VAR_DIR") or Path(settings.BASE_DIR) / "var" / "test")
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "eligibility.png"), full_page=True)
+    screenshot(page, "eligibility")
     context.close()

@@ -1,22 +1,16 @@
 """The privacy officer's request queue and a request's page in Chromium at 1280 px (issue 20)."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from dsr.models import DataSubjectRequest
 from dsr.services import dsr_assign, dsr_create
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Screenshots are for people: they land in the run's VAR_DIR (var/test under `make test`), not in
-# the per-test folders the conftest gives each test.
-SCREENSHOTS = Path(os.environ.get("VAR_DIR") or django_settings.VAR_DIR) / "screenshots"
 
 
 def _officer_page(browser, live_server):
@@ -55,8 +49,7 @@ def test_an_officer_sees_deadline_days_left_and_assignee_without_scrolling_sidew
     context, page = _officer_page(browser, live_server)
     page.goto(f"{live_server.url}/admin/dsr/datasubjectrequest/")
     expect(page.locator("#result_list")).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "request-queue.png"), full_page=True)
+    screenshot(page, "request-queue")
 
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     width = page.viewport_size["width"]
@@ -101,8 +94,7 @@ def test_a_request_page_shows_next_steps_and_what_they_wait_for(browser, live_se
     colour = decline.evaluate("b => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(164, 0, 15)", colour  # destructive: red, unlike the other buttons
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "request-page.png"), full_page=True)
+    screenshot(page, "request-page")
 
     # Declining asks on a page of its own first.
     steps.locator('[data-step="decline"] input[name="reason"]').fill("manifestly unfounded")

@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 
 from core.models import ComplianceSettings
 from tests.images import image_bytes
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +33,6 @@ def test_the_public_page_wears_the_organisations_logo_and_colour(page, live_serv
     page.keyboard.press("Tab")
     focused = page.locator(":focus")
     assert focused.evaluate("e => getComputedStyle(e).outlineColor") == purple
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     for width, name in ((420, "phone"), (1280, "desktop")):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(settings.VAR_DIR / f"organisation-face-{name}.png"), full_page=True)
+        screenshot(page, f"organisation-face-{name}")

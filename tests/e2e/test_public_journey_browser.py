@@ -27,6 +27,7 @@ from dsr.models import DataSubjectRequest
 from subscriptions.models import Subscription, SubscriptionList, WordingVersion
 from tests.conftest import Inbox, wait_for
 from tests.factories import ContactFactory, PurposeFactory, UserFactory, make_journey
+from tests.screenshots import screenshot_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -290,8 +291,7 @@ def holly(page, live_server, smtp_server, celery_worker, settings, logging_on):
     contact = ContactFactory(first_name="Holly", email=ADDRESS, country="DE")
     consent_change(contact=contact, level=4, source=Source.IMPORT)  # Marketing, no purpose answer yet
 
-    folder = settings.VAR_DIR / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = screenshot_folder()
     celery_worker.env.update(
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}", PUBLIC_BASE_URL=live_server.url
     )

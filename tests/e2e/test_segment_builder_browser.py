@@ -4,11 +4,7 @@ and launches the journey from its own page; the steps fit the page. The builder 
 script switched off. Screenshots land in VAR_DIR/screenshots/ (var/test/screenshots/ under
 `make test`)."""
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from consent.models import Source
@@ -20,6 +16,7 @@ from journeys.models import Journey, Segment
 from journeys.rules import rules_to_q
 from journeys.selectors import journey_reach
 from tests.factories import ContactFactory, PurposeFactory, make_journey
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +27,6 @@ WANTED = {
         {"field": "country", "op": "eq", "value": "DE"},
     ]
 }
-
-
-def screenshots() -> Path:
-    # The shared VAR_DIR of the run (each test's own VAR_DIR is a temporary folder).
-    folder = Path(os.environ.get("VAR_DIR") or django_settings.BASE_DIR / "var") / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture
@@ -114,13 +104,13 @@ def test_a_marketer_builds_the_segment_by_clicking_and_launches_the_journey(
     for absent in ("Low", "Nope", "Franz", "Restricted"):
         expect(preview).not_to_contain_text(absent)
     assert fits(page)
-    page.screenshot(path=str(screenshots() / "segment-builder-1280.png"), full_page=True)
+    screenshot(page, "segment-builder-1280")
 
     # A mistake is shown beside its row as it is made, and goes when it is put right.
     page.get_by_label("Value of row 3").fill("Deutschland")
     expect(page.locator("tbody[data-row='3'] .errorlist")).to_contain_text("two-letter code")
     expect(preview).not_to_contain_text("Anna")  # no stale members beside a mistake
-    page.screenshot(path=str(screenshots() / "segment-builder-row-error-1280.png"), full_page=True)
+    screenshot(page, "segment-builder-row-error-1280")
     page.get_by_label("Value of row 3").fill("DE")
     expect(page.locator("tbody[data-row='3'] .errorlist")).to_have_count(0)
 
@@ -135,7 +125,7 @@ def test_a_marketer_builds_the_segment_by_clicking_and_launches_the_journey(
     go_live = page.locator(".journey-lifecycle li", has=page.get_by_role("button", name="Go live"))
     expect(go_live).to_contain_text(f"Enrols the {reach} contacts")
     expect(page.locator(".journey-lifecycle li", has=page.get_by_role("button", name="End"))).to_be_visible()
-    page.screenshot(path=str(screenshots() / "journey-draft-1280.png"), full_page=True)
+    screenshot(page, "journey-draft-1280")
     assert fits(page), "the journey's page, steps included, scrolls sideways at 1280 px"
 
     page.get_by_role("button", name="Go live").click()
@@ -144,7 +134,7 @@ def test_a_marketer_builds_the_segment_by_clicking_and_launches_the_journey(
     assert journey.status == Journey.Status.LIVE
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     assert fits(page)
-    page.screenshot(path=str(screenshots() / "journey-live-1280.png"), full_page=True)
+    screenshot(page, "journey-live-1280")
     assert [p for p in problems if "Content Security Policy" in p] == []
     context.close()
 
@@ -166,7 +156,7 @@ def test_the_builder_works_without_script(browser, live_server, marketer, audien
     page.get_by_role("button", name="Update count").click()
     expect(page.locator("#segment-count")).to_have_text(str(audience))
     assert not Segment.objects.filter(name="No script").exists()
-    page.screenshot(path=str(screenshots() / "segment-builder-no-script-1280.png"), full_page=True)
+    screenshot(page, "segment-builder-no-script-1280")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     assert Segment.objects.get(name="No script").rules == WANTED

@@ -12,6 +12,7 @@ from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import center_link
 from tests.conftest import wait_for
 from tests.factories import ContactFactory, PurposeFactory
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +36,6 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
     page, live_server, smtp_server, celery_worker, holly, settings
 ):
     """The whole real path: browser → app → broker → Celery worker → SMTP → inbox → browser."""
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     celery_worker.env.update(
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}", PUBLIC_BASE_URL=live_server.url
     )
@@ -44,7 +44,7 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
     assert page.url == live_server.url + "/preferences/"  # the token left the address bar
     for width, name in ((420, "phone"), (1280, "desktop")):  # artifacts for a person to look at
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(settings.VAR_DIR / f"center-{name}.png"), full_page=True)
+        screenshot(page, f"center-{name}")
 
     page.get_by_label("Profiling", exact=False).check()
     page.get_by_label("Monthly news", exact=False).check()
@@ -58,7 +58,7 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
     page.goto(link)
     for width, name in ((420, "phone"), (1280, "desktop")):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(settings.VAR_DIR / f"confirm-{name}.png"), full_page=True)
+        screenshot(page, f"confirm-{name}")
     assert "Profiling" in page.content() and "Monthly news" in page.content()
     page.get_by_role("button", name="Yes, I confirm").click()
     expect(
@@ -119,7 +119,7 @@ def test_a_data_request_from_the_public_page_to_the_queue(page, live_server, smt
     page.goto(f"{live_server.url}/requests/")
     page.get_by_label("Erase my data (forget me)").check()
     page.get_by_label("Your email address").fill("holly@contoso.com")
-    page.screenshot(path=str(settings.VAR_DIR / "request-form.png"), full_page=True)
+    screenshot(page, "request-form")
     page.get_by_role("button", name="Send request").click()
     expect(
         page.get_by_role("heading", name="Check your inbox")

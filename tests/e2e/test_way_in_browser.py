@@ -8,6 +8,7 @@ from consent.services import consent_change
 from core.models import ComplianceSettings
 from tests.conftest import wait_for
 from tests.factories import ContactFactory
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,6 @@ def test_ask_for_my_link_by_address_then_open_the_center_from_the_inbox(
     organisation.organisation_name = "Contoso Ltd"
     organisation.privacy_contact_email = "privacy@contoso.example"
     organisation.save()
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     celery_worker.env.update(
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}", PUBLIC_BASE_URL=live_server.url
     )
@@ -31,12 +31,12 @@ def test_ask_for_my_link_by_address_then_open_the_center_from_the_inbox(
     assert "Responsible for your data: Contoso Ltd" in page.content()
     for width, name in ((420, "phone"), (1280, "desktop")):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(settings.VAR_DIR / f"way-in-{name}.png"), full_page=True)
+        screenshot(page, f"way-in-{name}")
     page.get_by_label("Your email address").fill("holly@contoso.com")
     page.keyboard.press("Enter")  # the keyboard alone submits it
     page.get_by_role("heading", name="Check your inbox").wait_for()
     assert "/preferences/link/" in page.url and "holly" not in page.url
-    page.screenshot(path=str(settings.VAR_DIR / "way-in-sent.png"), full_page=True)
+    screenshot(page, "way-in-sent")
 
     (link,) = wait_for(lambda: smtp_server.links("holly@contoso.com"), message="the email with the link")
     assert link.startswith(live_server.url)

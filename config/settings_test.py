@@ -1,0 +1,27 @@
+"""The settings the test suite runs with: the project's own, each pytest-xdist process kept apart.
+
+`make test` runs the suite in several processes (pytest-xdist). Each needs a folder of its own (the
+SQLite file, the filesystem broker, files the tests write) and Redis databases of its own (a test
+empties the cache; a Celery worker a test starts takes every task on its broker), or one process
+would see the other's files, counters and tasks. Subprocesses a test starts (a worker, beat) inherit
+the adjusted environment, and the marker keeps them from adjusting it twice.
+"""
+
+import os
+import re
+from pathlib import Path
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("CONSENT_OFFICE_TEST_PROCESS") != _WORKER:
+    os.environ["CONSENT_OFFICE_TEST_PROCESS"] = _WORKER
+    # Screenshots for people still land in the run's folder (tests/screenshots.py).
+    os.environ.setdefault("TEST_RUN_VAR_DIR", os.environ.get("VAR_DIR") or "var")
+    _index = int(_WORKER.removeprefix("gw"))
+    os.environ["VAR_DIR"] = str(Path(os.environ.get("VAR_DIR") or "var") / _WORKER)
+    # Redis has 16 databases: 0 and 1 stay for a single process, then two per worker.
+    for _name, _offset in (("CELERY_BROKER_URL", 2), ("CACHE_URL", 3)):
+        _url = os.environ.get(_name, "")
+        if _url.startswith(("redis://", "rediss://")):
+            os.environ[_name] = re.sub(r"(/\d+)?$", f"/{_offset + 2 * _index}", _url, count=1)
+
+from config.settings import *  # noqa: E402, F403
