@@ -31,6 +31,9 @@ class SendConsent(models.Model):
     tracking_allowed = models.BooleanField(_("tracking allowed"))
     # [{"purpose": id, "name": "Newsletter", "granted": true | false | null, "record": id | null}]
     answers = models.JSONField(_("purpose answers the send needed"), default=list, blank=True)
+    # Whether the records said what the contact's consent fields said at that moment: not when
+    # consent change records were switched off (ComplianceSettings.log_consent_changes) meanwhile.
+    records_agree = models.BooleanField(_("records agree with the contact"), default=True)
     records = models.ManyToManyField(
         "consent.ConsentChange", related_name="+", blank=True, verbose_name=_("change records in force")
     )

@@ -33,6 +33,7 @@ HEADER = [
     "Tracking held",
     "Purpose answers held",
     "Change records in force",
+    "Records agree with the contact",
 ]
 # Who may take it: who sees the dashboard and may export consent change records (officer, auditor).
 PERMISSIONS = ("core.view_dashboard", "consent.export_consentchange")
@@ -82,6 +83,7 @@ def send_rows(sends):
             "Allow" if send.tracking_allowed else "Do not allow",
             answers,
             records,
+            "Yes" if send.records_agree else "No (consent change records were off)",
         ]
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consent.held import consent_held_at
+from core.models import ComplianceSettings
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 
@@ -67,6 +68,7 @@ def held_view(model_admin, request, object_id):
         "form": form,
         "held": held,
         "rows": _rows(held) if held else [],
+        "records_off": not ComplianceSettings.load().log_consent_changes,
     }
     record_access(request=request, action=AccessLogEntry.Action.HISTORY, contact_ids=[contact.pk])
     return TemplateResponse(request, "admin/contacts/contact/held.html", context)

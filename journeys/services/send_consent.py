@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from consent.held import consent_held_at
+from consent.models import PurposeConsent
 from journeys.models import Journey, SendConsent, StepRun
 
 
@@ -27,7 +28,16 @@ def send_consent_record(*, run: StepRun, contact, journey: Journey, at: datetime
     function the contact page answers "what did we hold on date X" with, so they cannot disagree.
     A claim taken over is checked again, so its earlier record is replaced.
     """
-    held = consent_held_at(contact, at, purposes=journey_send_purposes(journey))
+    needed = journey_send_purposes(journey)
+    held = consent_held_at(contact, at, purposes=needed)
+    now = dict(
+        PurposeConsent.objects.filter(contact=contact, purpose__in=needed).values_list("purpose", "granted")
+    )
+    agree = (
+        held.level == contact.consent_given
+        and held.tracking_allowed == contact.tracking_allowed
+        and all(a.granted == now.get(a.purpose.pk) for a in held.answers)
+    )
     SendConsent.objects.filter(step_run=run).delete()
     record = SendConsent.objects.create(
         step_run=run,
@@ -36,6 +46,7 @@ def send_consent_record(*, run: StepRun, contact, journey: Journey, at: datetime
         needed_level=journey.min_level,
         level=held.level,
         tracking_allowed=held.tracking_allowed,
+        records_agree=agree,
         answers=[
             {
                 "purpose": a.purpose.pk,
