@@ -33,7 +33,7 @@ def url(contact) -> str:
 
 
 def test_the_officer_sees_what_was_held_then_with_the_records_that_set_it(story, client_as, privacy_officer):
-    contact, newsletter, first = story
+    contact, _newsletter, first = story
     level_record = first[ConsentField.CONSENT_GIVEN]
     moment = max(r.recorded_at for r in first.values())  # her first answers, before she withdrew
     page = client_as(privacy_officer).get(url(contact), _asked(moment)).content.decode()
@@ -57,7 +57,7 @@ def test_before_any_record_nothing_was_held(story):
 
 
 def test_a_record_entered_later_with_an_earlier_effective_date_was_not_held_before(story):
-    contact, newsletter, first = story
+    contact, _newsletter, _first = story
     asked = timezone.now()
     consent_change(
         contact=contact,

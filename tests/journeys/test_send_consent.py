@@ -73,7 +73,7 @@ def test_a_send_made_while_records_were_off_says_its_records_do_not_agree(member
     settings = ComplianceSettings.load()
     settings.log_consent_changes = False
     settings.save()
-    contact, _journey, send = _send(member, smtp)
+    _contact, _journey, send = _send(member, smtp)
     assert send.level == 0 and send.answers[0]["granted"] is None and not send.records.exists()
     assert send.records_agree is False
 
@@ -81,7 +81,7 @@ def test_a_send_made_while_records_were_off_says_its_records_do_not_agree(member
 def test_the_compliance_export_lists_each_send_with_its_consent(
     member, smtp, newsletter, client_as, privacy_officer
 ):
-    contact, _journey, send = _send(member, smtp, name='=HYPERLINK("http://evil.example")')
+    contact, _journey, _send_consent = _send(member, smtp, name='=HYPERLINK("http://evil.example")')
     level_record, answer_record = _records(contact)
     today = timezone.localdate()
     response = client_as(privacy_officer).get(
