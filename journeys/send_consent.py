@@ -19,7 +19,7 @@ class SendConsent(models.Model):
     """
 
     step_run = models.OneToOneField(
-        "journeys.StepRun", on_delete=models.CASCADE, related_name="consent", verbose_name=_("send")
+        "journeys.StepRun", on_delete=models.CASCADE, related_name="consent", verbose_name=_("email sent")
     )
     # SET_NULL: erasure pseudonymises the row (the records it names are pseudonymised too).
     contact = models.ForeignKey(
