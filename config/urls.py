@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from config.login_throttle import throttled_admin_login
 from dsr.staff_admin import staff_logs_view
 from operations.views import health_page
+from reports.send_consents import send_consent_export
 from reports.views import compliance_dashboard, compliance_report, verify_trail
 from staff.second_factor_views import enrol_view, reset_view, staff_devices_view, verify_view
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/report/", admin.site.admin_view(compliance_report), name="consent-report"),
+    path("admin/dashboard/sends/", admin.site.admin_view(send_consent_export), name="consent-send-export"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),

@@ -156,6 +156,8 @@ class ConsentChange(models.Model):
             ("export_consentchange", "Can export consent change records"),
             # consent.services.justification_required: who may relay answers by API without a reason.
             ("relay_consent", "Can relay a person's own consent answers by API without a justification"),
+            # consent.held: the contact page's "what did we hold on date X" (officers and auditors).
+            ("view_held_consent", "Can see the consent held for a contact at a past moment"),
         ]
 
     def __str__(self) -> str:

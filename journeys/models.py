@@ -462,3 +462,6 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+from journeys.send_consent import SendConsent  # noqa: E402, F401  (registered with this app)

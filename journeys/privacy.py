@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_noop
 
 from core.registry import Erasure, register, register_files
-from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score
+from journeys.models import Enrolment, ForwardedEmail, Interaction, JourneyTask, Score, SendConsent
 from journeys.services import segment_export_files_delete, segment_exports_naming, segment_exports_withdraw
 
 # Erasure strips the contact from an enrolment (the FK is SET_NULL) and keeps the anonymous row, so
@@ -17,6 +17,18 @@ register(
         "Journey statistics (legitimate interests, Art. 6(1)(f)); nothing in the row leads to the person."
     ),
     kept_until=gettext_noop("as long as the journey's statistics are kept"),
+)
+# What a send relied on is proof of consent (like the change records it names): erasure keeps the
+# row and cuts its link to the person; the records it names are pseudonymised by consent.
+register(
+    SendConsent,
+    fields=["contact"],
+    contact_path="contact",
+    erasure=Erasure.ANONYMISE,
+    legal_hold=gettext_noop(
+        "Proof of the consent a send relied on (GDPR Art. 7(1)), kept without whom it was about."
+    ),
+    kept_until=gettext_noop("as long as consent given or withdrawn must be demonstrable (limitation period)"),
 )
 register(
     JourneyTask,

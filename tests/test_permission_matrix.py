@@ -574,6 +574,27 @@ def test_the_eligibility_page_follows_the_matrix(request, client_as, persona):
         assert response.status_code == 302  # as the change page: "does not exist", nothing told
 
 
+HELD_AND_SENDS = {O, A}  # what was held on a past date, and the sends' consent: who answers for consent
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_consent_held_page_and_the_send_export_follow_the_matrix(request, client_as, persona):
+    """ "What did we hold on a given date?" (admin:contacts_contact_held) and the compliance export
+    of sends with their consent (consent-send-export): officers and auditors, not the marketer."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = client_as(request.getfixturevalue(persona))
+    contact = with_consent(ContactFactory(), level=2)
+    past = timezone.localdate() - dt.timedelta(days=30)
+    held = client.get(reverse("admin:contacts_contact_held", args=[contact.pk]), {"date": past})
+    assert held.status_code == (200 if persona in HELD_AND_SENDS else 403)
+    export = client.get(reverse("consent-send-export"), {"start": past, "end": past})
+    assert export.status_code == (200 if persona in HELD_AND_SENDS else 403)
+
+
 # --- the second-factor pages (staff.second_factor_views), beside the model admins ------------------
 
 STAFF = {O, M, A, "outsider"}  # every member of staff, role or not, looks after their own sign-in

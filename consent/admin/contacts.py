@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from consent.admin.eligibility import EligibilityQuestionForm
+from consent.admin.held import HELD_PERMISSION, held_view
 from consent.admin.records import ConsentChangeColumns
 from consent.contact_edits import contact_save_with_consent
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
@@ -195,6 +196,8 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
             record = ["created_at", "updated_at", "history_link", "eligibility_link"]
+            if request.user.has_perm(HELD_PERMISSION):
+                record.append("held_link")
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
             if request.user.has_perm("webhooks.view_delivery"):
@@ -208,6 +211,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             "updated_at",
             "history_link",
             "eligibility_link",
+            "held_link",
             "purpose_answers",
             "access_log",
             "downstream_systems",
@@ -243,6 +247,11 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     def eligibility_link(self, contact):
         url = reverse("admin:contacts_contact_eligibility", args=[contact.pk])
         return format_html('<a href="{}">{}</a>', url, _("Why is this contact (not) eligible?"))
+
+    @admin.display(description=_("consent held"))
+    def held_link(self, contact):
+        url = reverse("admin:contacts_contact_held", args=[contact.pk])
+        return format_html('<a href="{}">{}</a>', url, _("What did we hold on a given date?"))
 
     def save_model(self, request, obj, form, change):
         """Profile and consent through consent.contact_edits, which orders the two writes."""
@@ -322,7 +331,12 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
                 "<path:object_id>/eligibility/",
                 self.admin_site.admin_view(self.eligibility_view),
                 name="contacts_contact_eligibility",
-            )
+            ),
+            path(
+                "<path:object_id>/held/",
+                self.admin_site.admin_view(lambda request, object_id: held_view(self, request, object_id)),
+                name="contacts_contact_held",
+            ),
         ]
         return own + super().get_urls()
 

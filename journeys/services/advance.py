@@ -19,6 +19,7 @@ from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, StepRun
 from journeys.selectors import journey_criteria, journey_may_process
+from journeys.services.send_consent import send_consent_record
 from journeys.tracking import Tracker, may_track
 from subscriptions.emails import way_out_missing
 
@@ -232,6 +233,8 @@ def _claim_email(turn: _Turn) -> AdvanceOutcome | None:
         ).update(claimed_at=taken):
             return AdvanceOutcome.BUSY
         run.claimed_at = taken
+    # What the send relies on, committed with its claim (the selector has just allowed it).
+    send_consent_record(run=run, contact=contact, journey=enrolment.journey, at=run.claimed_at)
     turn.run, turn.contact = run, contact
     return None
 
