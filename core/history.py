@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.bulk import history_insert, tracked_values
+
 # Each family is switched by the compliance setting audit_<family> (core.models), all on by
 # default. The settings' own history is not a family: it is always written.
 AUDIT_FAMILIES = (
@@ -61,6 +63,14 @@ class AuditedHistory(HistoricalRecords):
     def create_historical_record(self, instance, history_type, using=None):
         if family_audited(self.family):
             super().create_historical_record(instance, history_type, using=using)
+
+
+def history_after_update(queryset, *, family: str, reason: str, user=None) -> None:
+    """The "~" history rows an update() of these rows did not write (simple-history sees only
+    save and delete), when their family is audited."""
+    if family_audited(family):
+        versions = [(tracked_values(obj), "~", reason) for obj in queryset]
+        history_insert(queryset.model, versions, user=user)
 
 
 # --- reading history as changes ------------------------------------------------------------------
