@@ -192,9 +192,13 @@ def test_a_journey_completed_by_the_scheduler_says_so_in_its_history(client_as, 
 
     from journeys.services.enrolment import journeys_complete
 
-    journey = make_journey(steps=("wait",), enrol_until=timezone.now() - timedelta(hours=1))
+    journey = make_journey(
+        segment=make_segment({"field": "country", "op": "eq", "value": "DE"}),
+        steps=("wait",),
+        enrol_until=timezone.now() + timedelta(hours=1),
+    )
 
-    assert journeys_complete() == 1
+    assert journeys_complete(now=timezone.now() + timedelta(hours=2)) == 1
 
     url = reverse("admin:journeys_journey_history", args=[journey.pk])
     page = client_as(marketer).get(f"{url}?field=status").content.decode()
