@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import AuditedHistory
 from core.levels import ConsentLevel
 from core.translations import Translated, translations_field
 
@@ -67,7 +68,7 @@ class Purpose(Translated, ProcessingRecord):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # The wording is evidence: a confirmation records which version of it the contact saw.
-    history = HistoricalRecords()
+    history = AuditedHistory("purposes_lists")
 
     class Meta:
         verbose_name = _("purpose")

@@ -18,6 +18,7 @@ from consent.eligibility import (  # noqa: F401  (re-exported)
 from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, sees_sensitive
+from core.history import change_row, field_label, history_rows, newest_first, tracked_fields
 
 
 def eligible_contacts(
@@ -95,7 +96,7 @@ def contact_change_history(*, contact: Contact, include_sensitive: bool, field: 
     """
     hidden = set() if include_sensitive else set(SENSITIVE_CONTACT_FIELDS)
     history = contact.history.select_related("history_user").order_by("history_date", "history_id")
-    rows = _history_rows(history, Contact, hidden)
+    rows = history_rows(history, Contact, hidden=hidden)
     purpose_history = PurposeConsent.history.filter(contact_id=contact.pk).select_related(
         "purpose", "history_user"
     )
@@ -104,77 +105,14 @@ def contact_change_history(*, contact: Contact, include_sensitive: bool, field: 
         by_purpose.setdefault(record.purpose_id, []).append(record)
     for records in by_purpose.values():
         rows += _purpose_rows(records)
-    if field:
-        rows = [row for row in rows if row["key"] == field]
-    rows.sort(key=lambda row: (row["when"], row["order"]), reverse=True)
-    return rows
+    return newest_first(rows, field)
 
 
 def history_field_choices(*, include_sensitive: bool) -> list[tuple[str, str]]:
     hidden = set() if include_sensitive else set(SENSITIVE_CONTACT_FIELDS)
-    choices = [
-        (f.name, str(f.verbose_name).capitalize()) for f in _tracked_fields(Contact) if f.name not in hidden
-    ]
+    choices = [(f.name, field_label(f)) for f in tracked_fields(Contact, hidden)]
     choices += [(f"purpose:{p.slug}", f"Purpose: {p.name}") for p in Purpose.objects.all()]
     return choices
-
-
-def _tracked_fields(model):
-    skip = {"id", "created_at", "updated_at"}
-    return [f for f in model._meta.concrete_fields if f.name not in skip]
-
-
-def _show(field, value) -> str:
-    if value is None or value == "":
-        return "—"
-    if field.name == "consent_given":
-        return f"{value} {dict(field.flatchoices).get(value, '')}"
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if field.is_relation:
-        return f"#{value}"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return str(value)
-
-
-def _row(record, key, label, old, new, order) -> dict:
-    return {
-        "when": record.history_date,
-        "order": order,
-        "key": key,
-        "field": label,
-        "old": old,
-        "new": new,
-        "user": record.history_user,
-        "reason": record.history_change_reason or "",
-    }
-
-
-def _history_rows(records, model, hidden) -> list[dict]:
-    fields = [f for f in _tracked_fields(model) if f.name not in hidden]
-    rows, previous = [], None
-    for order, record in enumerate(records):
-        for field in fields:
-            attname = field.attname
-            new = getattr(record, attname)
-            old = getattr(previous, attname) if previous is not None else None
-            if previous is None and new in (None, "", False, 0):
-                continue  # creation: list only what was filled in
-            if previous is not None and old == new:
-                continue
-            rows.append(
-                _row(
-                    record,
-                    field.name,
-                    str(field.verbose_name).capitalize(),
-                    _show(field, old),
-                    _show(field, new),
-                    order,
-                )
-            )
-        previous = record
-    return rows
 
 
 def _purpose_rows(records) -> list[dict]:
@@ -183,7 +121,7 @@ def _purpose_rows(records) -> list[dict]:
         if previous is None or previous.granted != record.granted:
             old = "—" if previous is None else ("Yes" if previous.granted else "No")
             rows.append(
-                _row(
+                change_row(
                     record,
                     f"purpose:{record.purpose.slug}",
                     f"Purpose: {record.purpose.name}",

@@ -10,11 +10,12 @@ from contacts.deliverability import block_lift
 from contacts.models import Deliverability, SuppressedIdentity
 from contacts.selectors import rows_visible_to
 from contacts.suppression import suppression_digests
+from core.history_admin import FieldHistoryAdminMixin
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin
 
 
 @admin.register(SuppressedIdentity)
-class SuppressedIdentityAdmin(PostedSearchMixin, admin.ModelAdmin):
+class SuppressedIdentityAdmin(FieldHistoryAdminMixin, PostedSearchMixin, admin.ModelAdmin):
     """Erased identities, as keyed hashes. Searching hashes what is typed, so an officer can answer
     "is this address blocked?" without the list ever holding addresses. Deleting an entry lifts the
     block (e.g. the person asked to come back)."""

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import AuditedHistory
 from core.levels import CHILD_MAXIMUM, ConsentLevel
 from core.normalize import normalize_email, normalize_phone
 
@@ -177,6 +178,10 @@ class SuppressedIdentity(models.Model):
     kind = models.CharField(max_length=8, choices=[("email", "email"), ("phone", "phone")])
     created_at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=200, help_text=_("e.g. the erasure request's reference"))
+
+    # Who added and who lifted an entry, and why; never the hash, which identifies the person:
+    # a lifted entry leaves nothing in its history that points back to them.
+    history = AuditedHistory("suppression", excluded_fields=["digest"])
 
     class Meta:
         verbose_name = _("suppressed identity")

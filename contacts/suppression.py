@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from contacts.models import SuppressedIdentity
+from core.bulk import history_insert, tracked_values
+from core.history import family_audited
 from core.normalize import normalize_email, normalize_phone
 
 
@@ -33,20 +35,27 @@ def suppression_pairs(*, email: str = "", phone: str = "") -> list[tuple[str, st
     return found
 
 
-def suppression_add(*, email: str = "", phone: str = "", reason: str) -> int:
+def suppression_add(*, email: str = "", phone: str = "", reason: str, actor=None) -> int:
     """Add the identities to the list (idempotent). Returns how many were new."""
-    return suppression_add_digests(digests=suppression_pairs(email=email, phone=phone), reason=reason)
+    return suppression_add_digests(
+        digests=suppression_pairs(email=email, phone=phone), reason=reason, actor=actor
+    )
 
 
-def suppression_add_digests(*, digests: list[tuple[str, str]], reason: str) -> int:
+def suppression_add_digests(*, digests: list[tuple[str, str]], reason: str, actor=None) -> int:
     """Add (kind, digest) pairs as they are (re-applying erasures from the ledger, which holds
-    no address to hash). Returns how many were new."""
+    no address to hash). Returns how many were new; their history says who added them and why
+    (without the hash: core.history)."""
     wanted = {digest: kind for kind, digest in digests}
     known = set(SuppressedIdentity.objects.filter(digest__in=wanted).values_list("digest", flat=True))
     new = [
         SuppressedIdentity(digest=d, kind=k, reason=reason[:200]) for d, k in wanted.items() if d not in known
     ]
     SuppressedIdentity.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent add is harmless
+    if new and family_audited("suppression"):
+        # bulk_create writes no history (and, ignoring conflicts, reads no ids back).
+        added = SuppressedIdentity.objects.filter(digest__in=[entry.digest for entry in new])
+        history_insert(SuppressedIdentity, [(tracked_values(e), "+", "") for e in added], user=actor)
     return len(new)
 
 

@@ -99,6 +99,19 @@ class ComplianceSettings(models.Model):
         ),
     )
 
+    # Which records keep a history (core.history.AUDIT_FAMILIES); these switches' own changes are
+    # always in this row's history. Off: no new history rows for that family, old ones stay.
+    audit_import_sources = models.BooleanField(_("audit import sources and their mappings"), default=True)
+    audit_email_templates = models.BooleanField(_("audit email templates"), default=True)
+    audit_journeys = models.BooleanField(_("audit customer journeys and their steps"), default=True)
+    audit_segments = models.BooleanField(_("audit segments"), default=True)
+    audit_scoring = models.BooleanField(_("audit lead scoring models and rules"), default=True)
+    audit_api_keys = models.BooleanField(_("audit API keys (never their secrets)"), default=True)
+    audit_suppression = models.BooleanField(
+        _("audit erasure suppression entries and their lifting"), default=True
+    )
+    audit_purposes_lists = models.BooleanField(_("audit purposes and subscription lists"), default=True)
+
     # The organisation's details, shown on every public page and email (GDPR Art. 13(1)(a)-(b):
     # who the controller is, how to reach it and its data protection officer). All optional: a
     # blank one is left out, never shown as an empty label.

@@ -60,7 +60,7 @@ def contacts_erase(
         _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
-        suppression_add_digests(digests=digests, reason=reference)
+        suppression_add_digests(digests=digests, reason=reference, actor=actor)
         _revoke_files(files, identities)
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)

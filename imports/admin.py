@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.history_admin import FieldHistoryAdminMixin
 from core.progress import job_progress, progress_html, progress_response
 from core.xlsx import xlsx_response
 from imports import services
@@ -29,7 +30,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(ImportSource)
-class ImportSourceAdmin(admin.ModelAdmin):
+class ImportSourceAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "key_column", "email_column", "phone_column", "refresh_enabled", "upload_link")
     search_fields = ("name",)

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.history import AuditedHistory
+
 
 class ImportSource(models.Model):
     """A system that keeps consent elsewhere (a web shop, a form tool) and how its export reads.
@@ -88,6 +90,8 @@ class ImportSource(models.Model):
         default="valid_rows",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = AuditedHistory("import_sources")
 
     class Meta:
         verbose_name = _("import source")

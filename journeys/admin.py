@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from contacts.selectors import rows_visible_to
+from core.history_admin import FieldHistoryAdminMixin
 from core.models import ComplianceSettings
 from core.progress import job_progress, progress_html, progress_response
 from journeys import services
@@ -131,7 +131,7 @@ RULES_HELP = (
 
 
 @admin.register(Segment)
-class SegmentAdmin(SimpleHistoryAdmin):
+class SegmentAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     form = SegmentForm
     formfield_overrides = JSON_FORMFIELD_OVERRIDES
     list_display = ("name", "member_count", "description")
@@ -345,7 +345,7 @@ class SegmentExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "subject")
     search_fields = ("name", "subject")
     readonly_fields = ("preview",)
@@ -447,12 +447,13 @@ LIFECYCLE = {
 
 
 @admin.register(Journey)
-class JourneyAdmin(SimpleHistoryAdmin):
+class JourneyAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "segment", "status", "min_level", "enrolled", "in_journey")
     list_filter = ("status",)
     list_select_related = ("segment",)
     search_fields = ("name",)
     inlines = [JourneyStepInline]
+    history_children = (("steps", JourneyStep, "journey"),)
     actions = ["go_live", "stop"]
 
     def get_queryset(self, request):
@@ -658,9 +659,10 @@ class ScoringRuleInline(admin.TabularInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(SimpleHistoryAdmin):
+class ScoringModelAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "min_level", "active", "scored")
     inlines = [ScoringRuleInline]
+    history_children = (("rules", ScoringRule, "model"),)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(scored_count=Count("scores"))

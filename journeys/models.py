@@ -4,8 +4,8 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from core.history import AuditedHistory
 from core.levels import ConsentLevel
 from journeys.rules import validate_rules
 
@@ -29,7 +29,7 @@ class Segment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory("segments")
 
     class Meta:
         verbose_name = _("segment")
@@ -89,6 +89,7 @@ class EmailTemplate(models.Model):
     body = models.TextField(
         _("text"), help_text=_("Plain text. Placeholders: {{ first_name }}, {{ last_name }}.")
     )
+    history = AuditedHistory("email_templates")
 
     class Meta:
         verbose_name = _("email template")
@@ -155,7 +156,7 @@ class Journey(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory("journeys")
 
     class Meta:
         verbose_name = _("customer journey")
@@ -196,6 +197,7 @@ class JourneyStep(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    history = AuditedHistory("journeys")
 
     class Meta:
         verbose_name = _("step")
@@ -356,7 +358,7 @@ class ScoringModel(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory("scoring")
 
     class Meta:
         verbose_name = _("lead scoring model")
@@ -389,6 +391,7 @@ class ScoringRule(models.Model):
         help_text=_("Points for each such interaction (needs the contact's tracking choice)."),
     )
     within_days = models.PositiveSmallIntegerField(_("within the last (days)"), null=True, blank=True)
+    history = AuditedHistory("scoring")
 
     class Meta:
         verbose_name = _("scoring rule")

@@ -5,9 +5,10 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
+from core.history_admin import FieldHistoryAdminMixin
 from core.models import ComplianceSettings
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
-from staff.models import AccessLogEntry
+from staff.models import AccessLogEntry, ApiKey
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -78,6 +79,18 @@ def _ids_text(entry) -> str:
     return text + (
         f" … (+{entry.contact_count - MAX_IDS_IN_CELL} more)" if len(ids) > MAX_IDS_IN_CELL else ""
     )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(FieldHistoryAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which API clients exist, for whom, and their history (created, renamed, revoked). Keys are
+    made and revoked with `manage.py api_key` (the key is shown once); the hash is never shown."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
 
 
 # Devices are managed on the second-factor pages (staff.second_factor_views), never as raw rows:

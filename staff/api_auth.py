@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -31,8 +32,18 @@ def api_key_create(*, user, name: str) -> tuple[ApiKey, str]:
     return key, f"{prefix}.{secret}"
 
 
-def api_key_revoke(*, prefix: str) -> int:
-    return ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_key_revoke(*, prefix: str, actor=None) -> int:
+    """Revoke the active key with this prefix; returns how many were revoked (0 or 1). Saved row
+    by row, not with update(): the revocation belongs in the key's history."""
+    revoked = 0
+    with transaction.atomic():
+        for key in ApiKey.objects.select_for_update().filter(prefix=prefix, revoked_at__isnull=True):
+            key.revoked_at = timezone.now()
+            if actor is not None:
+                key._history_user = actor
+            key.save(update_fields=["revoked_at"])
+            revoked += 1
+    return revoked
 
 
 class ApiKeyAuthentication(BaseAuthentication):

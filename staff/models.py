@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.history import AuditedHistory
+
 
 class AccessLogEntry(models.Model):
     """One staff action that showed or exported personal data: who, when, what, from where.
@@ -74,6 +76,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # Never the secret's hash; nor the last use, rewritten by every request (no change of the key).
+    history = AuditedHistory("api_keys", excluded_fields=["key_hash", "last_used_at"])
 
     class Meta:
         verbose_name = _("API key")

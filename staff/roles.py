@@ -64,6 +64,7 @@ AUDITOR_PERMISSIONS = {
     "core.view_*",
     "staff.view_accesslogentry",
     "staff.export_accesslogentry",
+    "staff.view_apikey",  # which clients exist and their history; never a secret
     "subscriptions.view_*",
     "journeys.view_*",
     "dsr.view_*",

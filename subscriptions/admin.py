@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from consent.models import Source
 from contacts.selectors import rows_visible_to
+from core.history_admin import FieldHistoryAdminMixin
 from core.translations import translation_fields, translations_form
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
@@ -19,7 +19,7 @@ from subscriptions.services import RequestMeta, consent_request_renew, describe,
 
 
 @admin.register(SubscriptionList)
-class SubscriptionListAdmin(SimpleHistoryAdmin):
+class SubscriptionListAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     form = translations_form()
     list_display = (
         "name",

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consent.models import ProcessingRecord, Source
+from core.history import AuditedHistory
 from core.levels import ConsentLevel
 from core.translations import Translated, translations_field
 
@@ -28,7 +29,7 @@ class SubscriptionList(Translated, ProcessingRecord):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory("purposes_lists")
 
     class Meta:
         verbose_name = _("subscription list")

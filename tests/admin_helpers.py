@@ -1,5 +1,7 @@
 """Driving the admin as a browser does."""
 
+from core.history import AUDIT_FAMILIES, audit_setting
+
 
 def admin_search(client, url: str, term: str, **params):
     """Search a changelist through its search box: the term is posted, the list URL names only a
@@ -25,3 +27,5 @@ SETTINGS_FORM = {
     "segment_export_retention_days": "30",
     "import_upload_retention_days": "30",
 }
+# Every history family is audited on a new installation.
+SETTINGS_FORM.update({audit_setting(family): "on" for family in AUDIT_FAMILIES})

@@ -61,6 +61,7 @@ MATRIX = {
     "dsr.exportbundle": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE, "progress": {O, A}},
     "dsr.datasubjectrequest": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
     "contacts.suppressedidentity": {"view": {O}, "add": NONE, "change": NONE, "delete": {O}},
+    "staff.apikey": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "staff.accesslogentry": {"view": {O, A}, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "journeys.segment": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O, M}},
     "journeys.segmentexport": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE, "progress": ALL},
@@ -138,6 +139,8 @@ def make_object(label, user):
         case "contacts.suppressedidentity":
             suppression_add(email="erased@example.org", reason="DSR-TEST")
             return SuppressedIdentity.objects.get()
+        case "staff.apikey":
+            return api_key_create(user=user, name="web shop sync")[0]
         case "staff.accesslogentry":
             return AccessLogEntry.objects.create(user=user, action=AccessLogEntry.Action.VIEW)
         case "journeys.segment":

@@ -3,7 +3,7 @@ form writes consent (through consent.contact_edits) and the page shows consent c
 the model is contacts', so the URLs stay admin:contacts_contact_*."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
@@ -30,6 +30,7 @@ from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
 from contacts.selectors import sees_sensitive as user_sees_sensitive
 from contacts.services import PROFILE_FIELDS
+from core.history_admin import field_history_response
 from core.levels import ConsentLevel
 from staff.access_log import record_access
 from staff.admin_tools import (
@@ -303,26 +304,24 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         if not self.has_view_or_change_permission(request, contact):
             raise PermissionDenied
         include_sensitive = sees_sensitive(request)
-        choices = history_field_choices(include_sensitive=include_sensitive)
-        field = request.GET.get("field", "")
-        if field and field not in dict(choices):
-            messages.warning(request, _("There is no field “%s” to filter by; showing all.") % field)
-            field = ""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("History of %s") % contact,
-            "subtitle": None,
-            "opts": self.opts,
-            "object": contact,
-            "rows": contact_change_history(contact=contact, include_sensitive=include_sensitive, field=field),
-            "field_choices": choices,
-            "field": field,
-            "records_url": reverse("admin:consent_consentchange_changelist")
-            + f"?contact__id__exact={contact.pk}",
-            **(extra_context or {}),
-        }
         record_access(request=request, action=AccessLogEntry.Action.HISTORY, contact_ids=[contact.pk])
-        return TemplateResponse(request, "admin/contacts/contact/field_history.html", context)
+        records_url = reverse("admin:consent_consentchange_changelist") + f"?contact__id__exact={contact.pk}"
+        return field_history_response(
+            self,
+            request,
+            obj=contact,
+            title=_("History of %s") % contact,
+            choices=history_field_choices(include_sensitive=include_sensitive),
+            rows_for=lambda field: contact_change_history(
+                contact=contact, include_sensitive=include_sensitive, field=field
+            ),
+            # The history holds the contact's data: exported by who may export contacts, logged.
+            can_export=self.has_export_permission(request),
+            on_export=lambda: record_access(
+                request=request, action=AccessLogEntry.Action.EXPORT_CONTACTS, contact_ids=[contact.pk]
+            ),
+            links=[(records_url, _("Consent change records of this contact"))],
+        )
 
     # --- eligibility --------------------------------------------------------------------------
     def get_urls(self):

@@ -8,19 +8,19 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from consent.models import ConsentChange, ConsentField, Purpose, Source
 from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
 from contacts.selectors import sees_sensitive
+from core.history_admin import FieldHistoryAdminMixin
 from core.translations import translation_fields, translations_form
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin, XlsxExportMixin
 
 
 @admin.register(Purpose)
-class PurposeAdmin(SimpleHistoryAdmin):
+class PurposeAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     form = translations_form()
     list_display = ("name", "slug", "legal_basis", "active", "created_at")
     list_filter = ("active", "legal_basis")

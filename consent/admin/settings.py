@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from consent.models import ConsentLevelSnapshot
+from core.history_admin import FieldHistoryAdminMixin
 from core.models import ComplianceSettings
 from staff.admin_tools import ReadOnlyAdminMixin
 
@@ -50,7 +50,20 @@ _SETTINGS_THEMES = (
             "import_upload_retention_days",
         ),
     ),
-    (_("Audit trail"), ("audit_checkpoint_email",)),
+    (
+        _("Audit trail"),
+        (
+            "audit_checkpoint_email",
+            "audit_import_sources",
+            "audit_email_templates",
+            "audit_journeys",
+            "audit_segments",
+            "audit_scoring",
+            "audit_api_keys",
+            "audit_suppression",
+            "audit_purposes_lists",
+        ),
+    ),
     (
         _("Organisation (shown on every public page)"),
         (
@@ -67,7 +80,7 @@ _SETTINGS_THEMES = (
 
 
 @admin.register(ComplianceSettings)
-class ComplianceSettingsAdmin(SimpleHistoryAdmin):
+class ComplianceSettingsAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     """One row: the list view goes straight to it; it can be neither added nor deleted."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from core.history import history_after_update
 from journeys.models import Enrolment, Journey
 from journeys.selectors import journey_audience
 from journeys.services.advance import NO_PROGRESS, AdvanceOutcome, enrolment_advance
@@ -96,8 +97,16 @@ def journeys_complete(*, now=None) -> int:
     """Live journeys past their enrolment window with nobody left in them become completed."""
     now = now or timezone.now()
     active = Enrolment.objects.filter(journey=OuterRef("pk"), status=Enrolment.Status.ACTIVE)
-    return (
-        Journey.objects.filter(status=Journey.Status.LIVE, enrol_until__lte=now)
-        .filter(~Exists(active))
-        .update(status=Journey.Status.COMPLETED)
-    )
+    due = Journey.objects.filter(status=Journey.Status.LIVE, enrol_until__lte=now).filter(~Exists(active))
+    ids = list(due.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        done = due.filter(pk__in=ids).update(status=Journey.Status.COMPLETED)
+        # update() writes no history: the journey's page still says when and why it completed.
+        history_after_update(
+            Journey.objects.filter(pk__in=ids, status=Journey.Status.COMPLETED),
+            family="journeys",
+            reason="completed: enrolment window over, nobody left in it",
+        )
+    return done
