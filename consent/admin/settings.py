@@ -51,6 +51,7 @@ _SETTINGS_THEMES = (
         ),
     ),
     (_("Audit trail"), ("audit_checkpoint_email",)),
+    (_("Marketing insights"), ("marketers_see_insights",)),
     (
         _("Organisation (shown on every public page)"),
         (
