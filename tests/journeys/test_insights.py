@@ -2,8 +2,7 @@
 form submissions and events, for officers, and for marketers only while an officer allows it;
 every view in the access log; nothing shown and nothing logged for who may not be tracked."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -19,7 +18,7 @@ from tests.factories import ContactFactory, make_journey, with_consent
 
 pytestmark = pytest.mark.django_db
 
-WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=tz.utc)
+WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def insights_url(contact) -> str:
