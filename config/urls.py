@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from config.login_throttle import throttled_admin_login
 from dsr.staff_admin import staff_logs_view
+from journeys.insights import contact_insights_view
 from operations.views import health_page
 from reports.send_consents import send_consent_export
 from reports.views import compliance_dashboard, compliance_report, verify_trail
@@ -21,6 +22,11 @@ urlpatterns = [
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
+    path(
+        "admin/contacts/contact/<int:object_id>/insights/",
+        admin.site.admin_view(contact_insights_view),
+        name="contact-insights",
+    ),
     path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/second-factor/", admin.site.admin_view(verify_view), name="second-factor-verify"),
     path("admin/second-factor/enrol/", admin.site.admin_view(enrol_view), name="second-factor-enrol"),

@@ -111,6 +111,15 @@ class ComplianceSettings(models.Model):
         _("audit erasure suppression entries and their lifting"), default=True
     )
     audit_purposes_lists = models.BooleanField(_("audit purposes and subscription lists"), default=True)
+    marketers_see_insights = models.BooleanField(
+        _("marketers see marketing insights"),
+        default=False,
+        help_text=_(
+            "On: marketers also see a contact's opens, clicks, visits, form submissions and events "
+            "(privacy officers always do). Only for contacts who allow tracking, never for children; "
+            "every view is written to the staff access log."
+        ),
+    )
 
     # The organisation's details, shown on every public page and email (GDPR Art. 13(1)(a)-(b):
     # who the controller is, how to reach it and its data protection officer). All optional: a

@@ -1,5 +1,6 @@
 """Daily deadline reminders for the request queue: each open request due within 7 days or
-overdue is mentioned to its assignee (or to every privacy officer while unassigned) once a day."""
+overdue is mentioned to its assignee (or to every privacy officer while unassigned) once a day,
+with the requester's comment and a link to each linked contact."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.links import absolute
 from core.mail import templated_message
+from dsr.assignee_mail import request_brief
 from dsr.models import DataSubjectRequest
 from staff.roles import privacy_officers
 
@@ -39,6 +39,7 @@ def deadline_reminders(*, now=None) -> int:
             .filter(due_soon)
             .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lt=today))
             .select_related("assignee")
+            .prefetch_related("contacts")
             .order_by("due_at")
         )
         DataSubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(reminded_on=today)
@@ -49,16 +50,8 @@ def deadline_reminders(*, now=None) -> int:
         for person in [request.assignee] if request.assignee and request.assignee.email else officers:
             by_person[person].append(request)
     for person, requests in by_person.items():
-        lines = [
-            {
-                "reference": r.reference,
-                "kind": r.get_kind_display(),
-                "deadline": r.deadline,
-                "overdue": r.deadline < now,
-                "url": absolute(reverse("admin:dsr_datasubjectrequest_change", args=[r.pk])),
-            }
-            for r in requests
-        ]
+        # Each with the requester's comment and its contacts' links (dsr.assignee_mail).
+        lines = [request_brief(r, now=now) for r in requests]
         templated_message(
             subject=_("%(n)d data subject requests need you") % {"n": len(lines)},
             template="dsr_deadlines",

@@ -15,6 +15,7 @@ from contacts.models import Contact
 from core.locks import lock_name
 from core.models import ComplianceSettings
 from core.normalize import normalize_email, normalize_phone
+from dsr.assignee_mail import assignment_notify
 from dsr.downstream import downstream_check, downstream_waiting
 from dsr.models import DataSubjectRequest, RequestStatusLink
 from webhooks.models import EventType
@@ -180,7 +181,7 @@ def dsr_start(*, request, actor, expected_status: str | None = None) -> DataSubj
         raise ValidationError(_("Verify the requester's identity before working on the request."))
     locked.status = Status.IN_PROGRESS
     locked.assignee = locked.assignee or actor
-    return _save(locked, actor, "work started", "status", "assignee")
+    return _save(locked, actor, "work started", "status", "assignee")  # to the actor: no email
 
 
 @transaction.atomic
@@ -236,11 +237,15 @@ def dsr_decline(*, request, actor, reason: str, expected_status: str | None = No
 
 @transaction.atomic
 def dsr_assign(*, requests, assignee, actor) -> int:
+    """Give open requests to `assignee`; a newly assigned colleague is emailed (dsr.assignee_mail)."""
     count = 0
     for request in DataSubjectRequest.objects.select_for_update().filter(pk__in=[r.pk for r in requests]):
         if request.is_open:
+            changed = request.assignee_id != assignee.pk
             request.assignee = assignee
             _save(request, actor, f"assigned to user #{assignee.pk}", "assignee")  # no name in logs
+            if changed:
+                assignment_notify(request=request, actor=actor)
             count += 1
     return count
 

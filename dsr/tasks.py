@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from core.languages import in_language
 from core.mail import templated_message
+from dsr.assignee_mail import assignment_send
 from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume_stale
 from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
@@ -67,6 +68,12 @@ def send_extension_notice(request_id: int) -> bool:
     return _mail_requester(
         request_id, subject=gettext_lazy("%(ref)s: we need more time"), template="dsr_extension"
     )
+
+
+@shared_task(name="dsr.send_assignment_notice", **MAIL_RETRY)
+def send_assignment_notice(request_id: int, assignee_id: int) -> bool:
+    """Tell a member of staff a request is now theirs: what the requester wrote, whom it is about."""
+    return assignment_send(request_id=request_id, assignee_id=assignee_id)
 
 
 @shared_task(name="dsr.purge_submissions")

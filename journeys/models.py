@@ -336,6 +336,7 @@ class Interaction(models.Model):
         EMAIL_CLICK = "email_click", _("Link in an email clicked")
         PAGE_VISIT = "page_visit", _("Page visited")
         FORM_SUBMIT = "form_submit", _("Form submitted")
+        EVENT_ATTEND = "event_attend", _("Event attended")
 
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -344,6 +345,8 @@ class Interaction(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["contact", "kind", "at"], name="interaction_lookup_idx")]
+        # Officers by default; marketers when an officer switches it on (staff.roles.may_view_insights).
+        permissions = [("view_marketing_insights", "Can view marketing insights")]
 
     def __str__(self) -> str:
         return self.get_kind_display()

@@ -15,6 +15,7 @@ class AccessLogEntry(models.Model):
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed a contact")
         HISTORY = "history", _("Viewed a contact's history")
+        INSIGHTS = "insights", _("Viewed a contact's marketing insights")
         EXPORT_CONTACTS = "export_contacts", _("Exported contacts")
         EXPORT_CONSENT = "export_consent", _("Exported consent change records")
         DISCOVER = "discover", _("Searched for a person's data")

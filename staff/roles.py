@@ -11,6 +11,8 @@ from fnmatch import fnmatch
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from core.models import ComplianceSettings
+
 PRIVACY_OFFICER = "Privacy officer"
 MARKETER = "Marketer"
 AUDITOR = "Auditor"
@@ -38,6 +40,11 @@ NOBODY = {
     )
     for verb in ("add", "change", "delete")
 } | {"contacts.add_suppressedidentity", "contacts.change_suppressedidentity"}  # only erasure adds
+
+# Seeing what a person did (opens, clicks, visits) is for officers; marketers see it only while an
+# officer switches it on in the compliance settings (may_view_insights), so the grant has a history.
+INSIGHTS_PERMISSION = "journeys.view_marketing_insights"
+OFFICER_ONLY = {INSIGHTS_PERMISSION}
 
 OFFICER_PERMISSIONS = {f"{app}.*" for app in PRODUCT_APPS} | {"django_celery_beat.view_*"}
 MARKETER_PERMISSIONS = {
@@ -91,8 +98,8 @@ def role_permissions() -> dict[str, set[str]]:
     }
     return {
         PRIVACY_OFFICER: _expand(OFFICER_PERMISSIONS, available),
-        MARKETER: _expand(MARKETER_PERMISSIONS, available),
-        AUDITOR: _expand(AUDITOR_PERMISSIONS, available),
+        MARKETER: _expand(MARKETER_PERMISSIONS, available) - OFFICER_ONLY,
+        AUDITOR: _expand(AUDITOR_PERMISSIONS, available) - OFFICER_ONLY,
     }
 
 
@@ -116,6 +123,16 @@ def has_role(user) -> bool:
     if cached is None:
         cached = user._has_role = user.groups.filter(name__in=ROLES).exists()
     return cached
+
+
+def may_view_insights(user) -> bool:
+    """Whether `user` may see contacts' marketing insights: the permission (officers), or a marketer
+    while the compliance setting an officer controls is on (its history records who turned it on)."""
+    if not has_role(user):
+        return False
+    if user.has_perm(INSIGHTS_PERMISSION):
+        return True
+    return user.groups.filter(name=MARKETER).exists() and ComplianceSettings.load().marketers_see_insights
 
 
 @transaction.atomic

@@ -40,6 +40,7 @@ from core import registry
 from core.models import ComplianceSettings
 from dsr import bundles, intake
 from dsr import tasks as dsr_tasks
+from dsr.assignee_mail import assignment_send
 from dsr.bundle_zip import _readme
 from dsr.models import DataSubjectRequest, ExportBundle, RequestSubmission
 from dsr.package_pdf import _text as pdf_text
@@ -581,6 +582,13 @@ def _deadlines(w):
     deadline_reminders()
 
 
+def _assigned(w):
+    """The email to a newly assigned member of staff: the comment (none here) and the contacts."""
+    officer = UserFactory(username="dana", email="dana@example.org")
+    request = _dsr_request(w, assignee=officer)
+    assignment_send(request_id=request.pk, assignee_id=officer.pk)
+
+
 def _list_email_footer(w):
     """The way out under a list email and under one of no list ("stop all marketing")."""
     for subscription_list in (w.news, None):
@@ -636,6 +644,7 @@ EMAILS = {
     "DSR bundle ready": _bundle_ready,
     "erasure receipt": _erasure_receipt,
     "DSR deadlines (staff)": _deadlines,
+    "DSR assigned (staff)": _assigned,
     "list email way out": _list_email_footer,
 }
 

@@ -24,6 +24,7 @@ from consent.selectors import (
     contact_change_history,
     eligibility_explain,
     history_field_choices,
+    is_eligible,
 )
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
@@ -42,6 +43,7 @@ from staff.admin_tools import (
     adopt_saved,
 )
 from staff.models import AccessLogEntry
+from staff.roles import may_view_insights
 from webhooks.outbox import subject_of
 from webhooks.panels import downstream_panel
 
@@ -272,6 +274,13 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         adopt_saved(obj, saved)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The Insights tab (journeys.insights), offered only where it would show something.
+        contact = self.get_object(request, unquote(object_id)) if may_view_insights(request.user) else None
+        if contact is not None and is_eligible(contact, min_level=ConsentLevel.NONE, needs_tracking=True):
+            extra_context = {
+                **(extra_context or {}),
+                "insights_url": reverse("contact-insights", args=[contact.pk]),
+            }
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             record_access(

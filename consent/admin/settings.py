@@ -64,6 +64,7 @@ _SETTINGS_THEMES = (
             "audit_purposes_lists",
         ),
     ),
+    (_("Marketing insights"), ("marketers_see_insights",)),
     (
         _("Organisation (shown on every public page)"),
         (

@@ -21,6 +21,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.ids import parse_id
 from dsr import bundles, services
+from dsr.admin.request_details import RequestDetailsMixin
+from dsr.assignee_mail import assignment_notify
 from dsr.discovery import discover, find_contacts
 from dsr.downstream import downstream_waiting, downstream_waive, request_subjects
 from dsr.erasure import erasure_preview
@@ -78,7 +80,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
+class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHistoryAdmin):
     """The privacy officer's queue. Decisions go through dsr.services; nothing here deletes a request."""
 
     # What a queue exists for comes first (deadline, days left, assignee): at 1280 px with the
@@ -91,6 +93,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
         "assignee_display",
         "status",
         "kind_display",
+        "preview",
     )
     list_filter = ("status", "kind", DueFilter, "assignee")
     list_select_related = ("assignee",)
@@ -182,7 +185,7 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
             deadline_at=Coalesce("extended_until", "due_at"),
             closed_rank=Case(When(status__in=DataSubjectRequest.OPEN, then=0), default=1),
         )
-        return queryset.order_by(*self.get_ordering(request))
+        return queryset.prefetch_related("contacts").order_by(*self.get_ordering(request))
 
     @staticmethod
     def _days_left(obj) -> int:
@@ -220,14 +223,6 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     def kind_display(self, obj):
         # "Access (Art. 15)" without the article: the column stays narrow, the page gives it.
         return obj.get_kind_display().split(" (")[0]
-
-    @admin.display(description=_("contacts"))
-    def linked_contacts(self, obj):
-        links = [
-            format_html('<a href="{}">{}</a>', reverse("admin:contacts_contact_change", args=[c.pk]), c)
-            for c in obj.contacts.all()
-        ]
-        return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
 
     @admin.display(description=_("member of staff"))
     def staff_member(self, obj):
@@ -291,7 +286,10 @@ class DataSubjectRequestAdmin(PostedSearchMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             obj._history_user = request.user
-            return super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            if "assignee" in form.changed_data:
+                assignment_notify(request=obj, actor=request.user)
+            return
         data = form.cleaned_data
         created_request, created = services.dsr_create(
             kind=data["kind"],
