@@ -238,3 +238,4 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             header=["Row", "Key", "Reason"],
             rows=rows,
         )
+from imports import rectification_admin  # noqa: F401, E402 (registers the bulk rectification admin)
