@@ -273,7 +273,9 @@ class Rectification(models.Model):
     file_sha256 = models.CharField(max_length=64, editable=False)
     reason = models.TextField(
         _("reason for the corrections"),
-        help_text=_("Kept in each corrected contact's history, e.g. “corrections from customer service, May”."),
+        help_text=_(
+            "Kept in each corrected contact's history, e.g. “corrections from customer service, May”."
+        ),
     )
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.VALID_ROWS)
     status = models.CharField(

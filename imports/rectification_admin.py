@@ -29,7 +29,9 @@ class RectificationForm(forms.Form):
         label=_("Reason for the corrections"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in each corrected contact's history, e.g. “corrections from customer service, May”."),
+        help_text=_(
+            "Kept in each corrected contact's history, e.g. “corrections from customer service, May”."
+        ),
     )
     mode = forms.ChoiceField(
         label=_("If a row is refused"),
@@ -126,7 +128,9 @@ class RectificationAdmin(admin.ModelAdmin):
         return progress_html(self.job_progress(run), url)
 
     def progress_view(self, request, object_id):
-        return progress_response(self.job_progress(object_or_403(self, request, object_id, permission="view")))
+        return progress_response(
+            self.job_progress(object_or_403(self, request, object_id, permission="view"))
+        )
 
     @admin.display(description=_("refused rows"))
     def report(self, run):
@@ -165,7 +169,11 @@ class RectificationAdmin(admin.ModelAdmin):
 
     def report_view(self, request, object_id):
         run = object_or_403(self, request, object_id, permission="view")
-        rows = run.row_errors.order_by("row", "id").values_list("row", "column", "reason").iterator(chunk_size=5000)
+        rows = (
+            run.row_errors.order_by("row", "id")
+            .values_list("row", "column", "reason")
+            .iterator(chunk_size=5000)
+        )
         return xlsx_response(
             filename=f"rectification-{run.pk}-report.xlsx",
             title="Refused rows",

@@ -71,7 +71,9 @@ def rectification_uploads_purge(*, now=None) -> int:
     )
     for run in stale:
         count += _stored(run) is not None
-        _drop_file(run, _("The uploaded file was deleted after %(days)s days (retention period).") % {"days": days})
+        _drop_file(
+            run, _("The uploaded file was deleted after %(days)s days (retention period).") % {"days": days}
+        )
     root = Path(settings.MEDIA_ROOT) / "rectifications"
     if root.is_dir():
         named = {

@@ -2,7 +2,7 @@ from celery import shared_task
 
 from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from imports.files import import_uploads_purge
-from imports.rectification import rectification_process
+from imports.rectification import rectification_process, rectifications_resume_stalled
 from imports.rectification_files import rectification_uploads_purge
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 
@@ -23,8 +23,8 @@ def refresh_sources() -> int:
 
 @shared_task(name="imports.resume_stalled")
 def resume_stalled() -> int:
-    """Every few minutes: queue again the runs whose worker died."""
-    return import_runs_resume_stalled()
+    """Every few minutes: queue again the runs (imports and bulk rectifications) whose worker died."""
+    return import_runs_resume_stalled() + rectifications_resume_stalled()
 
 
 @shared_task(name="imports.purge_uploads")

@@ -206,7 +206,9 @@ def test_a_workbook_without_references_or_reason_is_refused(officer_client):
     assert not Rectification.objects.exists()
 
 
-def test_a_tampered_reference_is_refused_and_rectifies_nobody(officer_client, django_capture_on_commit_callbacks):
+def test_a_tampered_reference_is_refused_and_rectifies_nobody(
+    officer_client, django_capture_on_commit_callbacks
+):
     one, other = ContactFactory(), ContactFactory()
     rows = export(officer_client, [one])
     rows[1][0] = str(rows[1][0]).replace(f"C{one.pk}:", f"C{other.pk}:")
@@ -248,7 +250,9 @@ def test_old_uploads_are_purged_and_an_erasure_finds_them(officer_client, settin
     rows = export(officer_client, [contact])
     upload(officer_client, workbook(rows))  # queued, never run: the file stays
     run = Rectification.objects.get()
-    assert run.file and rectification_uploads_naming([contact.pk], [Identity(email="holly@contoso.com")]) == [run]
+    assert run.file and rectification_uploads_naming([contact.pk], [Identity(email="holly@contoso.com")]) == [
+        run
+    ]
     assert rectification_uploads_purge() == 0
     assert rectification_uploads_purge(now=timezone.now() + timedelta(days=400)) == 1
     run.refresh_from_db()
