@@ -141,11 +141,22 @@ def _cell(cells: list[str], index: int | None) -> str:
 
 
 def _reasons(error: ValidationError) -> list[tuple[str, str]]:
+    """(column, reason) per field the services refused. The report outlives the file, so a
+    message quoting the cell (“+49 30 …” is not a phone number) quotes "…" instead."""
     if hasattr(error, "error_dict"):
         return [
-            (FIELD_COLUMNS.get(name, ""), " ".join(messages)) for name, messages in error.message_dict.items()
+            (FIELD_COLUMNS.get(name, ""), " ".join(_without_value(e) for e in errors))
+            for name, errors in error.error_dict.items()
         ]
-    return [("", " ".join(error.messages))]
+    return [("", " ".join(_without_value(e) for e in error.error_list))]
+
+
+def _without_value(error: ValidationError) -> str:
+    message = str(error.message)
+    params = dict(error.params or {})
+    if "value" in params:
+        params["value"] = "…"
+    return message % params if params else message
 
 
 def _answer(text: str, column: str) -> bool | None:
@@ -199,6 +210,15 @@ def _apply_row(ctx: Context, cells: list[str]) -> tuple[int, int]:
         for name, index in columns.profile.items()
         if not _same(name, _cell(cells, index), getattr(contact, name))
     }
+    if "phone" in profile:
+        try:
+            normalize_phone(profile["phone"])
+        except ValidationError:
+            # Said here, not by the model, whose message quotes the number into the report.
+            raise _Refused(
+                "Phone",
+                _("This is not a valid phone number; write it with its country code, e.g. +49 30 1234567."),
+            ) from None
     narrow, widen = _consent_split(ctx, contact, cells)
     if not (profile or narrow or widen):
         return 0, 0
