@@ -260,3 +260,50 @@ def test_old_uploads_are_purged_and_an_erasure_finds_them(officer_client, settin
     assert rectification_uploads_purge(now=timezone.now() + timedelta(days=400)) == 1
     run.refresh_from_db()
     assert not run.file and run.status == "failed" and "retention" in run.error
+
+
+def test_an_erasure_deletes_the_uploads_naming_the_person(officer_client):
+    from core.filescan import Identity
+    from imports.rectification_files import rectification_uploads_erase, rectification_uploads_naming
+
+    holly, other = ContactFactory(email="holly@contoso.com"), ContactFactory()
+    upload(officer_client, workbook(export(officer_client, [holly])), name="holly.xlsx")
+    upload(officer_client, workbook(export(officer_client, [other])), name="other.xlsx")
+    found = rectification_uploads_naming([holly.pk], [Identity(email="holly@contoso.com")])
+    assert [run.file_name for run in found] == ["holly.xlsx"]
+
+    assert rectification_uploads_erase(found, []) == 1
+    erased, kept = (
+        Rectification.objects.get(file_name="holly.xlsx"),
+        Rectification.objects.get(file_name="other.xlsx"),
+    )
+    assert not erased.file and erased.status == "failed" and "erasure" in erased.error
+    assert kept.file and kept.status == "queued"
+
+
+def test_a_run_whose_worker_died_is_resumed_after_its_last_committed_chunk(
+    officer_client, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from imports.rectification import rectifications_resume_stalled
+
+    settings.IMPORT_CHUNK_ROWS = 2
+    contacts = _people(4)
+    rows = export(officer_client, contacts)
+    first = rows[0].index("First name")
+    for row in rows[1:]:
+        row[first] = row[first] + "-fixed"
+    upload(officer_client, workbook(rows))  # queued; its message never reached a worker
+    run = Rectification.objects.get()
+    assert Contact.objects.filter(first_name__endswith="-fixed").count() == 0
+
+    Rectification.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert rectifications_resume_stalled() == 1
+    run.refresh_from_db()
+    assert (run.status, run.applied_rows, run.next_row) == ("done", 4, 4)
+    assert Contact.objects.filter(first_name__endswith="-fixed").count() == 4
+    assert rectifications_resume_stalled() == 0
