@@ -307,3 +307,26 @@ def test_a_run_whose_worker_died_is_resumed_after_its_last_committed_chunk(
     assert (run.status, run.applied_rows, run.next_row) == ("done", 4, 4)
     assert Contact.objects.filter(first_name__endswith="-fixed").count() == 4
     assert rectifications_resume_stalled() == 0
+
+
+def test_the_export_neutralises_formulas_and_reads_back_unchanged(
+    officer_client, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(first_name='=HYPERLINK("http://evil.example","x")', phone="+49 30 1234567")
+    response = officer_client.post(
+        CHANGELIST, {"action": "export_for_rectification", "_selected_action": [contact.pk]}
+    )
+    content = b"".join(response.streaming_content)
+    sheet = load_workbook(io.BytesIO(content)).active
+    header = [cell.value for cell in sheet[1]]
+    assert all(cell.font.b for cell in sheet[1]) and sheet.freeze_panes == "A2"  # styled like the exports
+    name, phone = sheet.cell(2, header.index("First name") + 1), sheet.cell(2, header.index("Phone") + 1)
+    assert name.data_type == "s" and name.quotePrefix and phone.data_type == "s" and phone.quotePrefix
+    history_before = Contact.history.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(officer_client, content)
+
+    run = Rectification.objects.get()
+    assert (run.status, run.unchanged_rows, run.applied_rows) == ("done", 1, 0)
+    assert Contact.history.count() == history_before
