@@ -102,6 +102,7 @@ class Contact(models.Model):
             ("view_sensitive_contact", "Can see child, guardian and restriction fields"),
             ("view_restricted_contact", "Can see contacts whose processing is restricted (GDPR Art. 18)"),
             ("export_contact", "Can export contacts to Excel"),
+            ("rectify_contact", "Can correct contacts in bulk from an Excel file"),
         ]
 
     def __str__(self) -> str:

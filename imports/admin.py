@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.history_admin import FieldHistoryAdminMixin
 from core.progress import job_progress, progress_html, progress_response
 from core.xlsx import xlsx_response
-from imports import services
+from imports import rectification_admin, services  # noqa: F401 (rectification_admin registers itself)
 from imports.models import ImportRun, ImportSource
 from staff.admin_tools import (
     JSON_FORMFIELD_OVERRIDES,

@@ -258,3 +258,72 @@ class ImportedConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} #{self.source_key}"
+
+
+def _rectification_upload_to(run, filename: str) -> str:
+    return f"rectifications/{filename}"
+
+
+class Rectification(models.Model):
+    """One bulk rectification (GDPR Art. 16): a workbook exported from the contact list, corrected
+    by an officer and uploaded back, run as a job like an import (status, progress, a report of
+    refused rows). Every changed field went through the services a hand edit uses."""
+
+    Mode = ImportRun.Mode
+    Status = ImportRun.Status
+
+    file = models.FileField(_("file"), upload_to=_rectification_upload_to, max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_sha256 = models.CharField(max_length=64, editable=False)
+    reason = models.TextField(
+        _("reason for the corrections"),
+        help_text=_(
+            "Kept in each corrected contact's history, e.g. “corrections from customer service, May”."
+        ),
+    )
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.VALID_ROWS)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    next_row = models.PositiveIntegerField(
+        default=0, help_text="Data rows whose outcome is committed; a rerun resumes after."
+    )
+    applied_rows = models.PositiveIntegerField(_("corrected"), default=0)
+    unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
+    refused_rows = models.PositiveIntegerField(_("refused"), default=0)
+    changes = models.PositiveIntegerField(_("fields changed"), default=0)
+    confirmations = models.PositiveIntegerField(_("confirmations asked"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("bulk rectification")
+        verbose_name_plural = _("bulk rectifications")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class RectificationRowError(models.Model):
+    """A refused row of a rectification: its number in the file (the header is row 1), the column
+    and why. Reasons never repeat the cell's value (the report names no one)."""
+
+    rectification = models.ForeignKey(Rectification, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("refused row")
+        ordering = ["row", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"

@@ -2,6 +2,8 @@ from celery import shared_task
 
 from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from imports.files import import_uploads_purge
+from imports.rectification import rectification_process, rectifications_resume_stalled
+from imports.rectification_files import rectification_uploads_purge
 from imports.services import import_run_process, import_runs_resume_stalled, import_sources_refresh
 
 
@@ -21,11 +23,18 @@ def refresh_sources() -> int:
 
 @shared_task(name="imports.resume_stalled")
 def resume_stalled() -> int:
-    """Every few minutes: queue again the runs whose worker died."""
-    return import_runs_resume_stalled()
+    """Every few minutes: queue again the runs (imports and bulk rectifications) whose worker died."""
+    return import_runs_resume_stalled() + rectifications_resume_stalled()
 
 
 @shared_task(name="imports.purge_uploads")
 def purge_uploads() -> int:
     """Daily: delete uploads of runs that failed or never finished, past their retention period."""
-    return import_uploads_purge()
+    return import_uploads_purge() + rectification_uploads_purge()
+
+
+@shared_task(name="imports.run_rectification", **RETRY_ON_CONNECTION_LOSS)
+def run_rectification(rectification_id: int) -> str:
+    """Run or continue one bulk rectification. Idempotent: a redelivery continues after the last
+    committed chunk, and a finished or failed run is left as it is."""
+    return rectification_process(run_id=rectification_id).status

@@ -26,7 +26,7 @@ from contacts.suppression import suppression_add
 from core.models import ComplianceSettings
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
-from imports.models import ImportRun, ImportSource
+from imports.models import ImportRun, ImportSource, Rectification
 from journeys.models import EmailTemplate, Enrolment, Journey, JourneyTask, Score, ScoringModel, ScoringRule
 from journeys.services import journeys_run, lead_scores_compute, segment_export_start
 from mailsignals.models import MailSignal
@@ -73,6 +73,8 @@ MATRIX = {
     "journeys.score": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE},
     "imports.importsource": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
     "imports.importrun": {**READ_ONLY_FOR_OFFICER_AND_AUDITOR, "progress": {O, A}},
+    # Bulk rectification: officers upload (contacts.rectify_contact); auditors follow the runs.
+    "imports.rectification": {**READ_ONLY_FOR_OFFICER_AND_AUDITOR, "add": {O}, "progress": {O, A}},
     "webhooks.endpoint": {"view": {O}, "add": {O}, "change": {O}, "delete": {O}},
     "webhooks.delivery": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
@@ -179,6 +181,8 @@ def make_object(label, user):
             run.file.save("export.csv", ContentFile(b"Consent ID,Email\n"), save=False)
             run.save()
             return run
+        case "imports.rectification":
+            return Rectification.objects.create(file_name="fix.xlsx", reason="fixes", file_sha256="0" * 64)
         case "auth.user":
             return user
         case "auth.group":

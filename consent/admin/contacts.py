@@ -3,6 +3,7 @@ form writes consent (through consent.contact_edits) and the page shows consent c
 the model is contacts', so the URLs stay admin:contacts_contact_*."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -10,6 +11,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.constants import LOOKUP_SEP
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,7 @@ from consent.admin.held import HELD_PERMISSION, held_view
 from consent.admin.records import ConsentChangeColumns
 from consent.contact_edits import contact_save_with_consent
 from consent.models import ConsentChange, Purpose, PurposeConsent, Source
+from consent.rectification_sheet import sheet_header, sheet_rows
 from consent.screen_fields import CONTACT_IDENTITY_FIELDS
 from consent.selectors import (
     consent_changes_visible_to,
@@ -33,6 +36,7 @@ from contacts.selectors import sees_sensitive as user_sees_sensitive
 from contacts.services import PROFILE_FIELDS
 from core.history_admin import field_history_response
 from core.levels import ConsentLevel
+from core.xlsx import xlsx_response
 from staff.access_log import record_access
 from staff.admin_tools import (
     CappedCountPaginator,
@@ -128,6 +132,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     paginator = CappedCountPaginator
     show_full_result_count = False
     inlines = [ConsentChangeInline]
+    actions = ["export_selected_xlsx", "export_for_rectification"]
 
     # --- what a role may see, filter, sort and search by -------------------------------------
     def get_queryset(self, request):
@@ -375,6 +380,26 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         }
         record_access(request=request, action=AccessLogEntry.Action.VIEW, contact_ids=[contact.pk])
         return TemplateResponse(request, "admin/contacts/contact/eligibility.html", context)
+
+    # --- bulk rectification (GDPR Art. 16): read back by imports.rectification ---------------
+    def has_rectify_permission(self, request) -> bool:
+        return request.user.has_perm("contacts.rectify_contact")
+
+    @admin.action(description=_("Export selected for correction (Excel)"), permissions=["rectify"])
+    def export_for_rectification(self, request, queryset):
+        queryset = queryset.order_by("pk")[: settings.EXPORT_MAX_ROWS]
+        record_access(
+            request=request,
+            action=AccessLogEntry.Action.EXPORT_CONTACTS,
+            contact_ids=queryset.values_list("pk", flat=True).iterator(chunk_size=5000),
+        )
+        purposes = self._active_purposes(request)
+        return xlsx_response(
+            filename=f"contacts-to-correct-{timezone.localtime():%Y%m%d-%H%M}.xlsx",
+            title="Contacts to correct",
+            header=sheet_header(purposes),
+            rows=sheet_rows(queryset, purposes),
+        )
 
     # --- export -----------------------------------------------------------------------------
     def export_header(self, request):
