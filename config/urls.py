@@ -7,6 +7,7 @@ from dsr.staff_admin import staff_logs_view
 from operations.views import health_page
 from reports.views import compliance_dashboard, compliance_report, verify_trail
 from staff.second_factor_views import enrol_view, reset_view, staff_devices_view, verify_view
+from staff.sso_views import SsoCallbackView, SsoLoginView
 
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
@@ -20,6 +21,9 @@ urlpatterns = [
     path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),
     path("admin/staff/logs-about-staff/", admin.site.admin_view(staff_logs_view), name="staff-logs"),
     path("admin/login/", throttled_admin_login, name="admin-login"),
+    # Single sign-on (staff.sso): 404 unless configured.
+    path("admin/sso/login/", SsoLoginView.as_view(), name="staff-sso-login"),
+    path("admin/sso/callback/", SsoCallbackView.as_view(), name="staff-sso-callback"),
     path("admin/second-factor/", admin.site.admin_view(verify_view), name="second-factor-verify"),
     path("admin/second-factor/enrol/", admin.site.admin_view(enrol_view), name="second-factor-enrol"),
     path("admin/staff/second-factor/", admin.site.admin_view(staff_devices_view), name="second-factor-staff"),
