@@ -93,7 +93,9 @@ class StaffIdentity(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
     issuer = models.CharField(_("identity provider"), max_length=300)
-    subject = models.CharField(_("subject"), max_length=255, help_text=_("The provider's id of the account."))
+    subject = models.CharField(
+        _("subject at the provider"), max_length=255, help_text=_("The provider's id of the account.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -38,6 +38,9 @@ NOBODY = {
     )
     for verb in ("add", "change", "delete")
 } | {"contacts.add_suppressedidentity", "contacts.change_suppressedidentity"}  # only erasure adds
+# Linking a single sign-on identity opens an account to whoever holds it at the provider: like
+# managing users, that is for superusers.
+NOBODY |= {f"staff.{verb}_staffidentity" for verb in ("add", "change", "delete", "view")}
 
 OFFICER_PERMISSIONS = {f"{app}.*" for app in PRODUCT_APPS} | {"django_celery_beat.view_*"}
 MARKETER_PERMISSIONS = {

@@ -184,7 +184,9 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
             raise Refused("subject_mismatch", _("The sign-in could not be verified. Start again."))
         from staff.models import StaffIdentity
 
-        identity = StaffIdentity.objects.select_related("user").filter(issuer=self.issuer, subject=subject).first()
+        identity = (
+            StaffIdentity.objects.select_related("user").filter(issuer=self.issuer, subject=subject).first()
+        )
         user = identity.user if identity else None
         roles = roles_from_claims({**id_claims, **claims})
         if not roles:

@@ -77,6 +77,7 @@ MATRIX = {
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
+    "staff.staffidentity": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
 PERSONAS = [O, M, A, "outsider"]
@@ -178,6 +179,10 @@ def make_object(label, user):
             return run
         case "auth.user":
             return user
+        case "staff.staffidentity":
+            from staff.models import StaffIdentity
+
+            return StaffIdentity.objects.create(user=user, issuer="https://id.example.org", subject="s-1")
         case "auth.group":
             return Group.objects.first()
     raise AssertionError(f"no object recipe for {label}")
