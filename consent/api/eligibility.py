@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from consent.eligibility import Ineligibility, eligibility_explain, eligibility_targets
@@ -28,14 +29,6 @@ class EligibilityQuerySerializer(serializers.Serializer):
     min_level = serializers.IntegerField(required=False, min_value=0, max_value=5, default=0)
     needs_tracking = serializers.BooleanField(required=False, default=False)
 
-    def validate(self, data):
-        asked = [name for name in TARGETS if data.get(name) is not None]
-        if len(asked) > 1:
-            raise serializers.ValidationError(
-                f"Ask about one purpose, list or journey at a time, not {' and '.join(asked)}."
-            )
-        return data
-
 
 class FindingSerializer(serializers.Serializer):
     rule = serializers.ChoiceField(
@@ -46,13 +39,20 @@ class FindingSerializer(serializers.Serializer):
     words = serializers.CharField(help_text="Why the contact meets the rule or not, in words.")
 
 
-class EligibilitySerializer(serializers.Serializer):
-    contact = serializers.IntegerField()
+class AnswerSerializer(serializers.Serializer):
     asked = serializers.CharField(help_text="What the contact was checked against.")
     eligible = serializers.BooleanField(help_text="Exactly what the eligibility selector answers.")
     summary = serializers.CharField()
     findings = FindingSerializer(many=True, help_text="Every rule that applies, in order.")
     hidden = serializers.IntegerField(help_text="Findings left out because the key's role may not see them.")
+
+
+class EligibilitySerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    eligible = serializers.BooleanField(help_text="Every answer says eligible.")
+    answers = AnswerSerializer(
+        many=True, help_text="One per purpose, list and journey asked about (purpose, list, journey order)."
+    )
 
 
 _PARAMETERS = [
@@ -79,7 +79,6 @@ _PARAMETERS = [
 ]
 
 _NOT_ELIGIBLE = {
-    "contact": 17,
     "asked": "journey “Welcome”",
     "eligible": False,
     "summary": "Not eligible: Level Subscriptions is below the Marketing that journey “Welcome” needs "
@@ -101,37 +100,38 @@ _NOT_ELIGIBLE = {
     ],
     "hidden": 0,
 }
+_ELIGIBLE = {
+    "asked": "purpose “Newsletter”",
+    "eligible": True,
+    "summary": "Eligible: every rule is met.",
+    "findings": [
+        {
+            "rule": "no_purpose_consent",
+            "title": "An explicit yes to the purpose (GDPR Art. 6(1)(a))",
+            "met": True,
+            "words": "Newsletter answered Yes on 1 March 2026 via Subscription center.",
+        }
+    ],
+    "hidden": 0,
+}
 EXAMPLES = [
     OpenApiExample(
-        "Not eligible for a journey", value=_NOT_ELIGIBLE, response_only=True, status_codes=["200"]
-    ),
-    OpenApiExample(
-        "Eligible for a purpose",
-        value={
-            "contact": 17,
-            "asked": "purpose “Newsletter”",
-            "eligible": True,
-            "summary": "Eligible: every rule is met.",
-            "findings": [
-                {
-                    "rule": "no_purpose_consent",
-                    "title": "An explicit yes to the purpose (GDPR Art. 6(1)(a))",
-                    "met": True,
-                    "words": "Newsletter answered Yes on 1 March 2026 via Subscription center.",
-                }
-            ],
-            "hidden": 0,
-        },
+        "Not eligible for a journey",
+        value={"contact": 17, "eligible": False, "answers": [_NOT_ELIGIBLE]},
         response_only=True,
         status_codes=["200"],
     ),
     OpenApiExample(
-        "Two targets at once",
-        value={
-            "non_field_errors": ["Ask about one purpose, list or journey at a time, not list and journey."]
-        },
+        "A purpose and a journey at once",
+        value={"contact": 17, "eligible": False, "answers": [_ELIGIBLE, _NOT_ELIGIBLE]},
         response_only=True,
-        status_codes=["400"],
+        status_codes=["200"],
+    ),
+    OpenApiExample(
+        "No such journey",
+        value={"detail": "There is no journey 404."},
+        response_only=True,
+        status_codes=["404"],
     ),
 ]
 
@@ -146,8 +146,9 @@ class ContactEligibilityMixin:
         summary="Why a contact is (not) eligible",
         description="For a purpose (by key), a list or a journey (by id), or with none of them only "
         "the consent level: whether the contact may be processed, from the very rules the eligibility "
-        "selector applies, rule by rule in words. Findings about fields the key's role may not see "
-        "(a child, a restriction) are left out and counted in `hidden`.",
+        "selector applies, rule by rule in words; one answer per purpose, list and journey given. "
+        "Findings about fields the key's role may not see (a child, a restriction) are left out and "
+        "counted in `hidden`. A purpose, list or journey that does not exist is a 404.",
         examples=EXAMPLES,
     )
     @action(detail=True, methods=["get"], url_path="eligibility", filter_backends=[], pagination_class=None)
@@ -156,27 +157,44 @@ class ContactEligibilityMixin:
         query = EligibilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        keywords = {"min_level": values["min_level"], "needs_tracking": values["needs_tracking"]}
-        asked = "this check"
-        target = next((name for name in TARGETS if values.get(name) is not None), None)
-        if target is not None:
-            found = self._target(target, values[target])
+        level_only = {"min_level": values["min_level"], "needs_tracking": values["needs_tracking"]}
+        questions = []  # (who asks, eligible_contacts keywords)
+        for key in TARGETS:
+            if values.get(key) is None:
+                continue
+            found = self._target(key, values[key])
             if found is None:
-                raise serializers.ValidationError({target: [f"There is no such {target}."]})
+                raise NotFound(f"There is no {key} {values[key]}.")
             asked, criteria = found
-            keywords.update(criteria)
-        explanation = eligibility_explain(contact_id=contact.pk, asked=asked, **keywords).for_viewer(
-            sees_sensitive=sees_sensitive(request.user)
-        )
+            # A purpose takes the level and tracking asked for; a list or journey brings its own.
+            questions.append((asked, {**level_only, **criteria} if key == "purpose" else criteria))
+        if not questions:
+            questions.append(("this check", level_only))
+        sensitive = sees_sensitive(request.user)
+        answers = [
+            (
+                asked,
+                eligibility_explain(contact_id=contact.pk, asked=asked, **criteria).for_viewer(
+                    sees_sensitive=sensitive
+                ),
+            )
+            for asked, criteria in questions
+        ]
         record_access(request=request, action=AccessLogEntry.Action.API_READ, contact_ids=[contact.pk])
         return Response(
             {
                 "contact": contact.pk,
-                "asked": asked,
-                "eligible": explanation.eligible,
-                "summary": explanation.summary,
-                "findings": FindingSerializer(explanation.findings, many=True).data,
-                "hidden": explanation.hidden,
+                "eligible": all(explanation.eligible for _asked, explanation in answers),
+                "answers": [
+                    {
+                        "asked": asked,
+                        "eligible": explanation.eligible,
+                        "summary": explanation.summary,
+                        "findings": FindingSerializer(explanation.findings, many=True).data,
+                        "hidden": explanation.hidden,
+                    }
+                    for asked, explanation in answers
+                ],
             }
         )
 
