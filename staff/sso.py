@@ -194,7 +194,7 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
                 "no_role",
                 _(
                     "Your account at %(provider)s is in no group that gives a role here. "
-                    "Ask a privacy officer to add you to one."
+                    "Ask your administrator to add you to one."
                 )
                 % {"provider": provider_name()},
                 user,
@@ -211,7 +211,7 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
 
     def _first_sign_in(self, subject: str, claims: dict):
         """A subject seen for the first time: refused when its address is an existing account's
-        (linking is an officer's decision, in the admin), else a new staff account."""
+        (linking is a superuser's decision, in the admin), else a new staff account."""
         from staff.models import StaffIdentity
 
         email = str(claims.get("email") or "").strip()
@@ -221,7 +221,7 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
                 "subject_mismatch" if linked else "not_linked",
                 _(
                     "An account here already has this address but is not linked to your %(provider)s "
-                    "account. Ask a privacy officer to link them."
+                    "account. Ask an administrator to link them."
                 )
                 % {"provider": provider_name()},
                 holder,
