@@ -312,6 +312,7 @@ API_MATRIX = {
     ("contact-detail", "PATCH"): {O, M},
     ("contact-search", "POST"): ALL,
     ("contact-consent", "POST"): {O, M},
+    ("contact-eligibility", "GET"): ALL,  # as reading the contact (and the contact page's check)
     ("consentchange-list", "GET"): ALL,
     ("consentchange-detail", "GET"): ALL,
     ("datasubjectrequest-list", "GET"): {O, A},
@@ -390,6 +391,7 @@ def _api_call(name: str, method: str):
     args = {
         "contact-detail": lambda: [contact.pk],
         "contact-consent": lambda: [contact.pk],
+        "contact-eligibility": lambda: [contact.pk],
         "consentchange-detail": lambda: [ConsentChange.objects.filter(contact=contact).latest("id").pk],
         "purpose-detail": lambda: ["newsletter"],
         "subscriptionlist-detail": lambda: ["news"],
