@@ -76,6 +76,7 @@ def _link(operation_id: str, description: str, **parameters: str) -> dict:
 CONTACT_LINKS = {
     "ChangeConsent": ("v1_contacts_consent_create", "Change this contact's consent.", "id"),
     "ConsentChanges": ("v1_consent_changes_list", "This contact's consent change records.", "contact"),
+    "Eligibility": ("v1_contacts_eligibility_retrieve", "Why this contact is (not) eligible.", "id"),
 }
 
 

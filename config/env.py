@@ -59,6 +59,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_pairs(name: str) -> dict[str, str]:
+    """`key=value,key=value` (e.g. OIDC_ROLE_MAP=privacy=Privacy officer,marketing=Marketer)."""
+    pairs = {}
+    for item in env_list(name, []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must be key=value pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 # django-anymail's providers whose webhooks and backends this product supports by configuration.
 ANYMAIL_PROVIDERS = frozenset(
     {

@@ -54,4 +54,6 @@ def throttled_admin_login(request, extra_context=None):
         response = render(request, "too_many_requests.html", {"minutes": WINDOW_SECONDS // 60}, status=429)
         response["Retry-After"] = str(WINDOW_SECONDS)
         return response
-    return admin.site.login(request, extra_context)
+    from staff.sso_views import sso_login_context
+
+    return admin.site.login(request, {**sso_login_context(), **(extra_context or {})})

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_anymail, env_bool, env_choice, env_email, env_int, env_list, env_str
+from config.env import env_anymail, env_bool, env_choice, env_email, env_int, env_list, env_pairs, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -158,6 +158,48 @@ OTP_REQUIRED_FOR_OFFICERS = env_bool("OTP_REQUIRED_FOR_OFFICERS", not DEBUG)
 # The name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Consent Office")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Optional single sign-on through OpenID Connect (staff.sso, mozilla-django-oidc): off unless
+# OIDC_RP_CLIENT_ID is set. Endpoints from OIDC_OP_DISCOVERY_URL, or each from its own variable.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_OP_DISCOVERY_URL = env_str("OIDC_OP_DISCOVERY_URL", "")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_choice(
+    "OIDC_RP_SIGN_ALGO", "rs256", ("rs256", "rs384", "rs512", "es256", "es384")
+).upper()
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_MAP = env_pairs("OIDC_ROLE_MAP")
+# Whether an ID token whose `amr` names a second factor counts as the product's second factor.
+OIDC_TRUST_IDP_MFA = env_bool("OIDC_TRUST_IDP_MFA", False)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+OIDC_AUTHENTICATION_CALLBACK_URL = "staff-sso-callback"
+if OIDC_RP_CLIENT_ID and not OIDC_RP_CLIENT_SECRET:
+    raise ImproperlyConfigured("OIDC_RP_CLIENT_SECRET is required with OIDC_RP_CLIENT_ID.")
+if (
+    OIDC_RP_CLIENT_ID
+    and not OIDC_OP_DISCOVERY_URL
+    and not all(
+        (
+            OIDC_OP_ISSUER,
+            OIDC_OP_AUTHORIZATION_ENDPOINT,
+            OIDC_OP_TOKEN_ENDPOINT,
+            OIDC_OP_USER_ENDPOINT,
+            OIDC_OP_JWKS_ENDPOINT,
+        )
+    )
+):
+    raise ImproperlyConfigured(
+        "Single sign-on needs OIDC_OP_DISCOVERY_URL, or OIDC_OP_ISSUER and the four OIDC_OP_*_ENDPOINT variables."
+    )
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "staff.sso.StaffOIDCBackend"]
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -9,6 +9,7 @@ from operations.views import health_page
 from reports.send_consents import send_consent_export
 from reports.views import compliance_dashboard, compliance_report, verify_trail
 from staff.second_factor_views import enrol_view, reset_view, staff_devices_view, verify_view
+from staff.sso_views import SsoCallbackView, SsoLoginView
 
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
@@ -28,6 +29,9 @@ urlpatterns = [
         name="contact-insights",
     ),
     path("admin/login/", throttled_admin_login, name="admin-login"),
+    # Single sign-on (staff.sso): 404 unless configured.
+    path("admin/sso/login/", SsoLoginView.as_view(), name="staff-sso-login"),
+    path("admin/sso/callback/", SsoCallbackView.as_view(), name="staff-sso-callback"),
     path("admin/second-factor/", admin.site.admin_view(verify_view), name="second-factor-verify"),
     path("admin/second-factor/enrol/", admin.site.admin_view(enrol_view), name="second-factor-enrol"),
     path("admin/staff/second-factor/", admin.site.admin_view(staff_devices_view), name="second-factor-staff"),

@@ -29,13 +29,17 @@ def _request_id(request) -> str:
 
 
 @transaction.atomic
-def record_access(*, request, action: str, contact_ids: Iterable[int]) -> AccessLogEntry:
+def record_access(
+    *, request, action: str, contact_ids: Iterable[int], user=None, path: str = ""
+) -> AccessLogEntry:
+    """`user`: whom the entry is about when the request has nobody signed in yet (a sign-in);
+    `path`: instead of the request's (a refusal's reason code)."""
     entry = AccessLogEntry.objects.create(
-        user=request.user,
+        user=user or request.user,
         action=action,
         request_id=_request_id(request),
         ip=request.META.get("REMOTE_ADDR"),
-        path=request.path[:300],
+        path=(path or request.path)[:300],
     )
     ids, count = iter(contact_ids), 0
     while batch := list(islice(ids, BATCH)):

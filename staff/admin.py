@@ -8,7 +8,7 @@ from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 from core.history_admin import FieldHistoryAdminMixin
 from core.models import ComplianceSettings
 from staff.admin_tools import CappedCountPaginator, ReadOnlyAdminMixin, XlsxExportMixin
-from staff.models import AccessLogEntry, ApiKey
+from staff.models import AccessLogEntry, ApiKey, StaffIdentity
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -98,3 +98,15 @@ class ApiKeyAdmin(FieldHistoryAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 for _model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
+
+
+@admin.register(StaffIdentity)
+class StaffIdentityAdmin(admin.ModelAdmin):
+    """Which account at the identity provider signs in as which member of staff (staff.sso).
+    Superusers only: a link opens the account to whoever holds the provider's account."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_login_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "subject")
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "last_login_at")

@@ -18,3 +18,8 @@ class StaffConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, dispatch_uid="staff.sync_roles")
+        from django.core import checks
+
+        from staff.sso import check_role_map
+
+        checks.register(check_role_map)

@@ -23,6 +23,10 @@ class AccessLogEntry(models.Model):
         API_READ = "api_read", _("Read contacts through the API")
         # The entry's path names the member of staff: /admin/staff/second-factor/<user id>/reset/
         SECOND_FACTOR_RESET = "second_factor_reset", _("Reset a member of staff's second factor")
+        # Single sign-on (staff.sso): a refusal's path ends in its reason code
+        # (/admin/sso/callback/?refused=<reason>), never in a claim of the provider.
+        SSO_LOGIN = "sso_login", _("Signed in through single sign-on")
+        SSO_REFUSED = "sso_refused", _("Single sign-on refused")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)
@@ -86,3 +90,28 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class StaffIdentity(models.Model):
+    """The identity provider's account a member of staff signs in with (staff.sso): matched by
+    issuer and subject, never by email, so an address changed at the provider cannot take over
+    another member's account."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
+    issuer = models.CharField(_("identity provider"), max_length=300)
+    subject = models.CharField(
+        _("subject at the provider"), max_length=255, help_text=_("The provider's id of the account.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="staffidentity_issuer_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="staffidentity_user_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.issuer}"

@@ -40,6 +40,9 @@ NOBODY = {
     )
     for verb in ("add", "change", "delete")
 } | {"contacts.add_suppressedidentity", "contacts.change_suppressedidentity"}  # only erasure adds
+# Linking a single sign-on identity opens an account to whoever holds it at the provider: like
+# managing users, that is for superusers.
+NOBODY |= {f"staff.{verb}_staffidentity" for verb in ("add", "change", "delete", "view")}
 
 # Seeing what a person did (opens, clicks, visits) is for officers; marketers see it only while an
 # officer switches it on in the compliance settings (may_view_insights), so the grant has a history.

@@ -36,6 +36,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from staff.access_log import record_access
 from staff.models import AccessLogEntry
 from staff.roles import PRIVACY_OFFICER
+from staff.sso import sso_mfa_satisfied
 
 WINDOW_SECONDS = 15 * 60
 PER_USER = 5  # wrong codes within the window, as for passwords
@@ -95,7 +96,7 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated:
+        if user.is_authenticated and not sso_mfa_satisfied(request):
             step = second_factor_step(user)
             if step is not None:
                 admin_root = reverse("admin:index")

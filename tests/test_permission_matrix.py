@@ -80,6 +80,7 @@ MATRIX = {
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
+    "staff.staffidentity": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
 }
 PERSONAS = [O, M, A, "outsider"]
@@ -185,6 +186,10 @@ def make_object(label, user):
             return Rectification.objects.create(file_name="fix.xlsx", reason="fixes", file_sha256="0" * 64)
         case "auth.user":
             return user
+        case "staff.staffidentity":
+            from staff.models import StaffIdentity
+
+            return StaffIdentity.objects.create(user=user, issuer="https://id.example.org", subject="s-1")
         case "auth.group":
             return Group.objects.first()
     raise AssertionError(f"no object recipe for {label}")
@@ -314,6 +319,7 @@ API_MATRIX = {
     ("contact-detail", "PATCH"): {O, M},
     ("contact-search", "POST"): ALL,
     ("contact-consent", "POST"): {O, M},
+    ("contact-eligibility", "GET"): ALL,  # as reading the contact (and the contact page's check)
     ("consentchange-list", "GET"): ALL,
     ("consentchange-detail", "GET"): ALL,
     ("datasubjectrequest-list", "GET"): {O, A},
@@ -392,6 +398,7 @@ def _api_call(name: str, method: str):
     args = {
         "contact-detail": lambda: [contact.pk],
         "contact-consent": lambda: [contact.pk],
+        "contact-eligibility": lambda: [contact.pk],
         "consentchange-detail": lambda: [ConsentChange.objects.filter(contact=contact).latest("id").pk],
         "purpose-detail": lambda: ["newsletter"],
         "subscriptionlist-detail": lambda: ["news"],

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from consent.api import examples
 from consent.api.contact_writes import REFUSED, ContactWriteMixin
+from consent.api.eligibility import ContactEligibilityMixin
 from consent.api.records import ConsentChangeSerializer
 from consent.models import PurposeConsent, Source
 from consent.screen_fields import CONTACT_IDENTITY_FIELDS
@@ -142,9 +143,10 @@ class ConsentChangeResponseSerializer(serializers.Serializer):
     create=extend_schema(responses={201: ContactSerializer, 409: REFUSED}),
     partial_update=extend_schema(responses={200: ContactSerializer, 409: REFUSED}),
 )
-class ContactViewSet(ContactWriteMixin, viewsets.ReadOnlyModelViewSet):
+class ContactViewSet(ContactEligibilityMixin, ContactWriteMixin, viewsets.ReadOnlyModelViewSet):
     """Contacts with their consent level, purpose answers and tracking choice; created and
-    corrected (identity fields) through the admin's services (consent.api.contact_writes)."""
+    corrected (identity fields) through the admin's services (consent.api.contact_writes); why one
+    is (not) eligible (consent.api.eligibility)."""
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
