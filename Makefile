@@ -17,8 +17,8 @@ run: $(INSTALLED)
 	@echo "Starting web (http://127.0.0.1:8000/admin/), Celery worker and beat. Ctrl-C stops all three."
 	$(BIN)/honcho --procfile Procfile.dev start
 
-# Two processes by default (pytest-xdist, whole files each); TEST_PROCESSES=0 runs in one.
-TEST_PROCESSES ?= 2
+# One process by default; TEST_PROCESSES=2 splits whole files over two (pytest-xdist), see README.
+TEST_PROCESSES ?= 0
 test: $(INSTALLED)
 	VAR_DIR=var/test $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile $(ARGS)
 
