@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from contacts.deliverability import block_lift
-from contacts.models import Deliverability, SuppressedIdentity
+from contacts.models import Deliverability, LegalHold, SuppressedIdentity
 from contacts.selectors import rows_visible_to
 from contacts.suppression import suppression_digests
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin
@@ -98,3 +98,44 @@ class DeliverabilityAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         block_lift(contact=obj.contact, actor=request.user, reason=form.cleaned_data["lift_reason"])
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(admin.ModelAdmin):
+    """Contacts kept past their retention for a legal reason (GDPR Art. 17(3)(e)). Placing,
+    changing or ending a hold is kept in its history; retention never erases a held contact."""
+
+    list_display = ("contact", "reason", "until", "created_by", "created_at")
+    list_select_related = ("contact", "created_by")
+    raw_id_fields = ("contact",)
+    readonly_fields = ("created_by", "created_at")
+    date_hierarchy = "until"
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return rows_visible_to(request.user, super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj._change_reason = obj.reason[:100]
+        super().save_model(request, obj, form, change)
+
+
+class LegalHoldInline(admin.TabularInline):
+    """The contact page's list of holds; they are placed and ended on the legal hold page."""
+
+    model = LegalHold
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("reason", "until", "created_by", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = _("legal holds")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -47,6 +47,7 @@ class ImportSourceAdmin(admin.ModelAdmin):
                     "value_column",
                     "date_column",
                     "level_column",
+                    "last_action_column",
                 )
             },
         ),

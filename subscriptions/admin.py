@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from consent.models import Source
+from consent.models import RETENTION_FIELDS, Source
 from contacts.selectors import rows_visible_to
 from core.translations import translation_fields, translations_form
 from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
@@ -43,6 +43,7 @@ class SubscriptionListAdmin(SimpleHistoryAdmin):
             _("Record of processing (GDPR Art. 30)"),
             {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
         ),
+        (_("Retention (GDPR Art. 5(1)(e))"), {"fields": RETENTION_FIELDS}),
     ]
     list_select_related = ("purpose",)
 

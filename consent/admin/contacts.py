@@ -24,6 +24,7 @@ from consent.selectors import (
     eligibility_explain,
     history_field_choices,
 )
+from contacts.admin import LegalHoldInline
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
@@ -123,7 +124,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     list_per_page = 50
     paginator = CappedCountPaginator
     show_full_result_count = False
-    inlines = [ConsentChangeInline]
+    inlines = [ConsentChangeInline, LegalHoldInline]
 
     # --- what a role may see, filter, sort and search by -------------------------------------
     def get_queryset(self, request):
@@ -194,7 +195,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         else:
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
-            record = ["created_at", "updated_at", "history_link", "eligibility_link"]
+            record = ["created_at", "updated_at", "last_action_at", "history_link", "eligibility_link"]
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
             if request.user.has_perm("webhooks.view_delivery"):
@@ -206,6 +207,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         return [
             "created_at",
             "updated_at",
+            "last_action_at",
             "history_link",
             "eligibility_link",
             "purpose_answers",
