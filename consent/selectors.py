@@ -120,7 +120,7 @@ def history_field_choices(*, include_sensitive: bool) -> list[tuple[str, str]]:
 
 
 def _tracked_fields(model):
-    skip = {"id", "created_at", "updated_at"}
+    skip = {"id", "created_at", "updated_at", "last_action_at"}  # the last two are not in the history
     return [f for f in model._meta.concrete_fields if f.name not in skip]
 
 

@@ -4,6 +4,9 @@ its form writes consent, and contacts sits below consent."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from contacts.deliverability import block_lift
@@ -123,19 +126,13 @@ class LegalHoldAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class LegalHoldInline(admin.TabularInline):
-    """The contact page's list of holds; they are placed and ended on the legal hold page."""
-
-    model = LegalHold
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ("reason", "until", "created_by", "created_at")
-    readonly_fields = fields
-    verbose_name_plural = _("legal holds")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.display(description=_("legal holds"))
+def legal_holds_display(model_admin, contact):
+    """The contact page's holds, latest end first; officers place them on the legal holds page."""
+    holds = [
+        format_html(
+            '<a href="{}">{}</a>', reverse("admin:contacts_legalhold_change", args=[hold.pk]), str(hold)
+        )
+        for hold in contact.legal_holds.all()
+    ]
+    return format_html_join(mark_safe("<br>"), "{}", ((h,) for h in holds)) if holds else "—"

@@ -24,7 +24,7 @@ from consent.selectors import (
     eligibility_explain,
     history_field_choices,
 )
-from contacts.admin import LegalHoldInline
+from contacts.admin import legal_holds_display
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
@@ -124,7 +124,8 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     list_per_page = 50
     paginator = CappedCountPaginator
     show_full_result_count = False
-    inlines = [ConsentChangeInline, LegalHoldInline]
+    inlines = [ConsentChangeInline]
+    legal_holds = legal_holds_display
 
     # --- what a role may see, filter, sort and search by -------------------------------------
     def get_queryset(self, request):
@@ -196,6 +197,8 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
             record = ["created_at", "updated_at", "last_action_at", "history_link", "eligibility_link"]
+            if request.user.has_perm("contacts.view_legalhold"):
+                record.append("legal_holds")
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
             if request.user.has_perm("webhooks.view_delivery"):
@@ -213,6 +216,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             "purpose_answers",
             "access_log",
             "downstream_systems",
+            "legal_holds",
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):

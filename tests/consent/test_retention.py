@@ -192,3 +192,17 @@ def test_other_roles_see_no_list_of_people(client_as, marketer, auditor, outside
         assert client_as(user).get(export).status_code == 403
     assert client_as(auditor).get(preview).status_code == 200
     assert client_as(auditor).get(export).status_code == 403
+
+
+def test_the_contact_page_shows_the_hold_and_its_history_keeps_the_reason(
+    client_as, privacy_officer, newsletter
+):
+    contact = subscriber(newsletter)
+    form = {"contact": contact.pk, "reason": "Pending court case 4 O 12/26", "until": "2027-06-30"}
+    added = client_as(privacy_officer).post(reverse("admin:contacts_legalhold_add"), form)
+    assert added.status_code == 302
+    hold = LegalHold.objects.get(contact=contact)
+    assert hold.created_by == privacy_officer
+    assert hold.history.get().history_change_reason == "Pending court case 4 O 12/26"
+    page = client_as(privacy_officer).get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    assert b"Pending court case 4 O 12/26 (2027-06-30)" in page.content
