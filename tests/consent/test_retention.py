@@ -206,3 +206,9 @@ def test_the_contact_page_shows_the_hold_and_its_history_keeps_the_reason(
     assert hold.history.get().history_change_reason == "Pending court case 4 O 12/26"
     page = client_as(privacy_officer).get(reverse("admin:contacts_contact_change", args=[contact.pk]))
     assert b"Pending court case 4 O 12/26 (2027-06-30)" in page.content
+
+
+def test_the_purposes_page_leads_officers_to_the_preview(client_as, privacy_officer, marketer):
+    link = reverse("admin:consent_purpose_retention").encode()
+    assert link in client_as(privacy_officer).get(reverse("admin:consent_purpose_changelist")).content
+    assert link not in client_as(marketer).get(reverse("admin:consent_purpose_changelist")).content
