@@ -12,3 +12,5 @@ class ConsentConfig(AppConfig):
 
         # Lists and journeys register what an officer may ask "is this contact eligible for?".
         autodiscover_modules("eligibility_targets")
+        # Lists register their retention rules, requests what keeps a contact (consent.retention).
+        autodiscover_modules("retention_rules")

@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -21,6 +24,12 @@ class Source(models.TextChoices):
     PROVIDER = "email_provider", _("Unsubscribe reported by the email provider")
 
 
+# Sources through which the person themselves answers: their consent given or confirmed there is a
+# real action of theirs (contacts.activity). An officer's entry, a journey, the system and the
+# email provider's reports are not.
+PERSON_SOURCES = frozenset({Source.SUBSCRIPTION_CENTER, Source.DOUBLE_OPT_IN, Source.API, Source.IMPORT})
+
+
 class ConsentField(models.TextChoices):
     CONSENT_GIVEN = "consent_given", _("Consent given")
     TRACKING = "tracking_allowed", _("Tracking")
@@ -37,8 +46,27 @@ class LegalBasis(models.TextChoices):
     LEGITIMATE_INTERESTS = "legitimate_interests", _("Legitimate interests (Art. 6(1)(f))")
 
 
+class RetentionClock(models.TextChoices):
+    ANSWER = "answer", _("the date of the answer")
+    LAST_ACTION = "last_action", _("the person's last action")
+
+
+# Bases that can keep data once consent has ended (GDPR Art. 17(3)): not consent itself.
+HOLD_BASES = [(value, label) for value, label in LegalBasis.choices if value != LegalBasis.CONSENT]
+_MONTHS = [MinValueValidator(1), MaxValueValidator(1200)]
+# The retention rules as the admin shows them, for purposes and lists alike.
+RETENTION_FIELDS = [
+    "consent_validity_months",
+    "validity_clock",
+    "inactivity_months",
+    "hold_basis",
+    "hold_months",
+]
+
+
 class ProcessingRecord(models.Model):
-    """What GDPR Art. 30(1) asks to be documented about a processing activity."""
+    """What GDPR Art. 30(1) asks to be documented about a processing activity, with its retention
+    as data (Art. 5(1)(e)) that consent.retention computes with."""
 
     legal_basis = models.CharField(
         _("legal basis"), max_length=32, choices=LegalBasis.choices, default=LegalBasis.CONSENT
@@ -46,8 +74,46 @@ class ProcessingRecord(models.Model):
     data_categories = models.TextField(
         _("categories of personal data"), blank=True, help_text=_("e.g. name, email address, opened emails")
     )
+    # The free text of earlier versions, kept as written; the fields below are what counts.
     retention = models.CharField(
-        _("retention"), max_length=200, blank=True, help_text=_("e.g. until consent is withdrawn")
+        _("retention notes"),
+        max_length=200,
+        blank=True,
+        help_text=_("Free text for the record, e.g. the reason for the periods below."),
+    )
+    consent_validity_months = models.PositiveSmallIntegerField(
+        _("consent valid for (months)"),
+        null=True,
+        blank=True,
+        validators=_MONTHS,
+        help_text=_("Consent lapses this long after the date below unless renewed. Empty: until withdrawn."),
+    )
+    validity_clock = models.CharField(
+        _("counted from"), max_length=16, choices=RetentionClock.choices, default=RetentionClock.LAST_ACTION
+    )
+    inactivity_months = models.PositiveSmallIntegerField(
+        _("erase inactive contacts after (months)"),
+        null=True,
+        blank=True,
+        validators=_MONTHS,
+        help_text=_(
+            "A contact with no consent, list or reason left is erased this long after their last "
+            "action. Empty: never erased for inactivity."
+        ),
+    )
+    hold_basis = models.CharField(
+        _("legal basis for keeping longer"),
+        max_length=32,
+        choices=HOLD_BASES,
+        blank=True,
+        help_text=_("e.g. legal obligation: invoices of customers are kept for tax law."),
+    )
+    hold_months = models.PositiveSmallIntegerField(
+        _("kept on that basis for (months)"),
+        null=True,
+        blank=True,
+        validators=_MONTHS,
+        help_text=_("Counted from the person's last action."),
     )
     recipients = models.TextField(
         _("recipients"), blank=True, help_text=_("e.g. our email service provider (processor), in the EU")
@@ -55,6 +121,61 @@ class ProcessingRecord(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        if bool(self.hold_basis) != (self.hold_months is not None):
+            raise ValidationError(
+                {"hold_months": _("Give both the legal basis for keeping longer and its period, or neither.")}
+            )
+
+    def keep_months(self) -> int | None:
+        """How long after the last action a contact of this record may stay with nothing left:
+        the inactivity period, or the legal basis's period when longer; None: no limit set."""
+        if self.inactivity_months is None:
+            return None
+        return max(self.inactivity_months, self.hold_months or 0)
+
+    def retention_words(self) -> list[str]:
+        """The retention rules as sentences for the Art. 30 record, in the active language."""
+        clock = RetentionClock(self.validity_clock).label
+        if self.consent_validity_months is None:
+            words = [gettext("Consent is valid until it is withdrawn.")]
+        else:
+            n = self.consent_validity_months
+            words = [
+                ngettext(
+                    "Consent lapses %(n)s month after %(clock)s unless it is renewed.",
+                    "Consent lapses %(n)s months after %(clock)s unless it is renewed.",
+                    n,
+                )
+                % {"n": n, "clock": clock}
+            ]
+        if self.inactivity_months is None:
+            words.append(gettext("Contacts are not erased for inactivity."))
+        else:
+            n = self.inactivity_months
+            words.append(
+                ngettext(
+                    "A contact with nothing left is erased %(n)s month after their last action.",
+                    "A contact with nothing left is erased %(n)s months after their last action.",
+                    n,
+                )
+                % {"n": n}
+            )
+        if self.hold_basis and self.hold_months:
+            n = self.hold_months
+            words.append(
+                ngettext(
+                    "On the basis of %(basis)s, data is kept %(n)s month after the last action.",
+                    "On the basis of %(basis)s, data is kept %(n)s months after the last action.",
+                    n,
+                )
+                % {"basis": LegalBasis(self.hold_basis).label, "n": n}
+            )
+        if self.retention.strip():
+            words.append(gettext("Notes: %(notes)s") % {"notes": self.retention.strip()})
+        return words
 
 
 class Purpose(Translated, ProcessingRecord):
@@ -73,6 +194,7 @@ class Purpose(Translated, ProcessingRecord):
     class Meta:
         verbose_name = _("purpose")
         ordering = ["name"]
+        permissions = [("view_retention", "Can see what lapses and who is erased (retention preview)")]
 
     def __str__(self) -> str:
         return self.name

@@ -4,10 +4,13 @@ its form writes consent, and contacts sits below consent."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from contacts.deliverability import block_lift
-from contacts.models import Deliverability, SuppressedIdentity
+from contacts.models import Deliverability, LegalHold, SuppressedIdentity
 from contacts.selectors import rows_visible_to
 from contacts.suppression import suppression_digests
 from core.history_admin import FieldHistoryAdminMixin
@@ -99,3 +102,38 @@ class DeliverabilityAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         block_lift(contact=obj.contact, actor=request.user, reason=form.cleaned_data["lift_reason"])
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(admin.ModelAdmin):
+    """Contacts kept past their retention for a legal reason (GDPR Art. 17(3)(e)). Placing,
+    changing or ending a hold is kept in its history; retention never erases a held contact."""
+
+    list_display = ("contact", "reason", "until", "created_by", "created_at")
+    list_select_related = ("contact", "created_by")
+    raw_id_fields = ("contact",)
+    readonly_fields = ("created_by", "created_at")
+    date_hierarchy = "until"
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return rows_visible_to(request.user, super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj._change_reason = obj.reason[:100]
+        super().save_model(request, obj, form, change)
+
+
+@admin.display(description=_("legal holds"))
+def legal_holds_display(model_admin, contact):
+    """The contact page's holds, latest end first; officers place them on the legal holds page."""
+    holds = [
+        format_html(
+            '<a href="{}">{}</a>', reverse("admin:contacts_legalhold_change", args=[hold.pk]), str(hold)
+        )
+        for hold in contact.legal_holds.all()
+    ]
+    return format_html_join(mark_safe("<br>"), "{}", ((h,) for h in holds)) if holds else "—"

@@ -68,8 +68,16 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last action that came from the person (GDPR Art. 5(1)(e); the CNIL's "last contact"):
+    # a consent given or confirmed, a form, a click, an imported purchase, a request; never an open.
+    # Written only by contacts.activity (set-based, never backwards); a plain save() leaves it
+    # alone, so an instance read before a click cannot roll the click back. Not in the history:
+    # the records of the actions themselves are the evidence.
+    last_action_at = models.DateTimeField(
+        _("last action by the person"), null=True, blank=True, editable=False
+    )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "last_action_at"])
 
     class Meta:
         verbose_name = _("contact")
@@ -82,6 +90,7 @@ class Contact(models.Model):
                 name="contact_eligible_idx",
                 condition=Q(processing_restricted=False),
             ),
+            models.Index(fields=["last_action_at"], name="contact_last_action_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -107,6 +116,17 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.label(self.pk, self.first_name, self.last_name, self.email, self.phone)
+
+    def save(self, *args, **kwargs):
+        # An update of a loaded row leaves last_action_at to contacts.activity (see the field).
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname not in deferred and f.attname != "last_action_at"
+            ]
+        super().save(*args, **kwargs)
 
     @staticmethod
     def label(pk, first_name: str, last_name: str, email: str, phone: str) -> str:
@@ -218,3 +238,28 @@ class Deliverability(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {'blocked' if self.blocked_since else 'deliverable'}"
+
+
+class LegalHold(models.Model):
+    """A reason to keep a contact that retention must respect until a date (GDPR Art. 17(3)(e):
+    legal claims; a tax audit, a dispute). While it lasts, no retention step erases the contact."""
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="legal_holds"
+    )
+    reason = models.CharField(_("reason"), max_length=300, help_text=_("e.g. pending court case 4 O 12/26"))
+    until = models.DateField(_("held until"), help_text=_("The hold ends at the end of this day."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("placed"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("legal hold")
+        ordering = ["-until"]
+        indexes = [models.Index(fields=["contact", "until"], name="legalhold_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.until:%Y-%m-%d})"

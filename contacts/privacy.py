@@ -1,4 +1,4 @@
-from contacts.models import Contact, Deliverability
+from contacts.models import Contact, Deliverability, LegalHold
 from core.registry import Erasure, register
 
 register(
@@ -16,6 +16,7 @@ register(
         "consent_given",
         "tracking_allowed",
         "processing_restricted",
+        "last_action_at",
     ],
     contact_path="",
     erasure=Erasure.DELETE,
@@ -27,3 +28,5 @@ register(
     contact_path="contact",
     erasure=Erasure.DELETE,
 )
+
+register(LegalHold, fields=["reason", "until"], contact_path="contact", erasure=Erasure.DELETE)

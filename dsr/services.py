@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from core.locks import lock_name
 from core.models import ComplianceSettings
@@ -77,7 +78,9 @@ def dsr_create(
     request.full_clean()
     request.save()
     holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
-    request.contacts.set(Contact.objects.filter(holders))
+    linked = list(Contact.objects.filter(holders).values_list("pk", flat=True))
+    request.contacts.set(linked)
+    last_actions_record(moments=dict.fromkeys(linked, now))  # a request is the person's own action
     _announce(request)
     return request, True
 
@@ -121,6 +124,7 @@ def dsr_link_contacts(*, request, contacts, actor, expected_status: str | None =
         raise ValidationError(_("A contact was erased or merged meanwhile. Search again."))
     if new:
         locked.contacts.add(*found)
+        last_actions_record(moments=dict.fromkeys(found, locked.received_at))
         # The link itself is in the many-to-many table; the request's history says who made it.
         _save(locked, actor, f"linked contacts {', '.join(f'#{pk}' for pk in sorted(found))}", "status")
     return len(new)

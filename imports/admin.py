@@ -48,6 +48,7 @@ class ImportSourceAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
                     "value_column",
                     "date_column",
                     "level_column",
+                    "last_action_column",
                 )
             },
         ),

@@ -46,6 +46,15 @@ class ImportSource(models.Model):
     level_column = models.CharField(
         _("consent level column"), max_length=100, blank=True, help_text=_("Optional: a level 0–5 per row.")
     )
+    last_action_column = models.CharField(
+        _("last action column"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Optional: the date of the person's last action in the source (a purchase, a booking). "
+            "It counts as their last real action, which retention periods run from."
+        ),
+    )
     option_map = models.JSONField(
         _("option names"),
         default=dict,
@@ -140,6 +149,7 @@ class ImportSource(models.Model):
             "value": self.value_column,
             "date": self.date_column,
             "level": self.level_column,
+            "last_action": self.last_action_column,
         }
         return {role: column.strip() for role, column in roles.items() if column and column.strip()}
 

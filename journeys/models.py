@@ -338,6 +338,10 @@ class Interaction(models.Model):
         FORM_SUBMIT = "form_submit", _("Form submitted")
         EVENT_ATTEND = "event_attend", _("Event attended")
 
+    # What the person did on purpose (contacts.activity): an open is the mail client loading
+    # images and a page visit can be a prefetch, so neither starts a retention clock again.
+    PERSON_ACTIONS = frozenset({Kind.EMAIL_CLICK, Kind.FORM_SUBMIT})
+
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField()

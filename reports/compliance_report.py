@@ -140,7 +140,7 @@ def processing_records() -> list[list]:
             p.name,
             p.get_legal_basis_display(),
             p.data_categories,
-            p.retention,
+            " ".join(p.retention_words()),
             p.recipients,
             p.description,
         ]
@@ -152,7 +152,7 @@ def processing_records() -> list[list]:
             s.name,
             s.get_legal_basis_display(),
             s.data_categories,
-            s.retention,
+            " ".join(s.retention_words()),
             s.recipients,
             s.description,
         ]

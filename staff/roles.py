@@ -66,6 +66,7 @@ MARKETER_PERMISSIONS = {
 AUDITOR_PERMISSIONS = {
     "webhooks.view_delivery",  # which downstream system confirmed what; not the systems' secrets
     "contacts.view_deliverability",
+    "contacts.view_legalhold",
     "mailsignals.view_mailsignal",
     "contacts.view_contact",
     "contacts.view_sensitive_contact",

@@ -21,7 +21,7 @@ from django_celery_beat.models import (
 from consent.models import ConsentChange, ConsentLevelSnapshot, Source
 from consent.services import consent_change, consent_level_snapshot_take
 from contacts.deliverability import bounce_record
-from contacts.models import SuppressedIdentity
+from contacts.models import LegalHold, SuppressedIdentity
 from contacts.suppression import suppression_add
 from core.models import ComplianceSettings
 from dsr.models import ErasureRecord, ExportBundle
@@ -78,6 +78,7 @@ MATRIX = {
     "webhooks.endpoint": {"view": {O}, "add": {O}, "change": {O}, "delete": {O}},
     "webhooks.delivery": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
+    "contacts.legalhold": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
     "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "staff.staffidentity": STAFF_ONLY_FOR_SUPERUSERS,
@@ -137,6 +138,10 @@ def make_object(label, user):
             contact = ContactFactory()
             bounce_record(contacts=[contact], hard=True, evidence="test")
             return contact.deliverability
+        case "contacts.legalhold":
+            return LegalHold.objects.create(
+                contact=ContactFactory(), reason="Court case", until=timezone.localdate()
+            )
         case "mailsignals.mailsignal":
             return MailSignal.objects.create(esp="Mailgun", event_id="evt-1", kind="hard_bounce")
         case "contacts.suppressedidentity":

@@ -29,6 +29,7 @@ from consent.selectors import (
     history_field_choices,
     is_eligible,
 )
+from contacts.admin import legal_holds_display
 from contacts.forms import ANSWERS, ContactAdminForm, purpose_field_name
 from contacts.models import Contact
 from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contacts_visible_to, lookup_roots_for
@@ -133,6 +134,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
     show_full_result_count = False
     inlines = [ConsentChangeInline]
     actions = ["export_selected_xlsx", "export_for_rectification"]
+    legal_holds = legal_holds_display
 
     # --- what a role may see, filter, sort and search by -------------------------------------
     def get_queryset(self, request):
@@ -203,9 +205,11 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         else:
             fieldsets.append((_("Consent options"), {"fields": ["purpose_answers"]}))
         if obj is not None:
-            record = ["created_at", "updated_at", "history_link", "eligibility_link"]
+            record = ["created_at", "updated_at", "last_action_at", "history_link", "eligibility_link"]
             if request.user.has_perm(HELD_PERMISSION):
                 record.append("held_link")
+            if request.user.has_perm("contacts.view_legalhold"):
+                record.append("legal_holds")
             if request.user.has_perm("staff.view_accesslogentry"):
                 record.append("access_log")
             if request.user.has_perm("webhooks.view_delivery"):
@@ -217,12 +221,14 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
         return [
             "created_at",
             "updated_at",
+            "last_action_at",
             "history_link",
             "eligibility_link",
             "held_link",
             "purpose_answers",
             "access_log",
             "downstream_systems",
+            "legal_holds",
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):

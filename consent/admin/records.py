@@ -5,11 +5,12 @@ import json
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import ConsentChange, ConsentField, Purpose, Source
+from consent.admin.retention import retention_export_view, retention_preview_view
+from consent.models import RETENTION_FIELDS, ConsentChange, ConsentField, Purpose, Source
 from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
@@ -31,9 +32,28 @@ class PurposeAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
             _("Record of processing (GDPR Art. 30)"),
             {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
         ),
+        (_("Retention (GDPR Art. 5(1)(e))"), {"fields": RETENTION_FIELDS}),
     ]
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def get_urls(self):
+        site = self.admin_site
+        return [
+            path("retention/", site.admin_view(self.retention_view), name="consent_purpose_retention"),
+            path(
+                "retention/export/",
+                site.admin_view(self.retention_export),
+                name="consent_purpose_retention_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def retention_view(self, request):
+        return retention_preview_view(self, request)
+
+    def retention_export(self, request):
+        return retention_export_view(self, request)
 
 
 class ConsentChangeColumns:

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.audit_chain import storable_problem
-from consent.models import ConsentChange, Purpose
+from consent.models import PERSON_SOURCES, ConsentChange, Purpose
 from consent.rules import consent_check
 from consent.services.inputs import justification_required
 from consent.services.steps import State
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from core.bulk import one_round_trip
 
@@ -112,6 +113,8 @@ def consent_changes_apply(
                 outcomes.append(refusal)
         with one_round_trip():  # the writes travel with the chain's lock and the records
             state.write(source=source, actor=actor, channel=channel, now=now)
+        if source in PERSON_SOURCES:  # the person's own answer: a real action (not an officer's)
+            last_actions_record(moments=state.acted)
     return AppliedChanges(
         [o if isinstance(o, ValidationError) else [s.record for s in o if s.record] for o in outcomes],
         {pk: (c.consent_given, c.tracking_allowed) for pk, c in state.contacts.items()},

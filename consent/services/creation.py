@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from consent.audit_chain import seal
-from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent, Source
+from consent.models import PERSON_SOURCES, ConsentChange, ConsentField, Purpose, PurposeConsent, Source
 from consent.rules import consent_check
 from consent.services.inputs import (
     check_effective,
@@ -67,6 +67,10 @@ def contacts_create_with_consent(
             contacts, answers = _batch_validated(
                 batch, first_number=created + 1, purposes=purposes, source=source
             )
+            if source in PERSON_SOURCES:  # the person's own answers: their last real action
+                for contact, wanted in zip(contacts, answers, strict=True):
+                    if contact.consent_given or contact.tracking_allowed or any(wanted.values()):
+                        contact.last_action_at = common["effective_at"]
             consents = _batch_insert(contacts, answers, purposes=purposes, common=common)
             if log:
                 _records_insert(contacts, consents, common=common)

@@ -59,6 +59,7 @@ class _GroupDraft:
     versions: list[tuple[Contact, int, bool, str]] = field(default_factory=list)
     newer: list[tuple[Purpose, datetime]] = field(default_factory=list)  # answers that kept a wish out
     skipped: int = 0
+    acted: dict[int, datetime] = field(default_factory=dict)  # contacts who gave or confirmed, when
 
     def add(self, contact: Contact, changes: list[tuple], wanted: dict, step_args: tuple) -> None:
         """Plan one wish's changes (field, purpose, old, new) of `contact`."""
@@ -105,6 +106,8 @@ class State:
         # When each (contact, purpose) answer was last stated by a wish applied in this call, even
         # one that changed nothing: a newer row restating an answer still outdates an older row.
         self.stated_at: dict[tuple[int, int], datetime] = {}
+        # When each contact last gave or confirmed something, changed or not (contacts.activity).
+        self.acted: dict[int, datetime] = {}
 
     @classmethod
     def lock(cls, groups) -> State:
@@ -178,11 +181,16 @@ class State:
         _check_allowed(contact, changes, source=source)
         reason = justification or Source(source).label
         draft.add(contact, changes, wanted, (wish, effective_at, justification, reason))
+        level_after = draft.levels.get(contact.pk, contact.consent_given)
+        if any(wanted.values()) or wish.tracking_allowed is True or (wish.level is not None and level_after):
+            draft.acted[contact.pk] = max(effective_at, draft.acted.get(contact.pk, effective_at))
 
     def _fold(self, draft: _GroupDraft, *, source: str) -> None:
         """The whole group holds: fold it into the state."""
         for key, at in draft.stated_at.items():
             self.stated_at[key] = max(at, self.stated_at.get(key, at))
+        for pk, at in draft.acted.items():
+            self.acted[pk] = max(at, self.acted.get(pk, at))
         for contact, level, tracks, _reason in draft.versions:
             contact.consent_given, contact.tracking_allowed = level, tracks
         self.contact_versions += draft.versions

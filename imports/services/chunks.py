@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from consent.models import Purpose, Source
 from consent.rules import consent_refusal
 from consent.services import AppliedChanges, ConsentWish, consent_changes_apply
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from contacts.services import contacts_create
 from contacts.suppression import suppressed_values
@@ -90,12 +91,24 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
         groups=groups, source=Source.IMPORT, actor=ctx.run.created_by, channel=ctx.source.name[:64]
     )
     _applied_record(ctx, ready, by_ident, applied, existing, outcome)
+    _last_actions(ready, by_ident, applied)
     # Mark every other key of the chunk as present in this export (unchanged and refused ones).
     ImportedConsent.objects.filter(source=ctx.source, source_key__in=keys).exclude(last_run=ctx.run).update(
         last_run=ctx.run
     )
     outcome.errors.sort()
     return outcome
+
+
+def _last_actions(ready: list[Row], by_ident: Idents, applied: AppliedChanges) -> None:
+    """The source's dates of each person's last action (a purchase), for the chunk in one go."""
+    moments: dict[int, dt.datetime] = {}
+    for row, result in zip(ready, applied.outcomes, strict=True):
+        if row.last_action_at is None or isinstance(result, ValidationError):
+            continue
+        for pk in by_ident[(row.kind, row.ident)]:
+            moments[pk] = max(row.last_action_at, moments.get(pk, row.last_action_at))
+    last_actions_record(moments=moments)
 
 
 def _parse_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]], outcome: _Outcome) -> list[Row]:

@@ -101,6 +101,7 @@ class Row:
     effective_at: dt.datetime
     level: int | None
     purpose: Purpose | None = None
+    last_action_at: dt.datetime | None = None  # the person's last action in the source
 
     def digest(self) -> str:
         facts = [
@@ -111,6 +112,8 @@ class Row:
             self.effective_at.isoformat(),
             self.level,
         ]
+        if self.last_action_at is not None:  # only then: earlier rows keep their digests
+            facts.append(self.last_action_at.isoformat())
         return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
 
 
@@ -137,7 +140,12 @@ def _parse_row(number: int, cells: list[str], index: dict[str, int], now: dt.dat
     if effective_at > now:
         raise RowRefused(_("The date lies in the future."))
     level = parse_level(cell("level")) if "level" in index else None
-    return Row(number, key, kind, ident, option, granted, effective_at, level)
+    row = Row(number, key, kind, ident, option, granted, effective_at, level)
+    if cell("last_action"):  # empty: the source knows of no action
+        row.last_action_at = parse_date(cell("last_action"))
+        if row.last_action_at > now:
+            raise RowRefused(_("The date of the last action lies in the future."))
+    return row
 
 
 def _identifier(email: str, phone: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from consent.selectors import eligible_contacts, is_eligible
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from core.levels import ConsentLevel
 from journeys.models import Interaction, Score, ScoringModel
@@ -25,6 +26,8 @@ def interaction_record(*, contact: Contact, kind: str, at=None, detail: str = ""
     interaction = Interaction(contact=contact, kind=kind, at=at or timezone.now(), detail=detail[:300])
     interaction.full_clean()
     interaction.save()
+    if kind in Interaction.PERSON_ACTIONS:  # a click or a form is the person's; an open never is
+        last_actions_record(moments={contact.pk: interaction.at})
     return interaction
 
 

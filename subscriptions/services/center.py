@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Source
 from consent.services import consent_change
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from contacts.services import contact_language_set, contact_update
 from core.levels import ConsentLevel
@@ -65,6 +67,8 @@ def center_submit(*, contact: Contact, data, meta: RequestMeta, gpc: bool) -> Ce
         try:
             with transaction.atomic():
                 page.saved = preferences_update(contact=contact, **page.form.choices(), meta=meta, gpc=gpc)
+                # The person sent their own form: a real action, whatever it changed.
+                last_actions_record(moments={contact.pk: timezone.now()})
                 # Only a form that offered the choice changes it (an older page posts none).
                 if "language" in data:
                     page.saved.language_changed = contact_language_set(

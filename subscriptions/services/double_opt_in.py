@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from consent.models import Purpose, Source
 from consent.rules import consent_refusal
 from consent.services import consent_change
+from contacts.activity import last_actions_record
 from contacts.models import Contact
 from contacts.services import contact_update
 from core.levels import DESCRIPTIONS, ConsentLevel
@@ -254,6 +255,8 @@ def _confirmed_apply(
     if request.on_behalf_of_child:
         evidence.update(confirmed_by="guardian", guardian=contact.guardian_id)
     with transaction.atomic():
+        # The person confirmed by their own click: a real action, even when it changes nothing.
+        last_actions_record(moments={contact.pk: timezone.now()})
         if "email" in changes:
             contact_update(contact=contact, email=changes["email"], reason="confirmed by double opt-in")
         raise_level = changes.get("level", 0) > contact.consent_given

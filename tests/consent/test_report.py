@@ -92,7 +92,7 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
         "Newsletter",
         "Consent (Art. 6(1)(a))",
         "name, email address",
-        "until withdrawn",
+        "Consent is valid until it is withdrawn. Contacts are not erased for inactivity. Notes: until withdrawn",
         "mail provider (processor)",
     )
 
