@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.levels import CHILD_MAXIMUM, ConsentLevel, level_name
 from core.normalize import normalize_email, normalize_phone
 
 TRACKING_CHOICES = [(True, _("Allow")), (False, _("Do not allow"))]
@@ -105,6 +105,10 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.label(self.pk, self.first_name, self.last_name, self.email, self.phone)
+
+    def get_consent_given_display(self) -> str:
+        # The organisation's name for the level (core.levels), not the field's built-in label.
+        return level_name(self.consent_given)
 
     @staticmethod
     def label(pk, first_name: str, last_name: str, email: str, phone: str) -> str:
