@@ -203,6 +203,12 @@ class ComplianceSettings(models.Model):
         }
 
     @classmethod
+    def data_protection_tools_shown(cls) -> bool:
+        """Whether the consent and data subject request areas are shown to staff and the public.
+        Only what is shown: records, rules and the eligibility selector are the same either way."""
+        return cls.switch("data_protection_tools_enabled")
+
+    @classmethod
     def switch(cls, name: str) -> bool:
         """One on/off setting, read by every consent write and every subscription center page:
         one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement)."""

@@ -21,6 +21,7 @@ def _settings_fields() -> list[str]:
 # Themes for the form; a field not named here still appears, under "Other settings", so a new
 # setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
 _SETTINGS_THEMES = (
+    (_("Data-protection tools"), ("data_protection_tools_enabled",)),
     (
         _("Consent"),
         (
