@@ -35,6 +35,7 @@ from staff.access_log import record_access
 from staff.admin_tools import (
     JSON_FORMFIELD_OVERRIDES,
     CappedCountPaginator,
+    LevelWordsMixin,
     ReadOnlyAdminMixin,
     adopt_saved,
     object_or_403,
@@ -447,8 +448,8 @@ LIFECYCLE = {
 
 
 @admin.register(Journey)
-class JourneyAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "segment", "status", "min_level", "enrolled", "in_journey")
+class JourneyAdmin(LevelWordsMixin, SimpleHistoryAdmin):
+    list_display = ("name", "segment", "status", "min_level_shown", "enrolled", "in_journey")
     list_filter = ("status",)
     list_select_related = ("segment",)
     search_fields = ("name",)
@@ -658,8 +659,8 @@ class ScoringRuleInline(admin.TabularInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "min_level", "active", "scored")
+class ScoringModelAdmin(LevelWordsMixin, SimpleHistoryAdmin):
+    list_display = ("name", "min_level_shown", "active", "scored")
     inlines = [ScoringRuleInline]
 
     def get_queryset(self, request):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from consent.models import ConsentLevelSnapshot
+from core.levels import level_label
 from core.models import ComplianceSettings
 from staff.admin_tools import ReadOnlyAdminMixin
 
@@ -106,6 +107,10 @@ class ComplianceSettingsAdmin(SimpleHistoryAdmin):
 
 @admin.register(ConsentLevelSnapshot)
 class ConsentLevelSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("date", "level", "contacts")
+    list_display = ("date", "level_shown", "contacts")
     list_filter = ("level",)
     date_hierarchy = "date"
+
+    @admin.display(description=_("level"), ordering="level")
+    def level_shown(self, snapshot):
+        return level_label(snapshot.level)  # the organisation's words (core.levels)
