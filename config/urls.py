@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.login_throttle import throttled_admin_login
+from core.models import ComplianceSettings
 from dsr.staff_admin import staff_logs_view
 from journeys.insights import contact_insights_view
 from operations.views import health_page
@@ -14,6 +15,22 @@ from staff.sso_views import SsoCallbackView, SsoLoginView
 admin.site.site_header = "Consent Office"
 admin.site.site_title = "Consent Office"
 admin.site.index_title = "Privacy back office"
+
+# The data-protection tools switch (compliance settings): off, the consent and data subject
+# request areas leave the admin's index, app pages and sidebar. Only the menus: every record stays
+# and the compliance settings (to switch back on) stay reachable.
+DATA_PROTECTION_APPS = {"consent", "dsr"}
+_full_app_list = admin.site.get_app_list
+
+
+def _app_list(request, app_label=None):
+    apps = _full_app_list(request, app_label)
+    if ComplianceSettings.data_protection_tools_shown():
+        return apps
+    return [app for app in apps if app["app_label"] not in DATA_PROTECTION_APPS]
+
+
+admin.site.get_app_list = _app_list
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent, Source
 from contacts.models import Contact, Deliverability
-from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.levels import CHILD_MAXIMUM, ConsentLevel, level_name
 
 
 class Ineligibility(models.TextChoices):
@@ -226,8 +226,8 @@ class AtLevel(EligibilityRule):
         since = f" (held{_when_via(record)})" if record is not None else ""
         wanted = criteria.level
         if met:
-            return f"Level {held.label} meets the {wanted.label} that {asked} needs{since}."
-        return f"Level {held.label} is below the {wanted.label} that {asked} needs{since}."
+            return f"Level {level_name(held)} meets the {level_name(wanted)} that {asked} needs{since}."
+        return f"Level {level_name(held)} is below the {level_name(wanted)} that {asked} needs{since}."
 
 
 class TrackingAllowed(EligibilityRule):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.history import AuditedHistory
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_label
 from core.translations import Translated, translations_field
 
 
@@ -318,8 +318,7 @@ class ConsentChange(models.Model):
         if raw == "":
             return "—"
         if field == ConsentField.CONSENT_GIVEN:
-            level = int(raw)
-            return f"{level} {ConsentLevel(level).label}"
+            return level_label(int(raw))
         if field == ConsentField.TRACKING:
             return str(_("Allow") if raw == "True" else _("Do not allow"))
         if field == ConsentField.IS_CHILD:
@@ -339,7 +338,7 @@ class ConsentLevelSnapshot(models.Model):
         ordering = ["-date", "level"]
 
     def __str__(self) -> str:
-        return f"{self.date} {ConsentLevel(self.level).label}: {self.contacts}"
+        return f"{self.date} {level_label(self.level)}: {self.contacts}"
 
 
 class AuditChainHead(models.Model):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.services import PROFILE_FIELDS
-from core.levels import ConsentLevel, describe
+from core.levels import level_choices, level_wording
 
 ANSWERS = [("", _("— no answer —")), ("yes", _("Yes")), ("no", _("No"))]
 CHANNELS = [
@@ -60,9 +60,11 @@ class ContactAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "consent_given" in self.fields:
             # One line per level (the admin renders help text as HTML; format_html_join escapes).
+            texts = [level_wording(value) for value, _label in level_choices()]
             self.fields["consent_given"].help_text = format_html_join(
-                "", "{} {}: {}<br>", ((level.value, level.label, describe(level)) for level in ConsentLevel)
+                "", "{}: {}<br>", ((text.label, text.description) for text in texts)
             )
+            self.fields["consent_given"].choices = level_choices()
         answers = {}
         if self.instance.pk:
             answers = {pc.purpose_id: pc.granted for pc in self.instance.purpose_consents.all()}

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.history import AuditedHistory
-from core.levels import CHILD_MAXIMUM, ConsentLevel
+from core.levels import CHILD_MAXIMUM, ConsentLevel, level_name
 from core.normalize import normalize_email, normalize_phone
 
 TRACKING_CHOICES = [(True, _("Allow")), (False, _("Do not allow"))]
@@ -127,6 +127,10 @@ class Contact(models.Model):
                 if not f.primary_key and f.attname not in deferred and f.attname != "last_action_at"
             ]
         super().save(*args, **kwargs)
+
+    def get_consent_given_display(self) -> str:
+        # The organisation's name for the level (core.levels), not the field's built-in label.
+        return level_name(self.consent_given)
 
     @staticmethod
     def label(pk, first_name: str, last_name: str, email: str, phone: str) -> str:

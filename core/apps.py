@@ -10,9 +10,20 @@ class CoreConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+        from django.db.models.signals import post_save
         from django.utils.module_loading import autodiscover_modules
 
-        from core import checks  # noqa: F401  (registers the personal-data system check)
+        from core import (
+            checks,  # noqa: F401  (registers the personal-data system check)
+            levels,
+        )
+        from core.models import LevelWording
+
+        # One read of the level wording per request (core.levels.level_wording), forgotten on change.
+        request_started.connect(levels.memo_start, dispatch_uid="level_wording_memo_start")
+        request_finished.connect(levels.memo_end, dispatch_uid="level_wording_memo_end")
+        post_save.connect(levels.memo_forget, sender=LevelWording, dispatch_uid="level_wording_changed")
 
         # Each app's privacy.py registers its personal data downward into core.registry.
         autodiscover_modules("privacy")

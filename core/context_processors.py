@@ -8,7 +8,8 @@ from core.models import ComplianceSettings
 
 def organisation(request) -> dict:
     """`organisation`: name, address, privacy_email, dpo and privacy_policy, only those set by the
-    officer; `brand`: name, colour, custom_colour and logo_url for the header.
+    officer; `brand`: name, colour, custom_colour and logo_url for the header;
+    `data_protection_tools`: whether the consent and data request areas are shown (menus, links).
 
     Lazy: the settings row is read only by a page that shows it (the public layout), not by every
     admin page that renders a template."""
@@ -16,4 +17,5 @@ def organisation(request) -> dict:
     return {
         "organisation": SimpleLazyObject(lambda: row.organisation()),
         "brand": SimpleLazyObject(lambda: row.brand()),
+        "data_protection_tools": SimpleLazyObject(lambda: row.data_protection_tools_enabled),
     }

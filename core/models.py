@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.contrast import HEX_COLOUR, validate_brand_colour
+from core.levels import ConsentLevel
 from core.logo import logo_storage, logo_upload_to, validate_logo
+from core.translations import Translated, translations_field
 
 ACCESS_LOG_MIN_RETENTION_DAYS = 30
 # The product's own colour (static/css/public.css, --accent), kept when the officer sets none.
@@ -90,6 +92,15 @@ class ComplianceSettings(models.Model):
         ),
     )
     export_link_days = models.PositiveIntegerField(_("data export download link valid (days)"), default=7)
+    data_protection_tools_enabled = models.BooleanField(
+        _("Show the data-protection tools"),
+        default=True,
+        help_text=_(
+            "Off: the consent and data subject request areas leave the staff menus and the public "
+            "request pages answer that requests are not offered here. Nothing is deleted, every "
+            "consent rule still applies, and turning it on shows every record again."
+        ),
+    )
     audit_checkpoint_email = models.EmailField(
         _("send audit checkpoints to"),
         blank=True,
@@ -214,12 +225,62 @@ class ComplianceSettings(models.Model):
         }
 
     @classmethod
+    def data_protection_tools_shown(cls) -> bool:
+        """Whether the consent and data subject request areas are shown to staff and the public.
+        Only what is shown: records, rules and the eligibility selector are the same either way.
+        Read by every admin page (its menus): one query, and no write when the row is missing."""
+        stored = cls._stored("data_protection_tools_enabled")
+        return cls._meta.get_field("data_protection_tools_enabled").default if stored is None else stored
+
+    @classmethod
     def switch(cls, name: str) -> bool:
         """One on/off setting, read by every consent write and every subscription center page:
         one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement)."""
+        stored = cls._stored(name)
+        return getattr(cls.load(), name) if stored is None else stored
+
+    @classmethod
+    def _stored(cls, name: str) -> bool | None:
         column = connection.ops.quote_name(cls._meta.get_field(name).column)
         table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")  # noqa: S608
             row = cursor.fetchone()
-        return getattr(cls.load(), name) if row is None else bool(row[0])
+        return None if row is None else bool(row[0])
+
+
+class LevelWording(Translated, models.Model):
+    """The organisation's own name and description of one consent level, per language.
+
+    Only the words: the hierarchy (0-5, a higher level includes the lower ones) and its rules stay
+    in code (core.levels). Without a row, or in a language the row does not name, the built-in
+    wording applies. Every change of the words raises `version`; the consent change records name
+    the version shown (GDPR Art. 7(1): what the person agreed to)."""
+
+    level = models.PositiveSmallIntegerField(_("level"), unique=True, choices=ConsentLevel.choices)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("what it allows"), max_length=2000)
+    translations = translations_field()
+    version = models.PositiveIntegerField(_("wording version"), default=0, editable=False)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("consent level wording")
+        verbose_name_plural = _("consent level wordings")
+        ordering = ["level"]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.name}"
+
+    def save(self, *args, **kwargs):
+        # A new version whenever the words change, so a record's version names exactly one text.
+        if self.pk is not None:
+            before = (
+                type(self).objects.filter(pk=self.pk).values("name", "description", "translations").first()
+            )
+            now = {"name": self.name, "description": self.description, "translations": self.translations}
+            if before is not None and before != now:
+                self.version += 1
+        super().save(*args, **kwargs)

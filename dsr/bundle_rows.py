@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import registry
+from core.levels import ConsentLevel, level_name
 
 # Secrets and machinery, not data about the person: never exported.
 NOT_EXPORTED = {
@@ -98,6 +99,8 @@ def default_rows(entry: registry.PersonalData, ids: list[int], zone: dt.tzinfo) 
 def _label(field: models.Field, value) -> str | None:
     if value is None or value == "":
         return None
+    if value in ConsentLevel.values and [v for v, _label in field.flatchoices] == ConsentLevel.values:
+        return level_name(value)  # the organisation's words for the level (core.levels)
     return str(dict(field.flatchoices).get(value, value))
 
 

@@ -55,7 +55,7 @@ def _levels(sections) -> list[dict]:
         if level is not None:
             found.append(
                 {
-                    "name": str(levels.ConsentLevel(level).label),
+                    "name": levels.level_name(level),
                     "number": level,
                     "means": levels.describe(level),
                 }

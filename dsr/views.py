@@ -1,6 +1,8 @@
 """Public pages for data subject requests: the request form, the address confirmation, the
 download of an export and the requester's status page."""
 
+from functools import wraps
+
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import render
@@ -8,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core.languages import person_language_activate, request_language
+from core.models import ComplianceSettings
 from core.security import rate_limited
 from dsr import bundles, intake, status_links
 from dsr.forms import RequestForm
@@ -15,6 +18,20 @@ from dsr.forms import RequestForm
 STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410, "invalid": 400}
 
 
+def offered(view):
+    """New requests only while the data-protection tools are shown (compliance settings); else a
+    404 that says so. A request already made keeps its status page and download."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not ComplianceSettings.data_protection_tools_shown():
+            return render(request, "dsr/not_offered.html", status=404)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@offered
 @rate_limited("dsr-request", per_minute=5)
 @require_http_methods(["GET", "POST"])
 def request_form(request):
@@ -29,6 +46,7 @@ def request_form(request):
     return render(request, "dsr/request_form.html", {"form": form})
 
 
+@offered
 @rate_limited("dsr-confirm", per_minute=20)
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):

@@ -35,6 +35,7 @@ from staff.access_log import record_access
 from staff.admin_tools import (
     JSON_FORMFIELD_OVERRIDES,
     CappedCountPaginator,
+    LevelWordsMixin,
     ReadOnlyAdminMixin,
     adopt_saved,
     object_or_403,
@@ -447,8 +448,8 @@ LIFECYCLE = {
 
 
 @admin.register(Journey)
-class JourneyAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "segment", "status", "min_level", "enrolled", "in_journey")
+class JourneyAdmin(LevelWordsMixin, FieldHistoryAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "segment", "status", "min_level_shown", "enrolled", "in_journey")
     list_filter = ("status",)
     list_select_related = ("segment",)
     search_fields = ("name",)
@@ -659,8 +660,8 @@ class ScoringRuleInline(admin.TabularInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "min_level", "active", "scored")
+class ScoringModelAdmin(LevelWordsMixin, FieldHistoryAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "min_level_shown", "active", "scored")
     inlines = [ScoringRuleInline]
     history_children = (("rules", ScoringRule, "model"),)
 

@@ -17,7 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_choices, level_name
 from journeys.rules import LIST_STATUSES, MAX_CONDITIONS, validate_rules
 
 MATCH_CHOICES = [
@@ -236,11 +236,15 @@ class RuleRowForm(forms.Form):
     level = forms.ChoiceField(
         label="Consent level",
         required=False,
-        choices=[("", "—"), *((str(v), str(label)) for v, label in ConsentLevel.choices)],
+        choices=(),
     )
 
     def __init__(self, *args, fields_offered=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["level"].choices = [
+            ("", "—"),
+            *((str(v), label) for v, label in level_choices(numbered=False)),
+        ]
         self.fields["field"].choices = fields_offered if fields_offered is not None else field_choices()
         self.fields["group"].widget.attrs.update({"class": "vIntegerField segment-group", "min": 1})
         self.fields["field"].widget.attrs["class"] = "segment-field"
@@ -313,7 +317,7 @@ def _level_from_text(text: str) -> str:
     """A consent level typed as a number or a name (for browsers without the select)."""
     text = text.strip().lower()
     for value, label in ConsentLevel.choices:
-        if text in (str(value), str(label).lower()):
+        if text in (str(value), str(label).lower(), level_name(value).lower()):
             return str(value)
     return ""
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from consent.models import ConsentLevelSnapshot, Purpose
 from contacts.models import Contact
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_choices
 
 
 @dataclass
@@ -31,7 +31,7 @@ def _bars(pairs: list[tuple[str, int]]) -> list[Bar]:
 
 def level_distribution() -> list[Bar]:
     counts = dict(Contact.objects.values_list("consent_given").annotate(n=Count("id")).order_by())
-    return _bars([(f"{level.value} {level.label}", counts.get(level.value, 0)) for level in ConsentLevel])
+    return _bars([(label, counts.get(value, 0)) for value, label in level_choices()])
 
 
 def level_trend(*, months: int = 12) -> list[dict]:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify_and_record
-from core.levels import ConsentLevel
+from core.levels import level_choices
 from reports import dashboard
 from reports.compliance_report import compliance_report_pdf, compliance_report_write
 
@@ -31,7 +31,7 @@ def compliance_dashboard(request):
         **admin.site.each_context(request),
         "title": "Compliance dashboard",
         "levels": dashboard.level_distribution(),
-        "level_names": [f"{level.value} {level.label}" for level in ConsentLevel],
+        "level_names": [label for _value, label in level_choices()],
         "trend": dashboard.level_trend(),
         "purposes": dashboard.purpose_rates(),
         "doi": dashboard.double_opt_in(),

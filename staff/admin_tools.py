@@ -16,7 +16,9 @@ from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy
 
+from core.levels import ConsentLevel, level_choices, level_label
 from core.safe_json import JSONFormField
 from core.xlsx import xlsx_response
 
@@ -287,3 +289,17 @@ def _remember_search(request, term: str) -> str:
     searches[key] = term
     request.session[_SESSION_SEARCHES] = searches
     return key
+
+
+class LevelWordsMixin:
+    """Consent level fields in the organisation's words (core.levels), not the built-in labels:
+    the choices of every level field in the form, and a `min_level_shown` column."""
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if [value for value, _label in db_field.flatchoices] == ConsentLevel.values:
+            kwargs["choices"] = level_choices()
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    @admin.display(description=gettext_lazy("minimum consent"), ordering="min_level")
+    def min_level_shown(self, obj):
+        return level_label(obj.min_level)

@@ -13,18 +13,18 @@ from consent.models import RETENTION_FIELDS, Source
 from contacts.selectors import rows_visible_to
 from core.history_admin import FieldHistoryAdminMixin
 from core.translations import translation_fields, translations_form
-from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyAdminMixin
+from staff.admin_tools import CappedCountPaginator, LevelWordsMixin, PostedSearchMixin, ReadOnlyAdminMixin
 from subscriptions.models import ConsentRequest, Subscription, SubscriptionList
 from subscriptions.services import RequestMeta, consent_request_renew, describe, subscription_set
 
 
 @admin.register(SubscriptionList)
-class SubscriptionListAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
+class SubscriptionListAdmin(LevelWordsMixin, FieldHistoryAdminMixin, admin.ModelAdmin):
     form = translations_form()
     list_display = (
         "name",
         "slug",
-        "min_level",
+        "min_level_shown",
         "purpose",
         "public",
         "active",

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel
+from core.levels import CHILD_MAXIMUM, ConsentLevel, level_wording
 from core.normalize import normalize_phone
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -39,7 +39,9 @@ class PreferencesForm(forms.Form):
         self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
         top = CHILD_MAXIMUM if contact.is_child else ConsentLevel.PROFILING
         self.fields["consent_given"].choices = [
-            (level.value, f"{level.label} — {DESCRIPTIONS[level]}") for level in ConsentLevel if level <= top
+            (text.level, f"{text.name} — {text.description}")
+            for level in ConsentLevel
+            if level <= top and (text := level_wording(level))
         ]
         self.fields["lists"].choices = [
             (lst.pk, f"{lst.shown_name} — {lst.shown_description}".rstrip(" —")) for lst in lists

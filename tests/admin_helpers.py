@@ -17,6 +17,7 @@ def admin_search(client, url: str, term: str, **params):
 
 # The compliance settings form as the browser posts it, with the values a new installation has.
 SETTINGS_FORM = {
+    "data_protection_tools_enabled": "on",  # a checkbox left out of a post is "off"
     "double_opt_in_expiry_hours": "72",
     "age_of_consent": "16",
     "request_response_days": "30",

@@ -499,6 +499,10 @@ STATES = {
     "DSR status, extended": lambda w: _status(w, decide=_extended),
     "DSR status, declined": lambda w: _status(w, decide=_declined),
     "DSR status, link invalid": lambda w: html(w.client.get(reverse("dsr:status", args=["forged"]))),
+    "DSR not offered (tools switched off)": lambda w: (
+        ComplianceSettings.objects.update_or_create(pk=1, defaults={"data_protection_tools_enabled": False}),
+        html(w.client.get(DSR)),
+    )[1],
     "download": _download,
     "download, link invalid": _download_error,
     "access package summary": _package_summary,

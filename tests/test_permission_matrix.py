@@ -23,7 +23,8 @@ from consent.services import consent_change, consent_level_snapshot_take
 from contacts.deliverability import bounce_record
 from contacts.models import LegalHold, SuppressedIdentity
 from contacts.suppression import suppression_add
-from core.models import ComplianceSettings
+from core.levels import level_wordings_ensure
+from core.models import ComplianceSettings, LevelWording
 from dsr.models import ErasureRecord, ExportBundle
 from dsr.services import dsr_create
 from imports.models import ImportRun, ImportSource, Rectification
@@ -48,6 +49,8 @@ MATRIX = {
     "consent.consentchange": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "consent.purpose": {"view": ALL, "add": {O}, "change": {O}, "delete": {O}},
     "core.compliancesettings": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
+    # The six levels' words: officers reword them; nobody adds or deletes a level.
+    "core.levelwording": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "consent.consentlevelsnapshot": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.periodictask": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "django_celery_beat.crontabschedule": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
@@ -100,6 +103,9 @@ def make_object(label, user):
             return PurposeFactory()
         case "core.compliancesettings":
             return ComplianceSettings.load()
+        case "core.levelwording":
+            level_wordings_ensure()
+            return LevelWording.objects.get(level=4)
         case "consent.consentlevelsnapshot":
             consent_level_snapshot_take()
             return ConsentLevelSnapshot.objects.first()

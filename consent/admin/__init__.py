@@ -1,8 +1,9 @@
 """Consent's back office, one module per screen: records (purposes, consent change records),
-contacts (the contact form, which writes consent), settings (compliance settings, snapshots).
+contacts (the contact form, which writes consent), levels (the levels' wording), settings (compliance settings, snapshots).
 Importing them registers them (admin autodiscovery imports this package)."""
 
 from consent.admin.contacts import ContactAdmin
+from consent.admin.levels import LevelWordingAdmin
 from consent.admin.records import ConsentChangeAdmin, ConsentChangeColumns, PurposeAdmin
 from consent.admin.settings import ComplianceSettingsAdmin, ConsentLevelSnapshotAdmin
 
@@ -12,5 +13,6 @@ __all__ = [
     "ConsentChangeColumns",
     "ConsentLevelSnapshotAdmin",
     "ContactAdmin",
+    "LevelWordingAdmin",
     "PurposeAdmin",
 ]

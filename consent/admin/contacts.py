@@ -36,7 +36,7 @@ from contacts.selectors import SENSITIVE_CONTACT_FIELDS, contact_search, contact
 from contacts.selectors import sees_sensitive as user_sees_sensitive
 from contacts.services import PROFILE_FIELDS
 from core.history_admin import field_history_response
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_choices, level_label
 from core.xlsx import xlsx_response
 from staff.access_log import record_access
 from staff.admin_tools import (
@@ -62,7 +62,7 @@ class MinimumLevelFilter(admin.SimpleListFilter):
     parameter_name = "level_gte"
 
     def lookups(self, request, model_admin):
-        return [(str(level.value), f"{level.value} {level.label}") for level in ConsentLevel if level > 0]
+        return [(str(value), label) for value, label in level_choices(bottom=1)]
 
     def queryset(self, request, queryset):
         if self.value() in {str(level.value) for level in ConsentLevel}:
@@ -180,7 +180,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
 
     @admin.display(description=_("consent given"), ordering="consent_given")
     def consent_level(self, contact):
-        return f"{contact.consent_given} {contact.get_consent_given_display()}"
+        return level_label(contact.consent_given)
 
     # --- form -------------------------------------------------------------------------------
     def _active_purposes(self, request):
@@ -423,7 +423,7 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             )
             for p in purposes
         }
-        labels = dict(ConsentLevel.choices)
+        labels = dict(level_choices(numbered=False))
         for contact in queryset.annotate(**answers).iterator(chunk_size=2000):
             row = [
                 contact.pk,

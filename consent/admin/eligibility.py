@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from consent.eligibility import eligibility_targets
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_choices
 
 
 class EligibilityQuestionForm(forms.Form):
@@ -17,7 +17,7 @@ class EligibilityQuestionForm(forms.Form):
     target = forms.ChoiceField(label=_("Eligible for"), required=False)
     min_level = forms.TypedChoiceField(
         label=_("at consent level at least"),
-        choices=[(level.value, f"{level.value} {level.label}") for level in ConsentLevel],
+        choices=level_choices,
         coerce=int,
         initial=ConsentLevel.NONE,
         required=False,

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentLevelSnapshot
 from core.history_admin import FieldHistoryAdminMixin
+from core.levels import level_label
 from core.models import ComplianceSettings
 from staff.admin_tools import ReadOnlyAdminMixin
 
@@ -21,6 +22,7 @@ def _settings_fields() -> list[str]:
 # Themes for the form; a field not named here still appears, under "Other settings", so a new
 # setting can never be missing from the admin (tests/consent/test_admin.py walks the model).
 _SETTINGS_THEMES = (
+    (_("Data-protection tools"), ("data_protection_tools_enabled",)),
     (
         _("Consent"),
         (
@@ -119,6 +121,10 @@ class ComplianceSettingsAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
 
 @admin.register(ConsentLevelSnapshot)
 class ConsentLevelSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("date", "level", "contacts")
+    list_display = ("date", "level_shown", "contacts")
     list_filter = ("level",)
     date_hierarchy = "date"
+
+    @admin.display(description=_("level"), ordering="level")
+    def level_shown(self, snapshot):
+        return level_label(snapshot.level)  # the organisation's words (core.levels)

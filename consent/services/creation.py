@@ -21,6 +21,7 @@ from consent.services.inputs import (
 )
 from contacts.models import Contact
 from core.bulk import bulk_insert, bulk_insert_with_history
+from core.levels import level_evidence, memo
 from core.models import ComplianceSettings
 
 # The Contact fields the consent rules read, typed before the rules read them.
@@ -132,6 +133,7 @@ def _batch_insert(
     return consents
 
 
+@memo()
 def _records_insert(contacts: list[Contact], consents: list[PurposeConsent], *, common: dict) -> None:
     """One sealed change record per starting value, as consent_change would write from nothing."""
     records = []
@@ -143,7 +145,7 @@ def _records_insert(contacts: list[Contact], consents: list[PurposeConsent], *, 
                     field=ConsentField.CONSENT_GIVEN,
                     old_value="0",
                     new_value=str(contact.consent_given),
-                    **common,
+                    **{**common, "evidence": level_evidence(contact.consent_given, common["evidence"])},
                 )
             )
         if contact.tracking_allowed:

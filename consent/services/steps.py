@@ -19,7 +19,7 @@ from consent.rules import consent_check
 from consent.services.inputs import check_effective, check_evidence, check_justification
 from contacts.models import Contact
 from core.bulk import bulk_insert, bulk_set, dialect, history_insert, tracked_values
-from core.levels import ConsentLevel
+from core.levels import ConsentLevel, level_evidence, memo
 from core.models import ComplianceSettings
 from webhooks.models import EventType
 from webhooks.outbox import News, events_publish
@@ -263,23 +263,33 @@ class State:
         events_publish([_news(step, source=source) for step in self.steps], at=now)
 
     def _write_records(self, *, source: str, actor, channel: str) -> None:
-        for step in self.steps:
-            step.record = ConsentChange(
-                contact=step.contact,
-                field=step.field,
-                purpose=step.purpose,
-                old_value="" if step.old is None else str(step.old),
-                new_value=str(step.new),
-                actor=actor,
-                source=source,
-                channel=channel,
-                justification=step.justification,
-                evidence=step.wish.evidence or {},
-                effective_at=step.effective_at,
-            )
+        with memo():  # the level wording read once for the whole batch
+            for step in self.steps:
+                step.record = _record(step, source=source, actor=actor, channel=channel)
         records = [s.record for s in self.steps]
         seal(records)
         bulk_insert(ConsentChange, records)
+
+
+def _record(step: Step, *, source: str, actor, channel: str) -> ConsentChange:
+    """The record of one step. A level change names the wording version of the level it sets (the
+    words the person agreed to: GDPR Art. 7(1)), in the language active when it was made."""
+    evidence = step.wish.evidence or {}
+    if step.field == ConsentField.CONSENT_GIVEN:
+        evidence = level_evidence(step.new, evidence)
+    return ConsentChange(
+        contact=step.contact,
+        field=step.field,
+        purpose=step.purpose,
+        old_value="" if step.old is None else str(step.old),
+        new_value=str(step.new),
+        actor=actor,
+        source=source,
+        channel=channel,
+        justification=step.justification,
+        evidence=evidence,
+        effective_at=step.effective_at,
+    )
 
 
 def _news(step: Step, *, source: str) -> News:

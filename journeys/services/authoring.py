@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.levels import ConsentLevel
+from core.levels import level_name
 from core.models import ComplianceSettings
 from journeys.models import DEFAULT_MIN_LEVEL, Enrolment, Journey, JourneyStep, Segment
 
@@ -23,7 +23,7 @@ def _min_level_for(requested: int | None) -> int:
                     "Choosing a minimum consent level is switched off (Compliance settings: “Enable "
                     "minimum consent level selection”); journeys use %(level)s."
                 )
-                % {"level": ConsentLevel(DEFAULT_MIN_LEVEL).label}
+                % {"level": level_name(DEFAULT_MIN_LEVEL)}
             }
         )
     return DEFAULT_MIN_LEVEL

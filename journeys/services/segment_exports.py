@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.files import written_whole
-from core.levels import ConsentLevel
+from core.levels import level_choices
 from core.xlsx import FORMULA_START, plain_value, write_workbook
 from journeys.models import Segment, SegmentExport
 from journeys.selectors import segment_members
@@ -56,7 +56,7 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
         "pk", "first_name", "last_name", "email", "phone", "country", "consent_given"
     )[: settings.EXPORT_MAX_ROWS]
 
-    levels = {value: str(label) for value, label in ConsentLevel.choices}
+    levels = dict(level_choices(numbered=False))
 
     def rows():
         for written, row in enumerate(values.iterator(chunk_size=2000), 1):

@@ -21,7 +21,7 @@ from consent.services import consent_change
 from contacts.activity import last_actions_record
 from contacts.models import Contact
 from contacts.services import contact_update
-from core.levels import DESCRIPTIONS, ConsentLevel
+from core.levels import level_name, level_wording
 from core.links import absolute
 from core.models import ComplianceSettings
 from core.security import recipient_limit_reached
@@ -312,9 +312,9 @@ def describe(changes: dict) -> list[str]:
     """What confirming a request does, in plain words, for the email and the confirmation page."""
     lines = []
     if "level" in changes:
-        level = ConsentLevel(changes["level"])
+        level = level_wording(changes["level"])
         lines.append(
-            _("Consent level “%(level)s”: %(text)s") % {"level": level.label, "text": DESCRIPTIONS[level]}
+            _("Consent level “%(level)s”: %(text)s") % {"level": level.name, "text": level.description}
         )
     # Names in the active language (the page's, or the email's: core.translations).
     names = {p.slug: p.shown_name for p in Purpose.objects.filter(slug__in=changes.get("purposes", {}))}
@@ -325,7 +325,7 @@ def describe(changes: dict) -> list[str]:
     for lst in SubscriptionList.objects.filter(pk__in=changes.get("lists", [])).select_related("purpose"):
         needs = []
         if lst.min_level > changes.get("level", 0):
-            needs.append(str(ConsentLevel(lst.min_level).label))
+            needs.append(level_name(lst.min_level))
         if lst.purpose_id and lst.purpose.slug not in changes.get("purposes", {}):
             needs.append(lst.purpose.shown_name)
         suffix = _(" (which needs: %(needs)s)") % {"needs": ", ".join(needs)} if needs else ""

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 
 from consent.models import Purpose, Source
 from contacts.models import Contact
-from core.levels import DESCRIPTIONS, ConsentLevel
+from core.levels import ConsentLevel, level_wording
 from core.translations import base_language
 from subscriptions.models import Subscription, SubscriptionList, WordingVersion
 from webhooks.models import EventType
@@ -39,7 +39,11 @@ def wording_current() -> WordingVersion:
     stored once per version: the evidence of what was agreed to, and in which language."""
     content = {
         "language": base_language(get_language()),
-        "levels": {str(level.value): f"{level.label}: {DESCRIPTIONS[level]}" for level in ConsentLevel},
+        "levels": {
+            str(level.value): f"{text.name}: {text.description}"
+            for level in ConsentLevel
+            if (text := level_wording(level))
+        },
         "purposes": {
             p.slug: f"{p.shown_name}: {p.shown_description}" for p in Purpose.objects.filter(active=True)
         },

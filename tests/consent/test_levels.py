@@ -1,7 +1,7 @@
 from core.levels import CHILD_MAXIMUM, DESCRIPTIONS, ConsentLevel, describe, includes
 
 
-def test_six_levels_in_order_with_names_and_descriptions():
+def test_six_levels_in_order_with_names_and_descriptions(db):  # describe() reads the wording
     assert [(level.value, level.label) for level in ConsentLevel] == [
         (0, "None"),
         (1, "Consent"),

@@ -37,7 +37,9 @@ def test_a_level_change_writes_exactly_one_record_with_who_what_and_why(contact,
     record = ConsentChange.objects.get()
     assert (record.field, record.old_value, record.new_value) == ("consent_given", "0", "3")
     assert (record.source, record.actor, record.channel) == (Source.ADMIN, privacy_officer, "phone")
-    assert record.justification == "phone call on 12 May" and record.evidence == {"ticket": "T-1"}
+    assert record.justification == "phone call on 12 May"
+    # The caller's evidence, and the wording of the level set (built-in: version 0).
+    assert record.evidence == {"ticket": "T-1", "level_wording": {"level": 3, "version": 0, "language": "en"}}
     contact.refresh_from_db()
     assert contact.consent_given == 3
 
