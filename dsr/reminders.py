@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.links import absolute
 from core.mail import templated_message
+from dsr.clocks import DEADLINE, deadline_before
 from dsr.models import DataSubjectRequest
 from staff.roles import privacy_officers
 
@@ -29,17 +30,15 @@ def deadline_reminders(*, now=None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     open_ = DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN)
-    past_due = Q(extended_until__isnull=True, due_at__lt=now) | Q(extended_until__lt=now)
-    open_.filter(past_due, overdue_since__isnull=True).update(overdue_since=today)
+    open_.filter(deadline_before(now), overdue_since__isnull=True).update(overdue_since=today)
 
-    due_soon = Q(extended_until__isnull=True, due_at__lt=now + SOON) | Q(extended_until__lt=now + SOON)
     with transaction.atomic():
         due = list(
             open_.select_for_update(of=("self",))
-            .filter(due_soon)
+            .filter(deadline_before(now + SOON))
             .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lt=today))
             .select_related("assignee")
-            .order_by("due_at")
+            .order_by(DEADLINE)
         )
         DataSubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(reminded_on=today)
 
@@ -49,12 +48,13 @@ def deadline_reminders(*, now=None) -> int:
         for person in [request.assignee] if request.assignee and request.assignee.email else officers:
             by_person[person].append(request)
     for person, requests in by_person.items():
+        clocks = {r.pk: r.clock for r in requests}  # each request's law sets its deadline (dsr.clocks)
         lines = [
             {
                 "reference": r.reference,
                 "kind": r.get_kind_display(),
-                "deadline": r.deadline,
-                "overdue": r.deadline < now,
+                "deadline": clocks[r.pk].deadline,
+                "overdue": clocks[r.pk].overdue(now),
                 "url": absolute(reverse("admin:dsr_datasubjectrequest_change", args=[r.pk])),
             }
             for r in requests
