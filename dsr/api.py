@@ -56,6 +56,7 @@ class DataSubjectRequestSerializer(StrictModelSerializer):
             "requester_name",
             "details",
             "channel",
+            "jurisdiction",  # set on the public page or by an officer (dsr.jurisdictions)
             "contacts",
             "received_at",
             "due_at",
@@ -67,18 +68,9 @@ class DataSubjectRequestSerializer(StrictModelSerializer):
             "decline_reason",
         ]
         read_only_fields = [
-            "reference",
-            "status",
-            "channel",
-            "contacts",
-            "received_at",
-            "due_at",
-            "extended_until",
-            "closed_at",
-            "verified_at",
-            "assignee",
-            "extension_reason",
-            "decline_reason",
+            f
+            for f in fields
+            if f not in ("kind", "requester_email", "requester_name", "details", "jurisdiction")
         ]
         # The table allows a blank address only for requests an erasure scrubbed; a new one needs it.
         extra_kwargs = {"requester_email": {"required": True, "allow_blank": False}}
@@ -118,7 +110,8 @@ class UtcDateTimeField(serializers.DateTimeField):
 
 class ExtendSerializer(ExpectedStatusSerializer):
     until = UtcDateTimeField(
-        help_text="The new deadline: after the due date and at most two months later (Art. 12(3))."
+        help_text="The new deadline: after the due date and within the extension the request's law allows "
+        "(GDPR Art. 12(3): two months), announced before the due date."
     )
     reason = StrictCharField(
         max_length=2000, allow_blank=True, trim_whitespace=False, help_text="Why; the requester is told."
@@ -351,6 +344,7 @@ class DataSubjectRequestViewSet(
                 name=data.get("requester_name", ""),
                 details=data.get("details", ""),
                 actor=request.user,
+                jurisdiction=data.get("jurisdiction", ""),
             )
         except ValidationError as error:
             return Response({"detail": " ".join(error.messages)}, status=400)
@@ -466,7 +460,10 @@ class DataSubjectRequestViewSet(
                     request_only=True,
                 ),
                 _answer("Extended", EXTENDED),
-                _refusal("Too far", "An extension ends after the due date and at most two months later."),
+                _refusal(
+                    "Too far",
+                    "Under GDPR an extension ends after the due date (2026-04-01) and by 2026-06-01.",
+                ),
             ],
         )
     )

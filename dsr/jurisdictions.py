@@ -14,8 +14,8 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 ACCESS, EXPORT, RECTIFY, RESTRICT, ERASE = "access", "export", "rectify", "restrict", "erase"
 
@@ -186,3 +186,17 @@ def period_text(period: Period) -> str:
     if period.unit == "days":
         return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
     return ngettext("%(n)d business day", "%(n)d business days", n) % {"n": n}
+
+
+def answer_terms(law: Law) -> str:
+    """What the law gives the controller to answer, as the requester's status page says it."""
+    terms = {"answer": period_text(law.answer), "source": law.answer_source}
+    if law.extension is None:
+        return gettext("%(answer)s to answer (%(source)s).") % terms
+    terms["extension"] = period_text(law.extension)
+    return (
+        gettext(
+            "%(answer)s to answer (%(source)s); we may extend it by up to %(extension)s, telling you why."
+        )
+        % terms
+    )

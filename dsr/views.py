@@ -31,7 +31,7 @@ def request_form(request):
         # enumeration. Which page depends only on what was typed (an address, or a number only).
         if form.cleaned_data["email"]:
             return render(request, "dsr/request_sent.html")
-        return render(request, "dsr/request_phone.html")
+        return render(request, "dsr/request_phone.html", {"answer_within": period_text(law.answer)})
     context = {
         "form": form,
         "country_form": CountryForm(initial={"country": country}),
