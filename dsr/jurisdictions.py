@@ -35,7 +35,7 @@ class Law:
     countries: tuple[str, ...]  # ISO 3166-1 alpha-2 of the people it covers
     rights: tuple[str, ...]  # DataSubjectRequest.Kind values offered on the public form
     answer: Period  # counted from receipt (or verification, see pauses_until_verified)
-    answer_source: str
+    answer_source: str | Promise
     acknowledge: Period | None = None  # None: the law sets no separate acknowledgement
     extension: Period | None = None  # added to the answer deadline; None: no extension allowed
     # The law lets the clock wait for the requester's identity; the organisation chooses to use
@@ -60,7 +60,7 @@ LAWS: dict[str, Law] = {
             rights=(ACCESS, EXPORT, RECTIFY, RESTRICT, ERASE),
             # Art. 12(3): one month of receipt, two further months if the person is told within the first.
             answer=Period(1, "months"),
-            answer_source="GDPR Art. 12(3)",
+            answer_source=_("GDPR Art. 12(3)"),
             extension=Period(2, "months"),
             pauses_until_verified=True,  # Art. 12(6); EDPB Guidelines 01/2022
         ),
@@ -70,7 +70,7 @@ LAWS: dict[str, Law] = {
             countries=("GB",),
             rights=(ACCESS, EXPORT, RECTIFY, RESTRICT, ERASE),
             answer=Period(1, "months"),
-            answer_source="UK GDPR Art. 12(3)",
+            answer_source=_("UK GDPR Art. 12(3)"),
             extension=Period(2, "months"),
             pauses_until_verified=True,  # Data (Use and Access) Act 2025: the clock stops for ID
             holiday_calendar=("GB", None),
@@ -84,7 +84,7 @@ LAWS: dict[str, Law] = {
             # calendar days of receipt whatever the verification takes, one further 45 days.
             acknowledge=Period(10, "business_days"),
             answer=Period(45, "days"),
-            answer_source="CCPA § 1798.130(a)(2); CCPA Regulations § 7021",
+            answer_source=_("CCPA § 1798.130(a)(2); CCPA Regulations § 7021"),
             extension=Period(45, "days"),
             holiday_calendar=("US", "CA"),
         ),
@@ -95,7 +95,7 @@ LAWS: dict[str, Law] = {
             rights=(ACCESS, EXPORT, RECTIFY, RESTRICT, ERASE),
             # Art. 19(II): the full answer within 15 days of the request; no extension.
             answer=Period(15, "days"),
-            answer_source="LGPD Art. 19(II)",
+            answer_source=_("LGPD Art. 19(II)"),
             holiday_calendar=("BR", None),
         ),
     )

@@ -40,7 +40,7 @@ def test_a_gdpr_request_received_on_31_january_is_due_at_the_end_of_february(yea
 
 def test_a_gdpr_extension_announced_after_the_first_month_is_refused(privacy_officer):
     late, in_time = _received(2026, 1, 31), _received(2026, 1, 31, email="ivy@contoso.com")
-    with _at(2026, 3, 1), pytest.raises(ValidationError, match="Too late to extend.*2026-02-28"):
+    with _at(2026, 3, 1), pytest.raises(ValidationError, match=r"Too late to extend.*2026-02-28"):
         dsr_extend(
             request=late, actor=privacy_officer, until=datetime(2026, 4, 15, tzinfo=UTC), reason="archives"
         )
@@ -83,7 +83,7 @@ def test_an_lgpd_request_is_due_in_15_days_and_cannot_be_extended(privacy_office
     request = _received(2026, 3, 10, jurisdiction="lgpd")
     assert _day(request.due_at) == date(2026, 3, 25)
     assert request.clock.acknowledge_by is None
-    with _at(2026, 3, 12), pytest.raises(ValidationError, match="LGPD .* allows no extension"):
+    with _at(2026, 3, 12), pytest.raises(ValidationError, match=r"LGPD .* allows no extension"):
         dsr_extend(request=request, actor=privacy_officer, until=datetime(2026, 4, 1, tzinfo=UTC), reason="x")
 
 
