@@ -89,6 +89,13 @@ SAME_IN_GERMAN = {
     # The switcher names each language in itself (Django's name_local), the same on every page.
     "Deutsch",
     "English",
+    # Country names of the request form that German spells the same, and the laws' own names.
+    "Liechtenstein",
+    "Malta",
+    "Portugal",
+    "CCPA",
+    "CPRA",
+    "LGPD",
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
