@@ -174,3 +174,17 @@ def test_only_an_officer_may_change_the_jurisdiction(client_as, marketer, outsid
         assert response.status_code in (302, 403)
     request.refresh_from_db()
     assert request.jurisdiction == "gdpr"
+
+
+def test_the_extend_step_is_offered_only_while_the_law_allows_it():
+    from dsr.next_steps import request_next_steps
+
+    europe, brazil = (
+        _received(2026, 1, 31),
+        _received(2026, 1, 31, jurisdiction="lgpd", email="bia@example.org"),
+    )
+    with _at(2026, 2, 20):
+        assert "extend" in {s.action for s in request_next_steps(europe)}
+        assert "extend" not in {s.action for s in request_next_steps(brazil)}  # LGPD: none
+    with _at(2026, 3, 1):
+        assert "extend" not in {s.action for s in request_next_steps(europe)}  # too late to announce
