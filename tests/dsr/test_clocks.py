@@ -188,3 +188,11 @@ def test_the_extend_step_is_offered_only_while_the_law_allows_it():
         assert "extend" not in {s.action for s in request_next_steps(brazil)}  # LGPD: none
     with _at(2026, 3, 1):
         assert "extend" not in {s.action for s in request_next_steps(europe)}  # too late to announce
+
+
+def test_an_unknown_default_jurisdiction_fails_the_system_check(settings):
+    from dsr.checks import check_jurisdictions
+
+    assert check_jurisdictions() == []
+    settings.DSR_DEFAULT_JURISDICTION = "mars"
+    assert [e.id for e in check_jurisdictions()] == ["dsr.E010"]
