@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from core.api_fields import StrictCharField, StrictIntegerField, StrictModelSerializer
 from dsr import bundles
 from dsr.downstream import downstream_waiting, downstream_waive
+from dsr.jurisdictions import LAWS
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.services import (
     dsr_assign,
@@ -41,6 +42,9 @@ DECIDE = "dsr.change_datasubjectrequest"  # the admin's decision form asks for t
 
 
 class DataSubjectRequestSerializer(StrictModelSerializer):
+    jurisdiction = serializers.ChoiceField(
+        choices=list(LAWS), required=False, help_text="Law; blank: the default."
+    )
     contacts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     assignee = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="The officer working on it."
@@ -56,7 +60,7 @@ class DataSubjectRequestSerializer(StrictModelSerializer):
             "requester_name",
             "details",
             "channel",
-            "jurisdiction",  # set on the public page or by an officer (dsr.jurisdictions)
+            "jurisdiction",
             "contacts",
             "received_at",
             "due_at",
