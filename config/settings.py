@@ -271,6 +271,8 @@ if AUDIT_CHAIN_KEY_DERIVED:
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write consent behind the consent service
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "DE")
+# The law of data-subject requests whose requester's country is unknown (a code of dsr.jurisdictions.LAWS).
+DSR_DEFAULT_JURISDICTION = env_str("DSR_DEFAULT_JURISDICTION", "gdpr").lower()
 # Absolute links in emails (subscription center, double opt-in, unsubscribe) start with this.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Passkeys (django-otp-webauthn) as a second factor, never instead of the password and its lockout.

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from core.api_fields import StrictCharField, StrictIntegerField, StrictModelSerializer
 from dsr import bundles
 from dsr.downstream import downstream_waiting, downstream_waive
+from dsr.jurisdictions import LAWS
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.services import (
     dsr_assign,
@@ -41,6 +42,9 @@ DECIDE = "dsr.change_datasubjectrequest"  # the admin's decision form asks for t
 
 
 class DataSubjectRequestSerializer(StrictModelSerializer):
+    jurisdiction = serializers.ChoiceField(
+        choices=list(LAWS), required=False, help_text="Law; blank: the default."
+    )
     contacts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     assignee = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="The officer working on it."
@@ -56,6 +60,7 @@ class DataSubjectRequestSerializer(StrictModelSerializer):
             "requester_name",
             "details",
             "channel",
+            "jurisdiction",
             "contacts",
             "received_at",
             "due_at",
@@ -67,18 +72,9 @@ class DataSubjectRequestSerializer(StrictModelSerializer):
             "decline_reason",
         ]
         read_only_fields = [
-            "reference",
-            "status",
-            "channel",
-            "contacts",
-            "received_at",
-            "due_at",
-            "extended_until",
-            "closed_at",
-            "verified_at",
-            "assignee",
-            "extension_reason",
-            "decline_reason",
+            f
+            for f in fields
+            if f not in ("kind", "requester_email", "requester_name", "details", "jurisdiction")
         ]
         # The table allows a blank address only for requests an erasure scrubbed; a new one needs it.
         extra_kwargs = {"requester_email": {"required": True, "allow_blank": False}}
@@ -118,7 +114,8 @@ class UtcDateTimeField(serializers.DateTimeField):
 
 class ExtendSerializer(ExpectedStatusSerializer):
     until = UtcDateTimeField(
-        help_text="The new deadline: after the due date and at most two months later (Art. 12(3))."
+        help_text="The new deadline: after the due date and within the extension the request's law allows "
+        "(GDPR Art. 12(3): two months), announced before the due date."
     )
     reason = StrictCharField(
         max_length=2000, allow_blank=True, trim_whitespace=False, help_text="Why; the requester is told."
@@ -351,6 +348,7 @@ class DataSubjectRequestViewSet(
                 name=data.get("requester_name", ""),
                 details=data.get("details", ""),
                 actor=request.user,
+                jurisdiction=data.get("jurisdiction", ""),
             )
         except ValidationError as error:
             return Response({"detail": " ".join(error.messages)}, status=400)
@@ -466,7 +464,10 @@ class DataSubjectRequestViewSet(
                     request_only=True,
                 ),
                 _answer("Extended", EXTENDED),
-                _refusal("Too far", "An extension ends after the due date and at most two months later."),
+                _refusal(
+                    "Too far",
+                    "Under GDPR an extension ends after the due date (2026-04-01) and by 2026-06-01.",
+                ),
             ],
         )
     )

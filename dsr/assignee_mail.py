@@ -27,11 +27,12 @@ def request_brief(request: DataSubjectRequest, *, now=None) -> dict:
     """The request as its assignee reads it in an email: reference, type, deadline, the requester's
     comment and the linked contacts, each with a link to its page."""
     now = now or timezone.now()
+    clock = request.clock  # the request's law sets its deadline (dsr.clocks)
     return {
         "reference": request.reference,
         "kind": request.get_kind_display(),
-        "deadline": request.deadline,
-        "overdue": request.deadline < now,
+        "deadline": clock.deadline,
+        "overdue": clock.overdue(now),
         "url": absolute(reverse("admin:dsr_datasubjectrequest_change", args=[request.pk])),
         "comment": request.details.strip(),
         "contacts": contact_links(request),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from dsr.clocks import deadline_before, deadline_between
 from dsr.models import DataSubjectRequest, ErasureRecord
 
 Status = DataSubjectRequest.Status
@@ -17,10 +18,7 @@ Status = DataSubjectRequest.Status
 def queue_now() -> dict:
     """Open requests, those due within 7 days, and those overdue (deadline = extension or due date)."""
     now, soon = timezone.now(), timezone.now() + timedelta(days=7)
-    overdue = Q(extended_until__isnull=True, due_at__lt=now) | Q(extended_until__lt=now)
-    due_soon = Q(extended_until__isnull=True, due_at__range=(now, soon)) | Q(
-        extended_until__range=(now, soon)
-    )
+    overdue, due_soon = deadline_before(now), deadline_between(now, soon)
     return DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN).aggregate(
         open=Count("id"), due_this_week=Count("id", filter=due_soon), overdue=Count("id", filter=overdue)
     )

@@ -21,6 +21,7 @@ from core.links import absolute
 from core.normalize import normalize_email
 from core.security import recipient_limit_reached
 from core.send_once import send_once
+from dsr.jurisdictions import default_jurisdiction
 from dsr.models import DataSubjectRequest, RequestSubmission
 from dsr.services import dsr_create, dsr_verify
 
@@ -29,13 +30,27 @@ LINK_LIFETIME = timedelta(hours=48)
 
 
 def request_submit(
-    *, kind: str, email: str = "", phone: str = "", name: str = "", details: str = "", language: str = ""
+    *,
+    kind: str,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    details: str = "",
+    language: str = "",
+    jurisdiction: str = "",
 ):
     """The public form: with an address, confirm it by a link first; with a phone number only,
-    the request joins the queue unverified and an officer calls back to check who asks (Art. 12(6))."""
+    the request joins the queue unverified and an officer calls back to check who asks (Art. 12(6)).
+    `jurisdiction`: the law of the requester's country (dsr.jurisdictions)."""
     if email:
         return submission_create(
-            kind=kind, email=email, phone=phone, name=name, details=details, language=language
+            kind=kind,
+            email=email,
+            phone=phone,
+            name=name,
+            details=details,
+            language=language,
+            jurisdiction=jurisdiction,
         )
     request, _joined = dsr_create(
         kind=kind,
@@ -44,12 +59,20 @@ def request_submit(
         name=name,
         details=details,
         language=language,
+        jurisdiction=jurisdiction,
     )
     return request
 
 
 def submission_create(
-    *, kind: str, email: str, phone: str = "", name: str = "", details: str = "", language: str = ""
+    *,
+    kind: str,
+    email: str,
+    phone: str = "",
+    name: str = "",
+    details: str = "",
+    language: str = "",
+    jurisdiction: str = "",
 ) -> RequestSubmission | None:
     """Store a submission and queue the email with its confirmation link (sent after commit).
 
@@ -68,6 +91,7 @@ def submission_create(
         name=name.strip()[:200],
         details=details.strip(),
         language=language,
+        jurisdiction=jurisdiction or default_jurisdiction(),
         nonce=nonce,
         digest=tokens.digest(tokens.derive(nonce)),
         expires_at=timezone.now() + LINK_LIFETIME,
@@ -148,6 +172,7 @@ def submission_confirm(*, link: str) -> Outcome:
         name=submission.name,
         details=submission.details,
         language=submission.language,
+        jurisdiction=submission.jurisdiction,
     )
     if request.verified_at is None:
         request = dsr_verify(

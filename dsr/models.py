@@ -1,11 +1,12 @@
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from dsr.jurisdictions import default_jurisdiction, validate_jurisdiction
 
 
 def new_reference() -> str:
@@ -56,6 +57,11 @@ class DataSubjectRequest(models.Model):
     contacts = models.ManyToManyField("contacts.Contact", blank=True, related_name="data_requests")
     # The language the request was made in: its emails use it when no contact's language is known.
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+    # The law whose clock and rights apply (dsr.jurisdictions): from the requester's country on the
+    # public page, else the default one (DSR_DEFAULT_JURISDICTION); an officer may change it.
+    jurisdiction = models.CharField(
+        _("jurisdiction"), max_length=16, default=default_jurisdiction, validators=[validate_jurisdiction]
+    )
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
     verification = models.CharField(_("how identity was verified"), max_length=200, blank=True)
@@ -92,22 +98,16 @@ class DataSubjectRequest(models.Model):
         stored = [c.language for c in self.contacts.all() if c.language] if self.pk else []
         return [*stored, self.language]
 
-    def due_counted_from(self, start):
-        from core.models import ComplianceSettings
-
-        return start + timedelta(days=ComplianceSettings.load().request_response_days) if start else None
-
     @property
-    def due_from_receipt(self):
-        return self.due_counted_from(self.received_at)
+    def clock(self):
+        """Every deadline of the request under its law (dsr.clocks.request_clock)."""
+        from dsr.clocks import request_clock
 
-    @property
-    def due_from_verification(self):
-        return self.due_counted_from(self.verified_at)
+        return request_clock(self)
 
     @property
     def deadline(self):
-        return self.extended_until or self.due_at
+        return self.clock.deadline
 
     @property
     def is_open(self) -> bool:
@@ -156,6 +156,9 @@ class RequestSubmission(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True)
     details = models.TextField(_("what they ask"), blank=True, max_length=5000)
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+    jurisdiction = models.CharField(
+        _("jurisdiction"), max_length=16, default=default_jurisdiction, validators=[validate_jurisdiction]
+    )
     nonce = models.CharField(max_length=32, unique=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from core.models import ComplianceSettings
 from dsr.downstream import downstream_waiting
 from dsr.models import DataSubjectRequest, ExportBundle
@@ -71,8 +73,16 @@ def request_next_steps(request: DataSubjectRequest, *, waiting: list[str] | None
             note="" if fulfilled else _unfulfilled_note(request),
         )
     )
-    if request.status != Status.EXTENDED:
-        steps.append(Step("extend", "Extend the deadline (by up to two months, the requester is told why)"))
+    clock = request.clock  # the law's extension, if any, announced before the answer is due
+    if (
+        clock.extension_latest
+        and request.status != Status.EXTENDED
+        and timezone.now() <= clock.extension_announce_by
+    ):
+        latest = timezone.localdate(clock.extension_latest)
+        steps.append(
+            Step("extend", f"Extend the deadline (to {latest} at the latest; the requester is told why)")
+        )
     steps.append(Step("decline", "Decline the request (with a reason, Art. 12(4))", destructive=True))
     return steps
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.mail import templated_message
 from dsr.assignee_mail import request_brief
+from dsr.clocks import DEADLINE, deadline_before
 from dsr.models import DataSubjectRequest
 from staff.roles import privacy_officers
 
@@ -29,18 +30,16 @@ def deadline_reminders(*, now=None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     open_ = DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN)
-    past_due = Q(extended_until__isnull=True, due_at__lt=now) | Q(extended_until__lt=now)
-    open_.filter(past_due, overdue_since__isnull=True).update(overdue_since=today)
+    open_.filter(deadline_before(now), overdue_since__isnull=True).update(overdue_since=today)
 
-    due_soon = Q(extended_until__isnull=True, due_at__lt=now + SOON) | Q(extended_until__lt=now + SOON)
     with transaction.atomic():
         due = list(
             open_.select_for_update(of=("self",))
-            .filter(due_soon)
+            .filter(deadline_before(now + SOON))
             .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lt=today))
             .select_related("assignee")
             .prefetch_related("contacts")
-            .order_by("due_at")
+            .order_by(DEADLINE)
         )
         DataSubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(reminded_on=today)
 

@@ -1,9 +1,8 @@
-"""Data subject requests: intake, lifecycle and deadlines. GDPR Art. 12(3): answer within one
-month of receipt, extendable by two further months with reasons given to the requester."""
+"""Data subject requests: intake, lifecycle and deadlines. Each request's law (dsr.jurisdictions)
+sets its clock (dsr.clocks): e.g. GDPR Art. 12(3), an answer within one month of receipt,
+extendable by two further months with reasons given to the requester within the first."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,16 +13,16 @@ from django.utils.translation import gettext as _
 from contacts.activity import last_actions_record
 from contacts.models import Contact
 from core.locks import lock_name
-from core.models import ComplianceSettings
 from core.normalize import normalize_email, normalize_phone
 from dsr.assignee_mail import assignment_notify
+from dsr.clocks import clock_waits_for_identity, request_clock
 from dsr.downstream import downstream_check, downstream_waiting
+from dsr.jurisdictions import default_jurisdiction, law_of
 from dsr.models import DataSubjectRequest, RequestStatusLink
 from webhooks.models import EventType
 from webhooks.outbox import event_publish
 
 Status = DataSubjectRequest.Status
-MAX_EXTENSION_DAYS = 61  # "two further months" (Art. 12(3)), counted generously in days
 
 
 class Conflict(ValidationError):
@@ -42,6 +41,7 @@ def dsr_create(
     actor=None,
     link_by_phone: bool = True,
     language: str = "",
+    jurisdiction: str = "",
 ) -> tuple[DataSubjectRequest, bool]:
     """Open a request, or join the open one of the same type for the same address (or number).
 
@@ -49,7 +49,9 @@ def dsr_create(
     may share one). A request by telephone or letter may give a phone number only.
     link_by_phone=False: the number is kept for the officer but links nobody, for a request whose
     address is proven and whose number is not (the public page): a typed number must not open
-    someone else's data. `language`: the one the request was made in (for its emails)."""
+    someone else's data. `language`: the one the request was made in (for its emails).
+    `jurisdiction`: the law whose clock applies (dsr.jurisdictions), the default one if blank."""
+    law_of(jurisdiction or default_jurisdiction())  # an unknown law is refused before anything
     email, phone = _requester_checked(kind=kind, email=email, phone=phone)
     # Two submissions at once (API calls, confirmed links) make one request: locking the open
     # requests is not enough while there is none yet, so the address (or number) and type are
@@ -71,9 +73,10 @@ def dsr_create(
         details=details.strip(),
         channel=channel,
         language=language,
+        jurisdiction=jurisdiction or default_jurisdiction(),
         received_at=now,
-        due_at=now + timedelta(days=ComplianceSettings.load().request_response_days),
     )
+    request.due_at = request_clock(request, recompute=True).due_at
     request._history_user = actor
     request.full_clean()
     request.save()
@@ -173,8 +176,8 @@ def dsr_verify(*, request, actor, how: str, expected_status: str | None = None) 
         raise ValidationError({"verification": _("Say how the identity was verified.")})
     locked = _locked(request, expected_status)
     locked.status, locked.verified_at, locked.verification = Status.VERIFIED, timezone.now(), how.strip()
-    if ComplianceSettings.load().request_clock_starts_at == "verification":
-        locked.due_at = locked.due_from_verification
+    if locked.extended_until is None and clock_waits_for_identity(locked):
+        locked.due_at = request_clock(locked, recompute=True).due_at
     return _save(locked, actor, "identity verified", "status", "verified_at", "verification", "due_at")
 
 
@@ -197,10 +200,7 @@ def dsr_extend(
         raise ValidationError(
             {"extension_reason": _("An extension needs its reason (the requester is told).")}
         )
-    if until <= locked.due_at or until > locked.due_at + timedelta(days=MAX_EXTENSION_DAYS):
-        raise ValidationError(
-            {"extended_until": _("An extension ends after the due date and at most two months later.")}
-        )
+    _extension_check(locked, until)
     locked.status, locked.extended_until, locked.extension_reason = Status.EXTENDED, until, reason.strip()
     _save(locked, actor, "deadline extended", "status", "extended_until", "extension_reason")
     # Art. 12(3): the requester is told of the extension and its reasons within the first month.
@@ -208,6 +208,70 @@ def dsr_extend(
 
     transaction.on_commit(lambda: send_extension_notice.delay(locked.pk))
     return locked
+
+
+def _extension_check(request: DataSubjectRequest, until) -> None:
+    """The law's extension: allowed at all, announced in time, and no longer than it lets."""
+    clock = request_clock(request)
+    law, now = clock.law, timezone.now()
+    if clock.extension_latest is None:
+        raise ValidationError(
+            {"extended_until": _("%(law)s allows no extension of the deadline.") % {"law": law.name}}
+        )
+    if now > clock.extension_announce_by:
+        raise ValidationError(
+            {
+                "extended_until": _(
+                    "Too late to extend: under %(law)s the requester must be told by %(date)s, "
+                    "before the answer was due. Answer now."
+                )
+                % {"law": law.name, "date": timezone.localdate(clock.extension_announce_by)}
+            }
+        )
+    if until <= clock.due_at or until > clock.extension_latest:
+        raise ValidationError(
+            {
+                "extended_until": _(
+                    "Under %(law)s an extension ends after the due date (%(due)s) and by %(latest)s."
+                )
+                % {
+                    "law": law.name,
+                    "due": timezone.localdate(clock.due_at),
+                    "latest": timezone.localdate(clock.extension_latest),
+                }
+            }
+        )
+
+
+@transaction.atomic
+def dsr_jurisdiction_change(
+    *, request, actor, jurisdiction: str, expected_status: str | None = None
+) -> DataSubjectRequest:
+    """Put a request under another law (the requester's country turned out to be another one):
+    its deadline is computed again under that law, and the change is in the request's history."""
+    locked = _locked(request, expected_status)
+    law = law_of(jurisdiction)
+    if law.code == locked.jurisdiction:
+        raise ValidationError(
+            {"jurisdiction": _("The request is under %(law)s already.") % {"law": law.name}}
+        )
+    if locked.extended_until is not None:
+        raise ValidationError(
+            {"jurisdiction": _("The requester was told of an extension under its law: answer under it.")}
+        )
+    if locked.kind not in law.rights:
+        raise ValidationError(
+            {
+                "jurisdiction": _(
+                    "%(law)s gives no right of this type (%(kind)s): decline the request instead."
+                )
+                % {"law": law.name, "kind": locked.get_kind_display()}
+            }
+        )
+    before, locked.jurisdiction = locked.jurisdiction, law.code
+    locked.due_at = request_clock(locked, recompute=True).due_at
+    reason = f"jurisdiction {before} -> {law.code}; due {timezone.localdate(locked.due_at)}"
+    return _save(locked, actor, reason, "jurisdiction", "due_at")
 
 
 @transaction.atomic

@@ -24,6 +24,7 @@ from core import tokens
 from core.links import absolute
 from core.models import ComplianceSettings
 from dsr.bundles import bundle_usable_path
+from dsr.jurisdictions import answer_terms
 from dsr.models import DataSubjectRequest, ExportBundle, RequestStatusLink
 
 LINK_KIND = "dsr-status"
@@ -103,6 +104,7 @@ class RequestStatus:
     download_path: str | None
     download_until: datetime | None
     released_but_gone: bool  # a bundle was released and its link no longer works
+    terms: str = ""  # the time the request's law gives to answer (dsr.jurisdictions)
 
 
 def status_of(text: str) -> RequestStatus | None:
@@ -125,6 +127,7 @@ def status_of(text: str) -> RequestStatus | None:
         download_path=path,
         download_until=released.link_expires_at if path else None,
         released_but_gone=released is not None and path is None,
+        terms=answer_terms(request.clock.law),
     )
 
 

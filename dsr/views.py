@@ -13,7 +13,8 @@ from core.languages import person_language_activate, request_language
 from core.models import ComplianceSettings
 from core.security import rate_limited
 from dsr import bundles, intake, status_links
-from dsr.forms import RequestForm
+from dsr.forms import CountryForm, RequestForm
+from dsr.jurisdictions import period_text
 
 STATUS_CODES = {"confirmed": 200, "already": 200, "pending": 200, "expired": 410, "invalid": 400}
 
@@ -35,15 +36,26 @@ def offered(view):
 @rate_limited("dsr-request", per_minute=5)
 @require_http_methods(["GET", "POST"])
 def request_form(request):
-    form = RequestForm(request.POST or None)
+    # The country picks the law (dsr.jurisdictions), and the law the rights offered: chosen first
+    # (a GET form, no script needed), then carried along in the request form.
+    source = request.POST if request.method == "POST" else request.GET
+    country, law = CountryForm.law_of(source.get("country", ""))
+    form = RequestForm(request.POST or None, law=law, initial={"country": country})
     if request.method == "POST" and form.is_valid():
-        intake.request_submit(**form.cleaned_data, language=request_language(request))
+        data = {k: v for k, v in form.cleaned_data.items() if k != "country"}
+        intake.request_submit(**data, language=request_language(request), jurisdiction=law.code)
         # The same page whoever the address or number belongs to, known, unknown or erased: no
         # enumeration. Which page depends only on what was typed (an address, or a number only).
         if form.cleaned_data["email"]:
             return render(request, "dsr/request_sent.html")
-        return render(request, "dsr/request_phone.html")
-    return render(request, "dsr/request_form.html", {"form": form})
+        return render(request, "dsr/request_phone.html", {"answer_within": period_text(law.answer)})
+    context = {
+        "form": form,
+        "country_form": CountryForm(initial={"country": country}),
+        "law": law,
+        "answer_within": period_text(law.answer),
+    }
+    return render(request, "dsr/request_form.html", context)
 
 
 @offered

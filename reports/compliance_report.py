@@ -62,18 +62,19 @@ def requests_in_period(since, until) -> tuple[list[list], list[list]]:
         "received_at"
     )
     for r in requests.iterator():
-        end = r.closed_at or now
-        breached = end > r.deadline
+        end, clock = r.closed_at or now, r.clock  # the deadline under the request's law (dsr.clocks)
+        breached = end > clock.deadline
         days = _days(r.received_at, r.closed_at)
         rows.append(
             [
                 r.reference,
                 r.get_kind_display(),
                 r.get_channel_display(),
+                str(clock.law.name),
                 r.get_status_display(),
                 r.received_at,
                 r.verified_at,
-                r.deadline,
+                clock.deadline,
                 r.closed_at,
                 days,
                 "yes" if breached else "no",
@@ -165,6 +166,7 @@ REQUEST_COLUMNS = [
     "Reference",
     "Type",
     "Received by",
+    "Law",
     "Status",
     "Received",
     "Verified",

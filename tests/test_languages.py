@@ -90,6 +90,13 @@ SAME_IN_GERMAN = {
     # The switcher names each language in itself (Django's name_local), the same on every page.
     "Deutsch",
     "English",
+    # Country names of the request form that German spells the same, and the laws' own names.
+    "Liechtenstein",
+    "Malta",
+    "Portugal",
+    "CCPA",
+    "CPRA",
+    "LGPD",
 }
 # The data each state puts in; they are no product text, in any language.
 DATA = [
@@ -491,6 +498,10 @@ STATES = {
     "DSR request, nothing given": lambda w: html(w.client.post(DSR, {"kind": "access"})),
     "DSR request sent": lambda w: html(w.client.post(DSR, {"kind": "access", "email": "ivy@example.org"})),
     "DSR request by phone": lambda w: html(w.client.post(DSR, {"kind": "erase", "phone": "+49 30 1234567"})),
+    "DSR request form, California": lambda w: html(w.client.get(DSR, {"country": "US"})),
+    "DSR request by phone, Brazil": lambda w: html(
+        w.client.post(DSR, {"country": "BR", "kind": "erase", "phone": "+49 30 1234567"})
+    ),
     "DSR confirm": lambda w: html(w.client.get(dsr_link(w))),
     "DSR confirmed": _dsr_confirmed,
     "DSR confirm, expired": _dsr_expired,

@@ -1,14 +1,11 @@
 """The privacy officer's queue of data subject requests: the list, the request's page and the
 decisions, discovery, export and erasure started from it (each through dsr's services)."""
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Case, When
-from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -21,11 +18,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.ids import parse_id
 from dsr import bundles, services
+from dsr.admin import clock
+from dsr.admin.queue_parts import DecisionForm, DueFilter
 from dsr.admin.request_details import RequestDetailsMixin
 from dsr.assignee_mail import assignment_notify
+from dsr.clocks import DEADLINE
 from dsr.discovery import discover, find_contacts
 from dsr.downstream import downstream_waiting, downstream_waive, request_subjects
 from dsr.erasure import erasure_preview
+from dsr.jurisdictions import default_jurisdiction, jurisdiction_choices
 from dsr.models import DataSubjectRequest
 from dsr.next_steps import request_next_steps
 from staff.access_log import record_access
@@ -35,48 +36,6 @@ from webhooks.models import Endpoint
 from webhooks.panels import downstream_panel
 
 Status = DataSubjectRequest.Status
-
-
-class DueFilter(admin.SimpleListFilter):
-    title = _("deadline")
-    parameter_name = "due"
-
-    def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("week", _("Due within 7 days"))]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        open_ = queryset.filter(status__in=DataSubjectRequest.OPEN)
-        # The deadline is the extension when there is one, else the due date.
-        if self.value() == "overdue":
-            return open_.filter(extended_until__isnull=True, due_at__lt=now) | open_.filter(
-                extended_until__lt=now
-            )
-        if self.value() == "week":
-            soon = now + timedelta(days=7)
-            return open_.filter(extended_until__isnull=True, due_at__range=(now, soon)) | open_.filter(
-                extended_until__range=(now, soon)
-            )
-        return queryset
-
-
-class DecisionForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[
-            ("verify", "verify"),
-            ("start", "start"),
-            ("extend", "extend"),
-            ("complete", "complete"),
-            ("decline", "decline"),
-            ("restrict", "restrict"),
-            ("waive", "waive"),
-        ]
-    )
-    expected_status = forms.CharField()
-    endpoint = forms.ModelChoiceField(queryset=Endpoint.objects.all(), required=False)
-    how = forms.CharField(required=False)
-    until = forms.DateTimeField(required=False)
-    reason = forms.CharField(required=False)
 
 
 @admin.register(DataSubjectRequest)
@@ -113,6 +72,7 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
         "details",
         "channel",
         "received_at",
+        "request_clock",
         "due_at",
         "due_both_ways",
         "verified_at",
@@ -130,7 +90,15 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("kind", "requester_email", "requester_phone", "requester_name", "details", "channel")
+            return (
+                "kind",
+                "jurisdiction",
+                "requester_email",
+                "requester_phone",
+                "requester_name",
+                "details",
+                "channel",
+            )
         return (*self.readonly_fields, "assignee", "notes")
 
     def get_readonly_fields(self, request, obj=None):
@@ -142,6 +110,13 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
             return form
 
         class AddForm(form):
+            jurisdiction = forms.ChoiceField(
+                label=_("jurisdiction"),
+                choices=jurisdiction_choices,
+                initial=default_jurisdiction,
+                required=False,  # the default one
+            )
+
             def clean(self):
                 """The service's rules as form errors: an address or a number, a valid number."""
                 data = super().clean()
@@ -164,7 +139,17 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "decision_actions": ["verify", "start", "extend", "complete", "decline", "restrict", "waive"],
+            "decision_actions": [
+                "verify",
+                "start",
+                "extend",
+                "complete",
+                "decline",
+                "restrict",
+                "waive",
+                "jurisdiction",
+            ],
+            "jurisdictions": jurisdiction_choices(),
         }
         obj = self.get_object(request, unquote(object_id))
         if obj is not None:
@@ -182,15 +167,14 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
     def get_queryset(self, request):
         # Annotated before the admin's ordering is applied, which sorts by these.
         queryset = self.model._default_manager.get_queryset().annotate(
-            deadline_at=Coalesce("extended_until", "due_at"),
+            deadline_at=DEADLINE,
             closed_rank=Case(When(status__in=DataSubjectRequest.OPEN, then=0), default=1),
         )
         return queryset.prefetch_related("contacts").order_by(*self.get_ordering(request))
 
     @staticmethod
     def _days_left(obj) -> int:
-        """Whole days to the deadline, counted in calendar days (negative: overdue)."""
-        return (timezone.localdate(obj.deadline) - timezone.localdate()).days
+        return obj.clock.days_left()
 
     @admin.display(description=_("deadline"), ordering="deadline_at")
     def deadline_display(self, obj):
@@ -250,13 +234,11 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
 
     @admin.display(description=_("due, counted both ways"))
     def due_both_ways(self, obj):
-        from_verification = obj.due_from_verification
-        return _("%(receipt)s from receipt; %(verification)s from verification") % {
-            "receipt": obj.due_from_receipt.strftime("%Y-%m-%d"),
-            "verification": from_verification.strftime("%Y-%m-%d")
-            if from_verification
-            else _("not verified yet"),
-        }
+        return clock.due_both_ways(obj)
+
+    @admin.display(description=_("clock"))
+    def request_clock(self, obj):
+        return clock.clock_panel(obj)
 
     @admin.display(description=_("export bundles"))
     def export_bundles(self, obj):
@@ -299,6 +281,7 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
             name=data["requester_name"],
             details=data["details"],
             actor=request.user,
+            jurisdiction=data["jurisdiction"],
         )
         adopt_saved(obj, created_request, refresh=True)
         if not created:
@@ -361,7 +344,9 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
                         services.dsr_start(**common)
                     case "extend":
                         services.dsr_extend(
-                            until=data["until"] or obj.due_at, reason=data["reason"], **common
+                            until=data["until"] or obj.clock.extension_latest or obj.due_at,
+                            reason=data["reason"],
+                            **common,
                         )
                     case "complete":
                         services.dsr_complete(**common)
@@ -371,6 +356,8 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
                         services.dsr_decline(reason=data["reason"], **common)
                     case "restrict":
                         services.dsr_restrict(**common)
+                    case "jurisdiction":
+                        services.dsr_jurisdiction_change(jurisdiction=data["jurisdiction"], **common)
                     case "waive":
                         if data["endpoint"] is None:
                             raise ValidationError(_("Choose the system to waive."))

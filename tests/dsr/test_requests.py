@@ -1,6 +1,6 @@
 """Data subject requests: intake, lifecycle, deadlines, the queue and discovery."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from consent.models import Source
 from consent.services import consent_change
+from dsr.clocks import add_months
 from dsr.models import DataSubjectRequest
 from dsr.services import Conflict, dsr_complete, dsr_create, dsr_decline, dsr_extend, dsr_start, dsr_verify
 from staff.models import AccessLogEntry
@@ -23,7 +24,9 @@ def test_a_request_is_due_in_one_month_and_links_every_contact_sharing_the_addre
     request, created = dsr_create(kind="access", email="Holly@Contoso.com", channel="letter", name="Holly")
     assert created and request.status == Status.NEW and request.reference.startswith("DSR-")
     assert set(request.contacts.all()) == {a, b}
-    assert request.due_at - request.received_at == timedelta(days=30)
+    # GDPR (the default jurisdiction): one calendar month of receipt, to the end of that day.
+    assert timezone.localdate(request.due_at) == add_months(timezone.localdate(request.received_at), 1)
+    assert timezone.localtime(request.due_at).time() == time(23, 59, 59)
 
 
 def test_a_repeated_submission_joins_the_open_request_and_another_type_does_not():
@@ -192,9 +195,9 @@ def test_the_deadline_counts_from_receipt_or_verification_as_the_settings_say(pr
     )
     other.refresh_from_db()
     verified = dsr_verify(request=other, actor=privacy_officer, how="letter with signature")
-    assert verified.due_at == verified.verified_at + timedelta(days=30)
+    assert timezone.localdate(verified.due_at) == add_months(timezone.localdate(verified.verified_at), 1)
     page = (
         client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[other.pk])).text
     )
-    assert f"{(received + timedelta(days=30)):%Y-%m-%d} from receipt" in page
+    assert f"{add_months(timezone.localdate(received), 1):%Y-%m-%d} from receipt" in page
     assert f"{verified.due_at:%Y-%m-%d} from verification" in page
