@@ -4,6 +4,9 @@ extendable by two further months with reasons given to the requester within the 
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -80,8 +83,15 @@ def dsr_create(
     request._history_user = actor
     request.full_clean()
     request.save()
-    holders = (Q(email=email) if email else Q()) | (Q(phone=phone) if phone and link_by_phone else Q())
-    linked = list(Contact.objects.filter(holders).values_list("pk", flat=True))
+    holders = [Q(email=email)] if email else []
+    if phone and link_by_phone:
+        holders.append(Q(phone=phone))
+    # No condition links nobody (an empty Q would match every contact).
+    linked = (
+        list(Contact.objects.filter(reduce(operator.or_, holders)).values_list("pk", flat=True))
+        if holders
+        else []
+    )
     request.contacts.set(linked)
     last_actions_record(moments=dict.fromkeys(linked, now))  # a request is the person's own action
     _announce(request)

@@ -201,3 +201,18 @@ def test_the_deadline_counts_from_receipt_or_verification_as_the_settings_say(pr
     )
     assert f"{add_months(timezone.localdate(received), 1):%Y-%m-%d} from receipt" in page
     assert f"{verified.due_at:%Y-%m-%d} from verification" in page
+
+
+@pytest.mark.django_db
+def test_a_number_that_may_not_link_links_nobody_rather_than_everybody():
+    """A request by phone number whose number is kept but must not link (link_by_phone=False) and
+    with no address has nothing to match: it links no contact (an empty condition matches all)."""
+    ContactFactory(email="holly@contoso.com", phone="+4930123456")
+    ContactFactory(email="ivan@contoso.com")
+    request, _ = dsr_create(
+        kind=DataSubjectRequest.Kind.ERASE,
+        phone="+4930123456",
+        link_by_phone=False,
+        channel=DataSubjectRequest.Channel.PHONE,
+    )
+    assert list(request.contacts.all()) == []
