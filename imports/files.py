@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 ERASED_CELL = "(erased)"
 
 
-def _stored(run: ImportRun) -> Path | None:
+def stored_upload(run) -> Path | None:
+    """The file a run (an import or a rectification) keeps, if it still exists on disk."""
     if not run.file:
         return None
     try:
@@ -41,11 +42,16 @@ def _stored(run: ImportRun) -> Path | None:
 
 def import_uploads_naming(ids: list[int], identities: list) -> list[ImportRun]:
     """Runs whose stored upload names any of these people (by email, phone or full name)."""
+    return uploads_naming(ImportRun.objects.all(), identities)
+
+
+def uploads_naming(runs, identities: list) -> list:
+    """The runs of this queryset whose stored upload names any of these people."""
     from core.filescan import file_mentions
 
     found = []
-    for run in ImportRun.objects.exclude(file=""):
-        path = _stored(run)
+    for run in runs.exclude(file=""):
+        path = stored_upload(run)
         if path is not None and file_mentions(path, identities):
             found.append(run)
     return found
@@ -76,7 +82,7 @@ def import_upload_redact(*, run_id: int, identities: list) -> int:
     from core.filescan import record_mentions
 
     run = ImportRun.objects.filter(pk=run_id).first()
-    path = _stored(run) if run else None
+    path = stored_upload(run) if run else None
     if path is None:
         return 0
     try:
@@ -127,7 +133,7 @@ def import_uploads_purge(*, now=None) -> int:
         .exclude(status=ImportRun.Status.RUNNING)
     )
     for run in stale:
-        existed = _stored(run) is not None  # a finished run deleted its file already
+        existed = stored_upload(run) is not None  # a finished run deleted its file already
         _drop_file(
             run, _("The uploaded file was deleted after %(days)s days (retention period).") % {"days": days}
         )

@@ -15,29 +15,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imports.files import stored_upload, uploads_naming
 from imports.models import Rectification
-
-
-def _stored(run: Rectification) -> Path | None:
-    if not run.file:
-        return None
-    try:
-        path = Path(run.file.path)
-    except ValueError:
-        return None
-    return path if path.is_file() else None
 
 
 def rectification_uploads_naming(ids: list[int], identities: list) -> list[Rectification]:
     """Rectifications whose stored upload names any of these people."""
-    from core.filescan import file_mentions
-
-    found = []
-    for run in Rectification.objects.exclude(file=""):
-        path = _stored(run)
-        if path is not None and file_mentions(path, identities):
-            found.append(run)
-    return found
+    return uploads_naming(Rectification.objects.all(), identities)
 
 
 def _drop_file(run: Rectification, message: str) -> None:
@@ -70,7 +54,7 @@ def rectification_uploads_purge(*, now=None) -> int:
         .exclude(status=Rectification.Status.RUNNING)
     )
     for run in stale:
-        count += _stored(run) is not None
+        count += stored_upload(run) is not None
         _drop_file(
             run, _("The uploaded file was deleted after %(days)s days (retention period).") % {"days": days}
         )
