@@ -4,22 +4,19 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.history_admin import FieldHistoryAdminMixin
-from core.progress import job_progress, progress_html, progress_response
-from core.xlsx import xlsx_response
 from imports import rectification_admin, services  # noqa: F401 (rectification_admin registers itself)
 from imports.models import ImportRun, ImportSource
+from imports.run_admin import RowRunAdminMixin
 from staff.admin_tools import (
     JSON_FORMFIELD_OVERRIDES,
     CappedCountPaginator,
     ReadOnlyAdminMixin,
     object_or_403,
 )
-
-REPORT_PREVIEW_ROWS = 200
 
 
 class UploadForm(forms.Form):
@@ -107,7 +104,7 @@ class ImportSourceAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ImportRunAdmin(RowRunAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are started from a source's upload page or by the nightly refresh; here they are watched."""
 
     list_display = (
@@ -127,6 +124,7 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     actions = ["resume"]
+    report_file = "import-{pk}-report.xlsx"
     fields = (
         "source",
         "file_name",
@@ -153,54 +151,6 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_resume_permission(self, request):
         return request.user.has_perm("imports.add_importrun")
 
-    class Media:
-        css = {"all": ("css/officer.css",)}
-        js = ("js/job-progress.js",)  # keeps the bars of running imports moving
-
-    @staticmethod
-    def job_progress(run):
-        return job_progress(
-            status=run.status,
-            label=run.get_status_display(),
-            running=run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING),
-            done=run.total_rows if run.status == ImportRun.Status.DONE else run.next_row,
-            total=run.total_rows or 0,
-            started_at=run.started_at,
-        )
-
-    @admin.display(description=_("progress"))
-    def progress(self, run):
-        url = reverse("admin:imports_importrun_progress", args=[run.pk])
-        return progress_html(self.job_progress(run), url)
-
-    def progress_view(self, request, object_id):
-        """The run's progress as JSON for job-progress.js; whoever may see the run may see this."""
-        return progress_response(
-            self.job_progress(object_or_403(self, request, object_id, permission="view"))
-        )
-
-    @admin.display(description=_("refused rows"))
-    def report(self, run):
-        if not run.refused_rows:
-            return "—"
-        errors = run.row_errors.all()[:REPORT_PREVIEW_ROWS]
-        url = reverse("admin:imports_importrun_report", args=[run.pk])
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((e.row, e.source_key, e.reason) for e in errors),
-        )
-        return format_html(
-            '<p><a href="{}">{}</a></p><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
-            url,
-            _("Download report (XLSX)"),
-            _("Row"),
-            _("Key"),
-            _("Reason"),
-            body,
-        )
-
     @admin.action(description=_("Resume the selected imports"), permissions=["resume"])
     def resume(self, request, queryset):
         resumed = 0
@@ -211,32 +161,3 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(request, f"{run}: {' '.join(error.messages)}", messages.WARNING)
         self.message_user(request, _("%d imports queued again.") % resumed)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/report/",
-                self.admin_site.admin_view(self.report_view),
-                name="imports_importrun_report",
-            ),
-            path(
-                "<path:object_id>/progress/",
-                self.admin_site.admin_view(self.progress_view),
-                name="imports_importrun_progress",
-            ),
-            *super().get_urls(),
-        ]
-
-    def report_view(self, request, object_id):
-        run = object_or_403(self, request, object_id, permission="view")
-        rows = (
-            run.row_errors.order_by("row", "id")
-            .values_list("row", "source_key", "reason")
-            .iterator(chunk_size=5000)
-        )
-        return xlsx_response(
-            filename=f"import-{run.pk}-report.xlsx",
-            title="Refused rows",
-            header=["Row", "Key", "Reason"],
-            rows=rows,
-        )

@@ -7,17 +7,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.progress import job_progress, progress_html, progress_response
-from core.xlsx import xlsx_response
 from imports.models import Rectification
 from imports.rectification import PERMISSION, rectification_start
-from staff.admin_tools import CappedCountPaginator, object_or_403
-
-REPORT_PREVIEW_ROWS = 200
+from imports.run_admin import RowRunAdminMixin
+from staff.admin_tools import CappedCountPaginator
 
 
 class RectificationForm(forms.Form):
@@ -41,12 +36,16 @@ class RectificationForm(forms.Form):
 
 
 @admin.register(Rectification)
-class RectificationAdmin(admin.ModelAdmin):
+class RectificationAdmin(RowRunAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "file_name", "mode", "status", "progress", "applied_rows", "refused_rows")
     list_filter = ("status", "mode")
     list_select_related = ("created_by",)
     paginator = CappedCountPaginator
     show_full_result_count = False
+    report_key = "column"
+    report_key_label = _("Column")
+    report_key_header = "Column"
+    report_file = "rectification-{pk}-report.xlsx"
     fields = (
         "file_name",
         "reason",
@@ -66,10 +65,6 @@ class RectificationAdmin(admin.ModelAdmin):
         "report",
     )
     readonly_fields = fields
-
-    class Media:
-        css = {"all": ("css/officer.css",)}
-        js = ("js/job-progress.js",)
 
     def has_add_permission(self, request):
         return request.user.has_perm(PERMISSION)
@@ -110,73 +105,3 @@ class RectificationAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/imports/rectification_upload.html", context)
-
-    @staticmethod
-    def job_progress(run):
-        return job_progress(
-            status=run.status,
-            label=run.get_status_display(),
-            running=run.status in (Rectification.Status.QUEUED, Rectification.Status.RUNNING),
-            done=run.total_rows if run.status == Rectification.Status.DONE else run.next_row,
-            total=run.total_rows or 0,
-            started_at=run.started_at,
-        )
-
-    @admin.display(description=_("progress"))
-    def progress(self, run):
-        url = reverse("admin:imports_rectification_progress", args=[run.pk])
-        return progress_html(self.job_progress(run), url)
-
-    def progress_view(self, request, object_id):
-        return progress_response(
-            self.job_progress(object_or_403(self, request, object_id, permission="view"))
-        )
-
-    @admin.display(description=_("refused rows"))
-    def report(self, run):
-        if not run.refused_rows:
-            return "—"
-        errors = run.row_errors.all()[:REPORT_PREVIEW_ROWS]
-        url = reverse("admin:imports_rectification_report", args=[run.pk])
-        body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", ((e.row, e.column, e.reason) for e in errors)
-        )
-        return format_html(
-            '<p><a href="{}">{}</a></p><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
-            url,
-            _("Download report (XLSX)"),
-            _("Row"),
-            _("Column"),
-            _("Reason"),
-            body,
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/report/",
-                self.admin_site.admin_view(self.report_view),
-                name="imports_rectification_report",
-            ),
-            path(
-                "<path:object_id>/progress/",
-                self.admin_site.admin_view(self.progress_view),
-                name="imports_rectification_progress",
-            ),
-            *super().get_urls(),
-        ]
-
-    def report_view(self, request, object_id):
-        run = object_or_403(self, request, object_id, permission="view")
-        rows = (
-            run.row_errors.order_by("row", "id")
-            .values_list("row", "column", "reason")
-            .iterator(chunk_size=5000)
-        )
-        return xlsx_response(
-            filename=f"rectification-{run.pk}-report.xlsx",
-            title="Refused rows",
-            header=["Row", "Column", "Reason"],
-            rows=rows,
-        )
