@@ -118,6 +118,8 @@ def test_any_json_evidence_verifies_after_the_round_trip_through_the_database(lo
     result = verify()
     assert result.ok, result.summary()
     stored = ConsentChange.objects.get()
+    # The service adds the level wording shown (core.levels); the rest is the evidence as given.
+    assert stored.evidence.pop("level_wording")["level"] == 2
     assert canonical(stored.evidence) == canonical(evidence)
 
 

@@ -22,6 +22,7 @@ def purpose_form(**overrides) -> dict:
         "legal_basis": "consent",
         "data_categories": "",
         "retention": "",
+        "validity_clock": "last_action",  # the retention rule's clock (a select, never absent in a browser)
         "recipients": "",
         "translation_de_name": "Rundbrief",
         "translation_de_description": "Unsere monatlichen Neuigkeiten.",
@@ -72,6 +73,7 @@ def test_a_list_translation_is_refused_when_it_is_blank_only_in_spaces(client_as
         "public": "on",
         "active": "on",
         "legal_basis": "consent",
+        "validity_clock": "last_action",
         "translation_de_name": "Monatsnachrichten",
         "translation_de_description": "",
     }
