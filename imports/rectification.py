@@ -108,7 +108,9 @@ def _open(path) -> _Table:
 def rectification_process(*, run_id: int) -> Rectification:
     """Run (or continue) a rectification. Safe to call again after a crash or a duplicate delivery."""
     with transaction.atomic():
-        run = Rectification.objects.select_for_update().select_related("created_by").get(pk=run_id)
+        run = (
+            Rectification.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=run_id)
+        )
         if run.status in (Status.DONE, Status.FAILED):
             return run
         run.status, run.heartbeat_at = Status.RUNNING, timezone.now()

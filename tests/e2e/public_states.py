@@ -264,6 +264,10 @@ def left_everything(s: Scene):
 # --- data subject requests ----------------------------------------------------------------------
 
 
+# The request page has two forms: the country (GET, sets the law) and the request itself.
+REQUEST_FORM = "main form[method=post] button[type=submit]"
+
+
 def request_form(s: Scene):
     s.go("/requests/", status=200)
     s.shows("input[name=kind]")
@@ -271,7 +275,7 @@ def request_form(s: Scene):
 
 def request_form_with_errors(s: Scene):
     request_form(s)
-    s.submit()
+    s.submit(REQUEST_FORM)
     s.shows(".errorlist")
 
 
@@ -283,7 +287,7 @@ def request_sent(s: Scene):
     request_form(s)
     _request_kind(s)
     s.fill("email", "holly@contoso.com")
-    s.submit()
+    s.submit(REQUEST_FORM)
     s.shows("nav.onward")
 
 
@@ -291,7 +295,7 @@ def request_by_phone(s: Scene):
     request_form(s)
     _request_kind(s)
     s.fill("phone", "+49 30 1234567")
-    s.submit()
+    s.submit(REQUEST_FORM)
     s.shows("nav.onward")
 
 
