@@ -25,3 +25,7 @@ if _WORKER and os.environ.get("CONSENT_OFFICE_TEST_PROCESS") != _WORKER:
             os.environ[_name] = re.sub(r"(/\d+)?$", f"/{_offset + 2 * _index}", _url, count=1)
 
 from config.settings import *  # noqa: E402, F403
+
+# The suite creates a user (with a password) for nearly every test; the production hasher's million
+# PBKDF2 rounds cost ~0.5 s each on a CI core. Tests check who may do what, not the hash's strength.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
