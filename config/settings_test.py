@@ -29,3 +29,9 @@ from config.settings import *  # noqa: E402, F403
 # The suite creates a user (with a password) for nearly every test; the production hasher's million
 # PBKDF2 rounds cost ~0.5 s each on a CI core. Tests check who may do what, not the hash's strength.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# PostgreSQL: a test's commit need not wait for the WAL to reach the disk (transactional tests and
+# the worker subprocesses, which read these settings too, commit thousands of times a run). Nothing
+# a test asserts depends on durability across a server crash.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
