@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import ProcessingRecord, Purpose, TransferSafeguard
@@ -35,6 +36,8 @@ COLUMNS = [
     ("Safeguards for the transfers", "Art. 30(1)(e), Art. 46"),
     ("Time limits for erasure", "Art. 30(1)(f)"),
     ("Technical and organisational security measures", "Art. 30(1)(g), Art. 32(1)"),
+    # Art. 30(3): the records are kept up to date; each record's changes are on its history page.
+    ("Record last changed", ""),
 ]
 HEADER = [f"{name} ({article})" if article else name for name, article in COLUMNS]
 ORGANISATION_COLUMNS = 3  # controller, representative, DPO: the same on every row
@@ -46,6 +49,14 @@ def processing_activities() -> Iterator[tuple[str, ProcessingRecord]]:
         yield "Purpose", purpose
     for lst in SubscriptionList.objects.select_related("purpose").order_by("name"):
         yield "Subscription list", lst
+
+
+def _last_changed(model) -> dict[int, object]:
+    """Each record's latest history date (one query per model); creation when none is kept."""
+    changed = dict(model.objects.values_list("pk", "created_at"))
+    latest = model.history.values("id").annotate(at=Max("history_date")).values_list("id", "at")
+    changed.update({pk: at for pk, at in latest if pk in changed})
+    return changed
 
 
 def _lines(*parts: str) -> str:
@@ -69,7 +80,7 @@ def _transfers(record: ProcessingRecord) -> tuple[str, str]:
     return record.transfer_countries.strip(), safeguard
 
 
-def activity_row(kind: str, record: ProcessingRecord, organisation: list[str]) -> list[str]:
+def activity_row(kind: str, record: ProcessingRecord, organisation: list[str], changed) -> list:
     countries, safeguard = _transfers(record)
     description = record.description.strip()
     purpose = f"{record.name}: {description}" if description else record.name
@@ -85,12 +96,17 @@ def activity_row(kind: str, record: ProcessingRecord, organisation: list[str]) -
         safeguard,
         " ".join(record.retention_words()),
         record.security_measures.strip(),
+        changed,
     ]
 
 
-def register_rows() -> list[list[str]]:
+def register_rows() -> list[list]:
     organisation = organisation_cells(ComplianceSettings.load())
-    return [activity_row(kind, record, organisation) for kind, record in processing_activities()]
+    changed = {model: _last_changed(model) for model in (Purpose, SubscriptionList)}
+    return [
+        activity_row(kind, record, organisation, changed[type(record)].get(record.pk))
+        for kind, record in processing_activities()
+    ]
 
 
 def register_xlsx(fileobj) -> int:
