@@ -4,6 +4,7 @@ fonts can print, and a document that numbers its pages."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from django.utils import timezone
 
@@ -20,14 +21,26 @@ NARROW = (
 
 
 def pdf_text(value) -> str:
-    """The PDF core fonts cover Latin-1: typographic characters become their plain forms, anything
-    else left outside Latin-1 becomes "?" rather than failing; datetimes read in local time."""
+    """The PDF core fonts cover Latin-1: typographic characters become their plain forms, a letter
+    outside Latin-1 its unaccented base ("Dvořák" reads "Dvorák", not "Dvo?ák"), anything else
+    "?" rather than failing; datetimes read in local time."""
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     text = "" if value is None else str(value)
     for wide, narrow in NARROW:
         text = text.replace(wide, narrow)
-    return text.encode("latin-1", "replace").decode("latin-1")
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        text = "".join(_latin1(char) for char in text)
+    return text
+
+
+def _latin1(char: str) -> str:
+    if ord(char) < 256:
+        return char
+    base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+    return base or "?"
 
 
 def numbered_pdf(**kwargs):
