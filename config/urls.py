@@ -8,7 +8,7 @@ from dsr.staff_admin import staff_logs_view
 from journeys.insights import contact_insights_view
 from operations.views import health_page
 from reports.send_consents import send_consent_export
-from reports.views import compliance_dashboard, compliance_report, verify_trail
+from reports.views import compliance_dashboard, compliance_report, processing_register, verify_trail
 from staff.second_factor_views import enrol_view, reset_view, staff_devices_view, verify_view
 from staff.sso_views import SsoCallbackView, SsoLoginView
 
@@ -36,6 +36,11 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/dashboard/", admin.site.admin_view(compliance_dashboard), name="consent-dashboard"),
     path("admin/dashboard/report/", admin.site.admin_view(compliance_report), name="consent-report"),
+    path(
+        "admin/dashboard/records-of-processing/",
+        admin.site.admin_view(processing_register),
+        name="processing-register",
+    ),
     path("admin/dashboard/sends/", admin.site.admin_view(send_consent_export), name="consent-send-export"),
     path("admin/dashboard/verify/", admin.site.admin_view(verify_trail), name="consent-verify-trail"),
     path("admin/health/", admin.site.admin_view(health_page), name="operations-health"),

@@ -62,6 +62,33 @@ RETENTION_FIELDS = [
     "hold_basis",
     "hold_months",
 ]
+# The record of processing as the admin shows it (GDPR Art. 30(1)(b)-(g)), for purposes and lists.
+RECORD_FIELDS = [
+    "legal_basis",
+    "data_subject_categories",
+    "data_categories",
+    "recipients",
+    "transfer_countries",
+    "transfer_safeguard",
+    "security_measures",
+    "retention",
+]
+
+
+class TransferSafeguard(models.TextChoices):
+    """How a transfer of personal data outside the EU/EEA is made lawful (GDPR Chapter V)."""
+
+    NONE = "none", _("No transfer to a third country")
+    ADEQUACY = "adequacy", _("Adequacy decision (Art. 45)")
+    SCC = "scc", _("Standard contractual clauses (Art. 46(2)(c))")
+    BCR = "bcr", _("Binding corporate rules (Art. 47)")
+    CODE_OF_CONDUCT = "code_of_conduct", _("Approved code of conduct (Art. 46(2)(e))")
+    CERTIFICATION = "certification", _("Approved certification (Art. 46(2)(f))")
+    AUTHORISED_CLAUSES = (
+        "authorised_clauses",
+        _("Clauses authorised by the supervisory authority (Art. 46(3)(a))"),
+    )
+    DEROGATION = "derogation", _("Derogation for a specific situation (Art. 49)")
 
 
 class ProcessingRecord(models.Model):
@@ -118,12 +145,48 @@ class ProcessingRecord(models.Model):
     recipients = models.TextField(
         _("recipients"), blank=True, help_text=_("e.g. our email service provider (processor), in the EU")
     )
+    # The rest of Art. 30(1): (c) whose data, (e) transfers and their safeguards, (g) security.
+    data_subject_categories = models.TextField(
+        _("categories of data subjects"), blank=True, help_text=_("e.g. customers, newsletter subscribers")
+    )
+    transfer_countries = models.TextField(
+        _("transfers to third countries"),
+        blank=True,
+        help_text=_(
+            "Each country outside the EU/EEA the data goes to, and to whom, e.g. USA: our CRM provider."
+        ),
+    )
+    transfer_safeguard = models.CharField(
+        _("safeguard for the transfers"),
+        max_length=32,
+        choices=TransferSafeguard.choices,
+        blank=True,
+        help_text=_("Empty: not yet recorded."),
+    )
+    security_measures = models.TextField(
+        _("technical and organisational security measures"),
+        blank=True,
+        help_text=_("e.g. encryption in transit and at rest, access by role, two-factor sign-in, backups"),
+    )
 
     class Meta:
         abstract = True
 
     def clean(self) -> None:
         super().clean()
+        transfers = bool(self.transfer_countries.strip())
+        if transfers and self.transfer_safeguard in ("", TransferSafeguard.NONE):
+            raise ValidationError(
+                {
+                    "transfer_safeguard": _(
+                        "Name the safeguard that makes the transfers to these countries lawful."
+                    )
+                }
+            )
+        if not transfers and self.transfer_safeguard not in ("", TransferSafeguard.NONE):
+            raise ValidationError(
+                {"transfer_countries": _("Name the countries the data goes to under this safeguard.")}
+            )
         if bool(self.hold_basis) != (self.hold_months is not None):
             raise ValidationError(
                 {"hold_months": _("Give both the legal basis for keeping longer and its period, or neither.")}
@@ -194,7 +257,10 @@ class Purpose(Translated, ProcessingRecord):
     class Meta:
         verbose_name = _("purpose")
         ordering = ["name"]
-        permissions = [("view_retention", "Can see what lapses and who is erased (retention preview)")]
+        permissions = [
+            ("view_retention", "Can see what lapses and who is erased (retention preview)"),
+            ("export_processing_register", "Can export the records of processing (GDPR Art. 30)"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -152,6 +152,18 @@ class ComplianceSettings(models.Model):
         blank=True,
         help_text=_("Name and email address or postal address of the data protection officer, if any."),
     )
+    # Art. 30(1)(a): the records of processing also name the controller's representative in the
+    # Union (Art. 27), or in the UK (UK GDPR Art. 27), when the controller is established outside.
+    representative_name = models.CharField(
+        _("representative's name"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "GDPR Art. 27: the representative of a controller established outside the EU (or the UK)."
+        ),
+    )
+    representative_address = models.TextField(_("representative's postal address"), blank=True)
+    representative_email = models.EmailField(_("representative's email address"), blank=True)
     privacy_policy_url = models.URLField(
         _("privacy policy address"),
         blank=True,

@@ -20,7 +20,7 @@ from consent.services import consent_change
 from contacts.models import Contact
 from contacts.services import contact_create, contact_update
 from core.models import ComplianceSettings
-from demo import activity
+from demo import activity, records
 from staff.roles import AUDITOR, MARKETER, PRIVACY_OFFICER, sync_roles
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
@@ -139,6 +139,7 @@ def seed(*, officer) -> dict:
     """Create what is missing; returns how many contacts were added this run."""
     _keep_consent_records()
     ensure_catalogue()
+    records.ensure_records()
     rng = random.Random(2026)
     now = timezone.now()
     lists = list(SubscriptionList.objects.select_related("purpose"))

@@ -15,8 +15,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit_chain import latest_checkpoint, verify
-from consent.models import ConsentChange, Purpose, Source
+from consent.models import ConsentChange, Source
+from core.pdf import numbered_pdf, pdf_text
 from core.xlsx import write_workbook_sheets
+from reports.processing_register import processing_activities
 
 
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -133,33 +135,18 @@ def waivers_in_period(since, until) -> list[list]:
 
 
 def processing_records() -> list[list]:
-    from subscriptions.models import SubscriptionList
-
-    rows = [
+    return [
         [
-            "Purpose",
-            p.name,
-            p.get_legal_basis_display(),
-            p.data_categories,
-            " ".join(p.retention_words()),
-            p.recipients,
-            p.description,
+            kind,
+            r.name,
+            r.get_legal_basis_display(),
+            r.data_categories,
+            " ".join(r.retention_words()),
+            r.recipients,
+            r.description,
         ]
-        for p in Purpose.objects.order_by("name")
+        for kind, r in processing_activities()
     ]
-    rows += [
-        [
-            "Subscription list",
-            s.name,
-            s.get_legal_basis_display(),
-            s.data_categories,
-            " ".join(s.retention_words()),
-            s.recipients,
-            s.description,
-        ]
-        for s in SubscriptionList.objects.order_by("name")
-    ]
-    return rows
 
 
 REQUEST_COLUMNS = [
@@ -238,36 +225,18 @@ def compliance_report_write(fileobj, *, start: dt.date, end: dt.date) -> dict:
     return summary
 
 
-def _pdf_text(value) -> str:
-    """The PDF core fonts cover Latin-1; anything else is replaced rather than failing."""
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    text = "" if value is None else str(value)
-    text = text.replace("\u2014", "-").replace("\u2013", "-").replace("\u2019", "'")
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 KEEP_WITH_HEADING_MM = 30
 
 
 def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
     """The same report as a PDF (fpdf2, no network, no system fonts), a table per section."""
-    from fpdf import FPDF
-
-    class ReportPDF(FPDF):
-        def footer(self):
-            # "{nb}" is fpdf2's alias for the page count, filled in when the document is closed.
-            self.set_y(-10)
-            self.set_font("Helvetica", size=8)
-            self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
-
     summary, tables = compliance_report_data(start=start, end=end)
-    pdf = ReportPDF(orientation="L", format="A4")
+    pdf = numbered_pdf(orientation="L", format="A4")
     pdf.set_title(f"Compliance report {summary['Period']}")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("Helvetica", style="B", size=16)
-    pdf.cell(text=_pdf_text(f"Compliance report, {summary['Period']}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text=pdf_text(f"Compliance report, {summary['Period']}"), new_x="LMARGIN", new_y="NEXT")
     for title, header, rows in tables:
         # Never a heading alone at a page's foot: it starts the next page unless there is room
         # for it, the table's header and a first row.
@@ -276,7 +245,7 @@ def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
         else:
             pdf.ln(4)
         pdf.set_font("Helvetica", style="B", size=12)
-        pdf.cell(text=_pdf_text(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(text=pdf_text(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=8)
         if not rows:
             pdf.cell(text="(none in this period)", new_x="LMARGIN", new_y="NEXT")
@@ -285,6 +254,6 @@ def compliance_report_pdf(fileobj, *, start: dt.date, end: dt.date) -> dict:
             for line in [header, *rows]:
                 row = table.row()
                 for value in line:
-                    row.cell(_pdf_text(value))
+                    row.cell(pdf_text(value))
     fileobj.write(pdf.output())
     return summary

@@ -16,6 +16,7 @@ from consent.audit_chain import audit_checkpoint_take, latest_checkpoint, verify
 from core.levels import level_choices
 from reports import dashboard
 from reports.compliance_report import compliance_report_pdf, compliance_report_write
+from reports.processing_register import register_pdf, register_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -87,6 +88,26 @@ def compliance_report(request):
     extension, content_type = ("pdf", "application/pdf") if as_pdf else ("xlsx", XLSX)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="compliance-report-{start}-{end}.{extension}"'
+    return response
+
+
+REGISTER_PERMISSION = "consent.export_processing_register"
+
+
+def processing_register(request):
+    """The records of processing (GDPR Art. 30) as XLSX, or PDF with ?format=pdf. Not written to
+    the staff access log: the register names no contact (as the compliance report's copy)."""
+    if not request.user.has_perm(REGISTER_PERMISSION):
+        raise PermissionDenied
+    as_pdf = request.GET.get("format") == "pdf"
+    with tempfile.TemporaryFile() as handle:
+        (register_pdf if as_pdf else register_xlsx)(handle)
+        handle.seek(0)
+        content = handle.read()
+    extension, content_type = ("pdf", "application/pdf") if as_pdf else ("xlsx", XLSX)
+    response = HttpResponse(content, content_type=content_type)
+    filename = f"records-of-processing-{timezone.localdate():%Y-%m-%d}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -72,6 +72,7 @@ AUDITOR_PERMISSIONS = {
     "contacts.view_sensitive_contact",
     "consent.view_*",
     "consent.export_consentchange",
+    "consent.export_processing_register",  # the records of processing (GDPR Art. 30)
     "core.view_*",
     "staff.view_accesslogentry",
     "staff.export_accesslogentry",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import RETENTION_FIELDS, Source
+from consent.models import RECORD_FIELDS, RETENTION_FIELDS, Source
 from contacts.selectors import rows_visible_to
 from core.history_admin import FieldHistoryAdminMixin
 from core.translations import translation_fields, translations_form
@@ -41,7 +41,7 @@ class SubscriptionListAdmin(LevelWordsMixin, FieldHistoryAdminMixin, admin.Model
         (_("In other languages"), {"fields": translation_fields()}),
         (
             _("Record of processing (GDPR Art. 30)"),
-            {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
+            {"fields": RECORD_FIELDS},
         ),
         (_("Retention (GDPR Art. 5(1)(e))"), {"fields": RETENTION_FIELDS}),
     ]

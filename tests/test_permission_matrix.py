@@ -280,6 +280,8 @@ ADMIN_ROUTES = {
     ("admin:journeys_segment_builder_preview", "POST"): {O, M},
     # Go live / pause / resume / end from the journey's own page: whoever may change journeys.
     ("admin:journeys_journey_lifecycle", "POST"): {O, M},
+    # The records of processing (GDPR Art. 30) as XLSX and PDF: officers and auditors.
+    ("processing-register", "GET"): {O, A},
 }
 
 
@@ -291,6 +293,8 @@ def _admin_route_call(name: str, user):
             segment=make_segment({"field": "country", "op": "eq", "value": "DE"}), live=False
         )
         return reverse(name, args=[journey.pk, "go-live"]), {}
+    if name == "processing-register":
+        return reverse(name), {"format": "pdf"}
     return reverse(name), rows
 
 

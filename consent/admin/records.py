@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from consent.admin.retention import retention_export_view, retention_preview_view
-from consent.models import RETENTION_FIELDS, ConsentChange, ConsentField, Purpose, Source
+from consent.models import RECORD_FIELDS, RETENTION_FIELDS, ConsentChange, ConsentField, Purpose, Source
 from consent.screen_fields import CONSENT_CHANGE_FIELDS
 from consent.selectors import SENSITIVE_CONSENT_FIELDS, consent_changes_visible_to
 from contacts.models import Contact
@@ -30,7 +30,7 @@ class PurposeAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
         (_("In other languages"), {"fields": translation_fields()}),
         (
             _("Record of processing (GDPR Art. 30)"),
-            {"fields": ["legal_basis", "data_categories", "retention", "recipients"]},
+            {"fields": RECORD_FIELDS},
         ),
         (_("Retention (GDPR Art. 5(1)(e))"), {"fields": RETENTION_FIELDS}),
     ]

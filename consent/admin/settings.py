@@ -67,6 +67,11 @@ _SETTINGS_THEMES = (
         ),
     ),
     (_("Marketing insights"), ("marketers_see_insights",)),
+    # With the organisation's details below, what the records of processing name (Art. 30(1)(a)).
+    (
+        _("Representative (records of processing, GDPR Art. 30)"),
+        ("representative_name", "representative_address", "representative_email"),
+    ),
     (
         _("Organisation (shown on every public page)"),
         (
