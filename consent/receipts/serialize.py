@@ -157,6 +157,12 @@ def receipts_document(receipts: Iterable[dict]) -> dict:
 
 
 def contact_receipts(contact_ids: list[int]) -> dict:
-    """Every consent receipt of these contacts as one document (the access package, the center)."""
-    records = receipt_records(ConsentChange.objects.filter(contact_id__in=contact_ids))
-    return receipts_document(receipts_of(records))
+    """Every consent receipt of these contacts as one document (the subscription center)."""
+    return receipts_document(
+        receipts_of(receipt_records(ConsentChange.objects.filter(contact_id__in=contact_ids)))
+    )
+
+
+def record_receipts(record_ids: list[int]) -> dict:
+    """The receipts of these records as one document (the access package: the records it holds)."""
+    return receipts_document(receipts_of(receipt_records(ConsentChange.objects.filter(pk__in=record_ids))))

@@ -5,13 +5,17 @@ receipt whose status or time was changed does not (issue 22, scope 5)."""
 import json
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
 from consent.models import ConsentChange, Source
 from consent.receipts.jsonld import DCT, DPV, ReceiptUnreadable, expand
 from consent.receipts.serialize import contact_receipts
 from consent.receipts.verify import receipt_verify
 from consent.services import consent_change
+from staff.models import AccessLogEntry
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +119,30 @@ def test_a_record_edited_in_the_database_fails_its_receipt(history):
     checks = receipt_verify(document)
     assert [c.ok for c in checks] == [True, True, False, True, True]
     assert "fails the audit chain" in checks[2].problems[0]
+
+
+def _period(client, **dates):
+    return client.get(reverse("admin:consent_consentchange_receipts"), dates)
+
+
+def test_an_auditor_downloads_the_receipts_of_a_period(history, auditor, client_as):
+    with time_machine.travel("2026-02-10 12:00Z"):
+        consent_change(contact=ContactFactory(), level=2, source=Source.DOUBLE_OPT_IN)
+    today = str(timezone.localdate())
+    response = _period(client_as(auditor), start=today, end=today)
+    assert response.status_code == 200 and response["Content-Disposition"].endswith('.jsonl"')
+    receipts = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert len(receipts) == 5  # today's records, not February's
+    assert all(check.ok for receipt in receipts for check in receipt_verify(receipt))
+    entry = AccessLogEntry.objects.get(action="export_consent")
+    assert list(entry.contacts.values_list("contact_id", flat=True)) == [history.pk]
+
+
+def test_the_period_export_is_refused_to_other_roles_and_bad_periods(
+    history, auditor, marketer, outsider, client_as
+):
+    assert _period(client_as(marketer), start="2026-01-01", end="2026-01-31").status_code == 403
+    assert _period(client_as(outsider), start="2026-01-01", end="2026-01-31").status_code == 403
+    refused = _period(client_as(auditor), start="2026-02-01", end="2026-01-01")
+    assert refused.status_code == 400 and "must end on or after" in refused.text
+    assert not AccessLogEntry.objects.exists()
