@@ -5,11 +5,11 @@ seals (status, times, purpose, subject, channel, the chain hash) must be what th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from consent.audit_chain import record_verify
 from consent.models import ConsentChange
-from consent.receipts.jsonld import DCT, DPV, ReceiptUnreadable, expand
+from consent.receipts.jsonld import ReceiptUnreadable
+from consent.receipts.read import records_of, sealed_facts
 from consent.receipts.serialize import ReceiptWriter
 
 FACTS = {
@@ -22,48 +22,6 @@ FACTS = {
     "method": "the channel",
     "seal": "the chain hash",
 }
-
-
-def _one(node: dict, iri: str):
-    values = node.get(iri) or []
-    if len(values) != 1:
-        return None
-    value = values[0]
-    return value.get("@id", value.get("@value", value)) if isinstance(value, dict) else value
-
-
-def _time(text) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def sealed_facts(node: dict) -> dict:
-    """What the chain seals, read from one expanded ConsentRecord node (full IRIs)."""
-    purpose = (node.get(DPV + "hasPurpose") or [{}])[0]
-    subject = (node.get(DPV + "hasDataSubject") or [{}])[0]
-    measure = (node.get(DPV + "hasTechnicalMeasure") or [{}])[0]
-    return {
-        "identifier": _one(node, DCT + "identifier"),
-        "status": _one(node, DPV + "hasConsentStatus"),
-        "indicated_at": _time(_one(node, DPV + "isIndicatedAtTime")),
-        "created": _time(_one(node, DCT + "created")),
-        "purpose": purpose.get("@id") or _one(purpose, DCT + "identifier"),
-        "subject": _one(subject, DPV + "hasIdentifier"),
-        "method": _one(node, DPV + "hasIndicationMethod"),
-        "seal": _one(measure, DPV + "hasIdentifier"),
-    }
-
-
-def records_of(document) -> list[dict]:
-    """The expanded ConsentRecord nodes of a receipt or a document of receipts."""
-    nodes = []
-    for item in expand(document):
-        for node in item.get("@graph", [item]):
-            if DPV + "ConsentRecord" in node.get("@type", []):
-                nodes.append(node)
-    return nodes
 
 
 @dataclass
