@@ -8,12 +8,16 @@ import json
 
 import pytest
 import time_machine
+from django.core.files.base import ContentFile
 
 from consent.models import ConsentChange, PurposeConsent, Source
 from consent.receipts.serialize import contact_receipts
 from consent.services import consent_change
 from contacts.models import Contact
+from core.filescan import Identity
+from imports.files import import_upload_redact
 from imports.models import ImportedConsent, ImportRun
+from imports.services import import_run_start
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +90,12 @@ def test_a_file_that_is_no_receipt_is_refused_whole(source, run_import, purposes
     assert run.status == ImportRun.Status.FAILED and reason in run.error
     assert not Contact.objects.exists() and not ConsentChange.objects.exists()
     assert not ImportedConsent.objects.exists()
+
+
+def test_an_erasure_drops_a_stored_receipts_file_that_names_the_person(source, receipts_of_a):
+    upload = ContentFile(json.dumps(receipts_of_a).encode())
+    run = import_run_start(source=source, file=upload, file_name="other-cmp.jsonld")  # queued, not run
+    assert import_upload_redact(run_id=run.pk, identities=[Identity(email="someone@example.org")]) == 0
+    assert import_upload_redact(run_id=run.pk, identities=[Identity(email="fresh@example.org")]) == 1
+    run.refresh_from_db()
+    assert not run.file and run.status == ImportRun.Status.FAILED and "erasure" in run.error
