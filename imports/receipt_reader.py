@@ -15,7 +15,15 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from consent.receipts.jsonld import ReceiptUnreadable
-from consent.receipts.read import ENDED, GIVEN, contact_points, purpose_key, records_of, sealed_facts
+from consent.receipts.read import (
+    ENDED,
+    GIVEN,
+    contact_points,
+    notice_key,
+    purpose_key,
+    records_of,
+    sealed_facts,
+)
 from consent.receipts.serialize import LEVEL_PREFIX, TRACKING
 from imports.readers import FileRefused, Limits, Table
 
@@ -76,6 +84,7 @@ def _cells(node: dict) -> list[str]:
         "method": facts["method"],
         "seal": facts["seal"],
         "status": status,
+        "notice": notice_key(node),
     }
     return [
         key,

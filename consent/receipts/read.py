@@ -61,6 +61,12 @@ def contact_points(node: dict) -> list[str]:
     return found
 
 
+def notice_key(node: dict) -> str | None:
+    """The identifier of the notice the person was shown, when the receipt names one."""
+    notice = (node.get(DPV + "hasNotice") or [{}])[0]
+    return _one(notice, DCT + "identifier")
+
+
 def purpose_key(node: dict) -> str | None:
     """The purpose's own identifier (its key, e.g. "news"), not the record's IRI for it."""
     purpose = (node.get(DPV + "hasPurpose") or [{}])[0]

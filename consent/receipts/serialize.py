@@ -95,6 +95,22 @@ class ReceiptWriter:
             return {"type": "Purpose", "identifier": f"{LEVEL_PREFIX}{level}", "title": level_label(level)}
         return {"type": "Purpose", "identifier": TRACKING, "title": str(ConsentField.TRACKING.label)}
 
+    def notice(self, record: ConsentChange) -> dict | None:
+        """The words the person was shown, as the record's evidence names them (GDPR Art. 7(1)):
+        the digest of the wording on the page or in the email, or the level wording's version."""
+        evidence = record.evidence if isinstance(record.evidence, dict) else {}
+        shown = evidence.get("wording_confirmed") or evidence.get("wording")
+        if isinstance(shown, str) and shown:
+            return {"type": "ConsentNotice", "identifier": f"wording:{shown}"}
+        level = evidence.get("level_wording")
+        if isinstance(level, dict) and level.get("level") is not None:
+            return {
+                "type": "ConsentNotice",
+                "identifier": f"level-wording:{level['level']}",
+                "hasVersion": str(level.get("version", "")),
+            }
+        return None
+
     def subject(self, record: ConsentChange, contact) -> dict:
         # The keyed hash the chain seals: the same person across receipts, not their database id.
         words = {
@@ -124,6 +140,7 @@ class ReceiptWriter:
                 **self.jurisdiction,
                 "hasLegalBasis": "Consent",
                 "hasPurpose": self.purpose(record),
+                "hasNotice": self.notice(record),
                 "hasConsentStatus": consent_status(record),
                 "isIndicatedAtTime": _instant(record.effective_at),
                 "hasIndicationMethod": record.source,
@@ -133,7 +150,7 @@ class ReceiptWriter:
                 },
             }
         )
-        return words
+        return {k: v for k, v in words.items() if v is not None}
 
 
 def receipt_records(queryset) -> Iterator[ConsentChange]:

@@ -67,6 +67,7 @@ def test_a_receipt_expands_to_dpv_terms_only(history):
         "RenewedConsentGiven",
         "ConsentGiven",
     ]
+    assert document["@graph"][0]["hasNotice"]["identifier"] == "level-wording:3"  # the words agreed to
     first = document["@graph"][1]
     assert first["hasPurpose"]["title"] == "Newsletter"
     assert first["hasDataSubject"]["hasContact"] == "mailto:ada@example.org"
