@@ -42,11 +42,12 @@ def consent_status(record: ConsentChange) -> str:
     refused (a first answer of no) or expired (a lapse)."""
     old, new = record.old_value, record.new_value
     if record.field == ConsentField.CONSENT_GIVEN:
-        old_level, new_level = int(old or 0), int(new)
-        granted, first = new_level > old_level, old_level == 0
+        # A raise gives the higher level's consent (the receipt names that level), never again.
+        granted = int(new) > int(old or 0)
+        first = granted or old == ""
     elif record.field == ConsentField.TRACKING:
-        # Tracking starts as not allowed: "False" before is no earlier answer.
-        granted, first = new == "True", old != "True" and new == "True"
+        # Tracking starts as not allowed: a change to allowed is always a first answer.
+        granted = first = new == "True"
     else:
         granted, first = new == "True", old == ""
     if granted:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consent.models import ConsentChange, Source
 from consent.receipts.jsonld import DCT, DPV, ReceiptUnreadable, expand
-from consent.receipts.serialize import contact_receipts
+from consent.receipts.serialize import consent_status, contact_receipts
 from consent.receipts.verify import receipt_verify
 from consent.services import consent_change
 from staff.models import AccessLogEntry
@@ -71,6 +71,23 @@ def test_a_receipt_expands_to_dpv_terms_only(history):
     first = document["@graph"][1]
     assert first["hasPurpose"]["title"] == "Newsletter"
     assert first["hasDataSubject"]["hasContact"] == "mailto:ada@example.org"
+
+
+@pytest.mark.parametrize(
+    ("field", "old", "new", "source", "status"),
+    [
+        ("consent_given", "0", "3", "double_opt_in", "ConsentGiven"),
+        ("consent_given", "3", "4", "double_opt_in", "ConsentGiven"),  # the higher level, first given
+        ("consent_given", "4", "2", "subscription_center", "ConsentWithdrawn"),
+        ("purpose", "", "False", "import", "ConsentRefused"),
+        ("purpose", "False", "True", "double_opt_in", "RenewedConsentGiven"),
+        ("purpose", "True", "False", "retention", "ConsentExpired"),
+        ("tracking_allowed", "False", "True", "admin", "ConsentGiven"),
+        ("tracking_allowed", "True", "False", "admin", "ConsentWithdrawn"),
+    ],
+)
+def test_each_change_has_its_dpv_consent_status(field, old, new, source, status):
+    assert consent_status(ConsentChange(field=field, old_value=old, new_value=new, source=source)) == status
 
 
 def test_unknown_terms_and_remote_contexts_are_refused_not_dropped(history):
