@@ -255,6 +255,18 @@ def _record_problem(record: ConsentChange) -> str:
     return ""
 
 
+def record_verify(record: ConsentChange) -> str:
+    """One record against the chain, as verify() judges it: its own seal, and its link to the record
+    before it. "" when both hold, else the problem. (Whether records after it were removed is the
+    whole walk's business: verify().)"""
+    before = (
+        ConsentChange.objects.filter(pk__lt=record.pk).order_by("-pk").values_list("chain_hash", flat=True)
+    )
+    if record.prev_hash != (before.first() or GENESIS):
+        return REMOVED_OR_INSERTED
+    return _record_problem(record)
+
+
 def verify() -> Verification:
     """Walk the whole chain in insertion order and report every record that does not fit, the
     head, and every signed checkpoint that the chain no longer matches. Keeps going after the

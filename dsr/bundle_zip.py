@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from consent.receipts.serialize import record_receipts
 from core.files import written_whole
 from core.languages import in_language
 from core.xlsx import FORMULA_START, write_workbook_sheets
@@ -22,6 +23,8 @@ from dsr.package_pdf import summary_pdf
 from dsr.package_summary import summary_context, summary_html
 
 SUMMARY_HTML, SUMMARY_PDF = "summary.html", "summary.pdf"
+RECEIPTS = "consent-receipts.jsonld"
+CONSENT_RECORDS = "consent.consentchange"  # the section whose rows the receipts prove
 
 
 def _csv_text(value) -> str:
@@ -85,6 +88,11 @@ def _readme(bundle: ExportBundle, sections: list[dict]) -> str:
             _("%(file)s: %(title)s, %(count)d records")
             % {"file": section["section"], "title": section["title"], "count": len(section["rows"])}
         )
+    lines += [
+        "",
+        _("%(file)s: your consents as consent receipts in the ISO/IEC TS 27560 format (JSON-LD)")
+        % {"file": RECEIPTS},
+    ]
     if bundle.redactions:
         left_out = ngettext(
             "%(count)d item was left out; the reason is in redactions.json.",
@@ -152,7 +160,14 @@ def zip_write(bundle: ExportBundle, sections: list[dict], target: Path) -> Path:
             ),
         )
         archive.writestr("data.xlsx", workbook.getvalue())
+        archive.writestr(RECEIPTS, json.dumps(_receipts(sections), indent=2, ensure_ascii=False))
     return target
+
+
+def _receipts(sections: list[dict]) -> dict:
+    """The receipts of the consent change records the package holds (a redacted record has none)."""
+    ids = [row["id"] for s in sections if s["section"] == CONSENT_RECORDS for row in s["rows"] if "id" in row]
+    return record_receipts(ids)
 
 
 def _xlsx_value(value):

@@ -20,7 +20,7 @@ from staff.admin_tools import (
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV or Excel file"))
+    file = forms.FileField(label=_("CSV, Excel or consent receipts (JSON-LD) file"))
     mode = forms.ChoiceField(
         label=_("If a row is refused"), choices=ImportRun.Mode.choices, initial=ImportRun.Mode.VALID_ROWS
     )

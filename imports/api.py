@@ -107,7 +107,8 @@ class UploadField(serializers.FileField):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = UploadField(
-        max_length=255, help_text="The export as CSV or Excel (.xlsx), with the columns the source names."
+        max_length=255,
+        help_text="The export as CSV or Excel (.xlsx), with the columns the source names, or consent receipts (ISO/IEC TS 27560 JSON-LD, or JSON Lines).",
     )
     mode = serializers.ChoiceField(
         choices=ImportRun.Mode.choices,

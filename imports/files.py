@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from imports.models import ImportRowError, ImportRun
 from imports.readers import FileRefused, open_table, sha256_of
+from imports.receipt_reader import looks_like_json
 
 log = logging.getLogger(__name__)
 ERASED_CELL = "(erased)"
@@ -85,6 +86,14 @@ def import_upload_redact(*, run_id: int, identities: list) -> int:
     path = stored_upload(run) if run else None
     if path is None:
         return 0
+    if looks_like_json(path):
+        # Consent receipts are one JSON document, not rows to blank one by one (rewritten as CSV
+        # they would no longer import): a file naming the person goes whole, and the run says why.
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if not any(record_mentions([text], identity) for identity in identities):
+            return 0
+        _drop_file(run, _("The stored file was deleted by an erasure; upload it again."))
+        return 1
     try:
         table = open_table(path)
     except FileRefused:

@@ -1,12 +1,16 @@
 """Public pages for people without an account. Thin: the rules live in subscriptions.services."""
 
+import json
+
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from consent.receipts.serialize import contact_receipts
 from contacts.models import Contact
 from core.ids import parse_id
 from core.languages import browser_language_activate, person_language_activate, request_language
@@ -72,6 +76,39 @@ def center_entry(request, token):
     request.session[SESSION_KEY] = access.contact_id
     request.session.set_expiry(SESSION_SECONDS)
     return redirect("subscriptions:center")
+
+
+def _receipt_response(contact: Contact) -> HttpResponse:
+    """The person's consent receipts (ISO/IEC TS 27560, JSON-LD) as a file to keep; its name
+    names no one."""
+    response = HttpResponse(
+        json.dumps(contact_receipts([contact.pk]), indent=2, ensure_ascii=False),
+        content_type="application/ld+json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="consent-receipt.jsonld"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@rate_limited("center-receipt", per_minute=30, methods=("GET",))
+def center_receipt(request):
+    """ "Download my consent receipt" on the center page: the visit's contact, no token in the URL."""
+    contact = _center_contact(request)
+    if contact is None:
+        return _way_in(request, LinkRequestForm(), ended=True, status=403)
+    return _receipt_response(contact)
+
+
+@rate_limited("center-receipt", per_minute=30, methods=("GET",))
+def center_receipt_by_link(request, token):
+    """The same file straight from an emailed center link: an unknown link is 404, an expired one 410."""
+    try:
+        access = tokens.resolve(token, kind=AccessToken.Kind.CENTER)
+    except tokens.InvalidLink:
+        raise Http404 from None
+    except tokens.ExpiredLink:
+        return render(request, "subscriptions/link_expired.html", status=410)
+    return _receipt_response(access.contact)
 
 
 def _center_contact(request) -> Contact | None:

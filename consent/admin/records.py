@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from consent.admin.receipts import receipts_export_view
 from consent.admin.retention import retention_export_view, retention_preview_view
 from consent.models import RECORD_FIELDS, RETENTION_FIELDS, ConsentChange, ConsentField, Purpose, Source
 from consent.screen_fields import CONSENT_CHANGE_FIELDS
@@ -99,6 +100,7 @@ class ConsentChangeAdmin(
     export_title = "Consent change records"
     export_access_action = "export_consent"
     export_contact_path = "contact_id"
+    change_list_template = "admin/consent/consentchange/change_list.html"  # adds the receipts link
     list_display = (
         "recorded_at",
         "contact_link",
@@ -121,6 +123,13 @@ class ConsentChangeAdmin(
     def get_queryset(self, request):
         # No record of a hidden field or a restricted contact for a Marketer: list, export, page.
         return consent_changes_visible_to(request.user, super().get_queryset(request))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.receipts_view)
+        return [path("receipts/", view, name="consent_consentchange_receipts"), *super().get_urls()]
+
+    def receipts_view(self, request):
+        return receipts_export_view(self, request)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

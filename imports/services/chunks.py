@@ -227,6 +227,8 @@ def _wish_groups(ctx: _Context, ready: list[Row], by_ident: Idents) -> list[list
             "row": row.number,
             "source_key": row.key,
         }
+        if row.evidence:  # a receipt's own record: its identifier, when it was recorded, its seal
+            evidence["receipt"] = row.evidence
         groups.append(
             [
                 ConsentWish(

@@ -102,6 +102,7 @@ class Row:
     level: int | None
     purpose: Purpose | None = None
     last_action_at: dt.datetime | None = None  # the person's last action in the source
+    evidence: dict | None = None  # what a consent receipt attests (imports.receipt_reader)
 
     def digest(self) -> str:
         facts = [
@@ -126,6 +127,8 @@ def _parse_row(number: int, cells: list[str], index: dict[str, int], now: dt.dat
         # No database stores a NUL (PostgreSQL refused the whole chunk with a DataError).
         if problem := text_problem(text):
             raise RowRefused(_("Column %(column)s: %(problem)s") % {"column": position, "problem": problem})
+    if refused := cell("refused"):  # a reader that knows the row cannot be imported says why
+        raise RowRefused(refused)
     key = cell("key")
     if not key:
         raise RowRefused(_("The row has no primary key."))
@@ -141,6 +144,8 @@ def _parse_row(number: int, cells: list[str], index: dict[str, int], now: dt.dat
         raise RowRefused(_("The date lies in the future."))
     level = parse_level(cell("level")) if "level" in index else None
     row = Row(number, key, kind, ident, option, granted, effective_at, level)
+    if cell("evidence"):
+        row.evidence = json.loads(cell("evidence"))
     if cell("last_action"):  # empty: the source knows of no action
         row.last_action_at = parse_date(cell("last_action"))
         if row.last_action_at > now:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from itertools import islice
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from core.connection_loss import CONNECTION_LOST
 from imports.models import ImportRowError, ImportRun
-from imports.readers import FileRefused, Table, open_table, sha256_of
+from imports.readers import FileRefused, Limits, Table, open_table, sha256_of
+from imports.receipt_reader import looks_like_json, open_receipts
 from imports.services.chunks import _Context, _Outcome, _process_chunk, _withdraw_removed
 from imports.services.rows import _column_index
 
@@ -39,6 +41,9 @@ def _rows(run: ImportRun) -> tuple[Table, dict[str, int]]:
         raise FileRefused(_("The uploaded file is no longer stored; upload it again.")) from None
     if digest != run.file_sha256:
         raise FileRefused(_("The stored file changed since the upload; upload it again."))
+    if looks_like_json(Path(run.file.path)):  # consent receipts: their roles are fixed, not mapped
+        table = open_receipts(Path(run.file.path), Limits.from_settings())
+        return table, {role: position for position, role in enumerate(table.header)}
     table = open_table(run.file.path)
     return table, _column_index(table.header, run.source)
 

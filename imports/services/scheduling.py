@@ -94,7 +94,9 @@ def _refresh_file(source: ImportSource) -> Path | None:
         candidates = [
             p.resolve()
             for p in target.iterdir()
-            if p.suffix.lower() in {".csv", ".xlsx"} and p.is_file() and root in p.resolve().parents
+            if p.suffix.lower() in {".csv", ".xlsx", ".jsonld", ".jsonl", ".json"}
+            and p.is_file()
+            and root in p.resolve().parents
         ]
         return max(candidates, key=lambda p: (p.stat().st_mtime, p.name), default=None)
     return target if target.is_file() else None

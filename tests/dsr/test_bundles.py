@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Source
+from consent.receipts.verify import receipt_verify
 from consent.services import consent_change
 from core.models import ComplianceSettings
 from dsr.models import ExportBundle
@@ -94,6 +95,10 @@ def test_the_bundle_is_built_reviewed_redacted_released_and_downloaded(
     records = json.loads(archive.read("consent.consentchange.json"))
     assert len(records) == 1  # two recorded (level, purpose), one left out
     assert "chain_hash" not in records[0] and "personal_digest" not in records[0]  # machinery stays home
+    # The receipts prove what the package holds: one for the record kept, none for the one left out.
+    receipts = json.loads(archive.read("consent-receipts.jsonld"))
+    assert [r["identifier"] for r in receipts["@graph"]] == [str(records[0]["id"])]
+    assert [check.ok for check in receipt_verify(receipts)] == [True]
     assert json.loads(archive.read("subscriptions.subscription.json"))[0]["status"] == "subscribed"
     assert json.loads(archive.read("redactions.json")) == [
         {"file": "consent.consentchange", "reason": "names a colleague"}
