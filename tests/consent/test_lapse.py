@@ -20,8 +20,8 @@ from contacts.services import contact_update
 from dsr.models import DataSubjectRequest, ErasureRecord
 from dsr.services import dsr_create, dsr_erase, dsr_start, dsr_verify
 from journeys.models import Interaction
-from reports.compliance_report import compliance_report_data
 from journeys.services.scoring import interaction_record
+from reports.compliance_report import compliance_report_data
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
 from tests.factories import ContactFactory, PurposeFactory
