@@ -1,11 +1,11 @@
 """The nightly retention job (issue 21, scope 4): lapsed consent withdrawn through the consent
 service, contacts with nothing left erased through the request's erasure, legal holds respected,
 and a run killed half-way finishing like one that was not; with a frozen clock so years pass."""
+# ruff: noqa: F811  (newsletter: test_retention's fixture, imported, used by name)
 
 import datetime as dt
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import transaction
@@ -24,34 +24,10 @@ from journeys.services.scoring import interaction_record
 from reports.compliance_report import compliance_report_data
 from subscriptions.models import Subscription, SubscriptionList
 from subscriptions.services import subscription_set
-from tests.factories import ContactFactory, PurposeFactory
+from tests.consent.test_retention import START, at, newsletter, subscriber  # noqa: F401
+from tests.factories import ContactFactory
 
-pytestmark = pytest.mark.django_db
-
-START = dt.datetime(2024, 1, 15, 10, 0, tzinfo=dt.UTC)
-
-
-def at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
-@pytest.fixture
-def newsletter(logging_on):
-    return PurposeFactory(
-        slug="newsletter",
-        name="Newsletter",
-        consent_validity_months=24,
-        validity_clock=RetentionClock.LAST_ACTION,
-        inactivity_months=36,
-    )
-
-
-def subscriber(newsletter, email):
-    contact = ContactFactory(email=email)
-    consent_change(
-        contact=contact, level=4, tracking_allowed=True, purposes={newsletter: True}, source=Source.IMPORT
-    )
-    return contact
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logging_on")]  # records are written
 
 
 def granted(contact, purpose) -> bool:
