@@ -23,15 +23,14 @@ def audit_checkpoint() -> int:
     return checkpoint.length
 
 
-@shared_task(name="consent.retention_run")
-def retention_run() -> dict:
+@shared_task(name="consent.run_retention")
+def run_retention() -> dict:
     """Nightly: lapse due consent, erase contacts with nothing left (consent.lapse). Idempotent and
     resumable: a duplicate beat finds the first run alive and stops; a rerun does only what is left."""
-    from consent.lapse import RunInProgress
-    from consent.lapse import retention_run as run_retention
+    from consent.lapse import RunInProgress, retention_run
 
     try:
-        run = run_retention()
+        run = retention_run()
     except RunInProgress as busy:
         return {"skipped": str(busy)}
     return {"run": run.pk, "lapsed": run.lapsed, "erased": run.erased}

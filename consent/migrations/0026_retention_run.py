@@ -46,5 +46,5 @@ class Migration(migrations.Migration):
             name='source',
             field=models.CharField(choices=[('admin', 'Admin'), ('subscription_center', 'Subscription center'), ('double_opt_in', 'Double opt-in'), ('api', 'API'), ('import', 'Import'), ('journey', 'Journey'), ('system', 'System'), ('complaint', 'Spam complaint reported by the email provider'), ('email_provider', 'Unsubscribe reported by the email provider'), ('retention', 'Retention (consent lapsed)')], max_length=32, verbose_name='source'),
         ),
-        periodic_task("Retention: lapse consent, erase contacts with nothing left (nightly)", "consent.retention_run", hour="4", minute="0"),
+        periodic_task("Retention: lapse consent, erase contacts with nothing left (nightly)", "consent.run_retention", hour="4", minute="0"),
     ]
