@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -32,6 +32,8 @@ from consent.retention import (
 )
 from consent.services import ConsentWish, consent_changes_apply
 from contacts.models import Contact, LegalHold
+from core.bulk import dialect
+from core.locks import lock_name
 
 # A run whose heartbeat is older than this lost its worker: the next run marks it interrupted.
 STALE_AFTER = timedelta(minutes=10)
@@ -111,8 +113,9 @@ def retention_run(*, now: datetime | None = None, batch_size: int | None = None)
 
 def _run_start(now: datetime) -> RetentionRun:
     with transaction.atomic():
-        # The lock orders two runs started at once (two beats): the second sees the first's row.
-        running = RetentionRun.objects.select_for_update().filter(state=RetentionRun.State.RUNNING)
+        # Two runs started at once (two beats) take turns here: the second sees the first's row.
+        lock_name("retention run")
+        running = RetentionRun.objects.filter(state=RetentionRun.State.RUNNING)
         alive = [r for r in running if r.heartbeat_at and r.heartbeat_at > timezone.now() - STALE_AFTER]
         if alive:
             raise RunInProgress(f"retention run {alive[0].pk} is still running")
@@ -137,7 +140,7 @@ def _batches(due: QuerySet[Contact], size: int):
 def _locked_again(due: QuerySet[Contact], ids: list[int]) -> list[int]:
     """Lock the batch's contacts, then choose them again: a renewal, a hold or a request committed
     since the batch was read keeps that contact out (the lock keeps the next one from slipping in)."""
-    list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    list(dialect(connection).rows_locked(Contact, ids))
     return sorted(due.filter(pk__in=ids).values_list("pk", flat=True))
 
 

@@ -18,7 +18,7 @@ from collections import Counter
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models, router, transaction
+from django.db import connection, models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -28,6 +28,7 @@ from contacts.models import Contact, LegalHold
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
 from core import registry
+from core.bulk import dialect
 from core.normalize import normalize_email, normalize_phone
 from core.registry import Erasure
 from dsr.ledger import ledger_append, ledger_gap
@@ -92,7 +93,7 @@ def _refuse_held(ids: list[int]) -> None:
     """Refuse, before anything changes, to erase a contact on a legal hold that lasts today. The
     contacts are locked first: a hold placed meanwhile waits for this erasure's end (its foreign
     key locks the contact's row)."""
-    list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    list(dialect(connection).rows_locked(Contact, ids))
     hold = (
         LegalHold.objects.filter(contact_id__in=ids, until__gte=timezone.localdate())
         .order_by("contact_id", "-until")
