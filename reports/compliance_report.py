@@ -109,7 +109,11 @@ def erasures_in_period(since, until) -> list[list]:
     return [
         [
             e.performed_at,
-            e.request.reference if e.request else _retention_reference(e.receipt),
+            e.request.reference
+            if e.request
+            else f"retention: {e.retention_rule}"
+            if e.retention_rule
+            else "",
             e.contacts_erased,
             ", ".join(f"{name}: {n}" for name, n in e.receipt.get("deleted", {}).items()),
             ", ".join(e.receipt.get("anonymised", {})) or "",
@@ -117,11 +121,6 @@ def erasures_in_period(since, until) -> list[list]:
         ]
         for e in records.order_by("performed_at")
     ]
-
-
-def _retention_reference(receipt: dict) -> str:
-    rule = receipt.get("retention")
-    return f"retention: {KIND_NAMES.get(rule['kind'], rule['kind'])} {rule['rule']}" if rule else ""
 
 
 KIND_NAMES = {"purpose": "Purpose", "list": "Subscription list"}

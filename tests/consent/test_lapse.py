@@ -76,7 +76,9 @@ def test_a_list_subscription_lapses_as_an_unsubscribe_with_the_rule_in_its_histo
     assert run.counts[f"list:{weekly.pk}"]["lapsed"] == 1
 
 
-def test_a_contact_with_nothing_left_is_erased_after_inactivity_naming_the_rule_unless_held(newsletter):
+def test_a_contact_with_nothing_left_is_erased_after_inactivity_naming_the_rule_unless_held(
+    newsletter, privacy_officer, client_as
+):
     with at(START):
         gone, held, restricted, kept = (
             subscriber(newsletter, f"{name}@example.org") for name in ("gone", "held", "restricted", "kept")
@@ -101,6 +103,8 @@ def test_a_contact_with_nothing_left_is_erased_after_inactivity_naming_the_rule_
     assert erasure.receipt["retention"]["rule"] == "Newsletter"
     assert erasure.receipt["retention"]["run"] == run.pk
     assert run.erased == 1
+    listed = client_as(privacy_officer).get(reverse("admin:dsr_erasurerecord_changelist")).content.decode()
+    assert "purpose Newsletter" in listed
 
 
 def _due(newsletter, n):
