@@ -22,6 +22,7 @@ class Source(models.TextChoices):
     SYSTEM = "system", _("System")
     COMPLAINT = "complaint", _("Spam complaint reported by the email provider")
     PROVIDER = "email_provider", _("Unsubscribe reported by the email provider")
+    RETENTION = "retention", _("Retention (consent lapsed)")
 
 
 # Sources through which the person themselves answers: their consent given or confirmed there is a
@@ -460,3 +461,41 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class RetentionRun(models.Model):
+    """One run of the nightly retention job (consent.lapse): what it lapsed and erased, per rule.
+
+    counts: {"<kind>:<record id>": {"kind", "rule", "lapsed", "erased"}}, updated in the same
+    transaction as each batch, so a run that died keeps exactly what it committed.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        INTERRUPTED = "interrupted", _("interrupted (worker stopped)")
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The moment the rules were evaluated at: every lapse of the run is due by then.
+    as_of = models.DateTimeField(_("evaluated at"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RUNNING)
+    counts = models.JSONField(_("counts per rule"), default=dict)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("retention run")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.started_at:%Y-%m-%d %H:%M} ({self.get_state_display()})"
+
+    @property
+    def lapsed(self) -> int:
+        return sum(c.get("lapsed", 0) for c in self.counts.values())
+
+    @property
+    def erased(self) -> int:
+        return sum(c.get("erased", 0) for c in self.counts.values())

@@ -113,13 +113,19 @@ def lapse_dates(kind: RuleKind, record: ProcessingRecord, contact_ids: list[int]
     """When each of these contacts' consent for `record` lapses (for the exported list)."""
     if record.consent_validity_months is None:
         return {}
+    clocks = validity_clocks(kind, record, contact_ids)
+    return {pk: add_months(clock, record.consent_validity_months) for pk, clock in clocks.items()}
+
+
+def validity_clocks(kind: RuleKind, record: ProcessingRecord, contact_ids: list[int]) -> dict[int, datetime]:
+    """When each of these contacts' held consent for `record` started to run (the lapse's evidence)."""
     rows = (
         kind.held([record.pk])
         .filter(contact_id__in=contact_ids)
         .annotate(clock=_clock(record, F("contact__last_action_at")))
         .values_list("contact_id", "clock")
     )
-    return {pk: add_months(clock, record.consent_validity_months) for pk, clock in rows}
+    return dict(rows)
 
 
 def _all_rules() -> list[tuple[RuleKind, ProcessingRecord]]:

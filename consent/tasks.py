@@ -21,3 +21,16 @@ def audit_checkpoint() -> int:
     checkpoint = audit_checkpoint_take()
     audit_checkpoint_send(checkpoint)
     return checkpoint.length
+
+
+@shared_task(name="consent.run_retention")
+def run_retention() -> dict:
+    """Nightly: lapse due consent, erase contacts with nothing left (consent.lapse). Idempotent and
+    resumable: a duplicate beat finds the first run alive and stops; a rerun does only what is left."""
+    from consent.lapse import RunInProgress, retention_run
+
+    try:
+        run = retention_run()
+    except RunInProgress as busy:
+        return {"skipped": str(busy)}
+    return {"run": run.pk, "lapsed": run.lapsed, "erased": run.erased}

@@ -18,15 +18,17 @@ from collections import Counter
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models, router, transaction
+from django.db import connection, models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.models import Contact
+from contacts.models import Contact, LegalHold
 from contacts.services import contact_update
 from contacts.suppression import suppression_add_digests, suppression_pairs
 from core import registry
+from core.bulk import dialect
 from core.normalize import normalize_email, normalize_phone
 from core.registry import Erasure
 from dsr.ledger import ledger_append, ledger_gap
@@ -46,17 +48,26 @@ def contacts_erase(
     request: DataSubjectRequest | None = None,
     scan: bool = True,
     ledger_entry: str | None = None,
+    reference: str | None = None,
+    retention: dict | None = None,
 ) -> ErasureRecord:
     """Erase these contacts and everything registered about them; return the erasure record.
 
     scan=False skips the residue scan (it reads every table; the benchmark times it apart).
-    ledger_entry: re-applying that line of the erasure ledger after a restore (no new line)."""
+    ledger_entry: re-applying that line of the erasure ledger after a restore (no new line).
+    reference: what the ledger and suppression list name when there is no request; retention:
+    the retention rule that erased them (consent.lapse), kept in the receipt.
+    A contact on a legal hold is refused (GDPR Art. 17(3)(e)), except when re-applying."""
     ids = sorted({c.pk for c in contacts})
     if not ids:
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
-    reference = request.reference if request else "erasure without a request"
+    reference = request.reference if request else (reference or "erasure without a request")
     with transaction.atomic():
+        if ledger_entry is None:  # after a restore the erasure already happened: a hold cannot undo it
+            _refuse_held(ids)
         identities, receipt, files = _erase_rows_and_count(ids, actor=actor, reference=reference)
+        if retention:
+            receipt["retention"] = retention
         _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
         digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
@@ -76,6 +87,27 @@ def contacts_erase(
         # is the outermost transaction, Django runs the callback as it leaves it.
         transaction.on_commit(lambda: _after_commit(record, files, identities, scan=scan))
     return record
+
+
+def _refuse_held(ids: list[int]) -> None:
+    """Refuse, before anything changes, to erase a contact on a legal hold that lasts today. The
+    contacts are locked first: a hold placed meanwhile waits for this erasure's end (its foreign
+    key locks the contact's row)."""
+    list(dialect(connection).rows_locked(Contact, ids))
+    hold = (
+        LegalHold.objects.filter(contact_id__in=ids, until__gte=timezone.localdate())
+        .order_by("contact_id", "-until")
+        .first()
+    )
+    if hold is not None:
+        raise ValidationError(
+            _(
+                "Contact #%(id)d is on legal hold until %(until)s (%(reason)s): nothing was erased. "
+                "Lift the hold or wait until it ends."
+            )
+            % {"id": hold.contact_id, "until": hold.until.isoformat(), "reason": hold.reason},
+            code="legal_hold",
+        )
 
 
 def _erase_rows_and_count(ids: list[int], *, actor, reference: str):

@@ -142,6 +142,13 @@ class ErasureRecord(models.Model):
     def __str__(self) -> str:
         return f"Erasure {self.performed_at:%Y-%m-%d %H:%M} ({self.contacts_erased} contacts)"
 
+    @property
+    def retention_rule(self) -> str:
+        """The retention rule that erased these contacts (consent.lapse), e.g. "purpose Newsletter";
+        empty for an erasure asked for."""
+        rule = self.receipt.get("retention")
+        return f"{rule['kind']} {rule['rule']}" if rule else ""
+
 
 class RequestSubmission(models.Model):
     """A request typed into the public page, waiting for its sender to confirm the address.

@@ -2,7 +2,8 @@
 
 One XLSX: a summary with the audit chain's head and its verification (so a later check can prove
 nothing before it changed), consent changes by source and value, every request with its timings
-and deadline breaches, erasures (without personal data) and the records of processing (Art. 30).
+and deadline breaches, erasures (without personal data), what retention lapsed and erased per month
+and rule, and the records of processing (Art. 30).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit_chain import latest_checkpoint, verify
-from consent.models import ConsentChange, Source
+from consent.models import ConsentChange, ConsentField, RetentionRun, Source
 from core.pdf import numbered_pdf, pdf_text
 from core.xlsx import write_workbook_sheets
 from reports.processing_register import processing_activities
@@ -110,13 +111,58 @@ def erasures_in_period(since, until) -> list[list]:
     return [
         [
             e.performed_at,
-            e.request.reference if e.request else "",
+            e.request.reference
+            if e.request
+            else f"retention: {e.retention_rule}"
+            if e.retention_rule
+            else "",
             e.contacts_erased,
             ", ".join(f"{name}: {n}" for name, n in e.receipt.get("deleted", {}).items()),
             ", ".join(e.receipt.get("anonymised", {})) or "",
             {True: "clean", False: "data left", None: "not run"}[e.residue_clean],
         ]
         for e in records.order_by("performed_at")
+    ]
+
+
+KIND_NAMES = {"purpose": "Purpose", "list": "Subscription list"}
+RETENTION_COLUMNS = ["Month", "Kind", "Purpose or list", "Consents lapsed", "Contacts erased"]
+
+
+def retention_in_period(since, until) -> list[list]:
+    """Per month and rule, the consents the retention job withdrew and the contacts it erased.
+
+    Purposes' lapses are counted from their consent change records (source "retention", kept as
+    proof after an erasure); erasures from the erasure records naming a rule. A list's lapse is
+    recorded in the subscription's history, which the person's later erasure purges: its count
+    comes from the job's run, committed with each batch (consent.lapse).
+    """
+    from dsr.models import ErasureRecord
+
+    figures: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+
+    def month(moment) -> str:
+        return f"{timezone.localtime(moment):%Y-%m}"
+
+    lapsed = ConsentChange.objects.filter(
+        source=Source.RETENTION, field=ConsentField.PURPOSE, recorded_at__gte=since, recorded_at__lt=until
+    )
+    for at, name in lapsed.values_list("recorded_at", "purpose__name").iterator():
+        figures[(month(at), "purpose", name)][0] += 1
+    runs = RetentionRun.objects.filter(started_at__gte=since, started_at__lt=until)
+    for run in runs.only("started_at", "counts"):
+        for entry in run.counts.values():
+            if entry["kind"] != "purpose" and entry["lapsed"]:
+                figures[(month(run.started_at), entry["kind"], entry["rule"])][0] += entry["lapsed"]
+    erasures = ErasureRecord.objects.filter(
+        performed_at__gte=since, performed_at__lt=until, receipt__has_key="retention"
+    )
+    for at, receipt, n in erasures.values_list("performed_at", "receipt", "contacts_erased"):
+        rule = receipt["retention"]
+        figures[(month(at), rule["kind"], rule["rule"])][1] += n
+    return [
+        [when, KIND_NAMES.get(kind, kind), rule, lapses, erased]
+        for (when, kind, rule), (lapses, erased) in sorted(figures.items())
     ]
 
 
@@ -192,6 +238,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
     requests, request_summary = requests_in_period(since, until)
     erasures = erasures_in_period(since, until)
     waivers = waivers_in_period(since, until)
+    retention = retention_in_period(since, until)
     summary = {
         "Period": f"{start.isoformat()} to {end.isoformat()}",
         "Generated": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
@@ -204,6 +251,8 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         "Requests received": len(requests),
         "Requests past their deadline": sum(r[-1] == "yes" for r in requests),
         "Erasures": len(erasures),
+        "Consents lapsed (retention)": sum(r[3] for r in retention),
+        "Contacts erased (retention)": sum(r[4] for r in retention),
         "Downstream acknowledgements waived": len(waivers),
     }
     tables = [
@@ -212,6 +261,7 @@ def compliance_report_data(*, start: dt.date, end: dt.date) -> tuple[dict, list[
         ("Requests", REQUEST_COLUMNS, requests),
         ("Requests by type", REQUEST_SUMMARY_COLUMNS, request_summary),
         ("Erasures", ERASURE_COLUMNS, erasures),
+        ("Retention", RETENTION_COLUMNS, retention),
         ("Waived acknowledgements", WAIVER_COLUMNS, waivers),
         ("Records of processing", PROCESSING_COLUMNS, processing_records()),
     ]

@@ -33,6 +33,7 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
         "consent import (csv rows)",
         "consent changes with the outbox (one batch)",
         "webhook deliveries to a loopback receiver",
+        "retention lapse job (10% due)",
     }
     assert all(r["median_s"] > 0 and r["baseline_median_s"] > 0 for r in report["results"])
     eligibility = by_name["eligibility count"]
@@ -48,6 +49,8 @@ def test_bench_reports_each_operation_beside_its_baseline(tmp_path, settings, ca
     assert by_name["consent import (csv rows)"]["rows"] == 5
     delivered = by_name["webhook deliveries to a loopback receiver"]
     assert delivered["n"] == 5 and delivered["per_s"] > 0  # every event of the batch reached the receiver
+    lapse = by_name["retention lapse job (10% due)"]
+    assert lapse["same_set"] is True and lapse["lapsed"] == lapse["baseline_lapsed"] > 0
     assert "eligibility count" in capsys.readouterr().out
     # The synthetic data lives in its own database, never in the one the command started on.
     assert not Contact.objects.exists()

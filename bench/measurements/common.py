@@ -40,6 +40,18 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def timed_from(reset, fn, repeat: int, *, warm_up: bool = True) -> tuple[float, object]:
+    """Median wall time of `repeat` calls of fn, each after reset() (not timed), and the last
+    result; with warm_up, one more call first that does not count."""
+    times, result = [], None
+    for _ in range(repeat + warm_up):
+        reset()
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[warm_up:]), result
+
+
 def raw_rows(sql: str, params) -> list:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 from django.db import connection, transaction
 
-from bench.measurements.common import Result, timed
+from bench.measurements.common import Result, timed, timed_from
 from consent.models import Purpose, Source
 from consent.services import consent_change
 from contacts.models import Contact
@@ -129,13 +126,7 @@ def enrolment(repeat: int) -> list[Result]:
             return cursor.rowcount
 
     def median_of(fn):
-        times, result = [], 0
-        for _ in range(repeat + 1):  # the first run warms up
-            clear()
-            started = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - started)
-        return statistics.median(times[1:]), result
+        return timed_from(clear, fn, repeat)
 
     product_s, enrolled = median_of(product)
     enrolled_ids = set(Enrolment.objects.filter(journey=journey).values_list("contact_id", flat=True))

@@ -1,6 +1,6 @@
 """The retention preview: per purpose and list, how many consents lapse and how many contacts would
 be erased in the next 30 and 90 days (consent.retention computes it; the job that acts uses the
-same code), with the list of those people as an Excel file for officers."""
+same code), with the list of those people as an Excel file for officers, and the job's last runs."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.models import RetentionRun
 from consent.retention import HORIZONS, retention_due_rows, retention_preview
 from contacts.models import Contact
 from core.xlsx import xlsx_response
 
 VIEW_PERMISSION = "consent.view_retention"
 EXPORT_PERMISSION = "contacts.export_contact"
+RUNS_SHOWN = 10
 
 
 def retention_preview_view(model_admin, request):
@@ -26,6 +28,7 @@ def retention_preview_view(model_admin, request):
         "previews": retention_preview(),
         "horizons": HORIZONS,
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        "runs": RetentionRun.objects.order_by("-started_at")[:RUNS_SHOWN],
         "opts": model_admin.model._meta,
     }
     return TemplateResponse(request, "admin/consent/retention_preview.html", context)

@@ -59,9 +59,10 @@ def wording_current() -> WordingVersion:
 
 @transaction.atomic
 def subscription_set(
-    *, contact: Contact, subscription_list: SubscriptionList, status: str, source: str
+    *, contact: Contact, subscription_list: SubscriptionList, status: str, source: str, reason: str = ""
 ) -> Subscription:
-    """Set one subscription's status with history (the row lock keeps two writers in order)."""
+    """Set one subscription's status with history (the row lock keeps two writers in order);
+    reason: the history row's change reason when more than the source's name (a lapse's rule and dates)."""
     sub = (
         Subscription.objects.select_for_update()
         .filter(contact=contact, subscription_list=subscription_list)
@@ -71,7 +72,7 @@ def subscription_set(
     if sub.pk and sub.status == status:
         return sub
     sub.status, sub.source, sub.changed_at = status, source, timezone.now()
-    sub._change_reason = Source(source).label
+    sub._change_reason = reason or Source(source).label
     sub.full_clean(validate_unique=False)
     sub.save()
     if status in _EVENTS:

@@ -59,6 +59,7 @@ def test_the_report_holds_the_periods_facts_and_the_chain_head(client_as, audito
         "Requests",
         "Requests by type",
         "Erasures",
+        "Retention",
         "Waived acknowledgements",
         "Records of processing",
     ]
@@ -164,6 +165,7 @@ def test_the_pdf_numbers_its_pages_and_leaves_no_heading_alone_at_a_page_foot(
         "Requests",
         "Requests by type",
         "Erasures",
+        "Retention",
         "Waived acknowledgements",
         "Records of processing",
     }

@@ -22,6 +22,9 @@ MEASUREMENTS = {
     "enrolment": lambda o: measurements.enrolment(o["repeat"]),
     "webhooks": lambda o: measurements.webhook_delivery(o["repeat"], o["changes"]),
     "import": lambda o: measurements.consent_import(o["repeat"], min(o["import_rows"], o["contacts"])),
+    "retention": lambda o: measurements.retention_lapse(
+        o["repeat"], o["retention_batch"] or settings.RETENTION_BATCH_SIZE
+    ),
 }
 
 
@@ -44,6 +47,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--erasures", type=int, default=50, help="contacts erased for the latency figures"
+        )
+        parser.add_argument(
+            "--retention-batch",
+            type=int,
+            help="contacts per batch of the retention job (RETENTION_BATCH_SIZE)",
         )
         parser.add_argument("--seconds", type=float, default=10, help="load duration per page under gunicorn")
         parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
