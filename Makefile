@@ -17,10 +17,10 @@ run: $(INSTALLED)
 	@echo "Starting web (http://127.0.0.1:8000/admin/), Celery worker and beat. Ctrl-C stops all three."
 	$(BIN)/honcho --procfile Procfile.dev start
 
-# One process by default; TEST_PROCESSES=2 splits whole files over two (pytest-xdist), see README.
-TEST_PROCESSES ?= 0
+# Two processes by default (pytest-xdist; CI machines have two cores); TEST_PROCESSES=0 runs one, see README.
+TEST_PROCESSES ?= 2
 test: $(INSTALLED)
-	VAR_DIR=var/test $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile $(ARGS)
+	VAR_DIR=var/test $(BIN)/pytest -n $(TEST_PROCESSES) --dist load $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -30,7 +30,10 @@ def counts():
     )
 
 
-def test_seed_demo_is_idempotent_and_covers_every_level(capsys):
+def test_seed_demo_is_idempotent_covers_every_level_and_fills_every_figure_and_queue(capsys):
+    """A fresh `make run` shows every level, a trend, double opt-in figures, an import with its
+    report, a journey that has sent, interactions and requests of every kind, open and answered; a
+    second run adds none. (One test: each run of the seed costs seconds.)"""
     call_command("seed_demo")
     first = counts()
     call_command("seed_demo")
@@ -48,33 +51,10 @@ def test_seed_demo_is_idempotent_and_covers_every_level(capsys):
     assert verify().ok
     assert "officer" in capsys.readouterr().out
 
-
-def test_demo_users_log_in_with_their_roles():
-    call_command("seed_demo")
-    for username, (role, password) in DEMO_USERS.items():
-        client = Client()
-        assert client.login(username=username, password=password)
-        assert client.get("/admin/").status_code == 200
-        assert Group.objects.get(name=role).user_set.filter(username=username).exists()
-
-
-def test_seed_demo_refuses_to_run_without_debug(settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="DEBUG"):
-        call_command("seed_demo")
-    assert not Contact.objects.exists()
-
-
-def test_a_first_run_fills_every_dashboard_figure_and_queue_once():
-    """A fresh `make run` shows a trend, double opt-in figures, an import with its report, a journey
-    that has sent, interactions and requests of every kind, open and answered; a second run adds none."""
     from dsr.models import DataSubjectRequest
     from imports.models import ImportRun
     from journeys.models import Interaction, StepRun
     from reports.dashboard import double_opt_in, level_trend
-
-    call_command("seed_demo")
-    call_command("seed_demo")
 
     trend = level_trend()
     assert len(trend) == 12 and all(sum(month["levels"]) > 0 for month in trend)
@@ -99,3 +79,19 @@ def test_a_first_run_fills_every_dashboard_figure_and_queue_once():
     for kind in DataSubjectRequest.Kind.values:
         assert requests.filter(kind=kind, closed_at__isnull=True).exists(), kind
         assert requests.filter(kind=kind, closed_at__isnull=False).exists(), kind
+
+
+def test_demo_users_log_in_with_their_roles():
+    call_command("seed_demo")
+    for username, (role, password) in DEMO_USERS.items():
+        client = Client()
+        assert client.login(username=username, password=password)
+        assert client.get("/admin/").status_code == 200
+        assert Group.objects.get(name=role).user_set.filter(username=username).exists()
+
+
+def test_seed_demo_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not Contact.objects.exists()
