@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from core.pdf import pdf_text
 
-def _text(value) -> str:
-    """The PDF core fonts cover Latin-1; anything else is replaced rather than failing."""
-    text = "" if value is None else str(value)
-    quotes = (("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'))  # „German“ too
-    for wide, narrow in (("\u2014", "-"), ("\u2013", "-"), *quotes):
-        text = text.replace(wide, narrow)
-    return text.encode("latin-1", "replace").decode("latin-1")
+# The shared rule (core.pdf), under the name this module and its tests have always used.
+_text = pdf_text
 
 
 def summary_blocks(c: dict) -> list[tuple[str, list[str]]]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from consent.audit_chain import latest_checkpoint, verify
 from consent.models import ConsentChange, Purpose, Source
+from core.pdf import pdf_text as _pdf_text
 from core.xlsx import write_workbook_sheets
 
 
@@ -236,15 +237,6 @@ def compliance_report_write(fileobj, *, start: dt.date, end: dt.date) -> dict:
     summary, tables = compliance_report_data(start=start, end=end)
     write_workbook_sheets(fileobj, tables)
     return summary
-
-
-def _pdf_text(value) -> str:
-    """The PDF core fonts cover Latin-1; anything else is replaced rather than failing."""
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    text = "" if value is None else str(value)
-    text = text.replace("\u2014", "-").replace("\u2013", "-").replace("\u2019", "'")
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 KEEP_WITH_HEADING_MM = 30
