@@ -32,10 +32,8 @@ class BreachAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
         "people_notified_at",
     )
     list_filter = ("risk",)
-    list_select_related = ()
     search_fields = ("summary",)
     date_hierarchy = "discovered_at"
-    autocomplete_fields = ()
     readonly_fields = ("clock_shown", "tools")
     fieldsets = (
         (
@@ -134,14 +132,14 @@ class BreachAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
         if posted:
             try:
                 expected = int(request.POST.get("expected", ""))
-            except ValueError:
-                expected = -1
-            try:
                 created = services.breach_notify_people(breach=obj, expected=expected, actor=request.user)
+            except ValueError:
+                messages.error(request, "Notify from the preview: the count it shows is what is sent.")
+                return redirect("admin:breaches_breach_people", obj.pk)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
                 return redirect("admin:breaches_breach_people", obj.pk)
-            messages.success(request, f"{created} people noticed; the emails are on their way.")
+            messages.success(request, f"{created} notices recorded; the emails are on their way.")
             return redirect("admin:breaches_breach_change", obj.pk)
         preview = services.breach_notice_preview(breach=obj)
         if preview.sample:
