@@ -66,8 +66,8 @@ def breach_notify_people(*, breach: Breach, expected: int, actor=None) -> int:
     """Notify the people the breach affected (GDPR Art. 34): one notice row per person, sent once
     by a task after commit; restricted people and those without a working address get a row
     saying why they got no email. `expected` is the count the officer previewed: a different
-    count now is refused, so nobody is emailed who was not previewed. Returns the new notices
-    to send; a second run finds everyone noticed already and adds none."""
+    count now is refused, so nobody is emailed who was not previewed. Returns the notices
+    recorded now (to send or withheld); a second run finds everyone noticed and adds none."""
     from breaches.tasks import send_breach_notices
 
     refusal = notice_refusal(breach)

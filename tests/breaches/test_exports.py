@@ -55,15 +55,19 @@ def test_the_demo_breach_exports_open_with_every_field_filled(client_as, auditor
 
     pdf = client_as(auditor).get(reverse("admin:breaches_breach_authority_pdf", args=[demo_breach.pk]))
     assert pdf["Content-Type"] == "application/pdf"
-    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.content)).pages)
-    for field, value in values.items():
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    for field in values:
         assert field.split(" (")[0] in text, field
     assert "LDA-2026-4711" in text and "Web shop consent export" in text
 
 
 def test_a_formula_in_a_field_stays_text_in_the_export(client_as, privacy_officer, make_breach):
-    breach = make_breach(summary="=HYPERLINK(\"http://evil.example\")")
-    response = client_as(privacy_officer).get(reverse("admin:breaches_breach_authority_xlsx", args=[breach.pk]))
+    breach = make_breach(summary='=HYPERLINK("http://evil.example")')
+    response = client_as(privacy_officer).get(
+        reverse("admin:breaches_breach_authority_xlsx", args=[breach.pk])
+    )
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     (cell,) = [row[2] for row in sheet.iter_rows() if row[1].value == "Summary"]
     assert cell.data_type == "s" and cell.quotePrefix
@@ -75,5 +79,8 @@ def test_a_marketer_gets_nothing_of_the_register(client_as, marketer, make_breac
     for name in ("changelist", "authority_xlsx", "authority_pdf", "people"):
         args = [] if name == "changelist" else [breach.pk]
         assert client.get(reverse(f"admin:breaches_breach_{name}", args=args)).status_code == 403, name
-    assert client.post(reverse("admin:breaches_breach_people", args=[breach.pk]), {"expected": "0"}).status_code == 403
+    assert (
+        client.post(reverse("admin:breaches_breach_people", args=[breach.pk]), {"expected": "0"}).status_code
+        == 403
+    )
     assert "Breach register" not in client.get(reverse("admin:index")).content.decode()
