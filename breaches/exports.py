@@ -3,8 +3,11 @@ the same fields in the same order. Counts of the people notified, never who they
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import Count
 from django.http import FileResponse, HttpResponse
+from django.utils import timezone
 
 from breaches.clock import breach_clock
 from breaches.models import Breach, BreachNotice
@@ -19,6 +22,8 @@ def _or_none(value):
 
 
 def _notices(breach: Breach) -> str:
+    if breach.pk is None:
+        return "No notices"
     rows = BreachNotice.objects.filter(breach=breach).values("withheld").annotate(n=Count("id"))
     by_code = {row["withheld"]: row["n"] for row in rows}
     sent = BreachNotice.objects.filter(breach=breach, sent_at__isnull=False).count()
@@ -70,6 +75,19 @@ def authority_sections(breach: Breach) -> list[tuple[str, list[tuple[str, object
             ],
         ),
     ]
+
+
+def register_header() -> list[str]:
+    """The register's columns: the fields of the export for the authority, in its order."""
+    blank = Breach(discovered_at=timezone.now())
+    return [label for _section, fields in authority_sections(blank) for label, _value in fields]
+
+
+def register_rows(breaches) -> Iterator[list]:
+    """One row per breach (Art. 33(5): the register documents every breach, notified or not).
+    A few queries per breach: a register holds tens of breaches, not millions."""
+    for breach in breaches.iterator():
+        yield [value for _section, fields in authority_sections(breach) for _label, value in fields]
 
 
 def authority_xlsx(breach: Breach) -> FileResponse:

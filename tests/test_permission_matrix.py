@@ -84,7 +84,7 @@ MATRIX = {
     "contacts.legalhold": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
     "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     # The breach register: officers record (nobody deletes, Art. 33(5)); auditors read; marketers nothing.
-    "breaches.breach": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE},
+    "breaches.breach": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE, "export": {O, A}},
     "breaches.breachnotice": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "staff.staffidentity": STAFF_ONLY_FOR_SUPERUSERS,

@@ -63,6 +63,17 @@ def test_the_demo_breach_exports_open_with_every_field_filled(client_as, auditor
     assert "LDA-2026-4711" in text and "Web shop consent export" in text
 
 
+def test_the_register_exports_every_breach_with_the_same_fields(client_as, auditor, make_breach):
+    make_breach(summary="Laptop stolen")
+    make_breach(summary="Misdirected letter", risk="unlikely")
+    response = client_as(auditor).get(reverse("admin:breaches_breach_export"))
+    rows = list(
+        load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True)
+    )
+    assert rows[0][:3] == ("Reference", "Summary", "Discovered") and len(rows[0]) == 21
+    assert sorted(row[1] for row in rows[1:]) == ["Laptop stolen", "Misdirected letter"]
+
+
 def test_a_formula_in_a_field_stays_text_in_the_export(client_as, privacy_officer, make_breach):
     breach = make_breach(summary='=HYPERLINK("http://evil.example")')
     response = client_as(privacy_officer).get(
