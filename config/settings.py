@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dsr",
     "imports",
     "mailsignals",
+    "breaches",
     "operations",
     "bench",
     "demo",

@@ -31,6 +31,7 @@ AUDIT_FAMILIES = (
     "api_keys",
     "suppression",
     "purposes_lists",
+    "breaches",
 )
 
 SKIPPED_FIELDS = frozenset({"id", "created_at", "updated_at"})

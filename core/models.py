@@ -122,6 +122,7 @@ class ComplianceSettings(models.Model):
         _("audit erasure suppression entries and their lifting"), default=True
     )
     audit_purposes_lists = models.BooleanField(_("audit purposes and subscription lists"), default=True)
+    audit_breaches = models.BooleanField(_("audit the breach register (GDPR Art. 33(5))"), default=True)
     marketers_see_insights = models.BooleanField(
         _("marketers see marketing insights"),
         default=False,

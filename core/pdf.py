@@ -1,5 +1,6 @@
 """What every PDF the product writes shares (fpdf2, no network, no system fonts): text the core
-fonts can print, and a document that numbers its pages."""
+fonts can print, a document that numbers its pages, and a form-like document of fields (the
+access package's summary, the compliance report, the Art. 30 register, the breach export)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,27 @@ def numbered_pdf(**kwargs):
             self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
 
     return NumberedPDF(**kwargs)
+
+
+def fields_pdf(*, title: str, sections: list[tuple[str, list[tuple[str, object]]]]) -> bytes:
+    """A form-like document: a title, then per section a heading and a two-column table of
+    (field, value), as authorities' notification forms are laid out."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(pdf_text(title))
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=15)
+    pdf.multi_cell(0, 8, pdf_text(title), new_x="LMARGIN", new_y="NEXT")
+    for heading, rows in sections:
+        pdf.ln(3)
+        pdf.set_font("Helvetica", style="B", size=11)
+        pdf.multi_cell(0, 7, pdf_text(heading), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+        with pdf.table(col_widths=(35, 65), text_align="LEFT", first_row_as_headings=False) as table:
+            for label, value in rows:
+                row = table.row()
+                row.cell(pdf_text(label))
+                row.cell(pdf_text(value))
+    return bytes(pdf.output())

@@ -207,3 +207,47 @@ def live_journey_with_sends(officer, now) -> int:
                     detail="Product news: release notes",
                 )
     return counts.get("sent", 0)
+
+
+def breach_with_notices(officer, now) -> None:
+    """One breach in the register with every field filled: the web shop's consent export sent to
+    the wrong partner, notified to the authority late (with the reasons) and to the people it
+    concerned, their notices sent here and now (kept in memory)."""
+    from breaches.models import Breach
+    from breaches.selectors import notifiable_contacts
+    from breaches.services import breach_notices_send, breach_notify_people, breach_save
+    from imports.models import ImportSource
+
+    if Breach.objects.exists():
+        return
+    discovered = now - timedelta(days=6, hours=3)
+    breach = breach_save(
+        breach=Breach(
+            summary="Web shop consent export emailed to the wrong partner",
+            discovered_at=discovered,
+            occurred_at=discovered - timedelta(hours=20),
+            nature="Confidentiality: the web shop's consent export (CSV) was emailed to a partner "
+            "agency instead of our own import mailbox.",
+            people_categories="Web shop customers",
+            people_count=24,
+            data_categories="Email addresses, newsletter and shop event consent answers with their dates",
+            records_count=27,
+            consequences="Unwanted email from a third party; the answers reveal shopping interests.",
+            measures="The partner confirmed deletion in writing; exports now go only to our import "
+            "mailbox, encrypted. The people concerned are told what happened.",
+            dpo_contact="Dana Weber, dpo@example.org",
+            risk=Breach.Risk.HIGH,
+            authority_notified_at=discovered + timedelta(hours=80),
+            authority_reference="LDA-2026-4711",
+            delay_reasons="The partner confirmed which file it received only on the third day.",
+            people_notice="A file with your email address and your answers about our newsletter and "
+            "shop events was emailed to a partner agency by mistake. The agency has deleted it.",
+            affected_source=ImportSource.objects.get(name="Web shop"),
+        ),
+        actor=officer,
+    )
+    with override_settings(**QUIET_MAIL):
+        get_connection()
+        breach_notify_people(breach=breach, expected=notifiable_contacts(breach).count(), actor=officer)
+        breach_notices_send(breach_id=breach.pk)
+    Breach.objects.filter(pk=breach.pk).update(people_notified_at=discovered + timedelta(hours=90))

@@ -189,6 +189,7 @@ def seed(*, officer) -> dict:
     activity.double_opt_in_history(random.Random(2027), now)
     activity.import_with_report(officer, now)
     activity.live_journey_with_sends(officer, now)
+    activity.breach_with_notices(officer, now)
     activity.level_snapshots(timelines, now)  # last: today's snapshot counts what the steps above changed
     return {"added": added, "contacts": Contact.objects.count()}
 

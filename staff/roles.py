@@ -29,6 +29,7 @@ PRODUCT_APPS = (
     "imports",
     "webhooks",
     "mailsignals",
+    "breaches",
 )
 # Append-only evidence: no role may add, change or delete consent change records or access log entries.
 NOBODY = {
@@ -40,6 +41,11 @@ NOBODY = {
     )
     for verb in ("add", "change", "delete")
 } | {"contacts.add_suppressedidentity", "contacts.change_suppressedidentity"}  # only erasure adds
+# The breach register documents every breach for good (GDPR Art. 33(5)); who was told of one is
+# written only by the notification (breaches.services).
+NOBODY |= {"breaches.delete_breach"} | {
+    f"breaches.{verb}_breachnotice" for verb in ("add", "change", "delete")
+}
 # Linking a single sign-on identity opens an account to whoever holds it at the provider: like
 # managing users, that is for superusers.
 NOBODY |= {f"staff.{verb}_staffidentity" for verb in ("add", "change", "delete", "view")}
@@ -81,6 +87,7 @@ AUDITOR_PERMISSIONS = {
     "journeys.view_*",
     "dsr.view_*",
     "imports.view_*",
+    "breaches.view_*",
     "django_celery_beat.view_*",
 }
 

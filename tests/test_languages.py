@@ -130,6 +130,7 @@ DATA_PATTERNS = [
     r"https?://\S+",
     r"[\w*.+-]+@[\w-]+(\.[\w-]+)+",  # an address, also masked (i***@example.org)
     r"DSR-[\w-]+",
+    r"BR-\d+",  # a breach's reference
     r"[\w./-]*\.(json|csv|xlsx)\b",
     r"\d+",
 ]
@@ -597,6 +598,42 @@ def _deadlines(w):
     deadline_reminders()
 
 
+def _breach(w, **fields):
+    from breaches.models import Breach
+
+    texts = ("summary", "nature", "people_categories", "data_categories", "consequences", "measures")
+    fields = {"discovered_at": timezone.now() - timedelta(hours=80), **fields}
+    return Breach.objects.create(
+        people_count=1,
+        records_count=1,
+        dpo_contact="Dana Dpo",
+        people_notice="Reason given",
+        **dict.fromkeys(texts, "Reason given"),
+        **fields,
+    )
+
+
+def _breach_deadlines(w):
+    """The officers' reminder of breaches near and past the 72 hours."""
+    from breaches.reminders import breach_reminders
+
+    officer = UserFactory(username="dana", email="dana@example.org")
+    officer.groups.add(Group.objects.get_or_create(name=PRIVACY_OFFICER)[0])
+    _breach(w)
+    _breach(w, discovered_at=timezone.now() - timedelta(hours=50))
+    breach_reminders()
+
+
+def _breach_notice(w):
+    """The notice of a breach to a person it concerned (GDPR Art. 34), in their language."""
+    from breaches.models import BreachNotice
+    from breaches.services import breach_notices_send
+
+    breach = _breach(w)
+    BreachNotice.objects.create(breach=breach, contact=w.ivy, email=w.ivy.email)
+    breach_notices_send(breach_id=breach.pk)
+
+
 def _assigned(w):
     """The email to a newly assigned member of staff: the comment (none here) and the contacts."""
     officer = UserFactory(username="dana", email="dana@example.org")
@@ -661,6 +698,8 @@ EMAILS = {
     "DSR deadlines (staff)": _deadlines,
     "DSR assigned (staff)": _assigned,
     "list email way out": _list_email_footer,
+    "breach notice": _breach_notice,
+    "breach deadlines (staff)": _breach_deadlines,
 }
 
 

@@ -18,7 +18,7 @@ LAYERS = [
     {"consent"},
     {"subscriptions"},
     {"journeys", "dsr", "imports"},
-    {"mailsignals"},
+    {"mailsignals", "breaches"},
     {"reports"},
     {"operations"},
     {"bench", "demo"},

@@ -83,6 +83,9 @@ MATRIX = {
     "contacts.deliverability": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
     "contacts.legalhold": {"view": {O, A}, "add": {O}, "change": {O}, "delete": {O}},
     "mailsignals.mailsignal": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
+    # The breach register: officers record (nobody deletes, Art. 33(5)); auditors read; marketers nothing.
+    "breaches.breach": {"view": {O, A}, "add": {O}, "change": {O}, "delete": NONE, "export": {O, A}},
+    "breaches.breachnotice": READ_ONLY_FOR_OFFICER_AND_AUDITOR,
     "auth.user": STAFF_ONLY_FOR_SUPERUSERS,
     "staff.staffidentity": STAFF_ONLY_FOR_SUPERUSERS,
     "auth.group": STAFF_ONLY_FOR_SUPERUSERS,
@@ -148,6 +151,14 @@ def make_object(label, user):
             return LegalHold.objects.create(
                 contact=ContactFactory(), reason="Court case", until=timezone.localdate()
             )
+        case "breaches.breach":
+            return _breach()
+        case "breaches.breachnotice":
+            from breaches.models import BreachNotice
+
+            return BreachNotice.objects.create(
+                breach=_breach(), contact=ContactFactory(), email="a@example.org"
+            )
         case "mailsignals.mailsignal":
             return MailSignal.objects.create(esp="Mailgun", event_id="evt-1", kind="hard_bounce")
         case "contacts.suppressedidentity":
@@ -204,6 +215,21 @@ def make_object(label, user):
         case "auth.group":
             return Group.objects.first()
     raise AssertionError(f"no object recipe for {label}")
+
+
+def _breach():
+    from django.utils import timezone
+
+    from breaches.models import Breach
+
+    fields = ("nature", "people_categories", "data_categories", "consequences", "measures", "dpo_contact")
+    return Breach.objects.create(
+        summary="Laptop stolen",
+        discovered_at=timezone.now(),
+        people_count=1,
+        records_count=1,
+        **dict.fromkeys(fields, "x"),
+    )
 
 
 def _import_source():
@@ -282,6 +308,11 @@ ADMIN_ROUTES = {
     ("admin:journeys_journey_lifecycle", "POST"): {O, M},
     # The records of processing (GDPR Art. 30) as XLSX and PDF: officers and auditors.
     ("processing-register", "GET"): {O, A},
+    # A breach's people (preview: who may view; notify: officers) and its export for the authority.
+    ("admin:breaches_breach_people", "GET"): {O, A},
+    ("admin:breaches_breach_people", "POST"): {O},
+    ("admin:breaches_breach_authority_xlsx", "GET"): {O, A},
+    ("admin:breaches_breach_authority_pdf", "GET"): {O, A},
 }
 
 
@@ -295,6 +326,8 @@ def _admin_route_call(name: str, user):
         return reverse(name, args=[journey.pk, "go-live"]), {}
     if name == "processing-register":
         return reverse(name), {"format": "pdf"}
+    if name.startswith("admin:breaches_breach_"):
+        return reverse(name, args=[_breach().pk]), {"expected": "0"}
     return reverse(name), rows
 
 

@@ -64,6 +64,7 @@ _SETTINGS_THEMES = (
             "audit_api_keys",
             "audit_suppression",
             "audit_purposes_lists",
+            "audit_breaches",
         ),
     ),
     (_("Marketing insights"), ("marketers_see_insights",)),
