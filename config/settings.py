@@ -274,6 +274,9 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write consent behind the
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "DE")
 # The law of data-subject requests whose requester's country is unknown (a code of dsr.jurisdictions.LAWS).
 DSR_DEFAULT_JURISDICTION = env_str("DSR_DEFAULT_JURISDICTION", "gdpr").lower()
+# Whose public holidays end EU GDPR periods (Regulation 1182/71 Art. 2(1): the controller's Member
+# State): a country code of the `holidays` package, optionally with a subdivision ("DE-BY").
+DSR_HOLIDAY_CALENDAR = env_str("DSR_HOLIDAY_CALENDAR", "DE").upper()
 # Absolute links in emails (subscription center, double opt-in, unsubscribe) start with this.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Passkeys (django-otp-webauthn) as a second factor, never instead of the password and its lockout.

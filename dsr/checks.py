@@ -1,10 +1,11 @@
 """System checks of the request laws (dsr.jurisdictions): a misconfiguration fails at start-up,
 not when the first request arrives."""
 
+import holidays
 from django.conf import settings
 from django.core import checks
 
-from dsr.jurisdictions import LAWS
+from dsr.jurisdictions import LAWS, law_holidays
 
 
 @checks.register()
@@ -18,12 +19,15 @@ def check_jurisdictions(app_configs=None, **kwargs):
                 id="dsr.E010",
             )
         )
-    for law in LAWS.values():
-        periods = (law.answer, law.acknowledge, law.extension)
-        if any(p and p.unit == "business_days" for p in periods) and law.holiday_calendar is None:
-            errors.append(
-                checks.Error(
-                    f"The law {law.code} counts business days but names no holiday calendar.", id="dsr.E011"
-                )
+    country, subdivision = law_holidays(LAWS["gdpr"])  # the controller's calendar (DSR_HOLIDAY_CALENDAR)
+    try:
+        holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError as error:
+        errors.append(
+            checks.Error(
+                f"DSR_HOLIDAY_CALENDAR is {settings.DSR_HOLIDAY_CALENDAR!r}: {error}",
+                hint='A country code of the holidays package, optionally with a subdivision ("DE-BY").',
+                id="dsr.E012",
             )
+        )
     return errors

@@ -6,7 +6,9 @@ SQL conditions for the queries that select requests by it.
 
 Periods are counted in whole days in the project's time zone and end at the end of their last day
 (Regulation 1182/71 Art. 3, the rule EU time limits follow): a request received on 31 January is due
-by the end of 28 February (29 in a leap year), one month later with the month's end clamped.
+by the end of 28 February (29 in a leap year), one month later with the month's end clamped. Under
+the GDPR and UK GDPR a last day that is a Saturday, Sunday or public holiday moves to the next
+working day (Art. 3(4)): received on 31 January 2026, due Monday 2 March.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dsr.jurisdictions import Law, Period, law_of
+from dsr.jurisdictions import Law, Period, law_holidays, law_of
 
 # The deadline of a request as a query expression: the extension when there is one, else the due date.
 DEADLINE = Coalesce("extended_until", "due_at")
@@ -98,6 +100,8 @@ def period_end(start: datetime, period: Period, law: Law) -> datetime:
         end = day + timedelta(days=period.amount)
     else:
         end = add_business_days(day, period.amount, law)
+    if law.last_day_rolls:
+        end = working_day_from(end, law)
     return timezone.make_aware(datetime.combine(end, time(23, 59, 59)))
 
 
@@ -110,13 +114,20 @@ def add_months(day: date, months: int) -> date:
 
 def add_business_days(day: date, count: int, law: Law) -> date:
     """`count` business days after `day` (not counting it): weekends and the law's public holidays skipped."""
-    if law.holiday_calendar is None:
-        raise ValueError(f"{law.code} counts business days but names no holiday calendar")
-    closed = _holidays(*law.holiday_calendar)
+    closed = _holidays(*law_holidays(law))
     while count > 0:
         day += timedelta(days=1)
         if day.weekday() < 5 and day not in closed:
             count -= 1
+    return day
+
+
+def working_day_from(day: date, law: Law) -> date:
+    """`day`, or the first day after it that is neither a weekend day nor one of the law's public
+    holidays (Regulation 1182/71 Art. 3(4))."""
+    closed = _holidays(*law_holidays(law))
+    while day.weekday() >= 5 or day in closed:
+        day += timedelta(days=1)
     return day
 
 

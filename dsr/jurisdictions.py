@@ -41,7 +41,12 @@ class Law:
     # The law lets the clock wait for the requester's identity; the organisation chooses to use
     # it with ComplianceSettings.request_clock_starts_at = "verification".
     pauses_until_verified: bool = False
-    holiday_calendar: tuple[str, str | None] | None = None  # (country, subdivision) for business days
+    # (country, subdivision) for business days and rolled last days; None: the controller's
+    # (settings.DSR_HOLIDAY_CALENDAR, see law_holidays).
+    holiday_calendar: tuple[str, str | None] | None = None
+    # Regulation 1182/71 Art. 3(4): a period whose last day is a public holiday, Saturday or Sunday
+    # ends with the end of the next working day (the ICO applies the same to UK GDPR).
+    last_day_rolls: bool = False
 
 
 EEA = (
@@ -63,6 +68,7 @@ LAWS: dict[str, Law] = {
             answer_source=_("GDPR Art. 12(3)"),
             extension=Period(2, "months"),
             pauses_until_verified=True,  # Art. 12(6); EDPB Guidelines 01/2022
+            last_day_rolls=True,  # holidays: the controller's Member State (Reg. 1182/71 Art. 2(1))
         ),
         Law(
             code="uk_gdpr",
@@ -74,6 +80,7 @@ LAWS: dict[str, Law] = {
             extension=Period(2, "months"),
             pauses_until_verified=True,  # Data (Use and Access) Act 2025: the clock stops for ID
             holiday_calendar=("GB", None),
+            last_day_rolls=True,
         ),
         Law(
             code="ccpa",
@@ -163,6 +170,16 @@ def law_for_country(country: str) -> Law:
     """The law covering people in a country (ISO alpha-2); the default one for any other."""
     country = (country or "").upper()
     return next((law for law in LAWS.values() if country in law.countries), default_law())
+
+
+def law_holidays(law: Law) -> tuple[str, str | None]:
+    """The (country, subdivision) whose public holidays the law's periods skip: its own calendar, or
+    for the EU GDPR the controller's (DSR_HOLIDAY_CALENDAR, e.g. "DE" or "DE-BY"), since Regulation
+    1182/71 Art. 2(1) counts the holidays of the Member State where the act is to be done."""
+    if law.holiday_calendar is not None:
+        return law.holiday_calendar
+    country, _sep, subdivision = settings.DSR_HOLIDAY_CALENDAR.partition("-")
+    return country, subdivision or None
 
 
 def validate_jurisdiction(code: str) -> None:

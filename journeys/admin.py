@@ -30,7 +30,7 @@ from journeys.models import (
     SegmentExport,
     StepRun,
 )
-from journeys.selectors import journey_reach, segment_members
+from journeys.selectors import journey_reach, journeys_sends_proved, segment_members
 from staff.access_log import record_access
 from staff.admin_tools import (
     JSON_FORMFIELD_OVERRIDES,
@@ -566,6 +566,21 @@ class JourneyAdmin(LevelWordsMixin, FieldHistoryAdminMixin, admin.ModelAdmin):
         else:
             self.message_user(request, done.format(journey), messages.SUCCESS)
         return HttpResponseRedirect(change_url)
+
+    def get_deleted_objects(self, objs, request):
+        # The delete page and the bulk action both ask here: a journey whose emails went out is
+        # refused in one sentence (SendConsent.step_run is PROTECT), not a list of every send.
+        sends = journeys_sends_proved(objs)
+        if sends:
+            refused = [
+                f"“{journey}”: the consent relied on by {sends[journey.pk]} email(s) it sent, kept as "
+                "proof (GDPR Art. 7(1)). A journey that has sent email cannot be deleted: end it "
+                "instead, and it stays as the record of what was sent."
+                for journey in objs
+                if journey.pk in sends
+            ]
+            return [], {}, set(), refused
+        return super().get_deleted_objects(objs, request)
 
     @admin.action(description=_("Go live"), permissions=["change"])
     def go_live(self, request, queryset):

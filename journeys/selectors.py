@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from consent.selectors import eligible_contacts
 from contacts.models import Contact
 from core.levels import ConsentLevel
-from journeys.models import Enrolment, Journey, Segment
+from journeys.models import Enrolment, Journey, Segment, SendConsent
 from journeys.rules import rules_to_q
 
 
@@ -69,3 +69,15 @@ def journey_reach(journey: Journey) -> dict:
     to_enrol = journey_audience(journey).filter(~Exists(enrolled)).order_by()[: cap + 1].count()
     active = journey.enrolments.filter(status=Enrolment.Status.ACTIVE).order_by()[: cap + 1].count()
     return {"to_enrol": to_enrol, "in_journey": active, "cap": cap}
+
+
+def journeys_sends_proved(journeys) -> dict[int, int]:
+    """How many emails of each of these journeys recorded the consent they relied on (only those
+    with any): the proof that keeps a journey from being deleted (GDPR Art. 7(1))."""
+    counts = (
+        SendConsent.objects.filter(step_run__enrolment__journey__in=[j.pk for j in journeys])
+        .values("step_run__enrolment__journey")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["step_run__enrolment__journey"]: row["n"] for row in counts}

@@ -18,8 +18,11 @@ class SendConsent(models.Model):
     the eligibility selector allowed it. GDPR Art. 7(1): the consent relied on must be demonstrable.
     """
 
+    # PROTECT, not CASCADE: deleting the send (its enrolment, step or journey) would take the proof
+    # with it. A journey that has sent is ended, not deleted; only a claim released before its mail
+    # left drops its record (journeys.services.advance._release).
     step_run = models.OneToOneField(
-        "journeys.StepRun", on_delete=models.CASCADE, related_name="consent", verbose_name=_("email sent")
+        "journeys.StepRun", on_delete=models.PROTECT, related_name="consent", verbose_name=_("email sent")
     )
     # SET_NULL: erasure pseudonymises the row (the records it names are pseudonymised too).
     contact = models.ForeignKey(

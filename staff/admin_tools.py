@@ -291,12 +291,39 @@ def _remember_search(request, term: str) -> str:
     return key
 
 
+def is_level_field(field) -> bool:
+    """A model field whose choices are the consent levels (core.levels.ConsentLevel)."""
+    return (
+        bool(getattr(field, "choices", None))
+        and [v for v, _label in field.flatchoices] == ConsentLevel.values
+    )
+
+
+class LevelFieldListFilter(admin.ChoicesFieldListFilter):
+    """The list filter of every consent level field, in the organisation's words like the column
+    and the form (registered below for any admin's list_filter naming such a field)."""
+
+    def choices(self, changelist):
+        yield next(iter(super().choices(changelist)))  # "All"
+        for value, label in level_choices():
+            yield {
+                "selected": self.lookup_val is not None and str(value) in self.lookup_val,
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg: value}, [self.lookup_kwarg_isnull]
+                ),
+                "display": label,
+            }
+
+
+admin.FieldListFilter.register(is_level_field, LevelFieldListFilter, take_priority=True)
+
+
 class LevelWordsMixin:
     """Consent level fields in the organisation's words (core.levels), not the built-in labels:
     the choices of every level field in the form, and a `min_level_shown` column."""
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
-        if [value for value, _label in db_field.flatchoices] == ConsentLevel.values:
+        if is_level_field(db_field):
             kwargs["choices"] = level_choices()
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 

@@ -23,3 +23,7 @@ class StaffConfig(AppConfig):
         from staff.sso import check_role_map
 
         checks.register(check_role_map)
+
+        from staff.sign_ins import connect
+
+        connect()

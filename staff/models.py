@@ -27,6 +27,9 @@ class AccessLogEntry(models.Model):
         # (/admin/sso/callback/?refused=<reason>), never in a claim of the provider.
         SSO_LOGIN = "sso_login", _("Signed in through single sign-on")
         SSO_REFUSED = "sso_refused", _("Single sign-on refused")
+        # The admin's login form (staff.sign_ins); a refusal's path ends in ?refused=password.
+        PASSWORD_LOGIN = "password_login", _("Signed in with a password")
+        PASSWORD_REFUSED = "password_refused", _("Password refused")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)

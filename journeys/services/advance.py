@@ -17,7 +17,7 @@ from consent.selectors import Ineligibility, eligibility_explain
 from contacts.models import Contact
 from journeys.emails import journey_email
 from journeys.forwarding import forward_link
-from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, StepRun
+from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, SendConsent, StepRun
 from journeys.selectors import journey_criteria, journey_may_process
 from journeys.services.send_consent import send_consent_record
 from journeys.tracking import Tracker, may_track
@@ -279,11 +279,14 @@ def _release(turn: _Turn) -> None:
     """Give up this turn's claim without sending, so a later run tries the step again."""
     run = turn.run
     with transaction.atomic():
-        StepRun.objects.filter(
+        released = StepRun.objects.filter(
             pk=run.pk,
             status__in=[StepRun.Status.CLAIMED, StepRun.Status.SENDING],
             claimed_at=run.claimed_at,
-        ).delete()
+        )
+        # No mail left, so the consent it would have relied on proves nothing (and is protected).
+        SendConsent.objects.filter(step_run__in=released).delete()
+        released.delete()
         Enrolment.objects.filter(pk=turn.enrolment.pk).update(due_at=turn.now + RETRY_DELAY)
 
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
-from dsr.clocks import add_months
+from dsr.clocks import add_months, working_day_from
+from dsr.jurisdictions import law_of
 from dsr.models import DataSubjectRequest, ErasureRecord, ExportBundle
 from dsr.services import dsr_create, dsr_verify
 from tests.factories import ContactFactory
@@ -242,7 +243,8 @@ def test_an_extension_beyond_two_months_is_refused_with_the_services_message(pri
     response = post(api, request, "extend", {"until": too_far, "reason": "busy"})
     assert response.status_code == 409
     due = timezone.localdate(request.due_at)
-    latest = add_months(due, 2)  # GDPR Art. 12(3): two further months
+    # GDPR Art. 12(3): two further months, ending on a working day (Regulation 1182/71 Art. 3(4)).
+    latest = working_day_from(add_months(due, 2), law_of("gdpr"))
     assert response.json()["errors"] == {
         "extended_until": [
             f"Under GDPR (European Union and EEA) an extension ends after the due date ({due}) and by {latest}."

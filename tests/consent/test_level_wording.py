@@ -180,6 +180,26 @@ def test_staff_pages_name_levels_in_the_new_words(client_as, privacy_officer, lo
     assert "4 Offers by email" in dashboard
 
 
+def test_list_filters_on_level_fields_offer_the_new_words(client_as, privacy_officer):
+    client = client_as(privacy_officer)
+    reword(client, 4, "Offers by email", "We may email you our offers.")
+    for url, lookup in (
+        (reverse("admin:contacts_contact_changelist"), "consent_given__exact"),
+        (reverse("admin:subscriptions_subscriptionlist_changelist"), "min_level__exact"),
+        (reverse("admin:consent_consentlevelsnapshot_changelist"), "level__exact"),
+    ):
+        page = client.get(url).content.decode()
+        assert re.search(rf'<a href="\?{lookup}=4">\s*4 Offers by email\s*</a>', page), url
+        assert not re.search(rf'<a href="\?{lookup}=4">\s*Marketing\s*</a>', page), url
+    # Choosing it filters as before, and the sidebar marks the new words as chosen.
+    with_consent(ContactFactory(email="ann@example.org"), level=4)
+    with_consent(ContactFactory(email="bob@example.org"), level=3)
+    chosen = client.get(reverse("admin:contacts_contact_changelist"), {"consent_given__exact": "4"})
+    text = page_text(chosen)
+    assert "ann@example.org" in text and "bob@example.org" not in text
+    assert re.search(r'class="selected">\s*<a href="\?consent_given__exact=4">4 Offers by email', chosen.text)
+
+
 def test_a_page_reads_the_wording_once_however_many_levels_it_names(db, django_assert_num_queries):
     with django_assert_num_queries(1), memo():
         names = [level_wording(level).name for level in ConsentLevel for _repeat in range(20)]

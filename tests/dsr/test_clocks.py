@@ -31,33 +31,57 @@ def _day(moment):
     return timezone.localdate(moment)
 
 
-@pytest.mark.parametrize(("year", "due"), [(2026, date(2026, 2, 28)), (2028, date(2028, 2, 29))])
+@pytest.mark.parametrize(("year", "due"), [(2025, date(2025, 2, 28)), (2028, date(2028, 2, 29))])
 def test_a_gdpr_request_received_on_31_january_is_due_at_the_end_of_february(year, due):
     request = _received(year, 1, 31)
     assert request.jurisdiction == "gdpr"  # the default (DSR_DEFAULT_JURISDICTION)
     assert _day(request.due_at) == due
 
 
+def test_a_gdpr_deadline_on_a_weekend_or_holiday_moves_to_the_next_working_day(settings):
+    # Regulation 1182/71 Art. 3(4). 28 February 2026 is a Saturday: due Monday 2 March, and the
+    # latest extension (Saturday 2 May) becomes Monday 4 May.
+    request = _received(2026, 1, 31)
+    assert _day(request.due_at) == date(2026, 3, 2)
+    assert _day(request.clock.extension_latest) == date(2026, 5, 4)
+    # Saturday 4 April 2026, then Easter Sunday and Easter Monday (a public holiday in Germany,
+    # the default DSR_HOLIDAY_CALENDAR): due Tuesday 7 April.
+    assert _day(_received(2026, 3, 4, email="ivy@contoso.com").due_at) == date(2026, 4, 7)
+    # Another controller's calendar: 4 May 2026 is a working day in Germany, a bank holiday in the UK.
+    uk = _received(2026, 4, 2, jurisdiction="uk_gdpr", email="una@contoso.co.uk")
+    eu = _received(2026, 4, 2, email="eva@contoso.com")
+    assert (_day(uk.due_at), _day(eu.due_at)) == (date(2026, 5, 5), date(2026, 5, 4))
+    settings.DSR_HOLIDAY_CALENDAR = "GB"
+    assert _day(_received(2026, 4, 2, email="gus@contoso.com").due_at) == date(2026, 5, 5)
+
+
+def test_an_unknown_holiday_calendar_fails_the_system_check(settings):
+    from dsr.checks import check_jurisdictions
+
+    settings.DSR_HOLIDAY_CALENDAR = "DE-XX"
+    assert [e.id for e in check_jurisdictions()] == ["dsr.E012"]
+
+
 def test_a_gdpr_extension_announced_after_the_first_month_is_refused(privacy_officer):
-    late, in_time = _received(2026, 1, 31), _received(2026, 1, 31, email="ivy@contoso.com")
-    with _at(2026, 3, 1), pytest.raises(ValidationError, match=r"Too late to extend.*2026-02-28"):
+    late, in_time = _received(2025, 1, 31), _received(2025, 1, 31, email="ivy@contoso.com")
+    with _at(2025, 3, 1), pytest.raises(ValidationError, match=r"Too late to extend.*2025-02-28"):
         dsr_extend(
             request=late, actor=privacy_officer, until=datetime(2026, 4, 15, tzinfo=UTC), reason="archives"
         )
     late.refresh_from_db()
     assert late.extended_until is None and late.status == DataSubjectRequest.Status.NEW
 
-    with _at(2026, 2, 28):
-        with pytest.raises(ValidationError, match="by 2026-04-28"):  # two further months at most
+    with _at(2025, 2, 28):
+        with pytest.raises(ValidationError, match="by 2025-04-28"):  # two further months at most
             dsr_extend(
-                request=in_time, actor=privacy_officer, until=datetime(2026, 4, 30, tzinfo=UTC), reason="x"
+                request=in_time, actor=privacy_officer, until=datetime(2025, 4, 30, tzinfo=UTC), reason="x"
             )
         dsr_extend(
-            request=in_time, actor=privacy_officer, until=datetime(2026, 4, 28, tzinfo=UTC), reason="archives"
+            request=in_time, actor=privacy_officer, until=datetime(2025, 4, 28, tzinfo=UTC), reason="archives"
         )
     in_time.refresh_from_db()
     assert in_time.status == DataSubjectRequest.Status.EXTENDED and _day(in_time.deadline) == date(
-        2026, 4, 28
+        2025, 4, 28
     )
 
 
@@ -180,13 +204,13 @@ def test_the_extend_step_is_offered_only_while_the_law_allows_it():
     from dsr.next_steps import request_next_steps
 
     europe, brazil = (
-        _received(2026, 1, 31),
-        _received(2026, 1, 31, jurisdiction="lgpd", email="bia@example.org"),
+        _received(2025, 1, 31),
+        _received(2025, 1, 31, jurisdiction="lgpd", email="bia@example.org"),
     )
-    with _at(2026, 2, 20):
+    with _at(2025, 2, 20):
         assert "extend" in {s.action for s in request_next_steps(europe)}
         assert "extend" not in {s.action for s in request_next_steps(brazil)}  # LGPD: none
-    with _at(2026, 3, 1):
+    with _at(2025, 3, 1):
         assert "extend" not in {s.action for s in request_next_steps(europe)}  # too late to announce
 
 

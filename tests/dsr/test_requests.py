@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from consent.models import Source
 from consent.services import consent_change
-from dsr.clocks import add_months
+from dsr.clocks import add_months, working_day_from
+from dsr.jurisdictions import law_of
 from dsr.models import DataSubjectRequest
 from dsr.services import Conflict, dsr_complete, dsr_create, dsr_decline, dsr_extend, dsr_start, dsr_verify
 from staff.models import AccessLogEntry
@@ -19,13 +20,19 @@ pytestmark = pytest.mark.django_db
 Status = DataSubjectRequest.Status
 
 
+def _month_after(moment):
+    """GDPR Art. 12(3) with Regulation 1182/71 Art. 3(4): a month later, on a working day."""
+    return working_day_from(add_months(timezone.localdate(moment), 1), law_of("gdpr"))
+
+
 def test_a_request_is_due_in_one_month_and_links_every_contact_sharing_the_address():
     a, b = ContactFactory(email="holly@contoso.com"), ContactFactory(email="holly@contoso.com")
     request, created = dsr_create(kind="access", email="Holly@Contoso.com", channel="letter", name="Holly")
     assert created and request.status == Status.NEW and request.reference.startswith("DSR-")
     assert set(request.contacts.all()) == {a, b}
-    # GDPR (the default jurisdiction): one calendar month of receipt, to the end of that day.
-    assert timezone.localdate(request.due_at) == add_months(timezone.localdate(request.received_at), 1)
+    # GDPR (the default jurisdiction): one calendar month of receipt, to the end of that day (or of
+    # the next working day).
+    assert timezone.localdate(request.due_at) == _month_after(request.received_at)
     assert timezone.localtime(request.due_at).time() == time(23, 59, 59)
 
 
@@ -195,11 +202,11 @@ def test_the_deadline_counts_from_receipt_or_verification_as_the_settings_say(pr
     )
     other.refresh_from_db()
     verified = dsr_verify(request=other, actor=privacy_officer, how="letter with signature")
-    assert timezone.localdate(verified.due_at) == add_months(timezone.localdate(verified.verified_at), 1)
+    assert timezone.localdate(verified.due_at) == _month_after(verified.verified_at)
     page = (
         client_as(privacy_officer).get(reverse("admin:dsr_datasubjectrequest_change", args=[other.pk])).text
     )
-    assert f"{add_months(timezone.localdate(received), 1):%Y-%m-%d} from receipt" in page
+    assert f"{_month_after(received):%Y-%m-%d} from receipt" in page
     assert f"{verified.due_at:%Y-%m-%d} from verification" in page
 
 

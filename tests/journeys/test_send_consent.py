@@ -6,6 +6,8 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
+from django.db.models import ProtectedError
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -14,11 +16,11 @@ from consent.models import ConsentChange, ConsentField, Source
 from consent.services import consent_change
 from core.models import ComplianceSettings
 from dsr.erasure import contacts_erase
-from journeys.models import SendConsent, StepRun
+from journeys.models import Journey, JourneyStep, SendConsent, StepRun
 from journeys.services import journeys_run
 from staff.models import AccessLogEntry
 from subscriptions.models import SubscriptionList
-from tests.factories import make_journey
+from tests.factories import make_journey, make_segment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logging_on")]
 
@@ -140,3 +142,36 @@ def test_erasure_keeps_what_a_send_relied_on_without_the_person(member, smtp, ne
     assert set(send.records.values_list("pk", flat=True)) == record_ids
     assert all(r.contact_id is None and r.pseudonymised for r in send.records.all())
     assert erasure.receipt["anonymised"]["Consent relied on by a send"]["rows"] == 1
+
+
+def test_a_journey_that_sent_email_cannot_be_deleted_and_its_proof_stays(member, smtp, marketer, client_as):
+    _contact, journey, send = _send(member, smtp)
+    browser = client_as(marketer)
+    delete_url = reverse("admin:journeys_journey_delete", args=[journey.pk])
+    page = browser.get(delete_url).content.decode()
+    assert "Cannot delete customer journey" in page
+    assert "the consent relied on by 1 email(s) it sent, kept as proof" in page and "end it" in page
+    # Posting the confirmation anyway, or the list's bulk action, deletes nothing.
+    browser.post(delete_url, {"post": "yes"})
+    listing = reverse("admin:journeys_journey_changelist")
+    answer = browser.post(
+        listing, {"action": "delete_selected", "_selected_action": [journey.pk], "post": "yes"}
+    )
+    assert "the consent relied on by 1 email(s) it sent" in answer.content.decode()
+    # Nor any other way (shell, a step of it): the database keeps the journey, its steps and the proof.
+    with pytest.raises(ProtectedError):
+        journey.delete()
+    with pytest.raises(ProtectedError):
+        JourneyStep.objects.filter(journey=journey).delete()
+    assert (
+        Journey.objects.filter(pk=journey.pk).exists()
+        and JourneyStep.objects.filter(journey=journey).count() == 4
+    )
+    assert SendConsent.objects.get() == send and send.step_run.status == StepRun.Status.DONE
+
+
+def test_a_journey_that_never_sent_is_still_deleted(newsletter, marketer, client_as):
+    journey = make_journey(segment=make_segment(), live=False)
+    delete_url = reverse("admin:journeys_journey_delete", args=[journey.pk])
+    client_as(marketer).post(delete_url, {"post": "yes"})
+    assert not Journey.objects.filter(pk=journey.pk).exists()

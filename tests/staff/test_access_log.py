@@ -1,5 +1,6 @@
 """The staff access log: who looked at or exported whose data, and nobody can rewrite it."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -120,3 +121,29 @@ def test_a_retention_shorter_than_the_database_allows_is_refused_with_a_message(
     settings.access_log_retention_days = 7
     with pytest.raises(ValidationError, match="greater than or equal to 30"):
         settings.full_clean()
+
+
+def _login_page(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def test_password_sign_ins_to_the_admin_are_logged_like_single_sign_on(client, marketer):
+    login = reverse("admin:login")
+    wrong = client.post(login, {"username": "marketer", "password": "Tr0ub4dor&3"}, REMOTE_ADDR="203.0.113.9")
+    unknown = client.post(login, {"username": "nobody-here", "password": "Tr0ub4dor&3"})
+    # The page answers a wrong password and an unknown name alike; only the real account is logged.
+    assert wrong.status_code == unknown.status_code == 200
+    assert "Please enter the correct username and password" in wrong.text
+    assert _login_page(wrong.text.replace('value="marketer"', 'value="nobody-here"')) == _login_page(
+        unknown.text
+    )
+    signed_in = client.post(login, {"username": "marketer", "password": "correct-horse-battery-staple"})
+    assert signed_in.status_code == 302
+    entries = list(AccessLogEntry.objects.order_by("id"))
+    assert [(e.user, e.action, e.path, e.contact_count) for e in entries] == [
+        (marketer, "password_refused", "/admin/login/?refused=password", 0),
+        (marketer, "password_login", "/admin/login/", 0),
+    ]
+    assert entries[0].ip == "203.0.113.9"
+    stored = [str(v) for e in entries for v in AccessLogEntry.objects.filter(pk=e.pk).values().get().values()]
+    assert not any("Tr0ub4dor" in v or "correct-horse" in v or "nobody-here" in v for v in stored)
