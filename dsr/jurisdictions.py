@@ -42,6 +42,9 @@ class Law:
     # it with ComplianceSettings.request_clock_starts_at = "verification".
     pauses_until_verified: bool = False
     holiday_calendar: tuple[str, str | None] | None = None  # (country, subdivision) for business days
+    # An authorised agent may make the request, with proof of authority; the person confirms it
+    # directly with us (dsr.agents).
+    agent_requests: bool = False
 
 
 EEA = (
@@ -87,6 +90,8 @@ LAWS: dict[str, Law] = {
             answer_source=_("CCPA § 1798.130(a)(2); CCPA Regulations § 7021"),
             extension=Period(45, "days"),
             holiday_calendar=("US", "CA"),
+            # Cal. Civ. Code § 1798.185(a)(7); CCPA Regulations § 7063.
+            agent_requests=True,
         ),
         Law(
             code="lgpd",
