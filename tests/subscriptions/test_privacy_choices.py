@@ -16,6 +16,7 @@ from contacts.models import Contact
 from subscriptions.gpc import CENTER_SESSION_KEY
 from subscriptions.privacy_mark import COOKIE
 from subscriptions.services import center_link
+from subscriptions.services.links import leave_link
 from subscriptions.services.privacy_choices import opt_out_purposes
 from tests.factories import ContactFactory, PurposeFactory
 
@@ -128,3 +129,11 @@ def test_opting_back_in_is_refused_within_the_year(client, logging_on):
     refused = client.post(PAGE, {"action": "opt_in", "kind": OptOut.SALE_SHARING})
     assert refused.status_code == 400
     assert PurposeConsent.objects.get(contact=contact, purpose=sale()).granted is False
+
+
+def test_gpc_with_a_personal_link_opts_its_contact_out_and_a_forged_one_nobody(client, logging_on):
+    contact = ContactFactory()
+    client.get(urlparse(leave_link(contact=contact)).path, HTTP_SEC_GPC="1")
+    assert PurposeConsent.objects.get(contact=contact, purpose=sale()).granted is False
+    client.get(reverse("subscriptions:unsubscribe", args=["forged"]), HTTP_SEC_GPC="1")
+    assert PurposeConsent.objects.count() == 1
