@@ -110,3 +110,21 @@ def test_the_person_saying_no_declines_the_request(client, smtp, django_capture_
     client.post(link, {"answer": "no"})
     request = DataSubjectRequest.objects.get()
     assert request.status == DataSubjectRequest.Status.DECLINED and request.agent.state == "denied"
+
+
+def test_an_erasure_takes_the_agent_and_the_proof_with_it(
+    client, smtp, settings, privacy_officer, django_capture_on_commit_callbacks
+):
+    from dsr import agents
+    from dsr.services import dsr_erase
+
+    ContactFactory(email="holly@contoso.com", first_name="Holly")
+    proof = SimpleUploadedFile("p.pdf", PDF + b"Holly holly@contoso.com", "application/pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(client, proof, kind="erase")
+    authority = AgentAuthority.objects.get()
+    agents.agent_answer(link=urlparse(agents.agent_link(authority)).path.split("/")[-2], confirmed=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        record = dsr_erase(request=DataSubjectRequest.objects.get(), actor=privacy_officer)
+    assert not AgentAuthority.objects.exists() and _media_files(settings) == []
+    assert record.residue_clean, record.residue
