@@ -99,8 +99,10 @@ def agent_request_submit(
                 language=language,
                 jurisdiction=jurisdiction,
             )
-            if not created and hasattr(request, "agent"):
-                return request  # the same request again: one agent, one confirmation
+            if not created:
+                # It joined an open request of the same type for the address (dsr_create): that
+                # one goes on as it was opened, and the agent's proof is not kept.
+                return request
             authority.request = request
             authority.proof.save("proof", proof, save=False)
             authority.full_clean()
@@ -173,6 +175,8 @@ def agent_answer(*, link: str, confirmed: bool) -> AgentOutcome:
     if confirmed:
         authority.state = AgentAuthority.State.CONFIRMED
         authority.save(update_fields=["state", "answered_at"])
+        if authority.request.verified_at is not None:
+            return AgentOutcome(AgentLink.CONFIRMED, authority)
         dsr_verify(
             request=authority.request,
             actor=None,

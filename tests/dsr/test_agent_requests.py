@@ -128,3 +128,12 @@ def test_an_erasure_takes_the_agent_and_the_proof_with_it(
         record = dsr_erase(request=DataSubjectRequest.objects.get(), actor=privacy_officer)
     assert not AgentAuthority.objects.exists() and _media_files(settings) == []
     assert record.residue_clean, record.residue
+
+
+def test_an_agent_request_for_an_open_request_keeps_nothing_of_the_agent(client, smtp, settings):
+    from dsr.services import dsr_create
+
+    dsr_create(kind="access", channel="web", email="holly@contoso.com")
+    page = _submit(client, SimpleUploadedFile("p.pdf", PDF, "application/pdf"))
+    assert page.status_code == 200 and DataSubjectRequest.objects.count() == 1
+    assert not AgentAuthority.objects.exists() and _media_files(settings) == []
