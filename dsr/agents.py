@@ -18,12 +18,11 @@ from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import tokens
-from core.links import absolute
+from core.links import nonce_link
 from core.logo import image_type
 from core.send_once import send_once
 from dsr.models import AgentAuthority, DataSubjectRequest
@@ -116,9 +115,7 @@ def agent_request_submit(
 
 
 def agent_link(authority: AgentAuthority) -> str:
-    """Rebuilt from the stored nonce and SECRET_KEY: neither the broker nor the database holds it."""
-    text = tokens.text_for(LINK_KIND, tokens.derive(authority.nonce))
-    return absolute(reverse("dsr:agent-confirm", args=[text]))
+    return nonce_link("dsr:agent-confirm", kind=LINK_KIND, nonce=authority.nonce)
 
 
 def agent_confirmation_send(*, authority_id: int, send) -> bool:
@@ -146,14 +143,8 @@ class AgentOutcome:
 
 
 def agent_find(link: str, *, for_update: bool = False) -> AgentOutcome:
-    try:
-        raw = tokens.unsign(link, kind=LINK_KIND)
-    except tokens.InvalidLink:
-        return AgentOutcome(AgentLink.INVALID)
     rows = AgentAuthority.objects.select_related("request")
-    if for_update:
-        rows = rows.select_for_update(of=("self",))
-    authority = rows.filter(digest=tokens.digest(raw)).first()
+    authority = tokens.row_for_link(rows, link, kind=LINK_KIND, for_update=for_update)
     if authority is None:
         return AgentOutcome(AgentLink.INVALID)
     if authority.state != AgentAuthority.State.PENDING:  # single use: answered once
