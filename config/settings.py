@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # A password alone is not a sign-in for whom a second factor applies (staff.second_factor).
     "staff.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sec-GPC: 1 on a public page opts the browser, and a known contact, out of sale and sharing.
+    "subscriptions.gpc.GlobalPrivacyControlMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]

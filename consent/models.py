@@ -7,6 +7,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from consent.opt_outs import OptOut
 from core.history import AuditedHistory
 from core.levels import ConsentLevel, level_label
 from core.translations import Translated, translations_field
@@ -250,6 +251,31 @@ class Purpose(Translated, ProcessingRecord):
     description = models.TextField(_("wording shown to the contact"), blank=True)
     translations = translations_field()
     active = models.BooleanField(_("active"), default=True)
+    # Opt-out, not opt-in (consent.opt_outs): processed until the person says no, and offered on
+    # the public privacy choices page under the law's wording.
+    opt_out = models.CharField(
+        _("opt-out right"),
+        max_length=32,
+        choices=OptOut.choices,
+        blank=True,
+        default="",
+        help_text=_(
+            "Set: this purpose needs no yes; it applies until the person opts out (CCPA/CPRA). "
+            "Empty: an ordinary purpose that needs an explicit yes."
+        ),
+    )
+    stopped_by = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="stops",
+        limit_choices_to=~models.Q(opt_out=""),
+        verbose_name=_("also stopped by the opt-outs"),
+        help_text=_(
+            "Processing for this purpose is sale or sharing, or uses sensitive data: whoever opted "
+            "out of the purposes chosen here is not processed for it either."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # The wording is evidence: a confirmation records which version of it the contact saw.
@@ -261,6 +287,11 @@ class Purpose(Translated, ProcessingRecord):
         permissions = [
             ("view_retention", "Can see what lapses and who is erased (retention preview)"),
             ("export_processing_register", "Can export the records of processing (GDPR Art. 30)"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opt_out"], condition=~models.Q(opt_out=""), name="purpose_one_per_opt_out"
+            )
         ]
 
     def __str__(self) -> str:

@@ -46,3 +46,15 @@ def derive(nonce: str) -> str:
 
 def text_for(kind: str, raw: str) -> str:
     return _signer(kind).sign(raw)
+
+
+def row_for_link(rows, link: str, *, kind: str, for_update: bool = False):
+    """The row of `rows` whose `digest` is this signed link's, or None when the link is tampered,
+    of another kind or unknown. `for_update` locks the row alone (not the rows it joins)."""
+    try:
+        raw = unsign(link, kind=kind)
+    except InvalidLink:
+        return None
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    return rows.filter(digest=digest(raw)).first()

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.normalize import normalize_phone
+from dsr.agents import proof_check
 from dsr.jurisdictions import COUNTRY_NAMES, Law, country_choices, law_for_country
 from dsr.models import DataSubjectRequest
 
@@ -44,10 +45,28 @@ class RequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
+    # An authorised agent acting for someone else, where the law allows it (Law.agent_requests).
+    agent = forms.BooleanField(
+        label=_("I am an authorised agent making this request for someone else"), required=False
+    )
+    agent_name = forms.CharField(label=_("Your name, as the agent"), max_length=200, required=False)
+    agent_email = forms.EmailField(
+        label=_("Your email address, as the agent"), max_length=254, required=False
+    )
+    proof = forms.FileField(
+        label=_("Proof of your authority: their signed permission or a power of attorney"),
+        help_text=_("PDF, PNG or JPEG, at most 5 MB."),
+        required=False,
+    )
+    AGENT_FIELDS = ("agent", "agent_name", "agent_email", "proof")
+
     def __init__(self, *args, law: Law, **kwargs):
         super().__init__(*args, **kwargs)
         self.law = law
         self.fields["kind"].choices = [(kind, label) for kind, label in RIGHTS if kind in law.rights]
+        if not law.agent_requests:
+            for name in self.AGENT_FIELDS:
+                del self.fields[name]
 
     def clean_phone(self) -> str:
         try:
@@ -57,8 +76,28 @@ class RequestForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("agent"):
+            self._agent_clean(data)
         if not data.get("email") and not data.get("phone") and not self.has_error("phone"):
             raise ValidationError(
                 _("Give your email address, or a phone number if we know you by phone only.")
             )
         return data
+
+    def _agent_clean(self, data) -> None:
+        """An agent gives their name and address, the proof, and the person's email address: we
+        ask the person there to confirm (dsr.agents)."""
+        if not data.get("email") and not self.has_error("email"):
+            self.add_error(
+                "email", _("Give the email address of the person you act for: we ask them to confirm.")
+            )
+        for name, message in (
+            ("agent_name", _("Give your name as the agent.")),
+            ("agent_email", _("Give your email address as the agent.")),
+        ):
+            if not data.get(name) and not self.has_error(name):
+                self.add_error(name, message)
+        try:
+            data["proof_extension"] = proof_check(data.get("proof"))
+        except ValidationError as error:
+            self.add_error("proof", error)

@@ -13,11 +13,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from core import tokens
-from core.links import absolute
+from core.links import nonce_link
 from core.normalize import normalize_email
 from core.security import recipient_limit_reached
 from core.send_once import send_once
@@ -104,9 +103,7 @@ def submission_create(
 
 
 def submission_link(submission: RequestSubmission) -> str:
-    """Rebuilt from the stored nonce and SECRET_KEY: neither the broker nor the database holds it."""
-    text = tokens.text_for(LINK_KIND, tokens.derive(submission.nonce))
-    return absolute(reverse("dsr:confirm", args=[text]))
+    return nonce_link("dsr:confirm", kind=LINK_KIND, nonce=submission.nonce)
 
 
 def submission_send(*, submission_id: int, send) -> bool:
@@ -137,14 +134,8 @@ class Outcome:
 
 
 def submission_find(link: str, *, for_update: bool = False) -> Outcome:
-    try:
-        raw = tokens.unsign(link, kind=LINK_KIND)
-    except tokens.InvalidLink:
-        return Outcome(LinkStatus.INVALID)
     rows = RequestSubmission.objects.select_related("request")
-    if for_update:
-        rows = rows.select_for_update(of=("self",))
-    submission = rows.filter(digest=tokens.digest(raw)).first()
+    submission = tokens.row_for_link(rows, link, kind=LINK_KIND, for_update=for_update)
     if submission is None:
         return Outcome(LinkStatus.INVALID)
     if submission.confirmed_at:

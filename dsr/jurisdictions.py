@@ -47,6 +47,9 @@ class Law:
     # Regulation 1182/71 Art. 3(4): a period whose last day is a public holiday, Saturday or Sunday
     # ends with the end of the next working day (the ICO applies the same to UK GDPR).
     last_day_rolls: bool = False
+    # An authorised agent may make the request, with proof of authority; the person confirms it
+    # directly with us (dsr.agents).
+    agent_requests: bool = False
 
 
 EEA = (
@@ -94,6 +97,8 @@ LAWS: dict[str, Law] = {
             answer_source=_("CCPA § 1798.130(a)(2); CCPA Regulations § 7021"),
             extension=Period(45, "days"),
             holiday_calendar=("US", "CA"),
+            # Cal. Civ. Code § 1798.185(a)(7); CCPA Regulations § 7063.
+            agent_requests=True,
         ),
         Law(
             code="lgpd",

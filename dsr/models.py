@@ -266,3 +266,41 @@ class DownstreamWaiver(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request.reference}: {self.endpoint} waived"
+
+
+def _proof_upload_to(authority, filename: str) -> str:
+    # Nothing the uploader chose (name, extension) reaches the disk: dsr.agents sets the extension.
+    return f"dsr-agent-proofs/{secrets.token_hex(12)}{authority.proof_extension}"
+
+
+class AgentAuthority(models.Model):
+    """A request made by an authorised agent for someone else, with the proof of authority they
+    uploaded and the person's own confirmation (CCPA Regulations § 7063(a)): until the person
+    confirms by the link emailed to them, the request stays unverified and cannot proceed."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the person's confirmation")
+        CONFIRMED = "confirmed", _("Confirmed by the person")
+        DENIED = "denied", _("The person said they did not authorise the agent")
+
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.CASCADE, related_name="agent")
+    agent_name = models.CharField(_("agent's name"), max_length=200)
+    agent_email = models.EmailField(_("agent's email"))
+    proof = models.FileField(_("proof of authority"), upload_to=_proof_upload_to, max_length=300)
+    proof_name = models.CharField(_("proof file name as uploaded"), max_length=255)
+    proof_extension = models.CharField(max_length=8, editable=False)
+    state = models.CharField(_("confirmation"), max_length=16, choices=State.choices, default=State.PENDING)
+    # The emailed link: rebuilt from the nonce with SECRET_KEY (core.tokens.derive), found by digest.
+    nonce = models.CharField(max_length=32, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("link works until"))
+    send_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("confirmation asked"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("authorised agent")
+
+    def __str__(self) -> str:
+        return f"Agent for {self.request.reference} ({self.get_state_display()})"

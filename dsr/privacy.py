@@ -1,8 +1,9 @@
 from django.utils.translation import gettext_noop
 
 from core.registry import Erasure, register, register_files
+from dsr.agents import agent_proofs_erase, agent_proofs_of
 from dsr.bundles import bundles_files_erase, bundles_of, bundles_revoke
-from dsr.models import DataSubjectRequest, RequestStatusLink
+from dsr.models import AgentAuthority, DataSubjectRequest, RequestStatusLink
 from dsr.services import dsr_requests_pseudonymise
 
 register(
@@ -35,4 +36,20 @@ register_files(
     find=bundles_of,
     revoke=bundles_revoke,
     erase=bundles_files_erase,
+)
+
+# An authorised agent's details and the proof they uploaded (CCPA Regulations § 7063): they concern
+# the person the request is about and go with them; the request itself is kept pseudonymised.
+register(
+    AgentAuthority,
+    fields=["agent_name", "agent_email", "proof", "proof_name"],
+    contact_path="request__contacts",
+    erasure=Erasure.DELETE,
+)
+
+register_files(
+    gettext_noop("Proofs of an authorised agent's authority"),
+    how=gettext_noop("files deleted once the erasure is committed"),
+    find=agent_proofs_of,
+    erase=agent_proofs_erase,
 )

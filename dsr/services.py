@@ -21,7 +21,7 @@ from dsr.assignee_mail import assignment_notify
 from dsr.clocks import clock_waits_for_identity, request_clock
 from dsr.downstream import downstream_check, downstream_waiting
 from dsr.jurisdictions import default_jurisdiction, law_of
-from dsr.models import DataSubjectRequest, RequestStatusLink
+from dsr.models import AgentAuthority, DataSubjectRequest, RequestStatusLink
 from webhooks.models import EventType
 from webhooks.outbox import event_publish
 
@@ -185,6 +185,11 @@ def dsr_verify(*, request, actor, how: str, expected_status: str | None = None) 
     if not how.strip():
         raise ValidationError({"verification": _("Say how the identity was verified.")})
     locked = _locked(request, expected_status)
+    if AgentAuthority.objects.filter(request=locked, state=AgentAuthority.State.PENDING).exists():
+        # CCPA Regulations § 7063(a)(2): the person confirms their agent directly (dsr.agents).
+        raise ValidationError(
+            _("The person has not yet confirmed that the agent acts for them; the request waits for that.")
+        )
     locked.status, locked.verified_at, locked.verification = Status.VERIFIED, timezone.now(), how.strip()
     if locked.extended_until is None and clock_waits_for_identity(locked):
         locked.due_at = request_clock(locked, recompute=True).due_at

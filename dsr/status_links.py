@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import tokens
-from core.links import absolute
+from core.links import nonce_link
 from core.models import ComplianceSettings
 from dsr.bundles import bundle_usable_path
 from dsr.jurisdictions import answer_terms
@@ -64,8 +63,7 @@ def status_link_issue(*, request: DataSubjectRequest) -> RequestStatusLink:
 def status_link_url(*, request: DataSubjectRequest) -> str:
     """The absolute link for an email to the requester."""
     link = status_link_issue(request=request)
-    text = tokens.text_for(LINK_KIND, tokens.derive(link.nonce))
-    return absolute(reverse("dsr:status", args=[text]))
+    return nonce_link("dsr:status", kind=LINK_KIND, nonce=link.nonce)
 
 
 def usable_until(request: DataSubjectRequest) -> datetime | None:

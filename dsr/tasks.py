@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from core.languages import in_language
 from core.mail import templated_message
+from dsr.agents import agent_confirmation_send
 from dsr.assignee_mail import assignment_send
 from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume_stale
 from dsr.intake import submission_send, submissions_purge
@@ -37,6 +38,23 @@ def _send_link(submission, link: str) -> None:
 def send_submission_link(submission_id: int) -> bool:
     """The confirmation link for a request typed into the public page; sent at most once."""
     return submission_send(submission_id=submission_id, send=_send_link)
+
+
+def _send_agent_question(authority, link: str) -> None:
+    request = authority.request
+    with in_language(*request.person_languages()):
+        templated_message(
+            subject=_("Did you ask someone to make a request about your data for you?"),
+            template="dsr_agent_confirm",
+            context={"authority": authority, "request": request, "link": link},
+            to=request.requester_email,
+        ).send()
+
+
+@shared_task(name="dsr.send_agent_confirmation", **MAIL_RETRY)
+def send_agent_confirmation(authority_id: int) -> bool:
+    """Ask the person whether the agent who made a request for them acts for them; sent at most once."""
+    return agent_confirmation_send(authority_id=authority_id, send=_send_agent_question)
 
 
 def _mail_requester(request_id: int, *, subject: str, template: str) -> bool:

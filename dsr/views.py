@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from core.languages import person_language_activate, request_language
 from core.models import ComplianceSettings
 from core.security import rate_limited
-from dsr import bundles, intake, status_links
+from dsr import agents, bundles, intake, status_links
 from dsr.forms import CountryForm, RequestForm
 from dsr.jurisdictions import period_text
 
@@ -40,9 +40,17 @@ def request_form(request):
     # (a GET form, no script needed), then carried along in the request form.
     source = request.POST if request.method == "POST" else request.GET
     country, law = CountryForm.law_of(source.get("country", ""))
-    form = RequestForm(request.POST or None, law=law, initial={"country": country})
+    form = RequestForm(request.POST or None, request.FILES or None, law=law, initial={"country": country})
+    if request.method == "POST" and form.is_valid() and form.cleaned_data.get("agent"):
+        data = {
+            k: v for k, v in form.cleaned_data.items() if k not in ("country", "agent", "proof_extension")
+        }
+        agents.agent_request_submit(**data, language=request_language(request), jurisdiction=law.code)
+        # The same page whoever the person is: no enumeration.
+        return render(request, "dsr/request_agent_sent.html")
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "country"}
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("country", *RequestForm.AGENT_FIELDS)}
+        data.pop("proof_extension", None)
         intake.request_submit(**data, language=request_language(request), jurisdiction=law.code)
         # The same page whoever the address or number belongs to, known, unknown or erased: no
         # enumeration. Which page depends only on what was typed (an address, or a number only).
@@ -71,6 +79,24 @@ def confirm(request, token):
     return render(
         request, "dsr/request_confirm.html", {"outcome": outcome}, status=STATUS_CODES[outcome.status]
     )
+
+
+@offered
+@rate_limited("dsr-agent", per_minute=20)
+@require_http_methods(["GET", "POST"])
+def agent_confirm(request, token):
+    """The person a request was made for answers whether the agent acts for them. GET shows the
+    question (mail scanners only GET); the POST answers, once."""
+    if request.method == "POST":
+        outcome = agents.agent_answer(link=token, confirmed=request.POST.get("answer") == "yes")
+    else:
+        outcome = agents.agent_find(token)
+    if outcome.authority is not None:
+        person_language_activate(
+            request, next(filter(None, outcome.authority.request.person_languages()), "")
+        )
+    status = {"invalid": 400, "expired": 410}.get(outcome.status, 200)
+    return render(request, "dsr/agent_confirm.html", {"outcome": outcome}, status=status)
 
 
 @rate_limited("dsr-download", per_minute=10, methods=("GET", "POST"))

@@ -18,4 +18,5 @@ urlpatterns = [
     path("leave/<str:token>/", views.leave, name="leave"),
     path("unsubscribe/<str:token>/undo/", views.unsubscribe_undo, name="unsubscribe-undo"),
     path("lists/<slug:slug>/", views.signup, name="signup"),
+    path("privacy-choices/", views.privacy_choices, name="privacy-choices"),
 ]

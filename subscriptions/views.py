@@ -5,6 +5,7 @@ import json
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -17,8 +18,11 @@ from core.languages import browser_language_activate, person_language_activate, 
 from core.security import rate_limited
 from subscriptions import services, tokens
 from subscriptions.forms import SignupForm
+from subscriptions.gpc import CENTER_SESSION_KEY, request_meta
 from subscriptions.link_request_form import LinkRequestForm
 from subscriptions.models import AccessToken, SubscriptionList
+from subscriptions.privacy_mark import marks_write
+from subscriptions.services import privacy_choices as choices_service
 from subscriptions.services.leave import everything_leave, everything_leave_by_link
 
 Confirmed = services.ConfirmationStatus
@@ -30,7 +34,7 @@ _CONFIRM_HTTP_STATUS = {
     Confirmed.REFUSED: 409,
 }
 
-SESSION_KEY = "subscription_center_contact"
+SESSION_KEY = CENTER_SESSION_KEY
 SESSION_SECONDS = 60 * 60
 
 Resent = services.Resent
@@ -53,10 +57,7 @@ _RESENT_MESSAGES = {
 }
 
 
-def _meta(request) -> services.RequestMeta:
-    return services.RequestMeta(
-        ip=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", "")
-    )
+_meta = request_meta
 
 
 def _invalid(request, status=400):
@@ -331,3 +332,53 @@ def leave(request, token):
     except tokens.ExpiredLink:
         return render(request, "subscriptions/link_expired.html", status=410)
     return render(request, "subscriptions/left_everything.html", {"outcome": outcome})
+
+
+@rate_limited("privacy-choices", per_minute=20)
+@require_http_methods(["GET", "POST"])
+def privacy_choices(request):
+    """ "Do Not Sell or Share" and "Limit the Use of My Sensitive Personal Information" for anyone:
+    the browser always (a signed cookie), a known contact too when a center visit is under way."""
+    contact = _center_contact(request)
+    marks = dict(request.privacy_marks)
+    context, status = {}, 200
+    if request.method == "POST":
+        offered = {
+            choice.kind: choice
+            for choice in choices_service.privacy_choices(contact=contact, browser=marks, gpc=request.gpc)
+        }
+        if request.POST.get("action") == "opt_in":
+            choice = offered.get(request.POST.get("kind", ""))
+            if choice is None or not choice.may_reask:
+                context["error"], status = _("That choice cannot be changed here now."), 400
+            else:
+                marks.pop(choice.kind, None)
+                if contact is not None:
+                    choices_service.opt_in_request(contact=contact, kind=choice.kind, meta=_meta(request))
+                    context["done"] = _(
+                        "We sent you an email: your choice applies once you confirm it there."
+                    )
+                else:
+                    context["done"] = _("This browser is no longer opted out.")
+        else:
+            kinds = [kind for kind in request.POST.getlist("opt_out") if kind in offered]
+            if not kinds:
+                context["error"], status = _("Choose at least one of the options below."), 400
+            else:
+                now = timezone.now()
+                marks.update({kind: marks.get(kind, now) for kind in kinds})
+                if contact is not None:
+                    choices_service.opt_outs_apply(
+                        contact=contact,
+                        kinds=kinds,
+                        meta=_meta(request),
+                        evidence={"page": request.path, "gpc": request.gpc},
+                    )
+                context["done"] = _("Done: you have opted out.")
+    context["choices"] = choices_service.privacy_choices(contact=contact, browser=marks, gpc=request.gpc)
+    context["open"] = [choice for choice in context["choices"] if not choice.opted_out]
+    context["known"] = contact is not None
+    response = render(request, "subscriptions/privacy_choices.html", context, status=status)
+    if marks != request.privacy_marks:
+        marks_write(response, marks)
+    return response

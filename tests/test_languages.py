@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -38,11 +39,11 @@ from consent.services import consent_change
 from contacts.models import Contact
 from core import registry
 from core.models import ComplianceSettings
-from dsr import bundles, intake
+from dsr import agents, bundles, intake
 from dsr import tasks as dsr_tasks
 from dsr.assignee_mail import assignment_send
 from dsr.bundle_zip import _readme
-from dsr.models import DataSubjectRequest, ExportBundle, RequestSubmission
+from dsr.models import AgentAuthority, DataSubjectRequest, ExportBundle, RequestSubmission
 from dsr.package_pdf import _text as pdf_text
 from dsr.package_pdf import summary_blocks
 from dsr.package_summary import summary_context
@@ -274,6 +275,27 @@ def leave_news(w):
 CENTER = reverse("subscriptions:center")
 WAY_IN = reverse("subscriptions:center-link-request")
 DSR = reverse("dsr:request")
+PRIVACY = reverse("subscriptions:privacy-choices")
+AGENT = {
+    "country": "US",
+    "kind": "access",
+    "email": "ivy@example.org",
+    "agent": "on",
+    "agent_name": "Kim",
+    "agent_email": "kim@example.org",
+}
+
+
+def _agent_request(w):
+    proof = SimpleUploadedFile("p.pdf", b"%PDF-1.7 x", "application/pdf")
+    agents.agent_request_submit(
+        kind="access", email="ivy@example.org", agent_name="Kim", agent_email="kim@example.org", proof=proof
+    )
+    return AgentAuthority.objects.get()
+
+
+def _agent_link(w) -> str:
+    return path(agents.agent_link(_agent_request(w)))
 
 
 def _dsr_confirmed(w):
@@ -521,6 +543,23 @@ STATES = {
     "access package PDF": _package_pdf,
     "access package README": _package_readme,
     "too many requests": _too_many,
+    "privacy choices": lambda w: html(w.client.get(PRIVACY)),
+    "privacy choices, refused": lambda w: html(w.client.post(PRIVACY, {"action": "opt_out"})),
+    "privacy choices with a GPC signal, in the center": lambda w: html(
+        in_center(w).get(PRIVACY, HTTP_SEC_GPC="1")
+    ),
+    "privacy choices, opted out": lambda w: html(
+        in_center(w).post(PRIVACY, {"action": "opt_out", "opt_out": ["sale_sharing", "sensitive"]})
+    ),
+    "DSR request by an agent, bad proof": lambda w: html(
+        w.client.post(DSR, {**AGENT, "proof": SimpleUploadedFile("p.pdf", b"text", "application/pdf")})
+    ),
+    "DSR request by an agent, sent": lambda w: html(
+        w.client.post(DSR, {**AGENT, "proof": SimpleUploadedFile("p.pdf", b"%PDF-1.7 x", "application/pdf")})
+    ),
+    "DSR agent confirm": lambda w: html(w.client.get(_agent_link(w))),
+    "DSR agent confirmed": lambda w: html(w.client.post(_agent_link(w), {"answer": "yes"})),
+    "DSR agent denied": lambda w: html(w.client.post(_agent_link(w), {"answer": "no"})),
     "forward to a friend": lambda w: render(w, "journeys/forward.html", {"form": ForwardForm()}),
     "forward to a friend, error": lambda w: render(
         w, "journeys/forward.html", {"form": ForwardForm({"friend_email": "no"})}
@@ -684,6 +723,7 @@ EMAILS = {
     "DSR confirm the address": lambda w: dsr_tasks.send_submission_link(
         intake.submission_create(kind="erase", email="ivy@example.org", language=w.lang).pk
     ),
+    "DSR agent confirmation": lambda w: dsr_tasks.send_agent_confirmation(_agent_request(w).pk),
     "DSR acknowledgement": lambda w: dsr_tasks.send_acknowledgement(_dsr_request(w).pk),
     "DSR extension": lambda w: dsr_tasks.send_extension_notice(
         _dsr_request(

@@ -24,7 +24,7 @@ from staff.admin_tools import CappedCountPaginator, PostedSearchMixin, ReadOnlyA
 @admin.register(Purpose)
 class PurposeAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
     form = translations_form()
-    list_display = ("name", "slug", "legal_basis", "active", "created_at")
+    list_display = ("name", "slug", "legal_basis", "opt_out", "active", "created_at")
     list_filter = ("active", "legal_basis")
     fieldsets = [
         (None, {"fields": ["name", "slug", "description", "active"]}),
@@ -34,6 +34,9 @@ class PurposeAdmin(FieldHistoryAdminMixin, admin.ModelAdmin):
             {"fields": RECORD_FIELDS},
         ),
         (_("Retention (GDPR Art. 5(1)(e))"), {"fields": RETENTION_FIELDS}),
+        # consent.opt_outs: an opt-out purpose needs no yes; stopped_by links sale/sharing and
+        # sensitive-data purposes to the opt-outs that stop them (checked by the eligibility selector).
+        (_("Opt-out rights (CCPA/CPRA)"), {"fields": ["opt_out", "stopped_by"]}),
     ]
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Case, When
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -82,6 +83,7 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
         "decline_reason",
         "closed_at",
         "linked_contacts",
+        "authorised_agent",
         "staff_member",
         "erasure_result",
         "export_bundles",
@@ -170,7 +172,11 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
             deadline_at=DEADLINE,
             closed_rank=Case(When(status__in=DataSubjectRequest.OPEN, then=0), default=1),
         )
-        return queryset.prefetch_related("contacts").order_by(*self.get_ordering(request))
+        return (
+            queryset.select_related("agent")
+            .prefetch_related("contacts")
+            .order_by(*self.get_ordering(request))
+        )
 
     @staticmethod
     def _days_left(obj) -> int:
@@ -317,12 +323,38 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
                 name="dsr_datasubjectrequest_discover",
             ),
             path(
+                "<path:object_id>/agent-proof/",
+                self.admin_site.admin_view(self.agent_proof_view),
+                name="dsr_datasubjectrequest_agent_proof",
+            ),
+            path(
                 "<path:object_id>/link/",
                 self.admin_site.admin_view(self.link_view),
                 name="dsr_datasubjectrequest_link",
             ),
             *super().get_urls(),
         ]
+
+    def agent_proof_view(self, request, object_id):
+        """The proof of authority an agent uploaded, to whoever may see the request (logged)."""
+        obj = object_or_403(self, request, object_id, permission="view")
+        authority = getattr(obj, "agent", None)
+        if (
+            authority is None
+            or not authority.proof.name
+            or not authority.proof.storage.exists(authority.proof.name)
+        ):
+            raise Http404
+        record_access(
+            request=request,
+            action=AccessLogEntry.Action.DISCOVER,
+            contact_ids=[c.pk for c in obj.contacts.all()],
+        )
+        return FileResponse(
+            authority.proof.open("rb"),
+            as_attachment=True,
+            filename=f"{obj.reference}-proof{authority.proof_extension}",
+        )
 
     def decide_view(self, request, object_id):
         obj = object_or_403(self, request, object_id, permission="change", post_only=True)

@@ -73,6 +73,7 @@ EXIT_REASONS = {
     Ineligibility.CHILD: Enrolment.ExitReason.BELOW_MINIMUM,
     Ineligibility.NO_TRACKING: Enrolment.ExitReason.BELOW_MINIMUM,
     Ineligibility.NO_PURPOSE_CONSENT: Enrolment.ExitReason.PURPOSE_WITHDRAWN,
+    Ineligibility.OPTED_OUT: Enrolment.ExitReason.PURPOSE_WITHDRAWN,
     Ineligibility.UNDELIVERABLE: Enrolment.ExitReason.UNDELIVERABLE,
 }
 

@@ -119,7 +119,8 @@ def center_page(contact: Contact, *, gpc: bool, gpc_applied: bool = False, data=
         data or None,
         initial=initial,
         contact=contact,
-        purposes=Purpose.objects.filter(active=True),
+        # Opt-out purposes (sale/sharing, sensitive data) have their own page: privacy_choices.
+        purposes=Purpose.objects.filter(active=True, opt_out=""),
         lists=SubscriptionList.objects.filter(active=True, public=True),
     )
     return CenterPage(

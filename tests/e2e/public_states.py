@@ -385,6 +385,12 @@ def tracked_link_invalid(s: Scene):
     s.shows("main h1")
 
 
+def privacy_choices(s: Scene):
+    """ "Do Not Sell or Share" and "Limit the Use of My Sensitive Personal Information", for anyone."""
+    s.go("/privacy-choices/", status=200)
+    s.shows("input[name=opt_out]")
+
+
 STATES = {
     function.__name__.replace("_", "-"): function
     for function in (
@@ -429,5 +435,6 @@ STATES = {
         forward_with_errors,
         forward_sent,
         tracked_link_invalid,
+        privacy_choices,
     )
 }

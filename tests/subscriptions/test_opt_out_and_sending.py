@@ -85,7 +85,8 @@ def test_gpc_signal_refuses_tracking_and_profiling_and_is_recorded(client, loggi
     contact.refresh_from_db()
     assert (contact.consent_given, contact.tracking_allowed) == (4, False)
     records = ConsentChange.objects.filter(contact=contact, source=Source.SUBSCRIPTION_CENTER)
-    assert {r.field for r in records} == {"consent_given", "tracking_allowed"}
+    # The signal is also an opt-out of sale and sharing (CCPA regs §7025): tests/subscriptions/test_privacy_choices.py
+    assert {r.field for r in records} == {"consent_given", "tracking_allowed", "purpose"}
     assert all(r.evidence["gpc"] is True for r in records)
 
     # While the signal is sent, asking for profiling again starts no double opt-in.
