@@ -46,21 +46,31 @@ def contacts_erase(
     request: DataSubjectRequest | None = None,
     scan: bool = True,
     ledger_entry: str | None = None,
+    reason: str = "",
+    suppress: bool = True,
 ) -> ErasureRecord:
     """Erase these contacts and everything registered about them; return the erasure record.
 
     scan=False skips the residue scan (it reads every table; the benchmark times it apart).
-    ledger_entry: re-applying that line of the erasure ledger after a restore (no new line)."""
+    ledger_entry: re-applying that line of the erasure ledger after a restore (no new line).
+    reason: why, without a request (e.g. a purge rule); kept in the receipt and the ledger.
+    suppress=False: the address may come back (a purge the person never asked for, such as an
+    unconfirmed sign-up: the address may not even be theirs); nothing joins the suppression list
+    and the ledger line names no identity, so a restore does not suppress it either."""
     ids = sorted({c.pk for c in contacts})
     if not ids:
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
-    reference = request.reference if request else "erasure without a request"
+    reference = request.reference if request else (reason or "erasure without a request")
     with transaction.atomic():
         identities, receipt, files = _erase_rows_and_count(ids, actor=actor, reference=reference)
+        if reason:
+            receipt["reason"] = reason
         _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
-        digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
-        suppression_add_digests(digests=digests, reason=reference, actor=actor)
+        digests = []
+        if suppress:
+            digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
+            suppression_add_digests(digests=digests, reason=reference, actor=actor)
         _revoke_files(files, identities)
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)
