@@ -19,7 +19,6 @@ register(
     fields=[
         "contact",
         "changes",
-        "nonce",
         "request_ip",
         "request_user_agent",
         "sent_to",

@@ -330,7 +330,7 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
     client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
 
-    assert purge_unconfirmed() == {"contacts": 0, "links": 2}  # the two center links
+    assert purge_unconfirmed() == {"links": 2}  # the two center links
     kinds = sorted(AccessToken.objects.values_list("kind", flat=True))
     assert kinds == [AccessToken.Kind.CONFIRM, AccessToken.Kind.UNSUBSCRIBE]
 
