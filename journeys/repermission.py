@@ -48,11 +48,24 @@ def _window(now: datetime | None) -> tuple[datetime, datetime]:
     return now, now + timedelta(days=settings.REPERMISSION_DAYS_BEFORE_LAPSE)
 
 
+def _asked_lately(now: datetime):
+    """A renewal request made for the contact within the period: asked in this lapse cycle (the
+    contact became due at most that long ago, and was due for a whole cycle before it)."""
+    return Exists(
+        ConsentRequest.objects.filter(
+            contact=OuterRef("pk"),
+            origin=RENEWAL,
+            requested_at__gte=now - timedelta(days=settings.REPERMISSION_DAYS_BEFORE_LAPSE),
+        )
+    )
+
+
 def renewal_due_condition(now: datetime | None = None) -> Q:
     """The segment rule {"renewal": "due"}: an adult holding a consent that lapses within the
-    re-permission period (a child's guardian is asked instead: repermission_guardians_ask)."""
+    re-permission period (a child's guardian is asked instead: repermission_guardians_ask), not
+    asked in this cycle yet (by any re-permission journey: one per language)."""
     after, by = _window(now)
-    return renewal_due_q(after=after, by=by) & Q(is_child=False)
+    return renewal_due_q(after=after, by=by) & Q(is_child=False) & ~Q(_asked_lately(after))
 
 
 def asks_renewal(rules) -> bool:
@@ -121,18 +134,6 @@ def renewal_link(run: StepRun) -> str:
     return confirmation_link(found.consent_request) if found else ""
 
 
-def _asked_lately(now: datetime):
-    """A renewal request made for the contact within the period: asked in this lapse cycle (the
-    contact became due at most that long ago, and was due for a whole cycle before it)."""
-    return Exists(
-        ConsentRequest.objects.filter(
-            contact=OuterRef("pk"),
-            origin=RENEWAL,
-            requested_at__gte=now - timedelta(days=settings.REPERMISSION_DAYS_BEFORE_LAPSE),
-        )
-    )
-
-
 def repermission_cycles_reopen(*, now=None) -> int:
     """Detach finished enrolments of an earlier lapse cycle from contacts due again and not asked
     in this one, so the re-permission journeys enrol them once more; nobody is asked twice in a
@@ -142,7 +143,7 @@ def repermission_cycles_reopen(*, now=None) -> int:
     journeys = renewal_journeys()
     if not journeys:
         return 0
-    due_again = Contact.objects.filter(renewal_due_condition(now)).exclude(_asked_lately(now))
+    due_again = Contact.objects.filter(renewal_due_condition(now))
     earlier = Enrolment.objects.filter(
         journey__in=journeys,
         status__in=[Enrolment.Status.COMPLETED, Enrolment.Status.EXITED],

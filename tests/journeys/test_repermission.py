@@ -4,11 +4,13 @@ confirming click renews through double opt-in and starts the clocks again, an op
 nobody is asked twice in one cycle."""
 
 import datetime as dt
+import importlib
 import re
 from urllib.parse import urlparse
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 
 from consent.models import ConsentChange, PurposeConsent, RetentionClock, Source
 from consent.retention import _KINDS as KINDS
@@ -26,6 +28,13 @@ pytestmark = pytest.mark.django_db
 START = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 LAPSE = add_months(START, 24)
 PERSON = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+@pytest.fixture(autouse=True)
+def shipped():
+    """The default re-permission journeys as journeys 0015 ships them (a transactional test run
+    before this one in the same database flushed the migration's rows)."""
+    importlib.import_module("journeys.migrations.0015_repermission").create(django_apps, None)
 
 
 def at(moment):
