@@ -42,8 +42,10 @@ def at(moment):
 
 
 def run(moment):
-    """The beat's jobs on one day: the daily re-permission job, then the journeys run."""
+    """The beat's jobs on one day: the journeys run (every few minutes), the daily re-permission
+    job among them."""
     with at(moment):
+        journeys_run()
         repermission_run()
         journeys_run()
 
