@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import time_machine
 from django.apps import apps as django_apps
+from django.urls import reverse
 
 from consent.models import ConsentChange, PurposeConsent, RetentionClock, Source
 from consent.retention import _KINDS as KINDS
@@ -192,3 +193,17 @@ def test_nothing_is_asked_while_the_default_journeys_are_drafts(newsletter, smtp
     subscriber(newsletter, email="ada@example.org")
     run(LAPSE - dt.timedelta(days=29))
     assert smtp.messages == [] and not ConsentRequest.objects.exists()
+
+
+def test_the_shipped_journeys_open_for_review_in_the_admin(client_as, marketer):
+    client = client_as(marketer)
+    for name in ("Re-permission (English)", "Re-permission (Deutsch)"):
+        journey = Journey.objects.get(name=name)
+        (step,) = journey.steps.all()
+        for model, pk in (
+            ("journey", journey.pk),
+            ("segment", journey.segment_id),
+            ("emailtemplate", step.template_id),
+        ):
+            assert client.get(reverse(f"admin:journeys_{model}_change", args=[pk])).status_code == 200
+        step.template.full_clean()  # the shipped text passes the placeholder check and renders
