@@ -306,6 +306,10 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel 
 # A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,
 # or leaves it unrepeated if the mail had reached the server (journeys.services.enrolment_advance).
 JOURNEY_CLAIM_MINUTES = env_int("JOURNEY_CLAIM_MINUTES", 15, minimum=1)
+# Re-permission (journeys.repermission): a consent that lapses within this many days is asked to be
+# renewed; sign-ups nobody confirmed are erased this many days after they were made (dsr.unconfirmed).
+REPERMISSION_DAYS_BEFORE_LAPSE = env_int("REPERMISSION_DAYS_BEFORE_LAPSE", 30, minimum=1)
+UNCONFIRMED_SIGNUP_PURGE_DAYS = env_int("UNCONFIRMED_SIGNUP_PURGE_DAYS", 30, minimum=1)
 # A click on a tracked journey link this soon after the send is a mail scanner's prefetch, not a
 # person's: redirected, not counted (journeys.tracking).
 TRACKING_PREFETCH_SECONDS = env_int("TRACKING_PREFETCH_SECONDS", 10, minimum=0)

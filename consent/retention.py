@@ -241,3 +241,41 @@ def _chunks(iterator, size: int):
             chunk = []
     if chunk:
         yield chunk
+
+
+# Re-permission (issue 21, scope 3; journeys.repermission asks): whose consent lapses soon.
+
+
+def _lapsing_between(kind: RuleKind, record: ProcessingRecord, after: datetime, by: datetime, contact_ref):
+    """The held rows of `record` whose consent lapses after `after` and by `by`."""
+    months = record.consent_validity_months
+    return (
+        kind.held([record.pk])
+        .annotate(clock=_clock(record, contact_ref))
+        .filter(clock__gt=months_before(after, months), clock__lte=months_before(by, months))
+    )
+
+
+def renewal_due_q(*, after: datetime, by: datetime) -> Q:
+    """A condition on Contact: holds a consent (any purpose or list) that lapses after `after` and
+    by `by`. Already lapsed consent is left out: it is not processed, so it is not asked about."""
+    condition = Q(pk__in=[])
+    for kind, record in _all_rules():
+        if record.consent_validity_months is not None:
+            due = _lapsing_between(kind, record, after, by, OuterRef("last_action_at"))
+            condition |= Q(Exists(due.filter(contact=OuterRef("pk"))))
+    return condition
+
+
+def renewals_due(
+    contact: Contact, *, after: datetime, by: datetime
+) -> list[tuple[RuleKind, ProcessingRecord]]:
+    """The purposes and lists whose consent of `contact` lapses after `after` and by `by`."""
+    return [
+        (kind, record)
+        for kind, record in _all_rules()
+        if record.consent_validity_months is not None
+        and _lapsing_between(kind, record, after, by, F("contact__last_action_at"))
+        .filter(contact=contact)
+        .exists()
+    ]

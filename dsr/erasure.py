@@ -50,6 +50,8 @@ def contacts_erase(
     ledger_entry: str | None = None,
     reference: str | None = None,
     retention: dict | None = None,
+    reason: str = "",
+    suppress: bool = True,
 ) -> ErasureRecord:
     """Erase these contacts and everything registered about them; return the erasure record.
 
@@ -57,21 +59,29 @@ def contacts_erase(
     ledger_entry: re-applying that line of the erasure ledger after a restore (no new line).
     reference: what the ledger and suppression list name when there is no request; retention:
     the retention rule that erased them (consent.lapse), kept in the receipt.
+    reason: why, without a request (e.g. a purge rule); kept in the receipt and the ledger.
+    suppress=False: the address may come back (a purge the person never asked for, such as an
+    unconfirmed sign-up: the address may not even be theirs); nothing joins the suppression list
+    and the ledger line names no identity, so a restore does not suppress it either.
     A contact on a legal hold is refused (GDPR Art. 17(3)(e)), except when re-applying."""
     ids = sorted({c.pk for c in contacts})
     if not ids:
         raise ValidationError(_("There is no contact to erase: link the request to its contacts first."))
-    reference = request.reference if request else (reference or "erasure without a request")
+    reference = request.reference if request else (reference or reason or "erasure without a request")
     with transaction.atomic():
         if ledger_entry is None:  # after a restore the erasure already happened: a hold cannot undo it
             _refuse_held(ids)
         identities, receipt, files = _erase_rows_and_count(ids, actor=actor, reference=reference)
         if retention:
             receipt["retention"] = retention
+        if reason:
+            receipt["reason"] = reason
         _tell_downstream(ids, identities)
         _forget_traces(ids, identities)
-        digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
-        suppression_add_digests(digests=digests, reason=reference, actor=actor)
+        digests = []
+        if suppress:
+            digests = [p for i in identities for p in suppression_pairs(email=i.email, phone=i.phone)]
+            suppression_add_digests(digests=digests, reason=reference, actor=actor)
         _revoke_files(files, identities)
         # Written before the commit, outside the database: a backup restored later forgets again.
         ledger_entry = ledger_entry or ledger_append(reference=reference, contact_ids=ids, digests=digests)

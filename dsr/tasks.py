@@ -14,6 +14,7 @@ from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
 from dsr.status_links import status_link_url, status_links_purge
+from dsr.unconfirmed import unconfirmed_signups_purge
 
 MAIL_RETRY = {"autoretry_for": (smtplib.SMTPException, OSError), "retry_backoff": 30, "max_retries": 8}
 
@@ -141,3 +142,9 @@ def send_bundle_link(bundle_id: int) -> bool:
             to=bundle.request.requester_email,
         ).send()
     return True
+
+
+@shared_task(name="dsr.purge_unconfirmed_signups")
+def purge_unconfirmed_signups() -> dict:
+    """Daily: erase what sign-ups nobody confirmed left (dsr.unconfirmed). Idempotent."""
+    return unconfirmed_signups_purge()

@@ -20,7 +20,11 @@ from journeys.tracking import Tracker, url_spans
 from subscriptions.emails import ListEmailMessage, MarketingEmailMessage, way_out_footer, way_out_for
 
 # What the way-out placeholders show in a preview (the real links are personal, made per email).
-SAMPLE_LINKS = {"unsubscribe_url": "/unsubscribe/sample/", "preferences_url": "/preferences/sample/"}
+SAMPLE_LINKS = {
+    "unsubscribe_url": "/unsubscribe/sample/",
+    "preferences_url": "/preferences/sample/",
+    "renew_url": "/confirm/sample/",
+}
 
 
 def render_template(
@@ -68,7 +72,13 @@ def preview(template) -> tuple[str, str, str]:
 
 
 def journey_email(
-    *, template, contact, subscription_list=None, forward_link: str = "", tracker: Tracker | None = None
+    *,
+    template,
+    contact,
+    subscription_list=None,
+    forward_link: str = "",
+    tracker: Tracker | None = None,
+    renew_link: str = "",
 ) -> MarketingEmailMessage:
     """The message, not yet sent, with its way out in text and HTML: the template's own
     {{ unsubscribe_url }} and {{ preferences_url }}, and a footer with those it does not place.
@@ -78,7 +88,9 @@ def journey_email(
 
     `tracker` (journeys.tracking, given only for a contact whose tracking is allowed): the
     template's own links go through the click redirect and an open image is added; without it
-    the links are the plain targets and there is no image. The way out is never rewritten."""
+    the links are the plain targets and there is no image. The way out is never rewritten.
+
+    `renew_link`: what {{ renew_url }} becomes (journeys.repermission), never tracked either."""
     with in_language(contact.language):
         return _journey_email(
             template=template,
@@ -86,14 +98,17 @@ def journey_email(
             subscription_list=subscription_list,
             forward_link=forward_link,
             tracker=tracker,
+            renew_link=renew_link,
         )
 
 
 def _journey_email(
-    *, template, contact, subscription_list, forward_link: str, tracker: Tracker | None
+    *, template, contact, subscription_list, forward_link: str, tracker: Tracker | None, renew_link: str
 ) -> MarketingEmailMessage:
     way_out = way_out_for(contact=contact, subscription_list=subscription_list)
     links = {"unsubscribe_url": way_out.unsubscribe_url, "preferences_url": way_out.preferences_url}
+    # Without a request to confirm (nothing lapses soon any more), the center is where to renew.
+    links["renew_url"] = renew_link or way_out.preferences_url
     subject, text, html = render_template(
         template, contact, links, link_for=tracker.click_url if tracker else None
     )

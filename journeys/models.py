@@ -474,4 +474,5 @@ class TrackedLink(models.Model):
         return self.url
 
 
+from journeys.renewal_request import RenewalRequest  # noqa: E402, F401  (registered with this app)
 from journeys.send_consent import SendConsent  # noqa: E402, F401  (registered with this app)

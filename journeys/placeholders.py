@@ -2,9 +2,9 @@
 
 Officers write these texts, so they are not Django templates: a Django template can load tag
 libraries ({% load %}), print the whole context and the loaded modules ({% debug %}), include any
-template on the server or loop over querysets. Only {{ first_name }}, {{ last_name }} and the
-email's way out, {{ unsubscribe_url }} and {{ preferences_url }} (links the product makes, never
-text anybody typed), are filled in; any other template syntax is refused when saving, with the
+template on the server or loop over querysets. Only {{ first_name }}, {{ last_name }}, the
+email's way out, {{ unsubscribe_url }} and {{ preferences_url }}, and {{ renew_url }} (links the
+product makes, never text anybody typed), are filled in; any other template syntax is refused when saving, with the
 offered list.
 """
 
@@ -15,7 +15,10 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-PLACEHOLDERS = ("first_name", "last_name", "unsubscribe_url", "preferences_url")
+PLACEHOLDERS = ("first_name", "last_name", "unsubscribe_url", "preferences_url", "renew_url")
+# The re-permission link (journeys.repermission): a double opt-in confirmation of the person's
+# consents that lapse soon, made per email.
+RENEW = "renew_url"
 # The links every marketing email must show: where a template does not place one, a footer does.
 WAY_OUT = ("unsubscribe_url", "preferences_url")
 _PLACEHOLDER = re.compile(r"\{\{\s*(" + "|".join(PLACEHOLDERS) + r")\s*\}\}")

@@ -7,6 +7,8 @@ A rule is a group or a condition:
     {"field": "consent_level", "op": "gte", "value": 4}
     {"purpose": "newsletter", "value": true}     consent option and value (false: said no, null: no answer)
     {"list": "news", "status": "subscribed"}     list membership (subscribed, pending, unsubscribed)
+    {"renewal": "due"}                           a consent (purpose or list) lapses within
+                                                 REPERMISSION_DAYS_BEFORE_LAPSE days (journeys.repermission)
 
 The Q only describes who is in the segment; who may be processed is always decided by
 consent.selectors.eligible_contacts, which gets the segment as its `queryset` (rule 2 of DESIGN.md).
@@ -40,6 +42,7 @@ FIELDS = {
     "consent_level": ("consent_given", NUMBER_OPS),
     "tracking_allowed": ("tracking_allowed", BOOL_OPS),
     "created_at": ("created_at", DATE_OPS),
+    "language": ("language", TEXT_OPS),
 }
 LIST_STATUSES = ("subscribed", "pending", "unsubscribed")
 
@@ -85,9 +88,13 @@ def _check(rule, where: str, depth: int, problems: list[str], count: list[int]) 
         _check_purpose(rule, where, problems)
     elif "list" in rule:
         _check_list(rule, where, problems)
+    elif "renewal" in rule:
+        if rule != {"renewal": "due"}:
+            problems.append(_('%s: a renewal rule is written {"renewal": "due"}.') % where)
     else:
         problems.append(
-            _("%s: say what to test: “field”, “purpose” or “list”, or group with “all”/“any”.") % where
+            _("%s: say what to test: “field”, “purpose”, “list” or “renewal”, or group with “all”/“any”.")
+            % where
         )
 
 
@@ -166,6 +173,10 @@ def rules_to_q(rules) -> Q:
         return combined
     if "field" in rules:
         return _field_q(rules)
+    if "renewal" in rules:
+        from journeys.repermission import renewal_due_condition
+
+        return renewal_due_condition()
     if "purpose" in rules:
         from consent.models import PurposeConsent
 

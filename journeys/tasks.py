@@ -2,6 +2,7 @@ from celery import shared_task
 
 from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from journeys.forwarding import forwards_purge
+from journeys.repermission import repermission_run
 from journeys.services import (
     interactions_purge,
     journeys_run,
@@ -40,3 +41,10 @@ def purge_retention() -> dict:
         "interactions": interactions_purge(),
         "segment_exports": segment_exports_purge(),
     }
+
+
+@shared_task(name="journeys.repermission")
+def repermission() -> dict:
+    """Daily: contacts due for re-permission again get a new cycle, children's guardians are asked
+    (journeys.repermission). Idempotent."""
+    return repermission_run()

@@ -110,9 +110,16 @@ class WordingVersion(models.Model):
 class ConsentRequest(models.Model):
     """A widening of consent waiting for double opt-in: nothing of it applies before confirmation."""
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="consent_requests")
-    # RESTRICT: a link cannot be purged while its request exists, but both go when the contact is erased.
-    token = models.OneToOneField(AccessToken, on_delete=models.RESTRICT, related_name="consent_request")
+    # Null only once an erasure pseudonymised a confirmed request (consent_requests_pseudonymise):
+    # kept as proof of the confirmation, like the consent change records it led to.
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="consent_requests"
+    )
+    # expired_links_purge keeps the link of any request; SET_NULL: an erasure deletes the link of a
+    # request it keeps pseudonymised.
+    token = models.OneToOneField(
+        AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_request"
+    )
     changes = models.JSONField(
         help_text=_(
             'What confirming applies: {"level": 4, "purposes": {"newsletter": true}, "tracking": true, '
@@ -128,7 +135,12 @@ class ConsentRequest(models.Model):
     on_behalf_of_child = models.BooleanField(default=False, help_text=_("Confirmed by the guardian."))
     origin = models.CharField(
         max_length=32,
-        choices=[("center", _("Subscription center")), ("signup", _("Sign-up form")), ("api", _("API"))],
+        choices=[
+            ("center", _("Subscription center")),
+            ("signup", _("Sign-up form")),
+            ("api", _("API")),
+            ("renewal", _("Re-permission before consent lapses")),
+        ],
     )
     created_contact = models.BooleanField(default=False, help_text=_("The sign-up created the contact."))
     requested_at = models.DateTimeField(default=timezone.now)
@@ -143,6 +155,10 @@ class ConsentRequest(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirm_ip = models.GenericIPAddressField(null=True, blank=True)
     confirm_user_agent = models.CharField(max_length=300, blank=True)
+    # After an erasure: who it was about as a keyed hash of the contact's id (consent.audit_chain),
+    # the same mark the pseudonymised consent change records carry.
+    subject_tag = models.CharField(max_length=64, blank=True, default="", editable=False)
+    pseudonymised = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("double opt-in request")

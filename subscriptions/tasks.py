@@ -9,7 +9,6 @@ from subscriptions.services import (
     center_link_send,
     consent_request_send,
     expired_links_purge,
-    unconfirmed_signups_purge,
 )
 
 
@@ -26,8 +25,9 @@ def send_consent_request(request_id: int) -> bool:
 
 @shared_task(name="subscriptions.purge_unconfirmed")
 def purge_unconfirmed() -> dict:
-    """Hourly: forget sign-ups nobody confirmed, and links that expired. Idempotent."""
-    return {"contacts": unconfirmed_signups_purge(), "links": expired_links_purge()}
+    """Hourly: forget links that expired. Idempotent. (Sign-ups nobody confirmed are erased by
+    dsr.tasks.purge_unconfirmed_signups, through the erasure.)"""
+    return {"links": expired_links_purge()}
 
 
 @shared_task(name="subscriptions.coming_of_age")

@@ -40,6 +40,9 @@ class ConsentWish:
     # Answers given after this moment stay: the wish then leaves that contact alone (an old export
     # must not overwrite a newer choice), and a group left with nothing to do is refused as older.
     keep_answers_after: datetime | None = None
+    # A yes restated to renew it (re-permission, issue 21): recorded and its date reset although
+    # the value stays, so a retention clock that runs from the answer starts again.
+    renew: bool = False
 
 
 def consent_change(
@@ -54,12 +57,14 @@ def consent_change(
     justification: str = "",
     evidence: dict | None = None,
     effective_at: datetime | None = None,
+    renew: bool = False,
 ) -> list[ConsentChange]:
     """Change a contact's consent level, purpose answers and/or tracking choice, with its records.
 
     One record per field that really changes, written in the same transaction as the change
     (GDPR Art. 7(1)), unless ComplianceSettings.log_consent_changes is off. Returns the records
-    written; unchanged values write nothing. Raises ValidationError and saves nothing on bad input.
+    written; unchanged values write nothing, except a yes restated with `renew` (a renewal, recorded
+    yes → yes). Raises ValidationError and saves nothing on bad input.
     """
     wish = ConsentWish(
         contact_id=contact.pk,
@@ -69,6 +74,7 @@ def consent_change(
         justification=justification,
         evidence=evidence or {},
         effective_at=effective_at,
+        renew=renew,
     )
     applied = consent_changes_apply(groups=[[wish]], source=source, actor=actor, channel=channel)
     (outcome,) = applied.outcomes

@@ -260,7 +260,8 @@ class State:
         )
         if self.steps and ComplianceSettings.switch("log_consent_changes"):
             self._write_records(source=source, actor=actor, channel=channel)
-        events_publish([_news(step, source=source) for step in self.steps], at=now)
+        # A renewal (yes → yes) changes nothing downstream systems act on.
+        events_publish([_news(step, source=source) for step in self.steps if step.old != step.new], at=now)
 
     def _write_records(self, *, source: str, actor, channel: str) -> None:
         with memo():  # the level wording read once for the whole batch
@@ -319,7 +320,8 @@ def _granted(answer: PurposeConsent | None) -> bool | None:
 
 
 def plan(wish: ConsentWish, *, level, tracking, answers, wanted) -> list[tuple]:
-    """(field, purpose, old, new) for each value of the wish that differs from the current one."""
+    """(field, purpose, old, new) for each value of the wish that differs from the current one, and
+    each yes it renews."""
     planned: list[tuple] = []
     if wish.level is not None:
         try:
@@ -342,7 +344,7 @@ def plan(wish: ConsentWish, *, level, tracking, answers, wanted) -> list[tuple]:
         planned.append((ConsentField.TRACKING, None, tracking, bool(wish.tracking_allowed)))
     for purpose, granted in wanted.items():
         old = answers[purpose]
-        if old is None or old != granted:
+        if old is None or old != granted or (wish.renew and granted):
             planned.append((ConsentField.PURPOSE, purpose, old, granted))
     return planned
 

@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from consent.selectors import Ineligibility, eligibility_explain
 from contacts.models import Contact
+from journeys import placeholders
 from journeys.emails import journey_email
 from journeys.forwarding import forward_link
 from journeys.models import Enrolment, Journey, JourneyStep, JourneyTask, SendConsent, StepRun
+from journeys.repermission import renewal_link, renewal_request_prepare
 from journeys.selectors import journey_criteria, journey_may_process
 from journeys.services.send_consent import send_consent_record
 from journeys.tracking import Tracker, may_track
@@ -236,6 +238,9 @@ def _claim_email(turn: _Turn) -> AdvanceOutcome | None:
         run.claimed_at = taken
     # What the send relies on, committed with its claim (the selector has just allowed it).
     send_consent_record(run=run, contact=contact, journey=enrolment.journey, at=run.claimed_at)
+    if placeholders.RENEW in placeholders.placed(turn.step.template.body):
+        # The re-permission link this email carries, committed with the claim (made once).
+        renewal_request_prepare(run=run, contact=contact, now=turn.now)
     turn.run, turn.contact = run, contact
     return None
 
@@ -253,6 +258,7 @@ def _send(turn: _Turn) -> AdvanceOutcome:
         subscription_list=journey.subscription_list if journey.subscription_list_id else None,
         forward_link=forward_link(run.pk),
         tracker=Tracker(template=step.template, send_id=run.pk) if tracked else None,
+        renew_link=renewal_link(run),
     )
     problem = way_out_missing(message)
     if problem:

@@ -5,7 +5,7 @@ links: links and headers put into emails. records: a subscription's status, the 
 a request's origin (RequestMeta). center_read / center: the subscription center's reading and its
 writing (one call per visit or POST). double_opt_in: requests created, sent, confirmed, renewed.
 rejoin: undoing an unsubscribe (a new double opt-in). join: joining a list on another system's word (the API). opt_out: email-level opt-out. signup: public sign-up, one-click unsubscribe, center invitations.
-purges: unconfirmed sign-ups and dead links. way_in: "email me my link" for someone without one.
+purges: dead links, and the double opt-in evidence of erased people. way_in: "email me my link" for someone without one.
 """
 
 from subscriptions.services.center import (
@@ -39,7 +39,7 @@ from subscriptions.services.double_opt_in import (
 from subscriptions.services.join import list_join
 from subscriptions.services.links import center_link, list_email_headers, unsubscribe_link
 from subscriptions.services.opt_out import email_level_opt_out
-from subscriptions.services.purges import expired_links_purge, unconfirmed_signups_purge
+from subscriptions.services.purges import consent_requests_pseudonymise, expired_links_purge
 from subscriptions.services.records import RequestMeta, Status, subscription_set, wording_current
 from subscriptions.services.rejoin import Rejoin, Rejoined, center_rejoin, list_rejoin
 from subscriptions.services.signup import center_invitation_send, signup, unsubscribe
@@ -70,6 +70,7 @@ __all__ = [
     "consent_request_renew",
     "consent_request_resend",
     "consent_request_send",
+    "consent_requests_pseudonymise",
     "current_state",
     "describe",
     "email_level_opt_out",
@@ -83,7 +84,6 @@ __all__ = [
     "preferences_update",
     "signup",
     "subscription_set",
-    "unconfirmed_signups_purge",
     "unsubscribe",
     "unsubscribe_link",
     "waiting_confirmations",

@@ -74,19 +74,30 @@ def _recipient(contact: Contact, changes: dict) -> tuple[str, bool]:
 
 @transaction.atomic
 def consent_request_create(
-    *, contact: Contact, changes: dict, origin: str, meta: RequestMeta, created_contact: bool = False
+    *,
+    contact: Contact,
+    changes: dict,
+    origin: str,
+    meta: RequestMeta,
+    created_contact: bool = False,
+    send: bool = True,
+    lifetime: timedelta | None = None,
 ) -> ConsentRequest:
-    """Store a widening for confirmation and queue its email (sent once the transaction commits)."""
+    """Store a widening for confirmation and queue its email (sent once the transaction commits).
+
+    send=False: the caller mails confirmation_link(request) itself (a re-permission journey's
+    email); lifetime: how long the link holds (default: the compliance settings' expiry)."""
     from subscriptions.tasks import send_consent_request  # the tasks import these services
 
     _check_request(contact, changes)
     sent_to, for_child = _recipient(contact, changes)
-    hours = ComplianceSettings.load().double_opt_in_expiry_hours
+    if lifetime is None:
+        lifetime = timedelta(hours=ComplianceSettings.load().double_opt_in_expiry_hours)
     nonce = secrets.token_urlsafe(32)
     token, _text = tokens.issue(
         kind=AccessToken.Kind.CONFIRM,
         contact=contact,
-        lifetime=timedelta(hours=hours),
+        lifetime=lifetime,
         raw=tokens.derive(nonce),
     )
     request = ConsentRequest.objects.create(
@@ -109,7 +120,8 @@ def consent_request_create(
             subscription_set(
                 contact=contact, subscription_list=lst, status=Status.PENDING, source=Source.DOUBLE_OPT_IN
             )
-    transaction.on_commit(lambda: send_consent_request.delay(request.pk))
+    if send:
+        transaction.on_commit(lambda: send_consent_request.delay(request.pk))
     return request
 
 
@@ -260,6 +272,8 @@ def _confirmed_apply(
         if "email" in changes:
             contact_update(contact=contact, email=changes["email"], reason="confirmed by double opt-in")
         raise_level = changes.get("level", 0) > contact.consent_given
+        # A re-permission restates yeses already held: recorded, and their clocks start again.
+        renew = request.origin == "renewal"
         consent_change(
             contact=contact,
             source=Source.DOUBLE_OPT_IN,
@@ -267,6 +281,7 @@ def _confirmed_apply(
             purposes=changes.get("purposes") or None,
             tracking_allowed=True if changes.get("tracking") else None,
             evidence=evidence,
+            renew=renew,
         )
         for lst in SubscriptionList.objects.filter(pk__in=requested):
             subscription_set(
@@ -274,6 +289,7 @@ def _confirmed_apply(
                 subscription_list=lst,
                 status=Status.SUBSCRIBED if lst.pk in chosen else Status.UNSUBSCRIBED,
                 source=Source.DOUBLE_OPT_IN,
+                renew=renew,
             )
 
 

@@ -59,23 +59,33 @@ def wording_current() -> WordingVersion:
 
 @transaction.atomic
 def subscription_set(
-    *, contact: Contact, subscription_list: SubscriptionList, status: str, source: str, reason: str = ""
+    *,
+    contact: Contact,
+    subscription_list: SubscriptionList,
+    status: str,
+    source: str,
+    reason: str = "",
+    renew: bool = False,
 ) -> Subscription:
-    """Set one subscription's status with history (the row lock keeps two writers in order);
-    reason: the history row's change reason when more than the source's name (a lapse's rule and dates)."""
+    """Set one subscription's status with history (the row lock keeps two writers in order).
+
+    reason: the history row's change reason when more than the source's name (a lapse's rule and
+    dates). renew: a subscription confirmed again by re-permission keeps its status but gets the
+    date of the confirmation, the clock its consent's validity runs from (consent.retention)."""
     sub = (
         Subscription.objects.select_for_update()
         .filter(contact=contact, subscription_list=subscription_list)
         .first()
     )
     sub = sub or Subscription(contact=contact, subscription_list=subscription_list)
-    if sub.pk and sub.status == status:
+    unchanged = bool(sub.pk) and sub.status == status
+    if unchanged and not (renew and status == Status.SUBSCRIBED):
         return sub
     sub.status, sub.source, sub.changed_at = status, source, timezone.now()
     sub._change_reason = reason or Source(source).label
     sub.full_clean(validate_unique=False)
     sub.save()
-    if status in _EVENTS:
+    if status in _EVENTS and not unchanged:
         event_publish(
             type=_EVENTS[status],
             contact_id=contact.pk,

@@ -177,7 +177,7 @@ def test_a_marketer_creates_a_draft_journey_with_steps_in_the_admin(newsletter, 
         {"name": "Welcome", "segment": segment.pk, "purpose": newsletter.pk, **steps},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    journey = Journey.objects.get()
+    journey = Journey.objects.get(name="Welcome")
     assert (journey.status, journey.min_level) == ("draft", 4)
     assert [s.kind for s in journey.steps.all()] == ["email", "wait", "task"]
     assert journey.history.first().history_user == marketer

@@ -293,18 +293,6 @@ def test_signup_without_agreement_or_with_a_bad_address_creates_nothing(client, 
     assert not Contact.objects.exists() and smtp.messages == []
 
 
-def test_unconfirmed_signups_are_purged_after_expiry(client, news_list, smtp):
-    from subscriptions.services import unconfirmed_signups_purge
-
-    client.post(
-        reverse("subscriptions:signup", args=[news_list.slug]), {"email": "ghost@example.org", "agree": "on"}
-    )
-    assert unconfirmed_signups_purge() == 0  # link still valid
-    AccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    assert unconfirmed_signups_purge() == 1
-    assert not Contact.objects.filter(email="ghost@example.org").exists()
-
-
 # --- unsubscribe --------------------------------------------------------------------------------
 
 
@@ -342,7 +330,7 @@ def test_expired_links_are_purged_but_unsubscribe_links_and_evidence_stay(client
     client.post(reverse("subscriptions:center"), center_form(holly, consent_given="5"))
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
 
-    assert purge_unconfirmed() == {"contacts": 0, "links": 2}  # the two center links
+    assert purge_unconfirmed() == {"links": 2}  # the two center links
     kinds = sorted(AccessToken.objects.values_list("kind", flat=True))
     assert kinds == [AccessToken.Kind.CONFIRM, AccessToken.Kind.UNSUBSCRIBE]
 
