@@ -31,7 +31,7 @@ from consent.retention import (
     validity_clocks,
 )
 from consent.services import ConsentWish, consent_changes_apply
-from contacts.models import Contact, LegalHold
+from contacts.models import Contact
 from core.bulk import dialect
 from core.locks import lock_name
 
@@ -123,11 +123,6 @@ def _run_start(now: datetime) -> RetentionRun:
         return RetentionRun.objects.create(as_of=now, heartbeat_at=timezone.now())
 
 
-def _not_held(contacts: QuerySet[Contact], day) -> QuerySet[Contact]:
-    """A legal hold lasting to `day` keeps the contact out of every retention step."""
-    return contacts.exclude(Exists(LegalHold.objects.filter(contact=OuterRef("pk"), until__gte=day)))
-
-
 def _batches(due: QuerySet[Contact], size: int):
     """Ids of `due` in pk order, `size` at a time, re-read after each batch (what a batch did
     leaves the set); the keyset also moves past any contact a batch could not change."""
@@ -145,7 +140,7 @@ def _locked_again(due: QuerySet[Contact], ids: list[int]) -> list[int]:
 
 
 def _lapse_rule(run: RetentionRun, kind: RuleKind, record: ProcessingRecord, withdraw, size: int) -> None:
-    due = _not_held(lapsing_contacts(kind, record, by=run.as_of), timezone.localtime(run.as_of).date())
+    due = lapsing_contacts(kind, record, by=run.as_of)  # never a contact on a legal hold lasting today
     for ids in _batches(due, size):
         with transaction.atomic():
             ids = _locked_again(due, ids)

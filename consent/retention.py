@@ -95,7 +95,8 @@ def _clock(record: ProcessingRecord, contact_ref):
 
 
 def lapsing_contacts(kind: RuleKind, record: ProcessingRecord, *, by: datetime) -> QuerySet[Contact]:
-    """Contacts whose consent for `record` has lapsed or lapses by `by`; none when it never lapses."""
+    """Contacts whose consent for `record` has lapsed or lapses by `by`; none when it never lapses.
+    A legal hold lasting to `by` keeps a contact out: the job skips them, so the preview does too."""
     if record.consent_validity_months is None:
         return Contact.objects.none()
     cutoff = months_before(by, record.consent_validity_months)
@@ -105,7 +106,7 @@ def lapsing_contacts(kind: RuleKind, record: ProcessingRecord, *, by: datetime) 
         .annotate(clock=_clock(record, OuterRef("last_action_at")))
         .filter(clock__lte=cutoff)
     )
-    holders = Contact.objects.filter(Exists(due))
+    holders = Contact.objects.filter(Exists(due)).exclude(Exists(_holds_lasting_to(by)))
     return eligible_contacts(min_level=ConsentLevel.NONE, queryset=holders, **kind.criteria(record))
 
 
@@ -168,7 +169,7 @@ def erasable_contacts(*, by: datetime, rules=None) -> QuerySet[Contact]:
                     clock__gt=months_before(by, months)
                 )
             surviving |= Q(Exists(held))
-    held_on = LegalHold.objects.filter(contact=OuterRef("pk"), until__gte=_day(by))
+    held_on = _holds_lasting_to(by)
     # Never seen acting: the clock runs from when the contact was created.
     seen = Coalesce("last_action_at", "created_at")
     candidates = (
@@ -181,6 +182,11 @@ def erasable_contacts(*, by: datetime, rules=None) -> QuerySet[Contact]:
     for condition in _KEEPERS.values():
         candidates = candidates.exclude(condition())
     return eligible_contacts(min_level=ConsentLevel.NONE, queryset=candidates)
+
+
+def _holds_lasting_to(by: datetime) -> QuerySet[LegalHold]:
+    """The legal holds of the outer contact that still last on `by`'s day."""
+    return LegalHold.objects.filter(contact=OuterRef("pk"), until__gte=_day(by))
 
 
 def _day(moment: datetime) -> date:

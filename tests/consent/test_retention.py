@@ -114,6 +114,21 @@ def test_a_hold_ending_before_the_horizon_no_longer_keeps(newsletter):
         assert figures(newsletter).erased == {30: 0, 90: 1}
 
 
+def test_a_consent_of_a_contact_on_legal_hold_is_not_counted_as_lapsing(newsletter):
+    """The nightly job lapses nothing of a contact on hold (tests/consent/test_lapse.py): the
+    preview must not promise otherwise."""
+    with at(START):
+        held = subscriber(newsletter)
+        subscriber(newsletter, "otto@example.org")
+    with at(START + dt.timedelta(days=24 * 30 + 20)):
+        assert figures(newsletter).lapsing == {30: 2, 90: 2}
+        LegalHold.objects.create(
+            contact=held, reason="Court case", until=timezone.localdate() + dt.timedelta(days=60)
+        )
+        # Held through day 30, no longer at day 90.
+        assert figures(newsletter).lapsing == {30: 1, 90: 2}
+
+
 def test_a_legal_basis_keeps_customers_longer_than_the_inactivity_period():
     customers = SubscriptionList.objects.create(
         name="Customers",
