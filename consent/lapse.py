@@ -24,8 +24,8 @@ from django.utils import timezone
 from consent.models import ProcessingRecord, RetentionClock, RetentionRun, Source
 from consent.retention import (
     RuleKind,
-    _all_rules,
     add_months,
+    all_rules,
     erasable_contacts,
     lapsing_contacts,
     validity_clocks,
@@ -91,7 +91,7 @@ def retention_run(*, now: datetime | None = None, batch_size: int | None = None)
     size = batch_size or settings.RETENTION_BATCH_SIZE
     run = _run_start(now)
     try:
-        rules = _all_rules()
+        rules = all_rules()
         for kind, record in rules:
             withdraw = _WITHDRAWALS.get(kind.key)
             if withdraw is not None and record.consent_validity_months is not None:

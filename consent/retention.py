@@ -129,7 +129,8 @@ def validity_clocks(kind: RuleKind, record: ProcessingRecord, contact_ids: list[
     return dict(rows)
 
 
-def _all_rules() -> list[tuple[RuleKind, ProcessingRecord]]:
+def all_rules() -> list[tuple[RuleKind, ProcessingRecord]]:
+    """Every rule: each registered kind (purposes, lists) with each of its records."""
     return [(kind, record) for kind in _KINDS.values() for record in kind.records()]
 
 
@@ -140,7 +141,7 @@ def erasable_contacts(*, by: datetime, rules=None) -> QuerySet[Contact]:
 
     A contact who never answered any purpose or list with an inactivity period is left alone.
     """
-    rules = _all_rules() if rules is None else rules
+    rules = all_rules() if rules is None else rules
     known, blocking, surviving = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
     by_kind: dict[str, dict] = {}
     for kind, record in rules:
@@ -207,7 +208,7 @@ def retention_preview(*, now: datetime | None = None, horizons=HORIZONS) -> list
     """Per purpose and list, how many consents lapse and how many contacts would be erased within
     each horizon (days from now, overdue included: the next run acts on them)."""
     now = now or timezone.now()
-    rules = _all_rules()
+    rules = all_rules()
     erasable = {days: erasable_contacts(by=now + timedelta(days=days), rules=rules) for days in horizons}
     previews = []
     for kind, record in rules:
@@ -224,7 +225,7 @@ def retention_due_rows(*, now: datetime | None = None, days: int = max(HORIZONS)
     """What happens within `days`, row by row for the exported list: (rule kind, rule, contact,
     what, when). Lapses carry their date; erasures the horizon they fall in."""
     now = now or timezone.now()
-    rules = _all_rules()
+    rules = all_rules()
     for kind, record in rules:
         due = lapsing_contacts(kind, record, by=now + timedelta(days=days)).order_by("pk")
         for chunk in _chunks(due.iterator(chunk_size=2000), 2000):
@@ -266,7 +267,7 @@ def renewal_due_q(*, after: datetime, by: datetime) -> Q:
     """A condition on Contact: holds a consent (any purpose or list) that lapses after `after` and
     by `by`. Already lapsed consent is left out: it is not processed, so it is not asked about."""
     condition = Q(pk__in=[])
-    for kind, record in _all_rules():
+    for kind, record in all_rules():
         if record.consent_validity_months is not None:
             due = _lapsing_between(kind, record, after, by, OuterRef("last_action_at"))
             condition |= Q(Exists(due.filter(contact=OuterRef("pk"))))
@@ -279,7 +280,7 @@ def renewals_due(
     """The purposes and lists whose consent of `contact` lapses after `after` and by `by`."""
     return [
         (kind, record)
-        for kind, record in _all_rules()
+        for kind, record in all_rules()
         if record.consent_validity_months is not None
         and _lapsing_between(kind, record, after, by, F("contact__last_action_at"))
         .filter(contact=contact)
