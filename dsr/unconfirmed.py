@@ -18,7 +18,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from consent.models import ConsentChange
+from consent.selectors import eligible_contacts
 from contacts.models import Contact, LegalHold
+from core.levels import ConsentLevel
 from dsr.erasure import contacts_erase
 from dsr.models import DataSubjectRequest
 from subscriptions.models import AccessToken, ConsentRequest, Subscription
@@ -37,7 +39,7 @@ def unconfirmed_signups(*, now=None):
     subject request, nobody's guardian."""
     cutoff = _cutoff(now)
     requests = ConsentRequest.objects.filter(contact=OuterRef("pk"))
-    return Contact.objects.filter(
+    candidates = Contact.objects.filter(
         Exists(requests.filter(created_contact=True)),
         ~Exists(requests.filter(Q(confirmed_at__isnull=False) | Q(requested_at__gte=cutoff))),
         ~Exists(ConsentChange.objects.filter(contact=OuterRef("pk"))),
@@ -49,6 +51,8 @@ def unconfirmed_signups(*, now=None):
         ~Exists(Contact.objects.filter(guardian=OuterRef("pk"))),
         consent_given=0,
     )
+    # Chosen to be processed (erased), so through the eligibility selector: never a restricted one.
+    return eligible_contacts(min_level=ConsentLevel.NONE, queryset=candidates)
 
 
 def unconfirmed_signups_purge(*, now=None) -> dict:

@@ -115,3 +115,18 @@ def test_an_erased_persons_double_opt_in_evidence_no_longer_names_them(news_list
         ConsentChange.objects.filter(subject_tag=kept.subject_tag).values_list("pseudonymised", flat=True)
     ) == {True}
     assert residue_scan([Identity("holly@contoso.com", "", "Gus", "")]).clean
+
+
+def test_a_restricted_unconfirmed_signup_is_not_purged(news_list, settings):
+    """Art. 18: a contact whose processing is restricted is chosen for nothing, erasure included
+    (the purge picks its contacts through the eligibility selector)."""
+    settings.UNCONFIRMED_SIGNUP_PURGE_DAYS = 30
+    held = sign_up(news_list, "restricted@example.org", T0)
+    gone = sign_up(news_list, "ghost@example.org", T0)
+    Contact.objects.filter(pk=held.contact_id).update(processing_restricted=True)
+
+    with at(T0 + dt.timedelta(days=31)):
+        call_command("purge_unconfirmed_signups")
+
+    assert Contact.objects.filter(pk=held.contact_id).exists()
+    assert not Contact.objects.filter(pk=gone.contact_id).exists()
