@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "operations.logs.RequestLogMiddleware",
+    # Before every middleware that may write (sessions, access log): a request that wrote reads the primary.
+    "core.db_router.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     "core.security.RefuseNulMiddleware",
@@ -135,6 +137,25 @@ if _SQLITE:
 elif test_database := env_str("TEST_DATABASE_NAME", ""):
     # Two test runs on one PostgreSQL server (two checkouts) each need their own test database.
     DATABASES["default"]["TEST"] = {"NAME": test_database}
+# A PostgreSQL streaming replica (hot standby) of the primary: dashboards, exports, segment counts
+# and the residue scan read from it (core.db_router, docs/operations.md "Read replica"). Everything
+# else, and every read of a request or task after it wrote, stays on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if _SQLITE:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (a replica of it).")
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL)
+    if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL, as DATABASE_URL.")
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"):
+        DATABASES["replica"][_key] = DATABASES["default"][_key]
+    # Tests read and write the one test database: no test database is made on the read-only replica.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+# After a request that wrote, that browser's reads stay on the primary this long (the redirect after
+# a POST shows what was saved); a job that wrote waits this long for the replica to catch up.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 5, minimum=0)
+DATABASE_REPLICA_CATCH_UP_SECONDS = env_int("DATABASE_REPLICA_CATCH_UP_SECONDS", 2, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, locks) -----------------------------------------------------------------

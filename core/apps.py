@@ -11,11 +11,13 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import request_finished, request_started
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_save
         from django.utils.module_loading import autodiscover_modules
 
         from core import (
             checks,  # noqa: F401  (registers the personal-data system check)
+            db_router,
             levels,
         )
         from core.models import LevelWording
@@ -24,6 +26,9 @@ class CoreConfig(AppConfig):
         request_started.connect(levels.memo_start, dispatch_uid="level_wording_memo_start")
         request_finished.connect(levels.memo_end, dispatch_uid="level_wording_memo_end")
         post_save.connect(levels.memo_forget, sender=LevelWording, dispatch_uid="level_wording_changed")
+
+        # Read-your-writes with a read replica: the primary's connection notes every write.
+        connection_created.connect(db_router.install_write_tracking, dispatch_uid="replica_write_tracking")
 
         # Each app's privacy.py registers its personal data downward into core.registry.
         autodiscover_modules("privacy")

@@ -19,6 +19,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from core.db_router import replica_reads
+
 EXCEL_MAX_ROWS = 1_048_576
 # OWASP formula injection: text starting with one of these may be taken for a formula by Excel,
 # LibreOffice or Google Sheets (full-width forms are folded to ASCII by some of them).
@@ -191,7 +193,8 @@ def xlsx_response(
 ) -> FileResponse:
     """An attachment response streaming the workbook from a temporary file deleted on close."""
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it)
-    write_workbook(spool, title=title, header=header, rows=rows)
+    with replica_reads():  # an export reads the rows here, whole, before the response goes out
+        write_workbook(spool, title=title, header=header, rows=rows)
     spool.seek(0)
     return FileResponse(
         spool,

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 
+from core.db_router import replica_reads
 from core.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
 
 __all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
@@ -134,6 +135,13 @@ def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
 
 
 def _scan_tables(identities: list[Identity], report: ResidueReport) -> None:
+    # Every table, read from the replica once it has replayed the erasure this context committed
+    # (catch_up); from the primary if it lags behind or none is set (core.db_router).
+    with replica_reads(catch_up=True):
+        _scan_each_table(identities, report)
+
+
+def _scan_each_table(identities: list[Identity], report: ResidueReport) -> None:
     for model in apps.get_models(include_auto_created=True):
         if model._meta.proxy or not model._meta.managed:
             continue

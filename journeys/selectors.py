@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from consent.selectors import eligible_contacts
 from contacts.models import Contact
+from core.db_router import replica_reads
 from core.levels import ConsentLevel
 from journeys.models import Enrolment, Journey, Segment, SendConsent
 from journeys.rules import rules_to_q
@@ -66,8 +67,9 @@ def journey_reach(journey: Journey) -> dict:
     through the eligibility selector) and who is in it now. Counted up to the admin's cap + 1."""
     cap = settings.ADMIN_LIST_COUNT_CAP
     enrolled = Enrolment.objects.filter(journey=journey, contact=OuterRef("pk"))
-    to_enrol = journey_audience(journey).filter(~Exists(enrolled)).order_by()[: cap + 1].count()
-    active = journey.enrolments.filter(status=Enrolment.Status.ACTIVE).order_by()[: cap + 1].count()
+    with replica_reads():  # counts shown to staff; enrolment itself reads the primary
+        to_enrol = journey_audience(journey).filter(~Exists(enrolled)).order_by()[: cap + 1].count()
+        active = journey.enrolments.filter(status=Enrolment.Status.ACTIVE).order_by()[: cap + 1].count()
     return {"to_enrol": to_enrol, "in_journey": active, "cap": cap}
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.db_router import replica_reads
 from core.files import written_whole
 from core.levels import level_choices
 from core.xlsx import FORMULA_START, plain_value, write_workbook
@@ -66,7 +67,11 @@ def segment_export_build(*, export_id: int) -> SegmentExport:
 
     path = Path(settings.MEDIA_ROOT) / relative
     try:
-        written = _export_write(export, path, rows())
+        # The members may come from the replica once it has replayed this job's start (marked
+        # running above): an erasure committed before then is in what it reads, and one after
+        # fails the export (the compare-and-set below).
+        with replica_reads(catch_up=True):
+            written = _export_write(export, path, rows())
     except Exception as error:
         SegmentExport.objects.filter(pk=export.pk, status=SegmentExport.Status.RUNNING).update(
             status=SegmentExport.Status.FAILED, error=str(error)[:1000], finished_at=timezone.now()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.db_router import replica_reads
 from journeys.models import Segment
 from journeys.selectors import segment_members
 
@@ -38,4 +39,5 @@ def segment_update(*, segment: Segment, actor=None, **fields) -> Segment:
 def segment_member_count(*, segment: Segment, cap: int | None = None) -> int:
     """Eligible members (level 0: everyone not restricted), counted up to `cap` + 1 at most."""
     cap = settings.ADMIN_LIST_COUNT_CAP if cap is None else cap
-    return segment_members(segment=segment).order_by()[: cap + 1].count()
+    with replica_reads():  # a count to look at, never the list a job processes
+        return segment_members(segment=segment).order_by()[: cap + 1].count()

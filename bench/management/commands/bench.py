@@ -14,6 +14,8 @@ from bench.dataset import ensure_dataset, leave_bench_database, use_bench_databa
 MEASUREMENTS = {
     "eligibility": lambda o: measurements.eligibility(o["repeat"]),
     "changelist": lambda o: measurements.changelist(o["repeat"]),
+    # Only with DATABASE_REPLICA_URL: the same reads on the replica and on the primary.
+    "replica": lambda o: measurements.replica_reads_beside_primary(o["repeat"]),
     "audit_export": lambda o: measurements.audit_export(o["repeat"], o["contacts"]),
     "consent_changes": lambda o: measurements.consent_changes(o["repeat"], o["changes"]),
     "erasure": lambda o: measurements.erasure(o["erasures"]),
