@@ -66,6 +66,13 @@ def _bin_dir(major: int) -> Path:
     pytest.skip(f"initdb, pg_ctl and pg_basebackup of PostgreSQL {major} are not installed here")
 
 
+def _forget_replica_connection() -> None:
+    """The next use of the alias connects with its settings as they are then."""
+    if hasattr(connections._connections, REPLICA):
+        connections[REPLICA].close()
+        del connections[REPLICA]
+
+
 @pytest.fixture(scope="module")
 def clusters(django_db_setup, django_db_blocker):
     """A primary holding a copy of the test database and its streaming replica; their ports."""
@@ -80,7 +87,7 @@ def clusters(django_db_setup, django_db_blocker):
     if as_server:
         os.chown(base, pwd.getpwnam("postgres").pw_uid, -1)
     primary, replica = base / "primary", base / "replica"
-    started = []
+    started, suite_replica = [], connections.settings.get(REPLICA)
 
     def run(*args, **kwargs):
         result = subprocess.run([*as_server, *map(str, args)], capture_output=True, text=True, **kwargs)
@@ -91,29 +98,38 @@ def clusters(django_db_setup, django_db_blocker):
         run(bin_dir / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-o", f"-p {port}", "start")
         started.append(data)
 
+    # The test database, dumped from the server the suite runs on while the primary is made.
+    name, port = connection.settings_dict["NAME"], str(connection.settings_dict["PORT"] or 5432)
+    client = ["-h", "127.0.0.1", "-U", "postgres"]
+    dump = base / "test-database.sql"
+    with open(dump, "w") as out:
+        dumping = subprocess.Popen(
+            [bin_dir / "pg_dump", *client, "-p", port, "--no-owner", name],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     try:
         run(bin_dir / "initdb", "-D", primary, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         with open(primary / "postgresql.conf", "a") as conf:
             conf.write(
-                f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 16MB\nmax_connections = 20\n"
+                f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{base}'\nfsync = off\n"
+                "synchronous_commit = off\nfull_page_writes = off\nshared_buffers = 16MB\nmax_connections = 20\n"
             )
         start(primary, primary_port)
-        # The test database, copied from the server the suite runs on (one transaction, no fsync).
-        name, port = connection.settings_dict["NAME"], str(connection.settings_dict["PORT"] or 5432)
-        client = ["-h", "127.0.0.1", "-U", "postgres"]
         run(bin_dir / "createdb", *client, "-p", primary_port, "-T", "template0", name)
-        dump = subprocess.run(
-            [bin_dir / "pg_dump", *client, "-p", port, "--no-owner", name], capture_output=True, text=True
-        )
-        if dump.returncode:
-            pytest.skip(f"pg_dump failed: {dump.stderr.strip()[-300:]}")
+        _, error = dumping.communicate()
+        if dumping.returncode:
+            pytest.skip(f"pg_dump failed: {error.strip()[-300:]}")
+        # Restored in one transaction: a commit per statement costs seconds here.
         restore = ["-q", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
-        run(bin_dir / "psql", *client, "-p", primary_port, *restore, "-d", name, input=dump.stdout)
+        run(bin_dir / "psql", *client, "-p", primary_port, *restore, "-d", name, "-f", dump)
         run(bin_dir / "pg_basebackup", *client, "-p", primary_port, "-D", replica, "-R", "-X", "stream",
             "--checkpoint=fast", "--no-sync")  # fmt: skip
         start(replica, replica_port)
-        # The alias as DATABASE_REPLICA_URL makes it, before the test's allowed databases are set.
+        # The alias as DATABASE_REPLICA_URL makes it, before the test's allowed databases are set
+        # (with DATABASE_REPLICA_URL set, this replaces the suite's mirror for the module).
+        _forget_replica_connection()
         connections.settings[REPLICA] = {
             **connection.settings_dict,
             "PORT": replica_port,
@@ -121,10 +137,12 @@ def clusters(django_db_setup, django_db_blocker):
         }
         yield primary_port, replica_port
     finally:
-        if hasattr(connections._connections, REPLICA):
-            connections[REPLICA].close()
-            del connections[REPLICA]
+        dumping.kill()
+        dumping.wait()
+        _forget_replica_connection()
         connections.settings.pop(REPLICA, None)
+        if suite_replica is not None:
+            connections.settings[REPLICA] = suite_replica
         for data in reversed(started):
             subprocess.run(
                 [*as_server, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True
