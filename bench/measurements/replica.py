@@ -21,6 +21,8 @@ from core.db_router import (
     replica_reads,
     writes_tracked,
 )
+from core.filescan import Identity
+from dsr.residue import residue_scan
 
 
 def replica_reads_beside_primary(repeat: int) -> list[Result]:
@@ -56,6 +58,13 @@ def replica_reads_beside_primary(repeat: int) -> list[Result]:
         results.append(
             Result(f"{name} on the replica", n, replica_s, primary_s, extra={"same_result": got == expected})
         )
+
+    # The residue scan of every table for someone who is not there (tables only, as after an erasure).
+    nobody = Identity(email="nobody@bench.invalid", first_name="Nobody", last_name="Atall")
+    scan = lambda: residue_scan([nobody], files=False).tables_scanned  # noqa: E731
+    replica_s, _ = timed(on_replica(scan), repeat)
+    primary_s, _ = timed(on_primary(scan), repeat)
+    results.append(Result("residue scan (tables) on the replica", n, replica_s, primary_s))
 
     client = Client()
     client.force_login(officer())
