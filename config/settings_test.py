@@ -38,7 +38,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 
 # With DATABASE_REPLICA_URL set, the suite's replica alias is the test database on the primary (a
 # mirror, which core.db_router never routes to): a test reading rows it just committed must not
-# depend on a replica's lag. tests/core/test_db_router.py starts a real replica of its own.
+# depend on a replica's lag. tests/config/test_db_router.py starts a real replica of its own.
 if "replica" in DATABASES:  # noqa: F405
     for _key in ("HOST", "PORT", "USER", "PASSWORD", "OPTIONS"):
         DATABASES["replica"][_key] = DATABASES["default"][_key]  # noqa: F405

@@ -4,18 +4,24 @@ import importlib
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 import config.settings
 
 
-def database_settings(monkeypatch, **env) -> dict:
+def database_settings(monkeypatch, alias="default", **env) -> dict:
     with monkeypatch.context() as patch:
-        for name in ("DATABASE_URL", "DATABASE_CONN_MAX_AGE", "DATABASE_BEHIND_TRANSACTION_POOLER"):
+        for name in (
+            "DATABASE_URL",
+            "DATABASE_REPLICA_URL",
+            "DATABASE_CONN_MAX_AGE",
+            "DATABASE_BEHIND_TRANSACTION_POOLER",
+        ):
             patch.delenv(name, raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
         try:
-            return dict(importlib.reload(config.settings).DATABASES["default"])
+            return dict(importlib.reload(config.settings).DATABASES[alias])
         finally:
             patch.undo()
             importlib.reload(config.settings)
@@ -41,6 +47,23 @@ def test_behind_a_transaction_pooler_no_server_side_cursor_is_opened(monkeypatch
     assert database_settings(monkeypatch, DATABASE_URL=url)["DISABLE_SERVER_SIDE_CURSORS"] is False
     pooled = database_settings(monkeypatch, DATABASE_URL=url, DATABASE_BEHIND_TRANSACTION_POOLER="true")
     assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_a_read_replica_connects_as_the_primary_does_and_mirrors_it_in_tests(monkeypatch):
+    replica = database_settings(
+        monkeypatch,
+        "replica",
+        DATABASE_URL="postgres://consent@db:5432/consent",
+        DATABASE_REPLICA_URL="postgres://consent@db-replica:5432/consent",
+        DATABASE_CONN_MAX_AGE="0",
+    )
+    assert (replica["HOST"], replica["NAME"], replica["CONN_MAX_AGE"]) == ("db-replica", "consent", 0)
+    assert replica["TEST"] == {"MIRROR": "default"}  # no test database made on a read-only server
+
+
+def test_a_read_replica_beside_sqlite_is_refused(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_REPLICA_URL"):
+        database_settings(monkeypatch, DATABASE_REPLICA_URL="postgres://consent@db-replica:5432/consent")
 
 
 def test_a_silent_smtp_server_makes_a_send_fail_instead_of_holding_the_worker(monkeypatch, settings):
