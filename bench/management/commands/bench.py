@@ -130,7 +130,12 @@ class Command(BaseCommand):
         total = costs.get("database_bytes")
         self.stdout.write(f"\ndisk{f' (database {total / mb:,.1f} MB)' if total else ''}")
         self.stdout.write(f"{'table':<44} {'rows':>12} {'table MB':>10} {'indexes MB':>11} {'total MB':>10}")
-        for t in costs.get("tables", []):
+        tables = costs.get("tables", [])
+        # The largest few always, the rest from 1 MB: the small ones are in the JSON.
+        small = [t for t in tables[8:] if t["total_bytes"] < mb]
+        for t in tables:
+            if t in small:
+                continue
             rows = f"{t['rows']:,}" if t["rows"] is not None else "-"
             self.stdout.write(
                 f"{t['table']:<44} {rows:>12} {t['table_bytes'] / mb:>10.1f} {t['index_bytes'] / mb:>11.1f} "
@@ -138,6 +143,11 @@ class Command(BaseCommand):
             )
             for name, size in t["indexes"].items():
                 self.stdout.write(f"  {name:<54} {size / mb:>22.1f}")
+        if small:
+            together = sum(t["total_bytes"] for t in small) / mb
+            self.stdout.write(
+                f"{len(small)} more tables under 1 MB each ({together:.1f} MB together, in the JSON)"
+            )
         self.stdout.write("\nmemory (peak RSS)")
         for kind, size in costs["memory_peak_mb"].items():
             self.stdout.write(f"  {kind:<50} {size:>10.1f} MB")
