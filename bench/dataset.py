@@ -24,6 +24,9 @@ from core.models import ComplianceSettings
 
 PURPOSES = {"newsletter": "Newsletter", "product-updates": "Product updates", "events": "Events"}
 CHUNK = 20_000
+SEED = 20261123
+# Guardians are drawn from the first adults made (about 10,000).
+ADULTS = 10_000
 # Share of contacts per level 0..5, roughly what a consent-driven list looks like.
 LEVEL_WEIGHTS = [10, 10, 20, 25, 20, 15]
 
@@ -89,27 +92,48 @@ def _build(total: int, out) -> None:
     settings_row.save()
     for slug, name in PURPOSES.items():
         Purpose.objects.get_or_create(slug=slug, defaults={"name": name})
-    rng = random.Random(20261123)
+    if connection.vendor == "postgresql":
+        from bench.copy_build import build_with_copy
+
+        build_with_copy(total, out)
+    else:
+        build_with_service(total, out)
+
+
+def chunk_effective_at(since, made: int, total: int):
+    """When the answers of the chunk starting at `made` took effect: an hour later every 1,000
+    contacts up to 1M, the same span of about six weeks above (never in the future)."""
+    return since + timedelta(hours=made * min(1, 1_000_000 / total) / 1000)
+
+
+def build_with_service(total: int, out) -> None:
+    """Through the consent service's bulk path (contacts_create_with_consent), chunk by chunk:
+    the path every database has; bench.copy_build writes the same rows with COPY on PostgreSQL."""
+    rng = random.Random(SEED)
     adults: list[int] = []
     made = 0
     since = timezone.now() - timedelta(days=365)
     while made < total:
         size = min(CHUNK, total - made)
-        rows = [_row(made + i, rng, adults) for i in range(size)]
+        rows = [row_for(made + i, rng, adults) for i in range(size)]
         contacts_create_with_consent(
-            rows=rows, source=Source.IMPORT, effective_at=since + timedelta(hours=made // 1000)
+            rows=rows, source=Source.IMPORT, effective_at=chunk_effective_at(since, made, total)
         )
         made += size
-        if len(adults) < 10_000:
+        if len(adults) < ADULTS:
             adults += list(
                 Contact.objects.filter(is_child=False).order_by("-id").values_list("id", flat=True)[:2000]
             )
-        out.write(f"\r  building contacts {made:>9,}/{total:,} ({made * 100 // total}%)")
-        out.flush()
+        progress(out, made, total)
     out.write("\n")
 
 
-def _row(i: int, rng: random.Random, adults: list[int]) -> dict:
+def progress(out, made: int, total: int) -> None:
+    out.write(f"\r  building contacts {made:>9,}/{total:,} ({made * 100 // total}%)")
+    out.flush()
+
+
+def row_for(i: int, rng: random.Random, adults: list[int]) -> dict:
     level = rng.choices(range(6), weights=LEVEL_WEIGHTS)[0]
     child = bool(adults) and rng.random() < 0.05
     row = {

@@ -347,6 +347,9 @@ IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 500, minimum=1)  # rows committ
 IMPORT_STALL_MINUTES = env_int("IMPORT_STALL_MINUTES", 15, minimum=1)  # a silent run is resumed after
 # The nightly retention job (consent.lapse): contacts lapsed or erased per committed batch.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)
+# Long housekeeping jobs over big tables (purges, the residue scan, segment exports, unconfirmed
+# sign-ups): rows per statement and per transaction, so none holds rows or a snapshot for long.
+LONG_JOB_BATCH_SIZE = env_int("LONG_JOB_BATCH_SIZE", 5000, minimum=1)
 # Scheduled refreshes read only below this folder, never elsewhere on the server.
 IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
 # Records kept outside the database: the erasure ledger (dsr.ledger) and a copy of every audit

@@ -283,7 +283,7 @@ def verify() -> Verification:
         else:
             at_length.setdefault(checkpoint.length, []).append(checkpoint)
     prev = GENESIS
-    for record in ConsentChange.objects.order_by("id").iterator(chunk_size=5000):
+    for record in _records_in_order():
         result.checked += 1
         if record.prev_hash != prev:
             result.add(record.id, REMOVED_OR_INSERTED)
@@ -308,6 +308,19 @@ def verify() -> Verification:
     elif result.checked != expected_length:
         result.add(None, MISCOUNTED)
     return result
+
+
+def _records_in_order():
+    """Every record in id order, LONG_JOB_BATCH_SIZE per query after the last id read: one cursor
+    over the whole table (on PostgreSQL, outside a transaction, a WITH HOLD cursor copies the
+    result whole before the first row) held a snapshot for the length of the walk, 18 minutes
+    at 2.7 million records on a loaded 2-core machine."""
+    size, last = settings.LONG_JOB_BATCH_SIZE, 0
+    while batch := list(ConsentChange.objects.filter(id__gt=last).order_by("id")[:size]):
+        yield from batch
+        if len(batch) < size:
+            return
+        last = batch[-1].id
 
 
 def verify_and_record() -> Verification:

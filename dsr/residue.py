@@ -16,9 +16,10 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Cast
 
+from core.batches import batch_size
 from core.db_router import replica_reads
 from core.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
 
@@ -174,9 +175,26 @@ def _scan_each_table(identities: list[Identity], report: ResidueReport) -> None:
                 meaning[key] = ("name", ", ".join(columns))
         if not counts:
             continue
-        for key, found in rows.aggregate(**counts).items():
+        for key, found in _counted(model, rows, counts).items():
             if found:
                 label, column = meaning[key]
                 report.hits.append(
                     {"table": model._meta.db_table, "column": column, "found": label, "rows": found}
                 )
+
+
+def _counted(model, rows, counts: dict) -> dict:
+    """The filtered counts over the whole table, one range of primary keys at a time
+    (LONG_JOB_BATCH_SIZE): at scale one pass over a big table was one statement holding its
+    snapshot for minutes. A table keyed by anything but a number is read in one pass."""
+    if not isinstance(model._meta.pk, models.AutoField | models.IntegerField):
+        return rows.aggregate(**counts)
+    bounds = model._default_manager.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return dict.fromkeys(counts, 0)
+    step, totals = batch_size(), dict.fromkeys(counts, 0)
+    for start in range(bounds["low"], bounds["high"] + 1, step):
+        found = rows.filter(pk__gte=start, pk__lt=start + step).aggregate(**counts)
+        for key, value in found.items():
+            totals[key] += value or 0
+    return totals

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
+from core.batches import delete_in_batches
 from core.links import absolute
 from core.normalize import normalize_email
 from journeys.models import ForwardedEmail, StepRun
@@ -70,4 +71,4 @@ def forward_send(*, step_run: StepRun, friend_email: str) -> bool:
 def forwards_purge(*, now=None) -> int:
     """Delete the record of forwards older than FORWARD_RETENTION (GDPR Art. 5(1)(e))."""
     cutoff = (now or timezone.now()) - FORWARD_RETENTION
-    return ForwardedEmail.objects.filter(created_at__lt=cutoff).delete()[0]
+    return delete_in_batches(ForwardedEmail.objects.filter(created_at__lt=cutoff))[0]

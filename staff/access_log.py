@@ -13,6 +13,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
+from core.batches import delete_in_batches
 from core.models import ComplianceSettings
 from staff.models import AccessedContact, AccessLogEntry
 
@@ -55,4 +56,5 @@ def access_log_purge(*, now=None) -> int:
     """Delete entries older than the retention period in the compliance settings (default 2 years)."""
     days = ComplianceSettings.load().access_log_retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    return AccessLogEntry.objects.filter(at__lt=cutoff).delete()[1].get("staff.AccessLogEntry", 0)
+    # In batches: at scale one DELETE held every old row of a big table until it ended.
+    return delete_in_batches(AccessLogEntry.objects.filter(at__lt=cutoff))[1].get("staff.AccessLogEntry", 0)

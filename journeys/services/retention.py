@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from core.batches import delete_in_batches
 from core.models import ComplianceSettings
 from journeys.models import Interaction, SegmentExport
 from journeys.services.segment_exports import segment_export_file
@@ -18,7 +19,10 @@ def interactions_purge(*, now=None) -> int:
     """Delete interactions older than the retention period in the compliance settings
     (GDPR Art. 5(1)(e)); lead scores recomputed afterwards no longer count them."""
     days = ComplianceSettings.load().interaction_retention_days
-    return Interaction.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=days)).delete()[0]
+    # In batches: interactions are among the biggest tables, and one DELETE held all old rows.
+    return delete_in_batches(
+        Interaction.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=days))
+    )[0]
 
 
 def segment_exports_purge(*, now=None) -> int:

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from consent.audit_chain import subject_hash
+from core.batches import delete_in_batches
 from subscriptions.models import AccessToken, ConsentRequest
 
 
@@ -15,7 +16,7 @@ def expired_links_purge() -> int:
     stale = AccessToken.objects.filter(expires_at__lt=timezone.now(), consent_request__isnull=True).exclude(
         kind=AccessToken.Kind.UNSUBSCRIBE  # leaving keeps working after expiry
     )
-    return stale.delete()[0]
+    return delete_in_batches(stale)[0]  # a link per contact: a big table at scale
 
 
 def consent_requests_pseudonymise(requests: QuerySet[ConsentRequest]) -> int:

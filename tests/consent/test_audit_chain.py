@@ -374,3 +374,17 @@ def test_the_daily_checkpoint_goes_to_the_officers_address_when_one_is_set(chain
     checkpoint = AuditCheckpoint.objects.latest("id")
     assert message.to == ["vault@example.org"] and audit_chain.checkpoint_line(checkpoint) in message.body
     assert chain[0].justification not in message.body  # nothing about anyone
+
+
+def test_the_walk_reads_the_records_in_batches_and_checks_every_one(chain, settings):
+    """At ten million contacts one cursor over the whole chain held its snapshot for hours: the
+    records are read LONG_JOB_BATCH_SIZE at a time after the last id, and a break is still found."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.LONG_JOB_BATCH_SIZE = 2
+    tamper("UPDATE consent_consentchange SET new_value = '5' WHERE id = %s", [chain[4].id])
+    with CaptureQueriesContext(connection) as queries:
+        result = verify()
+    assert result.checked == 5 and result.first_bad_id == chain[4].id and result.bad_count == 1
+    reads = [q for q in queries if 'FROM "consent_consentchange"' in q["sql"]]
+    assert len(reads) == 3  # records 1-2, 3-4, 5

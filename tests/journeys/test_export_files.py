@@ -96,3 +96,26 @@ def test_a_second_run_of_an_export_job_never_serves_half_a_file(marketer, monkey
     assert export.status == SegmentExport.Status.DONE
     assert services.segment_export_path(export).read_bytes() == whole
     assert not [p for p in services.segment_export_path(export).parent.iterdir() if "partial" in p.name]
+
+
+@pytest.mark.django_db
+def test_an_export_reads_its_members_in_batches_and_writes_every_one_once(marketer, settings):
+    """At ten million members one query held its snapshot for the whole export: the members are
+    read LONG_JOB_BATCH_SIZE at a time after the last id read, and the file is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.LONG_JOB_BATCH_SIZE = 2
+    contacts_create(
+        people=[{"first_name": f"P{i}", "email": f"p{i}@example.org", "country": "DE"} for i in range(5)]
+    )
+    contacts_create(people=[{"first_name": "Elsewhere", "email": "fr@example.org", "country": "FR"}])
+    segment = make_segment({"field": "country", "op": "eq", "value": "DE"}, name="Everyone DE")
+    export = SegmentExport.objects.create(segment=segment, requested_by=marketer, format="csv")
+    with CaptureQueriesContext(connection) as queries:
+        services.segment_export_build(export_id=export.pk)
+    export.refresh_from_db()
+    lines = services.segment_export_path(export).read_text().splitlines()
+    assert export.written == 5 and [line.split(",")[1] for line in lines[1:]] == [f"P{i}" for i in range(5)]
+    reads = [q["sql"] for q in queries if '"email"' in q["sql"] and "COUNT(" not in q["sql"].upper()]
+    assert len(reads) == 3  # 2 + 2 + 1 members, each batch a query of its own

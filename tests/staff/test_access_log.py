@@ -147,3 +147,21 @@ def test_password_sign_ins_to_the_admin_are_logged_like_single_sign_on(client, m
     assert entries[0].ip == "203.0.113.9"
     stored = [str(v) for e in entries for v in AccessLogEntry.objects.filter(pk=e.pk).values().get().values()]
     assert not any("Tr0ub4dor" in v or "correct-horse" in v or "nobody-here" in v for v in stored)
+
+
+def test_the_purge_deletes_in_short_batches_and_keeps_what_is_recent(privacy_officer, settings):
+    """At scale one DELETE held every old row until it ended: LONG_JOB_BATCH_SIZE rows per
+    transaction, the same entries gone and kept."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.LONG_JOB_BATCH_SIZE = 2
+    old = timezone.now() - timedelta(days=731)
+    for _ in range(5):
+        AccessLogEntry.objects.create(user=privacy_officer, action="view", at=old)
+    recent = AccessLogEntry.objects.create(user=privacy_officer, action="view", at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert access_log_purge() == 5
+    assert list(AccessLogEntry.objects.all()) == [recent]
+    deletes = [q for q in queries if q["sql"].startswith('DELETE FROM "staff_accesslogentry"')]
+    assert len(deletes) == 3  # 2 + 2 + 1

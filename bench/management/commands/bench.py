@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from bench import measurements
+from bench import cost, measurements
 from bench.dataset import ensure_dataset, leave_bench_database, use_bench_database
 
 MEASUREMENTS = {
@@ -58,21 +58,36 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=10, help="load duration per page under gunicorn")
         parser.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="run only these")
         parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
+        parser.add_argument(
+            "--no-nightly",
+            action="store_true",
+            help="skip timing each daily and hourly housekeeping job at the dataset's scale",
+        )
 
     def handle(self, *args, **options):
         if options["contacts"] < 100 or options["repeat"] < 1 or options["changes"] < 1:
             raise CommandError("--contacts must be at least 100, --repeat and --changes at least 1.")
+        # The schedule as beat has it in the database the command started on (building the
+        # dataset flushes the bench database, periodic tasks included).
+        schedule = [] if options["no_nightly"] else cost.housekeeping_schedule()
         original = use_bench_database()
         try:
             self.stderr.write(f"dataset: {options['contacts']:,} contacts on {connection.vendor}")
             dataset = ensure_dataset(contacts=options["contacts"], out=self.stderr)
             results = []
-            for name in options["only"] or MEASUREMENTS:
-                self.stderr.write(f"measuring {name} ...")
-                results += MEASUREMENTS[name](options)
+            with cost.ProcessWatch() as watch:
+                for name in options["only"] or MEASUREMENTS:
+                    self.stderr.write(f"measuring {name} ...")
+                    results += MEASUREMENTS[name](options)
+            costs = {"memory_peak_mb": cost.memory(watch), **cost.table_sizes()}
+            if not options["no_nightly"]:
+                schedule = schedule or cost.housekeeping_schedule()
+                self.stderr.write(f"timing {len(schedule)} housekeeping jobs ...")
+                costs["nightly_jobs"] = cost.nightly_jobs(schedule)
         finally:
             leave_bench_database(original)
         self._print(results)
+        self._print_costs(costs)
         path = (
             options["json"]
             or settings.BASE_DIR / "bench" / "results" / f"{connection.vendor}-{options['contacts']}.json"
@@ -96,6 +111,7 @@ class Command(BaseCommand):
                 }
                 for r in results
             ],
+            "cost": costs,
         }
         path.write_text(json.dumps(report, indent=2, default=str))
         self.stdout.write(f"\nwritten to {path}")
@@ -110,3 +126,38 @@ class Command(BaseCommand):
                 f"{r.name:<38} {r.n:>10,} {r.median_s * 1000:>9.1f}ms {r.baseline_s * 1000:>9.1f}ms "
                 f"{r.ratio:>6.1f}x  {notes}"
             )
+
+    def _print_costs(self, costs):
+        mb = cost.MB
+        total = costs.get("database_bytes")
+        self.stdout.write(f"\ndisk{f' (database {total / mb:,.1f} MB)' if total else ''}")
+        self.stdout.write(f"{'table':<44} {'rows':>12} {'table MB':>10} {'indexes MB':>11} {'total MB':>10}")
+        tables = costs.get("tables", [])
+        # The largest few always, the rest from 1 MB: the small ones are in the JSON.
+        small = [t for t in tables[8:] if t["total_bytes"] < mb]
+        for t in tables:
+            if t in small:
+                continue
+            rows = f"{t['rows']:,}" if t["rows"] is not None else "-"
+            self.stdout.write(
+                f"{t['table']:<44} {rows:>12} {t['table_bytes'] / mb:>10.1f} {t['index_bytes'] / mb:>11.1f} "
+                f"{t['total_bytes'] / mb:>10.1f}"
+            )
+            for name, size in t["indexes"].items():
+                self.stdout.write(f"  {name:<54} {size / mb:>22.1f}")
+        if small:
+            together = sum(t["total_bytes"] for t in small) / mb
+            self.stdout.write(
+                f"{len(small)} more tables under 1 MB each ({together:.1f} MB together, in the JSON)"
+            )
+        self.stdout.write("\nmemory (peak RSS)")
+        for kind, size in costs["memory_peak_mb"].items():
+            self.stdout.write(f"  {kind:<50} {size:>10.1f} MB")
+        if "nightly_jobs" in costs:
+            self.stdout.write("\nhousekeeping jobs, each run once at this scale (rolled back after)")
+            for job in costs["nightly_jobs"]:
+                seconds = f"{job['seconds']:.2f} s" if "seconds" in job else "-"
+                added = f"+{job['peak_rss_added_mb']} MB" if "peak_rss_added_mb" in job else ""
+                self.stdout.write(
+                    f"  {job['job'][:60]:<60} {job['schedule']:<16} {seconds:>10} {added:>10}  {job['outcome']}"
+                )
