@@ -1,7 +1,12 @@
-"""The product's URLs plus a bare view, served only by the benchmark's gunicorn (bench/wsgi.py)."""
+"""The product's URLs plus bare views, served only by the benchmark (its gunicorn, bench/wsgi.py,
+and its in-process client)."""
 
+from django.db import connection, transaction
 from django.shortcuts import render
 from django.urls import include, path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from consent.models import Purpose
 from contacts.models import Contact
@@ -37,4 +42,41 @@ def bare_center(request):
     return render(request, "subscriptions/center.html", context)
 
 
-urlpatterns = [path("bench/bare-center/", bare_center), path("", include("config.urls"))]
+class _KeyOnly:
+    """The product's API key check (staff.api_auth) and nothing more."""
+
+    def authenticate(self, request):
+        from staff.api_auth import ApiKeyAuthentication
+
+        return ApiKeyAuthentication().key_check(request)
+
+    def authenticate_header(self, request):
+        return "Token"
+
+
+class BareConsent(APIView):
+    """A consent write as bare as DRF serves one: the same key check, then the raw UPDATE of the
+    level and INSERT of a change record in one transaction. No role or permission check, no
+    rules, history, seal, outbox or access log: the best this stack can answer such a POST."""
+
+    authentication_classes = [_KeyOnly]
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request, pk):
+        level = int(request.data["level"])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE contacts_contact SET consent_given = %s WHERE id = %s", [level, pk])
+            cursor.execute(
+                "INSERT INTO consent_consentchange (contact_id, field, old_value, new_value, source,"
+                " channel, justification, evidence, effective_at, recorded_at) VALUES (%s,"
+                " 'consent_given', '', %s, 'api', '', '', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                [pk, str(level)],
+            )
+        return Response({"contact": {"id": pk, "consent_given": level}})
+
+
+urlpatterns = [
+    path("bench/bare-center/", bare_center),
+    path("bench/bare-consent/<int:pk>/", BareConsent.as_view()),
+    path("", include("config.urls")),
+]

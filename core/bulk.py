@@ -296,6 +296,65 @@ def fetch_rows(statement: str, params: list) -> list:
         return cursor.fetchall()
 
 
+def fetch_many(reads: list[tuple]) -> list[list]:
+    """Several reads, each (model or None, statement, params), in one round trip with the writes
+    waiting before them (PostgreSQL takes several statements in one execute()). A read with a
+    model gives its instances (the statement selects the model's columns, by name, e.g. SELECT *),
+    one without gives the rows as tuples. For a transaction's opening reads that do not depend on
+    each other (the consent service: its settings, wording, receivers and locked rows)."""
+    waiting = getattr(connection, "_waiting_writes", None) or []
+    statements = [*waiting, *((sql, params) for _model, sql, params in reads)]
+    waiting.clear()
+    results = []
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(s for s, _p in statements), [v for _s, p in statements for v in p])
+        for _ in range(len(statements) - len(reads)):  # the writes' (empty) results
+            cursor.nextset()
+        for number, (model, _sql, _params) in enumerate(reads):
+            if number:
+                cursor.nextset()
+            rows = cursor.fetchall()
+            if model is not None:
+                rows = _instances(model, tuple(column.name for column in cursor.description), rows)
+            results.append(rows)
+    return results
+
+
+def _instances(model, columns: tuple[str, ...], rows: list) -> list:
+    """Instances from rows of the model's columns, through the fields' converters (as the ORM
+    and raw() read them: a JSON column arrives as text and leaves as its value)."""
+    names, order, converters = _reading(model, columns)
+    alias = connection.alias
+    made = []
+    for row in rows:
+        values = [row[index] for index in order]  # from_db takes them in the model's field order
+        for index, field, convert in converters:
+            for converter in convert:
+                values[index] = converter(values[index], field.cached_col, connection)
+        made.append(model.from_db(alias, names, values))
+    return made
+
+
+_READINGS: dict = {}
+
+
+def _reading(model, columns: tuple[str, ...]) -> tuple[list[str], list[int], list]:
+    """For rows of these columns: the attnames and column positions in the model's field order,
+    and (position, field, converters) of each field that has converters."""
+    key = (model, columns, connection.vendor)
+    if key not in _READINGS:
+        position = {column: index for index, column in enumerate(columns)}
+        fields = [f for f in model._meta.concrete_fields if f.column in position]
+        converters = []
+        for index, field in enumerate(fields):
+            col = field.cached_col
+            convert = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if convert:
+                converters.append((index, field, convert))
+        _READINGS[key] = ([f.attname for f in fields], [position[f.column] for f in fields], converters)
+    return _READINGS[key]
+
+
 def _flush() -> None:
     waiting = getattr(connection, "_waiting_writes", None)
     if waiting:

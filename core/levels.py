@@ -82,12 +82,30 @@ def _rows() -> dict:
 
 @contextmanager
 def memo():
-    """Read the wording once for everything inside (a request, an export, a task)."""
+    """Read the wording once for everything inside (a request, an export, a task). Inside a memo
+    already (a request), that one serves: the consent service's records and the API's answer
+    share one read. A change of the wording forgets it either way (memo_forget)."""
+    if _memo.get() is not None:
+        yield
+        return
     token = _memo.set({})
     try:
         yield
     finally:
         _memo.reset(token)
+
+
+def memo_wants_rows() -> bool:
+    """Whether a memo is active that has not read the wording yet (see memo_fill)."""
+    cached = _memo.get()
+    return cached is not None and "rows" not in cached
+
+
+def memo_fill(rows) -> None:
+    """Keep wording rows read along with other reads (the consent service's first round trip)."""
+    cached = _memo.get()
+    if cached is not None:
+        cached["rows"] = {row.level: row for row in rows}
 
 
 def memo_start(**_kwargs) -> None:

@@ -253,11 +253,16 @@ class ComplianceSettings(models.Model):
         return getattr(cls.load(), name) if stored is None else stored
 
     @classmethod
-    def _stored(cls, name: str) -> bool | None:
+    def switch_sql(cls, name: str) -> str:
+        """The statement switch() reads `name` with (no row: no result; then load() makes it)."""
         column = connection.ops.quote_name(cls._meta.get_field(name).column)
         table = connection.ops.quote_name(cls._meta.db_table)
+        return f"SELECT {column} FROM {table} WHERE id = 1"  # noqa: S608
+
+    @classmethod
+    def _stored(cls, name: str) -> bool | None:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {column} FROM {table} WHERE id = 1")  # noqa: S608
+            cursor.execute(cls.switch_sql(name))
             row = cursor.fetchone()
         return None if row is None else bool(row[0])
 

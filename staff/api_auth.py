@@ -14,6 +14,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 
 from staff.models import ApiKey
+from staff.permission_load import roles_and_permissions_load
 
 KEYWORDS = (b"token", b"bearer")
 
@@ -48,6 +49,14 @@ def api_key_revoke(*, prefix: str, actor=None) -> int:
 
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
+        found = self.key_check(request)
+        if found is not None:
+            # Every API view asks for the role and permissions: read them all at once, now.
+            roles_and_permissions_load(found[0])
+        return found
+
+    def key_check(self, request):
+        """(user, key) for a valid key, None without one; AuthenticationFailed for a bad one."""
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() not in KEYWORDS:
             return None

@@ -54,6 +54,7 @@ def test_bench_reports_each_operation_beside_its_baseline(bench_folder, capsys):
         "audit export (xlsx)",
         "consent changes (service)",
         "consent changes (service, one batch)",
+        "consent writes (API vs bare DRF)",
         "erasure of one contact (p50)",
         "contact page with access log",
         "subscription center GET (gunicorn -w 2)",
@@ -76,6 +77,7 @@ def test_bench_reports_each_operation_beside_its_baseline(bench_folder, capsys):
     enrolled = by_name["journey enrolment (INSERT ... SELECT)"]
     assert enrolled["same_set"] is True and enrolled["enrolled"] == enrolled["baseline_enrolled"] > 0
     assert by_name["consent import (csv rows)"]["rows"] == 5
+    assert by_name["consent writes (API vs bare DRF)"]["statements_per_write"] > 0  # every answer a 200
     delivered = by_name["webhook deliveries to a loopback receiver"]
     assert delivered["n"] == 5 and delivered["per_s"] > 0  # every event of the batch reached the receiver
     lapse = by_name["retention lapse job (10% due)"]

@@ -10,6 +10,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils import timezone
 
 from core.bulk import bulk_insert
@@ -35,17 +36,19 @@ def subject_of(contact_id: int) -> str:
     return f"contact:{contact_id}"
 
 
-def events_publish(news: list[News], *, at=None) -> list[Event]:
+def events_publish(news: list[News], *, at=None, endpoints: list[Endpoint] | None = None) -> list[Event]:
     """Write one event per item and a pending delivery to every receiving endpoint that wants it.
 
     Does nothing while no downstream system is registered (the outbox is for delivery, and a
     replay covers what was published since an endpoint existed). Call inside the change's
-    transaction; delivery starts after it commits.
+    transaction; delivery starts after it commits. `endpoints`: the active ones, if the caller
+    read them already in this transaction (active_endpoints_sql).
     """
     if not news:
         return []
-    # Paused endpoints keep receiving deliveries: they wait and go out when an officer resumes it.
-    endpoints = list(Endpoint.objects.filter(active=True))
+    if endpoints is None:
+        # Paused endpoints keep receiving deliveries: they wait and go out when an officer resumes it.
+        endpoints = list(Endpoint.objects.filter(active=True))
     if not endpoints:
         return []
     when = at or timezone.now()
@@ -77,6 +80,13 @@ def events_publish(news: list[News], *, at=None) -> list[Event]:
     if deliveries:
         delivery_start()
     return events
+
+
+def active_endpoints_sql() -> str:
+    """The statement events_publish reads its receivers with, for a caller that reads them along
+    with other reads (SELECT * of the active endpoints, in the model's order)."""
+    quote = connection.ops.quote_name
+    return f"SELECT * FROM {quote(Endpoint._meta.db_table)} WHERE active ORDER BY name"  # noqa: S608
 
 
 def event_publish(*, type: str, contact_id: int | None, data: dict, subject: str = "") -> Event | None:

@@ -69,7 +69,63 @@ def consent_changes(repeat: int, batch: int) -> list[Result]:
         baseline_s, _ = timed(baseline, repeat)
         extra = {"changes": n, "per_s": round(n / product_s), "baseline_per_s": round(n / baseline_s)}
         results.append(Result(name, n, product_s, baseline_s, extra=extra))
-    return results
+    return [*results, *api_consent_writes(repeat, batch)]
+
+
+def api_consent_writes(repeat: int, batch: int) -> list[Result]:
+    """Consent writes per second over the API (POST /api/v1/contacts/{id}/consent/ with a privacy
+    officer's key) vs a bare DRF endpoint with the same key check doing the raw UPDATE and INSERT
+    (bench/urls.py). Both through Django's test client in this process, the whole middleware stack
+    included, one request per change, DEBUG and throttling off on both sides; with the statements
+    one product write sends."""
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.views import APIView
+
+    from bench.measurements.common import officer
+    from staff.api_auth import api_key_create
+
+    ids = list(
+        Contact.objects.filter(consent_given__in=[1, 2]).order_by("id").values_list("id", flat=True)[:batch]
+    )
+    _key, text = api_key_create(user=officer(), name="bench")
+    client = Client(HTTP_AUTHORIZATION=f"Token {text}")
+    flip = {"value": 1}
+
+    def run(url):
+        def requests():
+            flip["value"] = 2 if flip["value"] == 1 else 1
+            body = {"level": flip["value"]}
+            for pk in ids:
+                response = client.post(url.format(pk=pk), body, content_type="application/json")
+                assert response.status_code == 200, (response.status_code, response.content[:300])
+            return len(ids)
+
+        return requests
+
+    # Throttling keeps a growing list of request times per user in the cache: off on both sides
+    # (views read it from APIView when their class is made, not from the settings per request).
+    throttles, APIView.throttle_classes = APIView.throttle_classes, []
+    with override_settings(
+        DEBUG=False, ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False, ROOT_URLCONF="bench.urls"
+    ):
+        try:
+            product_s, n = timed(run("/api/v1/contacts/{pk}/consent/"), repeat)
+            baseline_s, _ = timed(run("/bench/bare-consent/{pk}/"), repeat)
+            # Counted on the second of two writes: the first may note the key's use (once a minute).
+            other = {"level": 2 if flip["value"] == 1 else 1}
+            for pk in ids[:2]:
+                with CaptureQueriesContext(connection) as statements:
+                    client.post(f"/api/v1/contacts/{pk}/consent/", other, content_type="application/json")
+        finally:
+            APIView.throttle_classes = throttles
+    extra = {
+        "writes": n,
+        "per_s": round(n / product_s),
+        "baseline_per_s": round(n / baseline_s),
+        "statements_per_write": len(statements),
+    }
+    return [Result("consent writes (API vs bare DRF)", n, product_s, baseline_s, extra=extra)]
 
 
 # --- journey enrolment ------------------------------------------------------------------------

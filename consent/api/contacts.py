@@ -6,7 +6,7 @@ No personal data in a URL: finding a contact by address is a POST of the address
 query strings end up in every access log, proxy log and browser history on the way."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -150,16 +150,23 @@ class ContactViewSet(ContactEligibilityMixin, ContactWriteMixin, viewsets.ReadOn
 
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
-    queryset = Contact.objects.prefetch_related(
-        Prefetch(
-            "purpose_consents",
-            queryset=PurposeConsent.objects.select_related("purpose").order_by("purpose__slug"),
-        )
+    _answers = Prefetch(
+        "purpose_consents",
+        queryset=PurposeConsent.objects.select_related("purpose").order_by("purpose__slug"),
     )
+    queryset = Contact.objects.prefetch_related(_answers)
 
     def get_queryset(self):
         # Restricted contacts (GDPR Art. 18) are not processed: only privacy officers see them.
         return contacts_visible_to(self.request.user, super().get_queryset())
+
+    def _get_unprefetched(self) -> Contact:
+        """get_object() without the answers: found and visible to this user, else 404."""
+        self.queryset = self.queryset.prefetch_related(None)
+        try:
+            return self.get_object()
+        finally:
+            self.queryset = type(self).queryset
 
     def _log(self, contacts):
         record_access(
@@ -208,7 +215,8 @@ class ContactViewSet(ContactEligibilityMixin, ContactWriteMixin, viewsets.ReadOn
         permission_classes=[has_perms("contacts.change_contact")],
     )
     def consent(self, request, pk=None):
-        contact = self.get_object()
+        # The contact alone (found and visible, else 404): its answers are read once, after the change.
+        contact = self._get_unprefetched()
         data = ConsentChangeRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -237,7 +245,9 @@ class ContactViewSet(ContactEligibilityMixin, ContactWriteMixin, viewsets.ReadOn
             # 409, not 400: the request is well formed; the contact's state or the purposes on
             # file refuse it (a client cannot tell that from the schema).
             return Response(body, status=409)
-        contact = self.get_queryset().get(pk=contact.pk)
+        # The answers as the change left them, read after it (no second read of the contact: the
+        # service set the consent values it wrote on this instance).
+        prefetch_related_objects([contact], self._answers)
         self._log([contact])
         return Response(
             {

@@ -22,6 +22,7 @@ from consent.services.steps import State
 from contacts.activity import last_actions_record
 from contacts.models import Contact
 from core.bulk import one_round_trip
+from core.levels import memo
 
 _CHANNEL_MAX = ConsentChange._meta.get_field("channel").max_length
 
@@ -80,8 +81,11 @@ def consent_change(
     (outcome,) = applied.outcomes
     if isinstance(outcome, ValidationError):
         raise outcome
-    # Let the caller's instance show what was applied.
+    # Let the caller's instance show what was applied (and when the row was written, so the API
+    # answers with the contact as stored without reading it again).
     contact.consent_given, contact.tracking_allowed = applied.state[contact.pk]
+    if outcome and (locked := applied.contacts.get(contact.pk)) is not None:
+        contact.updated_at = locked.updated_at
     return outcome
 
 
@@ -92,6 +96,7 @@ class AppliedChanges:
 
     outcomes: list[list[ConsentChange] | ValidationError]
     state: dict[int, tuple[int, bool]]
+    contacts: dict[int, Contact] = field(default_factory=dict)  # the rows as locked and changed
 
 
 def consent_changes_apply(
@@ -109,7 +114,8 @@ def consent_changes_apply(
     _check_channel(channel)
     now = timezone.now()
     needs_reason = justification_required(source=source, actor=actor)
-    with transaction.atomic():
+    # One read of the level wording for the whole call (with the locks where it can: State.lock).
+    with memo(), transaction.atomic():
         state = State.lock(groups)
         outcomes: list = []
         for group in groups:
@@ -118,12 +124,13 @@ def consent_changes_apply(
             except ValidationError as refusal:
                 outcomes.append(refusal)
         with one_round_trip():  # the writes travel with the chain's lock and the records
+            if source in PERSON_SOURCES:  # the person's own answer: a real action (not an officer's)
+                last_actions_record(moments=state.acted, queued=True)
             state.write(source=source, actor=actor, channel=channel, now=now)
-        if source in PERSON_SOURCES:  # the person's own answer: a real action (not an officer's)
-            last_actions_record(moments=state.acted)
     return AppliedChanges(
         [o if isinstance(o, ValidationError) else [s.record for s in o if s.record] for o in outcomes],
         {pk: (c.consent_given, c.tracking_allowed) for pk, c in state.contacts.items()},
+        state.contacts,
     )
 
 

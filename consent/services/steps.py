@@ -18,11 +18,11 @@ from consent.models import ConsentChange, ConsentField, Purpose, PurposeConsent,
 from consent.rules import consent_check
 from consent.services.inputs import check_effective, check_evidence, check_justification
 from contacts.models import Contact
-from core.bulk import bulk_insert, bulk_set, dialect, history_insert, tracked_values
-from core.levels import ConsentLevel, level_evidence, memo
-from core.models import ComplianceSettings
-from webhooks.models import EventType
-from webhooks.outbox import News, events_publish
+from core.bulk import bulk_insert, bulk_set, dialect, fetch_many, history_insert, tracked_values
+from core.levels import ConsentLevel, level_evidence, memo, memo_fill, memo_wants_rows
+from core.models import ComplianceSettings, LevelWording
+from webhooks.models import Endpoint, EventType
+from webhooks.outbox import News, active_endpoints_sql, events_publish
 
 if TYPE_CHECKING:
     from consent.services.changes import ConsentWish
@@ -98,6 +98,9 @@ class State:
 
     def __init__(self, contacts: dict[int, Contact], answers: dict, purposes: dict[str, Purpose]):
         self.contacts, self.answers, self.purposes = contacts, answers, purposes
+        # Read with the locks where the database allows (_lock_at_once); else read when needed.
+        self.log_changes: bool | None = None
+        self.endpoints: list | None = None
         self.steps: list[Step] = []
         # History in order: per wish that changed a contact row (contact, level, tracking, reason),
         # per changed answer (answer, granted, date, reason, history type).
@@ -115,8 +118,11 @@ class State:
         ids = sorted({w.contact_id for w in wishes})
         keys = {key for w in wishes for key in (w.purposes or {})}
         slugs = {key for key in keys if isinstance(key, str)}
+        given = {k.pk for k in keys if isinstance(k, Purpose)}
+        if dialect(connection).queues_writes and len(ids) <= _IN_BATCH:
+            return cls._lock_at_once(ids, slugs, given, levels=any(w.level is not None for w in wishes))
         purposes = {p.slug: p for p in Purpose.objects.filter(slug__in=slugs)} if slugs else {}
-        purpose_ids = {p.pk for p in purposes.values()} | {k.pk for k in keys if isinstance(k, Purpose)}
+        purpose_ids = {p.pk for p in purposes.values()} | given
         contacts, answers = {}, {}
         for start in range(0, len(ids), _IN_BATCH):
             batch = ids[start : start + _IN_BATCH]
@@ -130,6 +136,46 @@ class State:
                 )
                 answers.update(((pc.contact_id, pc.purpose_id), pc) for pc in answered.order_by("pk"))
         return cls(contacts, answers, purposes)
+
+    @classmethod
+    def _lock_at_once(cls, ids: list[int], slugs: set[str], given: set[int], *, levels: bool) -> State:
+        """lock() in one round trip (PostgreSQL): the purposes named, the log switch, the level
+        wording (when a level may change), the receivers of events, then the rows locked in id
+        order, contacts before answers as lock() takes them."""
+        quote = connection.ops.quote_name
+        purpose_table, contact_table, answer_table, wording_table = (
+            quote(m._meta.db_table) for m in (Purpose, Contact, PurposeConsent, LevelWording)
+        )
+        # Only quoted names from the models' meta are spliced in; values go through parameters.
+        reads: list[tuple] = []
+        if slugs:
+            reads.append((Purpose, f"SELECT * FROM {purpose_table} WHERE slug = ANY(%s)", [sorted(slugs)]))  # noqa: S608
+        reads.append((None, ComplianceSettings.switch_sql("log_consent_changes"), []))
+        wording = levels and memo_wants_rows()
+        if wording:
+            reads.append((LevelWording, f"SELECT * FROM {wording_table}", []))  # noqa: S608
+        reads.append((Endpoint, active_endpoints_sql(), []))
+        locked = f"SELECT * FROM {contact_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
+        reads.append((Contact, locked, [ids]))
+        if slugs or given:
+            named = f"SELECT id FROM {purpose_table} WHERE slug = ANY(%s)"  # noqa: S608
+            locked = (
+                f"SELECT * FROM {answer_table} WHERE contact_id = ANY(%s) "  # noqa: S608
+                f"AND (purpose_id = ANY(%s) OR purpose_id IN ({named})) ORDER BY id FOR UPDATE"
+            )
+            reads.append((PurposeConsent, locked, [ids, sorted(given), sorted(slugs)]))
+        results = fetch_many(reads)
+        purposes = {p.slug: p for p in results.pop(0)} if slugs else {}
+        switch = results.pop(0)
+        if wording:
+            memo_fill(results.pop(0))
+        endpoints = results.pop(0)
+        contacts = {c.pk: c for c in results.pop(0)}
+        answers = {(pc.contact_id, pc.purpose_id): pc for pc in results.pop(0)} if results else {}
+        state = cls(contacts, answers, purposes)
+        state.log_changes = bool(switch[0][0]) if switch else None  # no row yet: load() makes it
+        state.endpoints = endpoints
+        return state
 
     def apply_group(
         self, group: Sequence[ConsentWish], *, source: str, now: datetime, needs_reason: bool
@@ -258,10 +304,18 @@ class State:
             user=actor,
             date=now,
         )
-        if self.steps and ComplianceSettings.switch("log_consent_changes"):
+        if self.steps and (
+            self.log_changes
+            if self.log_changes is not None
+            else ComplianceSettings.switch("log_consent_changes")
+        ):
             self._write_records(source=source, actor=actor, channel=channel)
         # A renewal (yes → yes) changes nothing downstream systems act on.
-        events_publish([_news(step, source=source) for step in self.steps if step.old != step.new], at=now)
+        events_publish(
+            [_news(step, source=source) for step in self.steps if step.old != step.new],
+            at=now,
+            endpoints=self.endpoints,
+        )
 
     def _write_records(self, *, source: str, actor, channel: str) -> None:
         with memo():  # the level wording read once for the whole batch
