@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -124,7 +125,12 @@ def subject_hash(contact_id: int) -> str:
 
 def personal_digest(record: ConsentChange) -> str:
     """Keyed, so the blanked fields of a pseudonymised record cannot be guessed back from it."""
-    return _mac("personal:" + canonical([record.channel, record.justification, record.evidence]))
+    return personal_digest_of(record.channel, record.justification, record.evidence)
+
+
+def personal_digest_of(channel: str, justification: str, evidence) -> str:
+    """personal_digest of a record with these personal fields (raises NotStorable as canonical)."""
+    return _mac("personal:" + canonical([channel, justification, evidence]))
 
 
 def link_hash(record: ConsentChange, prev_hash: str, subject: str, digest: str) -> str:
@@ -151,6 +157,46 @@ def seal(records: list[ConsentChange]) -> None:
 
     Plain SQL on the head: every consent write passes here, and the ORM's get_or_create and
     save() cost three times the two round trips (measured 0.7 ms of a 6 ms change)."""
+    length, prev = _head_locked()
+    for record in records:
+        record.subject_tag = ""  # only an erasure writes it
+        record.personal_digest = personal_digest(record)
+        record.prev_hash = prev
+        record.chain_hash = prev = link_hash(
+            record, prev, subject_hash(record.contact_id), record.personal_digest
+        )
+    _head_move(length + len(records), prev)
+
+
+class SealedFacts(NamedTuple):
+    """The sealed columns of a record not built as a ConsentChange (bulk loads: chain_extend)."""
+
+    field: str
+    purpose_id: int | None
+    old_value: str
+    new_value: str
+    source: str
+    actor_id: int | None
+    effective_at: datetime
+    recorded_at: datetime
+    contact_id: int | None
+
+
+def chain_extend(facts: list[tuple], digests: list[str]) -> list[tuple[str, str]]:
+    """seal() for records to be bulk-loaded: each SealedFacts tuple with its personal digest gets
+    (prev_hash, chain_hash), in order, and the head moves past them. Same transaction, same lock."""
+    length, prev = _head_locked()
+    links = []
+    for values, digest in zip(facts, digests, strict=True):
+        record = SealedFacts(*values)
+        chain = link_hash(record, prev, subject_hash(record.contact_id), digest)
+        links.append((prev, chain))
+        prev = chain
+    _head_move(length + len(links), prev)
+    return links
+
+
+def _head_locked() -> tuple[int, str]:
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     # SQLite has no row locks: its writers take the whole database, one at a time.
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -159,17 +205,14 @@ def seal(records: list[ConsentChange]) -> None:
     if not rows:  # the first record ever
         AuditChainHead.objects.get_or_create(pk=1)
         rows = fetch_rows(lock, [])
-    length, prev = rows[0][0], rows[0][1] or GENESIS
-    for record in records:
-        record.subject_tag = ""  # only an erasure writes it
-        record.personal_digest = personal_digest(record)
-        record.prev_hash = prev
-        record.chain_hash = prev = link_hash(
-            record, prev, subject_hash(record.contact_id), record.personal_digest
-        )
+    return rows[0][0], rows[0][1] or GENESIS
+
+
+def _head_move(length: int, last_hash: str) -> None:
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     write_rows(
         f"UPDATE {table} SET length = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608
-        [length + len(records), prev, timezone.now()],
+        [length, last_hash, timezone.now()],
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 
 from django.db import connection, models
@@ -48,6 +49,9 @@ class Generic:
     vendor = ""
     # Whether writes may wait inside one_round_trip() to travel with the next statement.
     queues_writes = False
+    # Whether the set-based paths may stage rows in a temporary table and apply them with
+    # UPDATE ... FROM (stage_rows); elsewhere they go their row-by-row way.
+    stages = False
 
     def insert_objects(self, model, objs: list, batch_size: int) -> list:
         return model._default_manager.bulk_create(objs, batch_size=batch_size)
@@ -57,6 +61,25 @@ class Generic:
 
     def set_fields(self, model, objs: list, fields: list[str], batch_size: int) -> None:
         model._default_manager.bulk_update(objs, fields, batch_size=batch_size)
+
+    def stage_table(self, name: str, columns: list[tuple[str, str]]) -> None:
+        """Make the temporary table `name` (once per connection) and empty it."""
+        spec = ", ".join(f"{column} {kind}" for column, kind in columns)
+        _flush()
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({spec}){self.temp_table_suffix}")
+            cursor.execute(f"DELETE FROM {name}")  # noqa: S608 (names are the caller's constants)
+
+    temp_table_suffix = ""
+
+    def load_rows(self, table: str, columns: list[str], rows) -> None:
+        """Append rows (tuples in `columns` order) to `table`: one executemany."""
+        adapt = connection.ops.adapt_datetimefield_value
+        placeholders = ", ".join(["%s"] * len(columns))
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+        values = [[adapt(v) if isinstance(v, datetime) else v for v in row] for row in rows]
+        with connection.cursor() as cursor:
+            cursor.executemany(statement, values)
 
     def lock(self, key: int) -> None:
         """Hold an advisory lock on `key` until the transaction ends (see core.locks)."""
@@ -112,6 +135,7 @@ class SQLite(_UpdateFrom):
     """SQLite 3.33 or later: a VALUES list as the source of UPDATE ... FROM."""
 
     vendor = "sqlite"
+    stages = True
 
     def full_scans(self, cursor, sql: str, params: list) -> set[str]:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
@@ -129,6 +153,8 @@ class PostgreSQL(_UpdateFrom):
     """COPY for many rows, one INSERT for a few, queued writes, advisory locks."""
 
     vendor = "postgresql"
+    stages = True
+    temp_table_suffix = " ON COMMIT DELETE ROWS"
     # PostgreSQL takes several statements in one execute() with Django's default client-side
     # binding ("server_side_binding" in OPTIONS would refuse it).
     queues_writes = True
@@ -203,6 +229,17 @@ class PostgreSQL(_UpdateFrom):
             for row in values:
                 copy.write_row(row)
 
+    def load_rows(self, table: str, columns: list[str], rows) -> None:
+        from psycopg import sql
+
+        _flush()  # COPY cannot travel with other statements
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def update_source(self, columns: list, values: list[list]) -> tuple[str, list]:
         # One array per column (unnest): the driver binds a handful of parameters, not thousands.
         names = ", ".join(f"column{n}" for n in range(1, len(columns) + 1))
@@ -236,6 +273,7 @@ class SQLiteBefore333(SQLite):
     """SQLite before 3.33 has no UPDATE ... FROM: Django's bulk_update."""
 
     set_fields = Generic.set_fields
+    stages = False
 
 
 def _choose(conn) -> Generic:
@@ -423,6 +461,25 @@ def _history_model(model):
 @cache
 def _tracked_attnames(model) -> tuple[str, ...]:
     return tuple(f.attname for f in _history_model(model).tracked_fields)
+
+
+def staging_supported() -> bool:
+    """Whether stage_rows and UPDATE ... FROM a staged table work here (PostgreSQL, SQLite 3.33+)."""
+    return dialect().stages
+
+
+def stage_rows(name: str, columns: list[tuple[str, str]], rows) -> None:
+    """Fill the temporary table `name` ((column, SQL type) pairs) with `rows`, tuples in that order:
+    COPY on PostgreSQL, executemany on SQLite. The table lives for the connection (PostgreSQL
+    empties it at each commit) and is emptied before each fill; `name` must be a constant."""
+    dialect().stage_table(name, columns)
+    load_rows(name, [column for column, _kind in columns], rows)
+
+
+def load_rows(table: str, columns: list[str], rows) -> None:
+    """Append rows (tuples in `columns` order) to `table` without reading anything back: COPY on
+    PostgreSQL, executemany elsewhere. For rows already final, such as sealed change records."""
+    dialect().load_rows(table, columns, rows)
 
 
 def bulk_set(model, objs: list, fields: list[str], *, batch_size: int = 500) -> None:

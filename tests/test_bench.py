@@ -61,6 +61,7 @@ def test_bench_reports_each_operation_beside_its_baseline(bench_folder, capsys):
         "subscription center GET+POST (gunicorn -w 2)",
         "journey enrolment (INSERT ... SELECT)",
         "consent import (csv rows)",
+        "consent import vs COPY + INSERT ... SELECT",
         "consent changes with the outbox (one batch)",
         "webhook deliveries to a loopback receiver",
         "retention lapse job (10% due)",
@@ -78,6 +79,7 @@ def test_bench_reports_each_operation_beside_its_baseline(bench_folder, capsys):
     assert enrolled["same_set"] is True and enrolled["enrolled"] == enrolled["baseline_enrolled"] > 0
     assert by_name["consent import (csv rows)"]["rows"] == 5
     assert by_name["consent writes (API vs bare DRF)"]["statements_per_write"] > 0  # every answer a 200
+    assert by_name["consent import vs COPY + INSERT ... SELECT"]["rows"] == 5
     delivered = by_name["webhook deliveries to a loopback receiver"]
     assert delivered["n"] == 5 and delivered["per_s"] > 0  # every event of the batch reached the receiver
     lapse = by_name["retention lapse job (10% due)"]

@@ -27,6 +27,7 @@ from core.bulk import bulk_insert, bulk_set
 from core.safe_json import text_problem
 from imports.models import ImportedConsent, ImportRun, ImportSource
 from imports.services.rows import Row, RowRefused, _parse_row
+from imports.services.staged import chunk_apply_staged
 
 Error = tuple[int, str, str]  # (row, key, reason)
 Idents = dict[tuple[str, str], list[int]]  # (kind, identifier) -> ids of the contacts sharing it
@@ -76,6 +77,9 @@ def _process_chunk(ctx: _Context, chunk: list[tuple[int, list[str]]]) -> _Outcom
     parsed = _parse_chunk(ctx, chunk, outcome)
     # Keys refused above still count as present in the export: their consent is not withdrawn.
     keys = [number_key for _n, number_key, _r in outcome.errors if number_key] + [r.key for r in parsed]
+    if chunk_apply_staged(ctx, parsed, keys, outcome):  # the common shape, at COPY speed
+        outcome.errors.sort()
+        return outcome
     existing = {
         ic.source_key: ic for ic in ImportedConsent.objects.filter(source=ctx.source, source_key__in=keys)
     }
