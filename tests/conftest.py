@@ -282,6 +282,9 @@ def celery_workers(transactional_db, settings):
         return made[-count:]
 
     yield make
+    for worker in made:  # all asked to stop first: their warm shutdowns overlap
+        if worker.process is not None and worker.process.poll() is None:
+            worker.process.terminate()
     for worker in made:
         worker.stop()
 
