@@ -270,6 +270,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_BROKER_DIR / "processed"),
         "control_folder": str(_BROKER_DIR / "control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis has no acknowledgement: a task taken by a worker that died (the machine, or SIGKILL of
+    # the worker's main process) is handed out again only after this many seconds. It must outlast
+    # the longest task (else a running task is handed to a second worker too); the journey
+    # batches (journeys.advance_enrolments) take seconds. RabbitMQ redelivers at once instead.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is delivered again; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -327,6 +335,10 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_048_575, minimum=1)  # one Excel 
 # A journey step claimed longer ago than this belongs to a dead worker: the next run takes it over,
 # or leaves it unrepeated if the mail had reached the server (journeys.services.enrolment_advance).
 JOURNEY_CLAIM_MINUTES = env_int("JOURNEY_CLAIM_MINUTES", 15, minimum=1)
+# Enrolments per journeys.advance_enrolments task: the share of a journey run one worker takes at a
+# time (and what a worker that dies leaves for the next run; Redis also holds it until
+# CELERY_VISIBILITY_TIMEOUT).
+JOURNEY_BATCH_SIZE = env_int("JOURNEY_BATCH_SIZE", 500, minimum=1)
 # Re-permission (journeys.repermission): a consent that lapses within this many days is asked to be
 # renewed; sign-ups nobody confirmed are erased this many days after they were made (dsr.unconfirmed).
 REPERMISSION_DAYS_BEFORE_LAPSE = env_int("REPERMISSION_DAYS_BEFORE_LAPSE", 30, minimum=1)

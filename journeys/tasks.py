@@ -4,8 +4,9 @@ from core.connection_loss import RETRY_ON_CONNECTION_LOSS
 from journeys.forwarding import forwards_purge
 from journeys.repermission import repermission_run
 from journeys.services import (
+    enrolments_advance,
     interactions_purge,
-    journeys_run,
+    journeys_dispatch,
     lead_scores_compute_all,
     segment_export_build,
     segment_exports_purge,
@@ -14,10 +15,20 @@ from journeys.services import (
 
 @shared_task(name="journeys.run_journeys", **RETRY_ON_CONNECTION_LOSS)
 def run_journeys() -> dict:
-    """Every few minutes: enrol new audiences and advance due enrolments. A rerun, a retry after a
-    lost database connection or a second worker at the same time sends no step twice
+    """Every few minutes: enrol new audiences, then queue the due enrolments in batches, one
+    advance_enrolments task each, so every worker on the broker takes a share of the run."""
+    batches = journeys_dispatch()
+    for ids in batches:
+        advance_enrolments.delay(ids)
+    return {"batches": len(batches), "enrolments": sum(map(len, batches))}
+
+
+@shared_task(name="journeys.advance_enrolments", **RETRY_ON_CONNECTION_LOSS)
+def advance_enrolments(ids: list[int]) -> dict:
+    """One batch of a journey run. A redelivery (its worker died: acks_late), a retry after a lost
+    database connection or the next run's batch with the same enrolments sends no step twice
     (journeys.services.enrolment_advance)."""
-    return journeys_run()
+    return enrolments_advance(ids=ids)
 
 
 @shared_task(name="journeys.score_leads")

@@ -55,7 +55,7 @@ def private_folders(request, settings, tmp_path_factory):
     """Each test writes its files (bundles, exports, uploads) into folders of its own, so a residue
     scan never finds another test's files. Tests with a real worker keep the shared VAR_DIR: the
     worker process and the broker folders are set up from it."""
-    if "celery_worker" in request.fixturenames:
+    if {"celery_worker", "celery_workers"} & set(request.fixturenames):
         return
     var = tmp_path_factory.mktemp("var")
     settings.VAR_DIR = var
@@ -203,54 +203,90 @@ def database_url() -> str:
     return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+class Worker:
+    """A real `celery worker` process (solo pool) on the configured broker and the test database."""
+
+    def __init__(self, settings):
+        import os
+
+        self.env = {**os.environ, "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)}
+        self.cwd = settings.BASE_DIR
+        self.process = None
+
+    def start(self, name: str = ""):
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=WARNING",
+                # Several workers at once need names of their own ("one@test").
+                *([f"--hostname={name}"] if name else []),
+            ],
+            env=self.env,
+            cwd=self.cwd,
+        )
+        return self
+
+    def stop(self):
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stuck worker must not outlive the test run
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _purge_broker():
+    # Tasks that earlier tests queued after their commits (nothing ran them) would reach a new
+    # worker first: emails a test does not expect, or a backlog that outlasts its waits.
+    from config.celery import app
+
+    app.control.purge()
+
+
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """A real `celery worker` process on the configured broker and the test database.
 
     Tests add to `worker.env` (e.g. EMAIL_URL) before calling `worker.start()`.
     """
-    import os
-    import subprocess
-    import sys
-
-    class Worker:
-        env = {**os.environ, "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)}
-        process = None
-
-        def start(self):
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool=solo",
-                    "--without-heartbeat",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--loglevel=WARNING",
-                ],
-                env=self.env,
-                cwd=settings.BASE_DIR,
-            )
-            return self
-
-    # Tasks that earlier tests queued after their commits (nothing ran them) would reach this
-    # worker first: emails a test does not expect, or a backlog that outlasts its waits.
-    from config.celery import app
-
-    app.control.purge()
-    worker = Worker()
+    _purge_broker()
+    worker = Worker(settings)
     yield worker
-    if worker.process is not None:
-        worker.process.terminate()
-        try:
-            worker.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a stuck worker must not outlive the test run
-            worker.process.kill()
-            worker.process.wait(timeout=10)
+    worker.stop()
+
+
+@pytest.fixture
+def celery_workers(transactional_db, settings):
+    """celery_workers(3): that many workers (not started) on the same broker and test database."""
+    _purge_broker()
+    made = []
+
+    def make(count: int) -> list[Worker]:
+        made.extend(Worker(settings) for _ in range(count))
+        return made[-count:]
+
+    yield make
+    for worker in made:  # all asked to stop first: their warm shutdowns overlap
+        if worker.process is not None and worker.process.poll() is None:
+            worker.process.terminate()
+    for worker in made:
+        worker.stop()
 
 
 def wait_for(predicate, *, seconds: float = 30, message: str = "condition"):

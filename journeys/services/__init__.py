@@ -20,7 +20,14 @@ from journeys.services.authoring import (
     journey_stop,
     journey_update,
 )
-from journeys.services.enrolment import MAX_PASSES, journey_enrol, journeys_complete, journeys_run
+from journeys.services.enrolment import (
+    MAX_PASSES,
+    enrolments_advance,
+    journey_enrol,
+    journeys_complete,
+    journeys_dispatch,
+    journeys_run,
+)
 from journeys.services.retention import interactions_purge, segment_exports_purge
 from journeys.services.scoring import interaction_record, lead_scores_compute, lead_scores_compute_all
 from journeys.services.segment_exports import (
@@ -47,6 +54,7 @@ __all__ = [
     "AdvanceOutcome",
     "claim_timeout",
     "enrolment_advance",
+    "enrolments_advance",
     "interaction_record",
     "interactions_purge",
     "journey_create",
@@ -58,6 +66,7 @@ __all__ = [
     "journey_stop",
     "journey_update",
     "journeys_complete",
+    "journeys_dispatch",
     "journeys_run",
     "lead_scores_compute",
     "lead_scores_compute_all",

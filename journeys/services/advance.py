@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 
 from consent.selectors import Ineligibility, eligibility_explain
 from contacts.models import Contact
+from core.mail_handover import MailSession, MaybeDelivered
 from journeys import placeholders
 from journeys.emails import journey_email
 from journeys.forwarding import forward_link
@@ -121,7 +121,7 @@ class _Turn:
     contact: Contact | None = None
 
 
-def enrolment_advance(*, enrolment_id: int, now=None) -> AdvanceOutcome:
+def enrolment_advance(*, enrolment_id: int, now=None, mail: MailSession | None = None) -> AdvanceOutcome:
     """Take one enrolment one step further, if due. Returns what happened.
 
     Before every step the contact is re-checked with the eligibility selector; who no longer
@@ -131,7 +131,11 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> AdvanceOutcome:
 
     A claim older than JOURNEY_CLAIM_MINUTES belongs to a dead worker: if it never handed the mail
     to the server, a rerun takes the claim over and sends; if it had, the step is not repeated
-    and stays marked uncertain (at most once: an email is never sent twice).
+    and stays marked uncertain (at most once: an email is never sent twice). Over SMTP the hand-over
+    is marked just before the end of the message's data (core.mail_handover), so a worker killed
+    anywhere else in the conversation leaves a claim that is taken over: sent exactly once.
+
+    `mail`: a connection shared by a batch of sends (enrolments_advance); without it, one of its own.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -148,7 +152,7 @@ def enrolment_advance(*, enrolment_id: int, now=None) -> AdvanceOutcome:
             return outcome
     # The claim is committed: from here on no other worker sends this step unless the claim expires
     # before it is handed to the mail server.
-    return _send(turn)
+    return _send(turn, mail)
 
 
 def _settle(turn: _Turn) -> AdvanceOutcome | None:
@@ -245,7 +249,7 @@ def _claim_email(turn: _Turn) -> AdvanceOutcome | None:
     return None
 
 
-def _send(turn: _Turn) -> AdvanceOutcome:
+def _send(turn: _Turn, mail: MailSession | None) -> AdvanceOutcome:
     """Hand the claimed step's email to the mail server, then mark it done and move on."""
     enrolment, step, run, now = turn.enrolment, turn.step, turn.run, turn.now
     journey = enrolment.journey
@@ -263,23 +267,40 @@ def _send(turn: _Turn) -> AdvanceOutcome:
     problem = way_out_missing(message)
     if problem:
         return _refuse(turn, problem)
+    # The same Message-ID for the same send however often it is tried (a claim taken over keeps
+    # its StepRun): a mail server or mailbox that saw it once can tell a copy.
+    message.extra_headers["Message-ID"] = f"<journey-send-{run.pk}.{enrolment.pk}@{_message_id_domain()}>"
+    own = mail is None
+    mail = mail or MailSession()
     try:
-        # Connecting (and TLS, login) comes before the point of no return, so a worker that dies or
-        # hangs there leaves a claim that a later run may safely take over.
-        with get_connection() as smtp:
-            if not _hand_over(run):
-                return AdvanceOutcome.TAKEN_OVER
-            smtp.send_messages([message])
+        # Connecting (and TLS, login) and the whole conversation up to the end of the message come
+        # before the point of no return, so a worker that dies or hangs there leaves a claim that
+        # a later run may safely take over.
+        if not mail.send(message, hand_over=lambda: _hand_over(run)):
+            return AdvanceOutcome.TAKEN_OVER
+    except MaybeDelivered:
+        # Past the point of no return: the server may have it. The claim stays "sending" and
+        # becomes "uncertain" once it expires: never sent again (at most once).
+        raise
     except Exception:
         # The server refused it or could not be reached: released, so a later run sends it.
+        mail.drop()
         _release(turn)
         raise
+    finally:
+        if own:
+            mail.drop()
     with transaction.atomic():
         StepRun.objects.filter(pk=run.pk).update(status=StepRun.Status.DONE, done_at=timezone.now())
         Enrolment.objects.filter(pk=enrolment.pk, next_position=enrolment.next_position).update(
             next_position=step.position + 1, due_at=now
         )
     return AdvanceOutcome.SENT
+
+
+def _message_id_domain() -> str:
+    address = settings.DEFAULT_FROM_EMAIL.rpartition("<")[2].rstrip(">")
+    return address.rpartition("@")[2] or "localhost"
 
 
 def _release(turn: _Turn) -> None:

@@ -8,11 +8,13 @@ import logging
 import smtplib
 from collections import Counter
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from core.history import history_after_update
+from core.mail_handover import MailSession
 from journeys.models import Enrolment, Journey
 from journeys.selectors import journey_audience
 from journeys.services.advance import NO_PROGRESS, AdvanceOutcome, enrolment_advance
@@ -54,8 +56,9 @@ def journey_enrol(*, journey: Journey, now=None) -> int:
 
 
 def journeys_run(*, now=None, batch: int = 500) -> dict:
-    """The beat job: enrol every live journey's new audience, then advance every due enrolment
-    until nothing more is due; complete journeys whose enrolment window closed and emptied.
+    """Enrol every live journey's new audience, then advance every due enrolment until nothing
+    more is due; complete journeys whose enrolment window closed and emptied. All in this process
+    (the beat task shares the work out instead: journeys_dispatch, enrolments_advance).
 
     Safe to run twice at once or again after a crash (see enrolment_advance).
     """
@@ -63,34 +66,83 @@ def journeys_run(*, now=None, batch: int = 500) -> dict:
     counts: Counter = Counter()
     for journey in Journey.objects.filter(status=Journey.Status.LIVE):
         counts["enrolled"] += journey_enrol(journey=journey, now=now)
-    for _pass in range(MAX_PASSES):
-        progressed, last_id = 0, 0
-        while True:
-            ids = list(
+    with MailSession() as mail:
+        for _pass in range(MAX_PASSES):
+            progressed = 0
+            for ids in _due_batches(now=now, batch=batch):
+                progressed += _advance_once(ids, now=now, mail=mail, counts=counts)
+            if not progressed:
+                break
+    counts["journeys completed"] = journeys_complete(now=now)
+    return dict(counts)
+
+
+def journeys_dispatch(*, now=None, batch: int | None = None) -> list[list[int]]:
+    """The beat job's first half: enrol every live journey's new audience, complete journeys whose
+    window closed and emptied, and return the due enrolments in batches, for the workers to share
+    (each batch one journeys.advance_enrolments task: enrolments_advance), JOURNEY_BATCH_SIZE each."""
+    now = now or timezone.now()
+    batch = batch or settings.JOURNEY_BATCH_SIZE
+    for journey in Journey.objects.filter(status=Journey.Status.LIVE):
+        journey_enrol(journey=journey, now=now)
+    journeys_complete(now=now)
+    return list(_due_batches(now=now, batch=batch))
+
+
+def enrolments_advance(*, ids: list[int], now=None) -> dict:
+    """Advance these enrolments until none of them moves any more (a batch of journeys_dispatch),
+    on one connection to the mail server. Safe to run twice at once, on several workers, or again
+    after a crash (see enrolment_advance): a redelivered batch sends nothing twice."""
+    now = now or timezone.now()
+    counts: Counter = Counter()
+    with MailSession() as mail:
+        for _pass in range(MAX_PASSES):
+            due = list(
                 Enrolment.objects.filter(
+                    pk__in=ids,
                     status=Enrolment.Status.ACTIVE,
                     due_at__lte=now,
                     journey__status=Journey.Status.LIVE,
-                    pk__gt=last_id,
                 )
                 .order_by("pk")
-                .values_list("pk", flat=True)[:batch]
+                .values_list("pk", flat=True)
             )
-            if not ids:
+            if not due or not _advance_once(due, now=now, mail=mail, counts=counts):
                 break
-            last_id = ids[-1]
-            for enrolment_id in ids:
-                try:
-                    outcome = enrolment_advance(enrolment_id=enrolment_id, now=now)
-                except (smtplib.SMTPException, OSError):
-                    logger.exception("journey email failed", extra={"enrolment": enrolment_id})
-                    outcome = AdvanceOutcome.FAILED
-                counts[outcome.value] += 1
-                progressed += outcome not in NO_PROGRESS
-        if not progressed:
-            break
-    counts["journeys completed"] = journeys_complete(now=now)
     return dict(counts)
+
+
+def _due_batches(*, now, batch: int):
+    last_id = 0
+    while True:
+        ids = list(
+            Enrolment.objects.filter(
+                status=Enrolment.Status.ACTIVE,
+                due_at__lte=now,
+                journey__status=Journey.Status.LIVE,
+                pk__gt=last_id,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return
+        last_id = ids[-1]
+        yield ids
+
+
+def _advance_once(ids: list[int], *, now, mail: MailSession, counts: Counter) -> int:
+    """Take each of these enrolments one step further; how many moved."""
+    progressed = 0
+    for enrolment_id in ids:
+        try:
+            outcome = enrolment_advance(enrolment_id=enrolment_id, now=now, mail=mail)
+        except (smtplib.SMTPException, OSError):
+            logger.exception("journey email failed", extra={"enrolment": enrolment_id})
+            outcome = AdvanceOutcome.FAILED
+        counts[outcome.value] += 1
+        progressed += outcome not in NO_PROGRESS
+    return progressed
 
 
 def journeys_complete(*, now=None) -> int:

@@ -65,7 +65,9 @@ class Hold:
 def held_smtp(settings):
     """A real SMTP server, as smtp_server, whose conversation can be held on the nth mail:
     `hold("greeting", 3)` holds the third connection before the server greets it (the client is
-    still connecting, nothing handed over); `hold("accepted", 3)` holds the third message after
+    still connecting, nothing handed over); `hold("data", 3)` holds the third message's DATA
+    command before the server answers it (sender and recipient given, the message not yet
+    sent: mid-conversation, nothing handed over); `hold("accepted", 3)` holds the third message after
     the server has it, before it answers 250 (the client does not know it was delivered)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
@@ -90,6 +92,10 @@ def held_smtp(settings):
 
     class HeldSMTP(SMTP):
         greeted = False
+
+        async def smtp_DATA(self, arg):
+            await self.event_handler.at("data")
+            await super().smtp_DATA(arg)
 
         async def push(self, status):
             if not self.greeted and str(status).startswith("220 "):

@@ -34,7 +34,7 @@ def test_two_emails_a_week_apart_then_a_task_through_the_beat_task(member, smtp)
     news = SubscriptionList.objects.create(name="News", slug="news")
     journey = make_journey(subscription_list=news)
     anna = member(first_name="<Anna>")
-    assert run_journeys.delay().get()[AdvanceOutcome.SENT] == 1
+    assert run_journeys.delay().get() == {"batches": 1, "enrolments": 1}
     assert subjects(smtp, anna) == ["Mail 1 for <Anna>"]
     first = smtp.messages[0]
     assert "<https://" in first["List-Unsubscribe"] or "<http://" in first["List-Unsubscribe"]
@@ -150,15 +150,15 @@ def _outcome(journey, inbox) -> dict:
 
 
 @pytest.mark.worker
-@pytest.mark.parametrize("killed", ["while connecting", "after the server took the mail"])
+@pytest.mark.parametrize("killed", ["in the middle of the conversation", "after the server took the mail"])
 def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twice(
     celery_worker, held_smtp, member, killed
 ):
     """A real worker on the real broker is killed (SIGKILL) in the middle of a journey run, on the
-    eighth of twelve mails: either still connecting to the mail server (nothing handed over) or
-    after the server took the mail but before it answered. Once its claim has expired, the next
-    run on a restarted worker finishes the journey exactly as an uninterrupted run does, and
-    nobody gets a mail twice."""
+    eighth of twelve mails: either in the middle of the SMTP conversation (sender and recipient
+    given, the message not yet sent: nothing handed over) or after the server took the mail but
+    before it answered. Once its claim has expired, the next run on a restarted worker finishes
+    the journey exactly as an uninterrupted run does, and nobody gets a mail twice."""
     import signal
 
     from django.db.models import F
@@ -176,7 +176,7 @@ def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twi
     held_smtp.messages.clear()
 
     journey = make_journey(name="Interrupted", steps=steps)
-    hold = held_smtp.hold("greeting" if killed == "while connecting" else "accepted", nth=8)
+    hold = held_smtp.hold("data" if killed == "in the middle of the conversation" else "accepted", nth=8)
     celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{held_smtp.port}"
     celery_worker.start()
     run_journeys.delay()
@@ -184,7 +184,7 @@ def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twi
     celery_worker.process.send_signal(signal.SIGKILL)
     celery_worker.process.wait(timeout=30)
     hold.released.set()
-    delivered = 7 if killed == "while connecting" else 8
+    delivered = 7 if killed == "in the middle of the conversation" else 8
     assert len(held_smtp.messages) == delivered  # mid-run: some mails out, the rest not
     assert not JourneyTask.objects.filter(journey=journey).exists()
 
@@ -202,7 +202,8 @@ def test_a_worker_killed_mid_run_finishes_after_a_restart_and_sends_no_email_twi
     )
     assert _outcome(journey, held_smtp) == expected
     uncertain = StepRun.objects.filter(enrolment__journey=journey, status="uncertain").count()
-    assert uncertain == (0 if killed == "while connecting" else 1)  # recorded as uncertain, not resent
+    # Recorded as uncertain, not resent.
+    assert uncertain == (0 if killed == "in the middle of the conversation" else 1)
 
 
 @pytest.mark.worker
@@ -225,7 +226,7 @@ def test_a_journey_run_that_loses_its_database_connection_is_retried_and_sends_e
     held_smtp.messages.clear()
 
     journey = make_journey(name="Interrupted", steps=steps)
-    hold = held_smtp.hold("greeting", nth=4)
+    hold = held_smtp.hold("data", nth=4)
     celery_worker.env["EMAIL_URL"] = f"smtp://127.0.0.1:{held_smtp.port}"
     celery_worker.start()
     run_journeys.delay()
