@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from core.batches import ids_in_batches
 from core.history import history_after_update
 from core.mail_handover import MailSession
 from journeys.models import Enrolment, Journey
@@ -113,22 +114,10 @@ def enrolments_advance(*, ids: list[int], now=None) -> dict:
 
 
 def _due_batches(*, now, batch: int):
-    last_id = 0
-    while True:
-        ids = list(
-            Enrolment.objects.filter(
-                status=Enrolment.Status.ACTIVE,
-                due_at__lte=now,
-                journey__status=Journey.Status.LIVE,
-                pk__gt=last_id,
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            return
-        last_id = ids[-1]
-        yield ids
+    due = Enrolment.objects.filter(
+        status=Enrolment.Status.ACTIVE, due_at__lte=now, journey__status=Journey.Status.LIVE
+    )
+    return ids_in_batches(due, size=batch)
 
 
 def _advance_once(ids: list[int], *, now, mail: MailSession, counts: Counter) -> int:
