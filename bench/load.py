@@ -1,6 +1,6 @@
 """A small load client, run as its own process: C threads, each with a keep-alive connection,
-send GET (or GET then POST of the form) to one path for S seconds. Prints JSON: requests per
-second and the status codes seen. Usage: python bench/load.py HOST PORT PATH METHOD C S COOKIE"""
+send GET (or GET then POST of the form) to one path for S seconds, as a TLS proxy in front of the
+server would (X-Forwarded-Proto: https). Prints JSON: requests per second and the status codes seen. Usage: python bench/load.py HOST PORT PATH METHOD C S COOKIE"""
 
 import html
 import http.client
@@ -30,7 +30,7 @@ def worker(host, port, path, method, cookie, until, counts, lock):
     conn = http.client.HTTPConnection(host, port, timeout=30)
     jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
     while time.perf_counter() < until:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()), "X-Forwarded-Proto": "https"}
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read().decode("utf-8", "replace")
@@ -38,7 +38,7 @@ def worker(host, port, path, method, cookie, until, counts, lock):
         for header in response.headers.get_all("Set-Cookie") or []:  # the CSRF cookie, a new session key
             name, _, rest = header.partition("=")
             jar[name.strip()] = rest.split(";")[0]
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()), "X-Forwarded-Proto": "https"}
         if method == "POST" and status == 200:
             data = urlencode(form_fields(body))
             conn.request(
@@ -48,7 +48,7 @@ def worker(host, port, path, method, cookie, until, counts, lock):
                 headers={
                     **headers,
                     "Content-Type": "application/x-www-form-urlencoded",
-                    "Referer": f"http://{host}:{port}{path}",
+                    "Referer": f"https://{host}:{port}{path}",
                 },
             )
             response = conn.getresponse()

@@ -1,5 +1,7 @@
 """The organisation's settings every app reads: one row of switches and retention periods."""
 
+from contextvars import ContextVar
+
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
@@ -210,7 +212,15 @@ class ComplianceSettings(models.Model):
 
     @classmethod
     def load(cls) -> "ComplianceSettings":
-        return cls.objects.get_or_create(pk=1)[0]
+        """The settings row; within a request read once (a public page's switches and its layout's
+        organisation details come from the same row), re-read after it is saved."""
+        memo = _settings_memo.get()
+        if memo is not None and "row" in memo:
+            return memo["row"]
+        row = cls.objects.get_or_create(pk=1)[0]
+        if memo is not None:
+            memo["row"] = row
+        return row
 
     def organisation(self) -> dict[str, str]:
         """The organisation's details for public pages and emails; blank ones left out."""
@@ -248,7 +258,10 @@ class ComplianceSettings(models.Model):
     @classmethod
     def switch(cls, name: str) -> bool:
         """One on/off setting, read by every consent write and every subscription center page:
-        one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement)."""
+        one plain query, not load()'s get_or_create (0.5 ms, as much as a whole statement); within a
+        request, the row load() reads once for the whole request."""
+        if _settings_memo.get() is not None:
+            return getattr(cls.load(), name)
         stored = cls._stored(name)
         return getattr(cls.load(), name) if stored is None else stored
 
@@ -265,6 +278,25 @@ class ComplianceSettings(models.Model):
             cursor.execute(cls.switch_sql(name))
             row = cursor.fetchone()
         return None if row is None else bool(row[0])
+
+
+# The settings row of one request (ComplianceSettings.load): core.apps starts it at request_started,
+# ends it at request_finished and forgets it when the row is saved. Outside a request every read
+# sees the database.
+_settings_memo: ContextVar[dict | None] = ContextVar("compliance_settings", default=None)
+
+
+def settings_memo_start(**_kwargs) -> None:
+    _settings_memo.set({})
+
+
+def settings_memo_end(**_kwargs) -> None:
+    _settings_memo.set(None)
+
+
+def settings_memo_forget(**_kwargs) -> None:
+    if _settings_memo.get() is not None:
+        _settings_memo.set({})
 
 
 class LevelWording(Translated, models.Model):

@@ -62,25 +62,29 @@ def _safe_row(sheet, row, tz) -> list:
     """safe_cell for a whole row, with the common types decided by exact type first.
 
     Every exported cell passes here, so the usual cases avoid safe_cell's regular expressions and
-    per-value time zone lookup (`tz` is the current zone, read once per sheet); anything else
-    (str subclasses, lazy translations, Decimal, ...) takes safe_cell itself.
+    per-value time zone lookup (`tz` is the current zone, read once per sheet), and a value that
+    needs nothing (most of them) is left where it is; anything else (str subclasses, lazy
+    translations, Decimal, ...) takes safe_cell itself.
     """
-    values = []
-    for value in row:
+    values = list(row)
+    for index, value in enumerate(values):
         kind = type(value)
         if kind is str:
             # Only control characters are illegal in XML, and no printable string holds one.
-            if not value.isprintable():
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            if value[:1] in FORMULA_FIRST:
-                value = _text_cell(sheet, value)
+            if value and (value[0] in FORMULA_FIRST or not value.isprintable()):
+                values[index] = _safe_text(sheet, value)
         elif kind is dt.datetime:
             if value.utcoffset() is not None:
-                value = value.astimezone(tz).replace(tzinfo=None)
+                values[index] = value.astimezone(tz).replace(tzinfo=None)
         elif not (value is None or kind is int or kind is bool or kind is float or kind is dt.date):
-            value = safe_cell(sheet, value)
-        values.append(value)
+            values[index] = safe_cell(sheet, value)
     return values
+
+
+def _safe_text(sheet, value: str):
+    if not value.isprintable():
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return _text_cell(sheet, value) if value[:1] in FORMULA_FIRST else value
 
 
 def write_workbook(

@@ -23,6 +23,7 @@ from subscriptions.link_request_form import LinkRequestForm
 from subscriptions.models import AccessToken, SubscriptionList
 from subscriptions.privacy_mark import marks_write
 from subscriptions.services import privacy_choices as choices_service
+from subscriptions.services.center_read import center_contact
 from subscriptions.services.leave import everything_leave, everything_leave_by_link
 
 Confirmed = services.ConfirmationStatus
@@ -113,7 +114,7 @@ def center_receipt_by_link(request, token):
 
 
 def _center_contact(request) -> Contact | None:
-    contact = Contact.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    contact = center_contact(request.session.get(SESSION_KEY))
     if contact is not None:
         person_language_activate(request, contact.language)
     return contact

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from consent.models import Purpose, PurposeConsent
@@ -68,12 +69,25 @@ def waiting_of(request: ConsentRequest) -> Waiting:
     )
 
 
+def _waiting(**lookup):
+    return ConsentRequest.objects.filter(
+        confirmed_at__isnull=True, token__expires_at__gt=timezone.now(), **lookup
+    )
+
+
 def waiting_confirmations(contact: Contact) -> list[Waiting]:
     """The contact's requests that a click in their inbox (or their guardian's) can still confirm."""
-    requests = ConsentRequest.objects.filter(
-        contact=contact, confirmed_at__isnull=True, token__expires_at__gt=timezone.now()
-    ).select_related("token")
+    if getattr(contact, "has_waiting", True) is False:  # read with the contact (center_contact)
+        return []
+    requests = _waiting(contact=contact).select_related("token")
     return [waiting_of(request) for request in requests.order_by("-requested_at", "-pk")]
+
+
+def center_contact(pk) -> Contact | None:
+    """The contact of a center visit, with whether any request of theirs waits for confirmation
+    (most visits have none: the page then needs no query for them)."""
+    waiting = Exists(_waiting(contact=OuterRef("pk")))
+    return Contact.objects.filter(pk=pk).annotate(has_waiting=waiting).first()
 
 
 @dataclass
@@ -103,26 +117,26 @@ class CenterPage:
 
 def center_page(contact: Contact, *, gpc: bool, gpc_applied: bool = False, data=None) -> CenterPage:
     """The center's form for this contact, filled with the choices they hold now (bound to `data`)."""
-    state = current_state(contact)
+    # Each offered purpose and list carries this contact's answer (a subquery): one query for what
+    # the page offers and what the person holds, not one for each. Opt-out purposes (sale/sharing,
+    # sensitive data) have their own page: privacy_choices.
+    answer = PurposeConsent.objects.filter(contact=contact, purpose=OuterRef("pk")).values("granted")[:1]
+    purposes = list(Purpose.objects.filter(active=True, opt_out="").annotate(held=Subquery(answer)))
+    status = Subscription.objects.filter(
+        contact=contact, subscription_list=OuterRef("pk"), status__in=[Status.SUBSCRIBED, Status.PENDING]
+    ).values("status")[:1]
+    lists = list(SubscriptionList.objects.filter(active=True, public=True).annotate(held=Subquery(status)))
     initial = {
         "consent_given": contact.consent_given,
         "tracking": "allow" if contact.tracking_allowed else "deny",
-        "lists": sorted(state["lists"]),
+        "lists": [lst.pk for lst in lists if lst.held == Status.SUBSCRIBED],
         "first_name": contact.first_name,
         "last_name": contact.last_name,
         "email": contact.email,
         "phone": contact.phone,
         "language": contact.language,
-        **{f"purpose_{slug}": "yes" if granted else "no" for slug, granted in state["purposes"].items()},
+        **{f"purpose_{p.slug}": "yes" if p.held else "no" for p in purposes if p.held is not None},
     }
-    form = PreferencesForm(
-        data or None,
-        initial=initial,
-        contact=contact,
-        # Opt-out purposes (sale/sharing, sensitive data) have their own page: privacy_choices.
-        purposes=Purpose.objects.filter(active=True, opt_out=""),
-        lists=SubscriptionList.objects.filter(active=True, public=True),
-    )
-    return CenterPage(
-        contact, form, state["pending_lists"], gpc, gpc_applied, waiting=waiting_confirmations(contact)
-    )
+    form = PreferencesForm(data or None, initial=initial, contact=contact, purposes=purposes, lists=lists)
+    pending = {lst.pk for lst in lists if lst.held == Status.PENDING}
+    return CenterPage(contact, form, pending, gpc, gpc_applied, waiting=waiting_confirmations(contact))
