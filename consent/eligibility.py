@@ -430,8 +430,9 @@ class Explanation:
 
     def for_viewer(self, *, sees_sensitive: bool) -> Explanation:
         """The explanation a role may read: without the sensitive-fields permission, no finding
-        that tells a hidden field (a child, a restriction). A child is never alone in failing
-        (its level is always below Profiling), so the verdict stays explained."""
+        that tells a hidden field (a child, a restriction). When only those failed (a restriction,
+        or a child asked about tracking at a level it holds), the summary says the reason is not
+        the viewer's to see."""
         if sees_sensitive:
             return self
         shown = tuple(f for f in self.findings if not f.sensitive)
