@@ -220,7 +220,8 @@ def nightly_jobs(schedule: list[tuple[str, str, str]]) -> list[dict]:
     and the peak RSS it added to this process. Each runs in a transaction rolled back afterwards
     (the dataset stays as built; mail and follow-up tasks start on commit, so none leave), with
     its files in a folder of its own (a purge here must not touch the real media folder)."""
-    from config.celery import app
+    # The project's app, which Django's start-up loaded (bench may not import config).
+    from celery import current_app as app
 
     app.loader.import_default_modules()
     results = []
