@@ -108,7 +108,7 @@ def build_with_copy(total: int, out) -> None:
         with connection.cursor() as cursor:
             if unchecked:
                 cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("SET maintenance_work_mem = '256MB'")
+            cursor.execute("SET maintenance_work_mem = '1GB'")
             for _name, definition in dropped:
                 out.write(f"\r  building index {_name:<60}")
                 out.flush()

@@ -494,6 +494,24 @@ class AuditVerification(models.Model):
         return self.summary
 
 
+class AuditStretchSeal(models.Model):
+    """A stretch of the audit chain (the records with id // AUDIT_STRETCH_IDS == stretch) as it
+    stood when it last verified clean: PostgreSQL's digest of its rows as stored, signed with the
+    chain key (consent.audit_seals). A cache of work done, not a proof: a stretch whose rows no
+    longer give this digest is walked again, and deleting seals only makes the next walk whole."""
+
+    stretch = models.PositiveBigIntegerField(unique=True)
+    records = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64)
+    first_prev = models.CharField(max_length=64)  # prev_hash of its first record: the link before it
+    last_hash = models.CharField(max_length=64)  # chain_hash of its last record
+    verified_at = models.DateTimeField(default=timezone.now)
+    signature = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"stretch {self.stretch}: {self.records} records"
+
+
 class RetentionRun(models.Model):
     """One run of the nightly retention job (consent.lapse): what it lapsed and erased, per rule.
 
