@@ -127,9 +127,12 @@ def test_a_restored_backup_forgets_again_everyone_erased_since(settings, erasure
         return manage("shell", "-c", code).stdout.strip().splitlines()[-1]
 
     dump = erasure_ledger.parent / "backup.dump"
+    # The migrated schema copied from the test database: a fresh `migrate` took 20 s of this test.
+    migrated = erasure_ledger.parent / "migrated.dump"
+    subprocess.run(["pg_dump", "-h", host, "-U", user, "-Fc", "-f", str(migrated), db["NAME"]], check=True)
     _psql(f"CREATE DATABASE {name}")
     try:
-        manage("migrate", "--no-input")
+        subprocess.run(["pg_restore", "-h", host, "-U", user, "-d", name, str(migrated)], check=True)
         contact_id = shell(
             "from tests.factories import ContactFactory; "
             f"print(ContactFactory(email='{PERSON['email']}', first_name='Ottilie').pk)"
