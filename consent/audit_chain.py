@@ -390,9 +390,9 @@ def _records_in_order():
         last = batch[-1].id
 
 
-def verify_and_record() -> Verification:
+def verify_and_record(*, whole: bool = False) -> Verification:
     """verify(), and keep its outcome: monitoring alerts on a trail not verified clean lately."""
-    result = verify()
+    result = verify(whole=whole)
     AuditVerification.objects.create(
         ok=result.ok, checked=result.checked, problems=result.bad_count, summary=result.summary()[:1000]
     )

@@ -4,6 +4,7 @@ verification took 18 minutes at 2.7 million records). Every attack of test_audit
 against a sealed chain there."""
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from consent import audit_seals
@@ -114,5 +115,10 @@ def test_deleted_seals_only_make_the_walk_whole(sealed):
     assert result.ok and result.walked == 20
 
 
-def test_a_whole_verification_reads_every_record(sealed):
+def test_a_whole_verification_reads_every_record(sealed, capsys):
     assert verify(whole=True).walked == 20
+    call_command("verify_audit_trail", "--whole")
+    out = capsys.readouterr().out
+    assert "intact: 20 records," in out and "unchanged" not in out
+    call_command("verify_audit_trail")
+    assert "20 records (20 unchanged since they last verified)" in capsys.readouterr().out

@@ -9,8 +9,15 @@ class Command(BaseCommand):
         " application's back, with counts per problem, and check it against the signed checkpoints."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--whole",
+            action="store_true",
+            help="read every record, even in stretches unchanged since they last verified clean (PostgreSQL)",
+        )
+
     def handle(self, *args, **options):
-        result = verify_and_record()
+        result = verify_and_record(whole=options["whole"])
         if not result.ok:
             for record_id, problem in result.bad:
                 where = f"record #{record_id}" if record_id else "chain"
