@@ -128,11 +128,11 @@ def seal_built_chain() -> int:
     audit_seals), so the daily job is timed as it runs every day after the first. This build wrote
     and sealed each record itself; tests/test_bench.py verifies such a chain record by
     record. The first walk of an unsealed chain is timed on its own in docs/benchmarks.md."""
-    from consent.audit_seals import AUDIT_STRETCH_IDS, _digests, _signature
+    from consent.audit_seals import AUDIT_STRETCH_IDS, seal_signature, stretch_digests
     from consent.models import AuditStretchSeal
 
     seals, prev = [], GENESIS
-    for stretch, records, digest in _digests():
+    for stretch, records, digest in stretch_digests():
         low = stretch * AUDIT_STRETCH_IDS
         ends = ConsentChange.objects.filter(id__gte=low, id__lt=low + AUDIT_STRETCH_IDS).order_by("id")
         first_prev = ends.values_list("prev_hash", flat=True).first()
@@ -142,7 +142,7 @@ def seal_built_chain() -> int:
         seal = AuditStretchSeal(
             stretch=stretch, records=records, digest=digest, first_prev=first_prev, last_hash=last_hash
         )
-        seal.signature = _signature(seal)
+        seal.signature = seal_signature(seal)
         seals.append(seal)
         prev = last_hash
     AuditStretchSeal.objects.all().delete()

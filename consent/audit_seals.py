@@ -40,12 +40,12 @@ def walk_changed_stretches(result: Verification, at_length: dict) -> str:
     chain hash after the last record."""
     seals = {seal.stretch: seal for seal in AuditStretchSeal.objects.all()}
     prev = GENESIS
-    for stretch, records, digest in _digests():
+    for stretch, records, digest in stretch_digests():
         seal = seals.get(stretch)
         if (
             seal is not None
             and (seal.records, seal.digest, seal.first_prev) == (records, digest, prev)
-            and hmac.compare_digest(seal.signature, _signature(seal))
+            and hmac.compare_digest(seal.signature, seal_signature(seal))
         ):
             _checkpoints_inside(stretch, records, result, at_length)
             prev = seal.last_hash
@@ -54,7 +54,7 @@ def walk_changed_stretches(result: Verification, at_length: dict) -> str:
     return prev
 
 
-def _digests():
+def stretch_digests():
     """(stretch, records, digest) of every stretch that holds records, in order."""
     bounds = ConsentChange.objects.aggregate(lowest=Min("id"), highest=Max("id"))
     lowest, highest = bounds["lowest"], bounds["highest"]
@@ -93,7 +93,7 @@ def _walk_and_seal(stretch: int, result: Verification, prev: str, at_length: dic
                 first_prev=records[0].prev_hash,
                 last_hash=records[-1].chain_hash,
             )
-            seal.signature = _signature(seal)
+            seal.signature = seal_signature(seal)
             AuditStretchSeal.objects.bulk_create(
                 [seal],
                 update_conflicts=True,
@@ -118,7 +118,7 @@ def _checkpoints_inside(stretch: int, records: int, result: Verification, at_len
     result.checked = start + records
 
 
-def _signature(seal: AuditStretchSeal) -> str:
+def seal_signature(seal: AuditStretchSeal) -> str:
     return _mac(
         "stretch:"
         + canonical(
