@@ -362,6 +362,11 @@ RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)
 # Long housekeeping jobs over big tables (purges, the residue scan, segment exports, unconfirmed
 # sign-ups): rows per statement and per transaction, so none holds rows or a snapshot for long.
 LONG_JOB_BATCH_SIZE = env_int("LONG_JOB_BATCH_SIZE", 5000, minimum=1)
+# The residue scan after an erasure runs in a worker (dsr.residue_queue): erasures waiting share
+# one pass over every table, up to this many people per pass (an erasure with more has a pass of
+# its own); a worker's claim is taken over after this many seconds (a pass takes minutes at 10M).
+RESIDUE_SCAN_PEOPLE = env_int("RESIDUE_SCAN_PEOPLE", 50, minimum=1)
+RESIDUE_SCAN_CLAIM_SECONDS = env_int("RESIDUE_SCAN_CLAIM_SECONDS", 6 * 3600, minimum=60)
 # Scheduled refreshes read only below this folder, never elsewhere on the server.
 IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
 # Records kept outside the database: the erasure ledger (dsr.ledger) and a copy of every audit

@@ -6,8 +6,8 @@ person's requests are pseudonymised; a keyed hash of their email and phone joins
 list; and an ErasureRecord without personal data says what was done. Files registered as holding
 the person (registry.register_files) are found and their download links revoked in that
 transaction, and deleted or rewritten only once it commits: a rollback leaves them in place. A
-residue scan of every table and every file then checks the result, and the receipt goes to the
-requester.
+residue scan of every table and every file then checks the result in a worker (dsr.residue_queue),
+and the receipt goes to the requester.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from core.normalize import normalize_email, normalize_phone
 from core.registry import Erasure
 from dsr.ledger import ledger_append, ledger_gap
 from dsr.models import DataSubjectRequest, ErasureRecord, RequestSubmission
-from dsr.residue import Identity, residue_scan
+from dsr.residue import Identity
+from dsr.residue_queue import residue_scan_queue
 from staff.admin_tools import searches_forget
 from webhooks.models import EventType
 from webhooks.outbox import News, events_publish, subject_of
@@ -242,7 +243,8 @@ def _revoke_files(files: list, identities: list[Identity]) -> None:
 
 
 def _after_commit(record: ErasureRecord, files, identities, *, scan: bool) -> None:
-    """Delete or rewrite the person's files, then scan every table and file for what is left."""
+    """Delete or rewrite the person's files, then queue the scan of every table and file for what
+    is left (dsr.residue_queue: a worker writes the verdict into the record)."""
     failed = []
     for entry, handles in files:
         if not handles:
@@ -252,14 +254,13 @@ def _after_commit(record: ErasureRecord, files, identities, *, scan: bool) -> No
         except Exception:  # one broken folder must not keep the other files or the scan from running
             log.exception("erasure %s: files of %s not erased", record.pk, entry.name)
             failed.append(entry.name)
-    if not scan and not failed:
-        return
-    report = residue_scan(identities) if scan else None
-    residue = report.as_json() if report else {"hits": [], "errors": []}
-    residue["errors"] = residue.get("errors", []) + [f"{name}: could not be erased" for name in failed]
-    record.residue = residue
-    record.residue_clean = bool(report and report.clean and not failed)
-    record.save(update_fields=["residue", "residue_clean"])
+    if scan:
+        residue_scan_queue(record, identities, failed)
+    elif failed:
+        errors = [f"{name}: could not be erased" for name in failed]
+        ErasureRecord.objects.filter(pk=record.pk, residue_clean__isnull=True).update(
+            residue={"hits": [], "errors": errors}, residue_clean=False
+        )
 
 
 def _labelled(by_model: dict[str, int]) -> dict[str, int]:

@@ -149,6 +149,33 @@ class ErasureRecord(models.Model):
         rule = self.receipt.get("retention")
         return f"{rule['kind']} {rule['rule']}" if rule else ""
 
+    @property
+    def residue_pending(self) -> bool:
+        """The residue scan is queued for a worker (dsr.residue_queue) and has not written yet."""
+        return self.residue_clean is None and PendingResidueScan.objects.filter(record=self.pk).exists()
+
+
+class PendingResidueScan(models.Model):
+    """An erasure whose residue scan has not run yet (dsr.residue_queue).
+
+    The scan needs to know what to look for after the rows are gone, so the erased identities wait
+    here, encrypted with a key derived from SECRET_KEY (another erasure's scan, a dump or a backup
+    reads only ciphertext), until a worker scans; the row is deleted with the verdict's write.
+    """
+
+    record = models.OneToOneField(ErasureRecord, on_delete=models.CASCADE, related_name="pending_scan")
+    sealed = models.BinaryField()
+    people = models.PositiveIntegerField()  # identities sealed: how much of a scan's pass this takes
+    queued_at = models.DateTimeField(default=timezone.now)
+    # Set by the worker that took it; a claim older than RESIDUE_SCAN_CLAIM_SECONDS is taken again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pending residue scan")
+
+    def __str__(self) -> str:
+        return f"Residue scan of erasure #{self.record_id}, queued {self.queued_at:%Y-%m-%d %H:%M}"
+
 
 class RequestSubmission(models.Model):
     """A request typed into the public page, waiting for its sender to confirm the address.

@@ -23,7 +23,7 @@ from core.batches import batch_size
 from core.db_router import replica_reads
 from core.filescan import MIN_NAME_PART, Identity, file_hits, record_mentions, walk
 
-__all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan"]
+__all__ = ["Identity", "ResidueReport", "file_roots", "residue_scan", "residue_scans"]
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 
@@ -99,88 +99,109 @@ def residue_scan(identities: list[Identity], *, files: bool = True) -> ResidueRe
     of a file, so another "Anna" is not reported; email addresses and phone numbers count
     wherever they appear. files=False scans the tables only.
     """
-    report = ResidueReport()
-    _scan_tables(identities, report)
+    return residue_scans([identities], files=files)[0]
+
+
+def residue_scans(groups: list[list[Identity]], *, files: bool = True) -> list[ResidueReport]:
+    """One report per group of identities (one erasure each), from a single pass over every table
+    and file: at ten million contacts one pass takes minutes, so erasures waiting for their scan
+    share it (dsr.residue_queue). A hit counts for the group whose identity it matched."""
+    reports = [ResidueReport() for _group in groups]
+    _scan_tables(groups, reports)
     if files:
-        _scan_files(identities, report)
-    return report
+        _scan_files(groups, reports)
+    return reports
 
 
-def _scan_files(identities: list[Identity], report: ResidueReport) -> None:
+def _scan_files(groups: list[list[Identity]], reports: list[ResidueReport]) -> None:
     static = Path(settings.STATIC_ROOT) if getattr(settings, "STATIC_ROOT", None) else None
     roots = file_roots()
     counts = {}
     for name, root in roots:
         counts[root] = 0
         for path in walk(root, skip=[static] if static else []):
-            report.files_scanned += 1
             counts[root] += 1
-            where = f"{name}/{path.relative_to(root)}"
-            named = {what for identity in identities for what in record_mentions([where], identity)}
-            if named:  # the file's own name (an upload called after the person): not repeated here
-                where = f"{name}/{path.parent.relative_to(root)}/(a file named after the person)"
-                report.hits += [{"file": where, "member": "", "found": w, "rows": 1} for w in sorted(named)]
-            try:
-                hits = file_hits(path, identities)
-            except Exception as error:  # an unreadable file is reported, never taken for clean
-                report.errors.append(f"{where}: {type(error).__name__}")
-                continue
-            for (member, what), count in sorted(hits.items()):
-                report.hits.append({"file": where, "member": member, "found": what, "rows": count})
+            for identities, report in zip(groups, reports, strict=True):
+                report.files_scanned += 1
+                _scan_file(name, root, path, identities, report)
+    folders = []
     for name, path in _folders():
         outer = next(((n, r) for n, r in roots if r == path or r in path.parents), (name, path))
         if outer[0] == name:
-            report.folders.append(f"{name} ({path}): {counts.get(path, 0)} files")
+            folders.append(f"{name} ({path}): {counts.get(path, 0)} files")
         else:
-            report.folders.append(f"{name} ({path}): walked within {outer[0]}")
+            folders.append(f"{name} ({path}): walked within {outer[0]}")
+    for report in reports:
+        report.folders = list(folders)
 
 
-def _scan_tables(identities: list[Identity], report: ResidueReport) -> None:
+def _scan_file(name: str, root: Path, path: Path, identities: list[Identity], report: ResidueReport) -> None:
+    where = f"{name}/{path.relative_to(root)}"
+    named = {what for identity in identities for what in record_mentions([where], identity)}
+    if named:  # the file's own name (an upload called after the person): not repeated here
+        where = f"{name}/{path.parent.relative_to(root)}/(a file named after the person)"
+        report.hits += [{"file": where, "member": "", "found": w, "rows": 1} for w in sorted(named)]
+    try:
+        hits = file_hits(path, identities)
+    except Exception as error:  # an unreadable file is reported, never taken for clean
+        report.errors.append(f"{where}: {type(error).__name__}")
+        return
+    for (member, what), count in sorted(hits.items()):
+        report.hits.append({"file": where, "member": member, "found": what, "rows": count})
+
+
+def _scan_tables(groups: list[list[Identity]], reports: list[ResidueReport]) -> None:
     # Every table, read from the replica once it has replayed the erasure this context committed
     # (catch_up); from the primary if it lags behind or none is set (core.db_router).
     with replica_reads(catch_up=True):
-        _scan_each_table(identities, report)
+        _scan_each_table(groups, reports)
 
 
-def _scan_each_table(identities: list[Identity], report: ResidueReport) -> None:
+def _scan_each_table(groups: list[list[Identity]], reports: list[ResidueReport]) -> None:
     for model in apps.get_models(include_auto_created=True):
         if model._meta.proxy or not model._meta.managed:
             continue
         columns = _text_columns(model)
         if not columns:
             continue
-        report.tables_scanned += 1
+        for report in reports:
+            report.tables_scanned += 1
         rows = model._default_manager.annotate(**{f"_scan_{c}": Cast(c, models.TextField()) for c in columns})
-        # One pass over the table: a filtered count per (identity, what, column).
+        # One pass over the table: a filtered count per (group, identity, what, column).
         counts, meaning = {}, {}
-        for identity in identities:
-            for label, value in (
-                ("email", identity.email),
-                ("phone", identity.phone),
-                ("username", identity.username),
-            ):
-                if value:
-                    for column in columns:
-                        key = f"c{len(counts)}"
-                        counts[key] = Count("pk", filter=_contains(column, _variants(value)))
-                        meaning[key] = (label, column)
-            first, last = identity.first_name.strip(), identity.last_name.strip()
-            if len(first) >= MIN_NAME_PART and len(last) >= MIN_NAME_PART:
-                has_first, has_last = Q(), Q()
-                for column in columns:
-                    has_first |= _contains(column, _variants(first))
-                    has_last |= _contains(column, _variants(last))
-                key = f"c{len(counts)}"
-                counts[key] = Count("pk", filter=has_first & has_last)
-                meaning[key] = ("name", ", ".join(columns))
+        for number, identities in enumerate(groups):
+            for identity in identities:
+                for label, column, condition in _conditions(identity, columns):
+                    key = f"c{len(counts)}"
+                    counts[key] = Count("pk", filter=condition)
+                    meaning[key] = (number, label, column)
         if not counts:
             continue
         for key, found in _counted(model, rows, counts).items():
             if found:
-                label, column = meaning[key]
-                report.hits.append(
+                number, label, column = meaning[key]
+                reports[number].hits.append(
                     {"table": model._meta.db_table, "column": column, "found": label, "rows": found}
                 )
+
+
+def _conditions(identity: Identity, columns: list[str]):
+    """(what, column, condition) for each thing of this identity to count in a table's rows."""
+    for label, value in (
+        ("email", identity.email),
+        ("phone", identity.phone),
+        ("username", identity.username),
+    ):
+        if value:
+            for column in columns:
+                yield label, column, _contains(column, _variants(value))
+    first, last = identity.first_name.strip(), identity.last_name.strip()
+    if len(first) >= MIN_NAME_PART and len(last) >= MIN_NAME_PART:
+        has_first, has_last = Q(), Q()
+        for column in columns:
+            has_first |= _contains(column, _variants(first))
+            has_last |= _contains(column, _variants(last))
+        yield "name", ", ".join(columns), has_first & has_last
 
 
 def _counted(model, rows, counts: dict) -> dict:

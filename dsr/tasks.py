@@ -13,6 +13,7 @@ from dsr.bundles import bundle_build, bundle_link, bundles_purge, bundles_resume
 from dsr.intake import submission_send, submissions_purge
 from dsr.models import DataSubjectRequest, ExportBundle
 from dsr.reminders import deadline_reminders
+from dsr.residue_queue import residue_scans_run
 from dsr.status_links import status_link_url, status_links_purge
 from dsr.unconfirmed import unconfirmed_signups_purge
 
@@ -148,3 +149,10 @@ def send_bundle_link(bundle_id: int) -> bool:
 def purge_unconfirmed_signups() -> dict:
     """Daily: erase what sign-ups nobody confirmed left (dsr.unconfirmed). Idempotent."""
     return unconfirmed_signups_purge()
+
+
+@shared_task(name="dsr.run_residue_scans")
+def run_residue_scans() -> int:
+    """After each erasure, and every few minutes from beat: the residue scans waiting, in batches
+    sharing one pass over every table (dsr.residue_queue). Safe to run twice at once."""
+    return residue_scans_run()

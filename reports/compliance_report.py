@@ -119,7 +119,9 @@ def erasures_in_period(since, until) -> list[list]:
             e.contacts_erased,
             ", ".join(f"{name}: {n}" for name, n in e.receipt.get("deleted", {}).items()),
             ", ".join(e.receipt.get("anonymised", {})) or "",
-            {True: "clean", False: "data left", None: "not run"}[e.residue_clean],
+            {True: "clean", False: "data left", None: "pending" if e.residue_pending else "not run"}[
+                e.residue_clean
+            ],
         ]
         for e in records.order_by("performed_at")
     ]

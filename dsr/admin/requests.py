@@ -443,8 +443,17 @@ class DataSubjectRequestAdmin(RequestDetailsMixin, PostedSearchMixin, SimpleHist
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
+                record.refresh_from_db()
                 if record.residue_clean:
                     messages.success(request, _("Erased. The residue scan found nothing left."))
+                elif record.residue_clean is None:
+                    messages.success(
+                        request,
+                        _(
+                            "Erased. The residue scan of every table and file runs in a worker; "
+                            "its verdict appears below when it ends."
+                        ),
+                    )
                 else:
                     messages.warning(request, _("Erased, but the residue scan found data left: see below."))
             return redirect("admin:dsr_datasubjectrequest_change", obj.pk)
