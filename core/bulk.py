@@ -88,8 +88,9 @@ class Generic:
         """The rows of `model` with these ids, locked in id order (select_for_update)."""
         return model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
 
-    def analyze(self) -> None:
-        """Bring the planner's statistics up to date after a bulk load, where that matters."""
+    def analyze(self, models=()) -> None:
+        """Bring the planner's statistics up to date after a bulk load, where that matters: of
+        these models' tables, or of every table when none is named."""
 
     def full_scans(self, cursor, sql: str, params: list) -> set[str]:
         """Tables the planner would read in full (no index) for this statement."""
@@ -250,9 +251,10 @@ class PostgreSQL(_UpdateFrom):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
-    def analyze(self) -> None:
+    def analyze(self, models=()) -> None:
+        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute(f"ANALYZE {tables}")
 
     def full_scans(self, cursor, sql: str, params: list) -> set[str]:
         cursor.execute("EXPLAIN " + sql, params)

@@ -12,12 +12,13 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulk import dialect
 from core.connection_loss import CONNECTION_LOST
-from imports.models import ImportRowError, ImportRun
+from imports.models import ImportedConsent, ImportRowError, ImportRun
 from imports.readers import FileRefused, Limits, Table, open_table, sha256_of
 from imports.receipt_reader import looks_like_json, open_receipts
 from imports.services.chunks import _Context, _Outcome, _process_chunk, _withdraw_removed
@@ -119,9 +120,25 @@ def _save_errors(run: ImportRun, errors) -> None:
     )
 
 
+class _FreshStatistics:
+    """ANALYZE the tables an import grows whenever the rows it went through have doubled. A first
+    import into a new source otherwise plans each chunk's key lookups with the statistics of an
+    empty table, reading every row of the source per chunk (quadratic: 42 ms per chunk of 500 at
+    100,000 rows already, measured). A few ANALYZEs per run, each a sample of 30,000 rows."""
+
+    def __init__(self, done: int):
+        self.next = max(2 * done, 4 * settings.IMPORT_CHUNK_ROWS)
+
+    def after(self, done: int) -> None:
+        if done >= self.next:
+            dialect(connection).analyze([ImportedConsent, ImportedConsent.contacts.through])
+            self.next = 2 * done
+
+
 def _run_valid_rows(ctx: _Context, table: Table) -> None:
     run = ctx.run
     done = run.next_row
+    statistics = _FreshStatistics(done)
     # Keys of the rows committed before a crash are in ImportedConsent with last_run = this run.
     rows = islice(table.rows, done, None)
     for chunk in _chunks(rows, settings.IMPORT_CHUNK_ROWS):
@@ -146,6 +163,7 @@ def _run_valid_rows(ctx: _Context, table: Table) -> None:
                     "heartbeat_at",
                 ]
             )
+        statistics.after(done)
     while True:  # withdrawals in chunks too, each with the count it adds
         with transaction.atomic():
             locked = _lock_at(run, done)
@@ -166,8 +184,11 @@ def _run_all_or_nothing(ctx: _Context, table: Table) -> None:
     more_errors = 0
     with transaction.atomic():
         locked = _lock_at(run, 0)
+        statistics, done = _FreshStatistics(0), 0
         for chunk in _chunks(table.rows, settings.IMPORT_CHUNK_ROWS):
             outcome = _process_chunk(ctx, chunk)
+            done += len(chunk)
+            statistics.after(done)  # inside the transaction: ANALYZE counts its own rows
             total.applied += outcome.applied
             total.unchanged += outcome.unchanged
             total.changes += outcome.changes

@@ -107,3 +107,25 @@ def test_both_ways_of_applying_a_chunk_give_the_same_outcome(
 
     assert (again.applied_rows, again.unchanged_rows, again.changes) == (0, 3, 0)
     assert ConsentChange.objects.count() == records_before + 4
+
+
+@pytest.mark.parametrize("mode", [ImportRun.Mode.VALID_ROWS, ImportRun.Mode.ALL_OR_NOTHING])
+def test_a_first_big_import_leaves_the_planner_knowing_its_rows(source, run_import, settings, mode):
+    """A first import into an empty table must not plan every chunk with the empty table's
+    statistics (each chunk then reads every row of the source: quadratic at scale)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner's statistics are PostgreSQL's; SQLite plans by its indexes alone")
+    settings.IMPORT_CHUNK_ROWS = 50
+    rows = [[str(n), f"p{n}@contoso.com", "Newsletter", "yes", "2026-03-01"] for n in range(1200)]
+    source.create_contacts = True
+    source.save()
+
+    run = run_import(source, csv_bytes(rows), mode=mode)
+
+    assert (run.status, run.applied_rows) == (ImportRun.Status.DONE, 1200)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [ImportedConsent._meta.db_table])
+        known = cursor.fetchone()[0]
+    assert known >= 800  # analysed after 200, 400 and 800 rows: the planner counts them
