@@ -115,11 +115,15 @@ def _scan_batch(batch: list[PendingResidueScan]) -> int:
             residue["errors"].append("the identities to look for could not be decrypted (SECRET_KEY changed)")
         with transaction.atomic():
             # The claim must still be ours: a worker that outlived its claim does not write twice.
-            if not PendingResidueScan.objects.filter(pk=pending.pk, claimed_at=pending.claimed_at).delete()[
-                0
-            ]:
+            ours = PendingResidueScan.objects.filter(pk=pending.pk, claimed_at=pending.claimed_at)
+            if not ours.delete()[0]:
                 continue
-            written += ErasureRecord.objects.filter(pk=pending.record_id, residue_clean__isnull=True).update(
+            updated = ErasureRecord.objects.filter(pk=pending.record_id, residue_clean__isnull=True).update(
                 residue=residue, residue_clean=not residue["hits"] and not residue["errors"]
             )
+        if not updated:  # only a write behind the application's back decides a queued verdict
+            log.error(
+                "erasure record %s already had a residue verdict this scan did not write", pending.record_id
+            )
+        written += updated
     return written

@@ -148,3 +148,14 @@ def test_the_officer_is_told_the_scan_runs_in_a_worker_then_sees_its_verdict(
     residue_scans_run()
     page = officer.get(reverse("admin:dsr_datasubjectrequest_change", args=[request.pk])).content.decode()
     assert "clean — none of the person" in page and "running in a worker" not in page
+
+
+def test_a_verdict_written_behind_the_applications_back_is_not_overwritten_and_is_logged(
+    privacy_officer, django_capture_on_commit_callbacks, caplog
+):
+    record = _erase(ANNA, privacy_officer, django_capture_on_commit_callbacks)
+    ErasureRecord.objects.filter(pk=record.pk).update(residue_clean=True, residue={"hits": []})  # by SQL
+
+    assert residue_scans_run() == 0
+    assert f"erasure record {record.pk} already had a residue verdict" in caplog.text
+    assert not PendingResidueScan.objects.exists()
