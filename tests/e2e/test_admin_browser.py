@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.admin_login import log_in
 from tests.factories import ContactFactory
 from tests.screenshots import screenshot
 
@@ -17,10 +18,7 @@ def test_officer_logs_in_and_the_contact_page_runs_without_csp_violations(
     page = context.new_page()
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
     expect(
         page.get_by_role("heading", name="Change contact")
@@ -40,10 +38,7 @@ def test_dashboard_with_demo_data_in_the_browser(browser, live_server, settings)
     call_command("seed_demo", verbosity=0, force=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("demo-officer-2026")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "officer", "demo-officer-2026")
     page.goto(f"{live_server.url}/admin/dashboard/")
     expect(
         page.get_by_role("heading", name="Consent levels now")

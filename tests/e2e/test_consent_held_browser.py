@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from consent.held import consent_held_at
 from contacts.models import Contact
 from core.levels import ConsentLevel
+from tests.e2e.admin_login import log_in
 from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,10 +21,7 @@ def test_officer_reads_the_consent_held_on_a_date_on_demo_data(browser, live_ser
     contact = Contact.objects.filter(consent_given__gte=ConsentLevel.SUBSCRIPTIONS, is_child=False).first()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("demo-officer-2026")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "officer", "demo-officer-2026")
     page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
     page.get_by_role("link", name="What did we hold on a given date?").click()
     page.get_by_label("Date").fill(timezone.localdate().isoformat())

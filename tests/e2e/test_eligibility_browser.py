@@ -9,6 +9,7 @@ from consent.models import Source
 from consent.services import consent_change
 from subscriptions.models import SubscriptionList
 from subscriptions.services import subscription_set
+from tests.e2e.admin_login import log_in
 from tests.factories import ContactFactory, PurposeFactory, make_journey, with_consent
 from tests.screenshots import screenshot
 
@@ -27,10 +28,7 @@ def test_officer_asks_why_a_contact_left_a_journey(
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/contacts/contact/{contact.pk}/change/")
     page.get_by_role("link", name="Why is this contact (not) eligible?").click()
     page.get_by_label("Eligible for").select_option(label="Welcome")

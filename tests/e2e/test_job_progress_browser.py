@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from imports.models import ImportRun, ImportSource
+from tests.e2e.admin_login import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,10 +27,7 @@ def test_an_imports_bar_moves_and_the_page_shows_the_result_when_done(browser, l
     page = context.new_page()
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/imports/importrun/{run.pk}/change/")
     bar = page.locator("progress.job-progress")
     expect(bar).to_have_attribute("value", "10")

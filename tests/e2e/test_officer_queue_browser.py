@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from dsr.models import DataSubjectRequest
 from dsr.services import dsr_assign, dsr_create
+from tests.e2e.admin_login import log_in
 from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,10 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _officer_page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     expect(
         page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out"))
     ).to_be_visible()

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from journeys.models import EmailTemplate
+from tests.e2e.admin_login import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,10 +20,7 @@ def test_officer_reads_and_exports_who_changed_a_templates_subject(browser, live
     template = EmailTemplate.objects.create(name="Welcome", subject="Hello", body="Hi {{ first_name }}")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/journeys/emailtemplate/{template.pk}/change/")
     page.get_by_label("Subject").fill("Welcome aboard")
     page.get_by_role("button", name="Save", exact=True).click()

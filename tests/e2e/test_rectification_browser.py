@@ -6,6 +6,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from contacts.models import Contact
+from tests.e2e.admin_login import log_in
 from tests.factories import ContactFactory
 from tests.screenshots import screenshot
 
@@ -28,10 +29,7 @@ def test_an_officer_round_trips_a_correction_file_in_the_browser(
         ContactFactory(first_name=f"Holly{n}", last_name="Hansen", email=f"holly{n}@contoso.com")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/contacts/contact/")
     page.locator("#action-toggle").check()
     page.locator("select[name=action]").select_option("export_for_rectification")

@@ -7,6 +7,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from tests.e2e.admin_login import log_in
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -21,13 +23,6 @@ def production(settings):
     settings.OTP_REQUIRED_FOR_OFFICERS = True
 
 
-def _password(page, base: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill("officer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_officer_signs_in_with_totp_and_is_refused_without_it(
     browser, live_server, production, privacy_officer
 ):
@@ -36,7 +31,7 @@ def test_officer_signs_in_with_totp_and_is_refused_without_it(
     page = context.new_page()
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    _password(page, live_server.url)
+    log_in(page, live_server.url)
     expect(page.get_by_label("Code")).to_be_visible()
     # Password only: the contacts are out of reach, the browser lands on the code form again.
     page.goto(f"{live_server.url}/admin/contacts/contact/")
@@ -58,7 +53,7 @@ def test_officer_without_a_device_sets_one_up_from_the_qr_page(
 ):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _password(page, live_server.url)
+    log_in(page, live_server.url)
     expect(page.get_by_role("heading", name="Set up your second factor")).to_be_visible()
     expect(page.locator(".second-factor-qr svg")).to_be_visible()
     device = TOTPDevice.objects.get(user=privacy_officer, confirmed=False)
@@ -99,7 +94,7 @@ def test_officer_adds_a_passkey_and_signs_in_with_it_instead_of_the_code(
             }
         },
     )
-    _password(page, base)
+    log_in(page, base)
     page.get_by_label("Code").fill(_code(device))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Privacy back office")).to_be_visible()
@@ -109,7 +104,7 @@ def test_officer_adds_a_passkey_and_signs_in_with_it_instead_of_the_code(
     assert WebAuthnCredential.objects.filter(user=privacy_officer, confirmed=True).count() == 1
     # A new sign-in: the password, then the passkey instead of the code.
     page.get_by_role("button", name="Log out").click()
-    _password(page, base)
+    log_in(page, base)
     page.goto(f"{base}/admin/contacts/contact/")
     expect(page).to_have_url(re.compile(r"/admin/second-factor/\?next="))
     page.get_by_role("button", name="Use a passkey instead").click()

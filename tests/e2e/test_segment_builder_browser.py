@@ -15,6 +15,7 @@ from contacts.services import contact_update
 from journeys.models import Journey, Segment
 from journeys.rules import rules_to_q
 from journeys.selectors import journey_reach
+from tests.e2e.admin_login import log_in as sign_in
 from tests.factories import ContactFactory, PurposeFactory, make_journey
 from tests.screenshots import screenshot
 
@@ -60,10 +61,7 @@ def log_in(browser, live_server, *, script=True):
     page = context.new_page()
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.goto(f"{live_server.url}/admin/login/")
-    page.get_by_label("Username").fill("marketer")
-    page.get_by_label("Password").fill("correct-horse-battery-staple")
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page, live_server.url, "marketer")
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     return context, page, problems
 

@@ -49,7 +49,8 @@ def test_raise_consent_and_join_a_list_then_confirm_from_the_inbox(
     page.get_by_label("Profiling", exact=False).check()
     page.get_by_label("Monthly news", exact=False).check()
     page.get_by_role("button", name="Save my choices").click()
-    assert "We are sending an email to h***@contoso.com to confirm" in page.content()
+    # expect() waits for the page the click loads; reading page.content() at once raced it.
+    expect(page.locator("body")).to_contain_text("We are sending an email to h***@contoso.com to confirm")
     holly.refresh_from_db()
     assert holly.consent_given == 4  # nothing widened before confirmation
 
