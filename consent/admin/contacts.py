@@ -149,6 +149,12 @@ class ContactAdmin(SafeAutocompleteMixin, PostedSearchMixin, XlsxExportMixin, ad
             return False
         return super().lookup_allowed(lookup, value, request)
 
+    def has_delete_permission(self, request, obj=None):
+        # A person leaves through erasure (a data request): it suppresses the address, writes the
+        # erasure record and scans for residue. A plain delete would leave no proof, and the next
+        # import would bring the person back. Even a superuser goes that way.
+        return False
+
     # --- list -------------------------------------------------------------------------------
     def get_list_display(self, request):
         columns = ["display_name", "email", "phone", "consent_level", "tracking_allowed"]

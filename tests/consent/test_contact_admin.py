@@ -223,16 +223,6 @@ def test_invalid_email_shows_error_and_creates_nothing(client_as, privacy_office
     assert not Contact.objects.exists()
 
 
-def test_deleting_a_guardian_with_children_is_refused_with_an_explanation(client_as, privacy_officer):
-    guardian = ContactFactory(first_name="Gina")
-    ContactFactory(is_child=True, guardian=guardian, email="")
-    url = reverse("admin:contacts_contact_delete", args=[guardian.pk])
-    response = client_as(privacy_officer).post(url, {"post": "yes"})
-    assert response.status_code == 200
-    assert "protected" in response.content.decode().lower()
-    assert Contact.objects.filter(pk=guardian.pk).exists()
-
-
 def test_guardian_autocomplete_offers_no_children(client_as, privacy_officer):
     adult = ContactFactory(first_name="Zed")
     ContactFactory(first_name="Zoe", is_child=True, guardian=adult, email="")
@@ -606,3 +596,19 @@ def test_officer_sets_a_contacts_language_with_history_and_no_consent_record(
     assert contact.language == "de"
     assert contact.history.filter(language="de", history_user=privacy_officer).exists()
     assert not ConsentChange.objects.filter(contact=contact).exists()
+
+
+@pytest.mark.parametrize("who", ["privacy_officer", "admin_user"])
+def test_a_contact_cannot_be_deleted_in_the_admin_only_erased(client_as, request, who):
+    """Deleting would leave no erasure record and no suppression: the next import would bring the
+    person back. Neither the delete page nor the bulk action is there, for any role."""
+    contact = ContactFactory(email="nia@example.org")  # no consent record yet: nothing protects it
+    client = client_as(request.getfixturevalue(who))
+    delete = reverse("admin:contacts_contact_delete", args=[contact.pk])
+    assert client.get(delete).status_code == 403
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    listing = client.get(LIST_URL)
+    assert "delete_selected" not in dict(listing.context["action_form"].fields["action"].choices)
+    client.post(LIST_URL, {"action": "delete_selected", "_selected_action": [contact.pk], "post": "yes"})
+    assert Contact.objects.filter(pk=contact.pk).exists()
+    assert "deletelink" not in client.get(change_url(contact)).content.decode()
