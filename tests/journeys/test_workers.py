@@ -26,6 +26,7 @@ from tests.factories import make_journey
 # worker in the middle of a batch with more queued behind it. Override to measure another scale.
 CONTACTS = int(os.environ.get("JOURNEY_WORKERS_CONTACTS", "300"))
 BATCH = max(CONTACTS // 15, 1)  # fifteen batches: five for each worker
+PATIENCE = max(600, CONTACTS // 20)  # seconds per wait: 100,000 sends take many minutes here
 
 
 class Tally:
@@ -114,13 +115,15 @@ def test_three_workers_one_killed_mid_run_send_every_email_exactly_once(celery_w
             worker.start(name=names[-1])
         run_journeys.delay()  # the beat's job: enrols everyone, queues the batches
 
-        wait_for(lambda: tally.total >= CONTACTS // 3, seconds=600, message="a third of the mails")
+        wait_for(lambda: tally.total >= CONTACTS // 3, seconds=PATIENCE, message="a third of the mails")
         dead = workers[0]
         dead.process.send_signal(signal.SIGKILL)
         dead.process.wait(timeout=30)
         assert tally.total < CONTACTS  # mid-run
 
-        wait_for(lambda: not _busy(app, names[1:]), seconds=600, message="the survivors to finish the queue")
+        wait_for(
+            lambda: not _busy(app, names[1:]), seconds=PATIENCE, message="the survivors to finish the queue"
+        )
         # At most the dead worker's batch is unfinished (prefetch 1, acks late: it held only the
         # batch it was on; Redis redelivers that after visibility_timeout, RabbitMQ at once).
         assert Enrolment.objects.filter(journey=journey, status="active").count() <= BATCH
@@ -132,7 +135,7 @@ def test_three_workers_one_killed_mid_run_send_every_email_exactly_once(celery_w
         run_journeys.delay()
         wait_for(
             lambda: not Enrolment.objects.filter(journey=journey, status="active").exists(),
-            seconds=600,
+            seconds=PATIENCE,
             message="the next run to finish the journey",
         )
     finally:
