@@ -46,6 +46,8 @@ NOBODY = {
 NOBODY |= {"breaches.delete_breach"} | {
     f"breaches.{verb}_breachnotice" for verb in ("add", "change", "delete")
 }
+# A person leaves through erasure (dsr), which suppresses and proves it: nobody deletes a contact.
+NOBODY |= {"contacts.delete_contact"}
 # Linking a single sign-on identity opens an account to whoever holds it at the provider: like
 # managing users, that is for superusers.
 NOBODY |= {f"staff.{verb}_staffidentity" for verb in ("add", "change", "delete", "view")}

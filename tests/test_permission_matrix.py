@@ -52,7 +52,7 @@ READ_ONLY_FOR_OFFICER_AND_AUDITOR = {"view": {O, A}, "add": NONE, "change": NONE
 STAFF_ONLY_FOR_SUPERUSERS = {"view": NONE, "add": NONE, "change": NONE, "delete": NONE}
 
 MATRIX = {
-    "contacts.contact": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": {O}, "export": {O, M}},
+    "contacts.contact": {"view": ALL, "add": {O, M}, "change": {O, M}, "delete": NONE, "export": {O, M}},
     "consent.consentchange": {"view": ALL, "add": NONE, "change": NONE, "delete": NONE, "export": {O, A}},
     "consent.purpose": {"view": ALL, "add": {O}, "change": {O}, "delete": {O}},
     "core.compliancesettings": {"view": {O, A}, "add": NONE, "change": {O}, "delete": NONE},
