@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
-from journeys.models import Enrolment, Journey
+from journeys.models import Enrolment, Journey, StepRun
 
 
 def journeys_live() -> list[dict]:
@@ -32,3 +32,9 @@ def exits_by_reason() -> list[dict]:
         .order_by("-n")
     )
     return [{"reason": str(labels.get(reason, reason)), "exits": n} for reason, n in rows]
+
+
+def interrupted_sends() -> int:
+    """Emails whose worker died between the hand-over mark and the end of the data: they may or
+    may not have gone out and are never repeated, so an officer should know they exist."""
+    return StepRun.objects.filter(status=StepRun.Status.UNCERTAIN).count()

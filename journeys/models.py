@@ -300,6 +300,12 @@ class StepRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["enrolment", "step"], name="steprun_once")]
+        # The dashboard counts the interrupted sends on every visit: a few rows among millions.
+        indexes = [
+            models.Index(
+                fields=["enrolment"], condition=models.Q(status="uncertain"), name="steprun_uncertain_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.step} ({self.status})"

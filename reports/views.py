@@ -59,6 +59,7 @@ def _request_figures() -> dict:
     return {
         "journeys": journeys_dashboard.journeys_live(),
         "exits": journeys_dashboard.exits_by_reason(),
+        "interrupted_sends": journeys_dashboard.interrupted_sends(),
         "queue": dsr_dashboard.queue_now(),
         "completion": dsr_dashboard.days_to_complete_by_type(),
         "erasures": dsr_dashboard.erasures_and_restrictions_by_month(),

@@ -13,7 +13,7 @@ from consent.services import consent_change
 from contacts.deliverability import bounce_record
 from contacts.services import contact_update
 from core.models import ComplianceSettings
-from journeys.models import Enrolment, Journey, JourneyTask
+from journeys.models import Enrolment, Journey, JourneyTask, StepRun
 from journeys.selectors import journey_criteria
 from journeys.services import (
     advance,
@@ -276,3 +276,26 @@ def test_the_dashboard_shows_live_journeys_and_exits_by_reason(member, smtp, cli
     context = client_as(auditor).get("/admin/dashboard/").context
     assert context["journeys"] == [{"name": journey.name, "active": 0, "completed": 1, "exited": 1}]
     assert context["exits"] == [{"reason": "Consent below the journey's minimum", "exits": 1}]
+
+
+def test_the_dashboard_counts_sends_interrupted_in_the_hand_over(member, client_as, auditor):
+    """A send whose worker died after the hand-over mark is never repeated: the officer learns
+    there is one from the dashboard, with the way to whom it was for."""
+    journey = make_journey(steps=("email",))
+    anna, bob = member(), member()
+    journey_enrol(journey=journey, now=timezone.now())
+    step = journey.steps.get(position=0)
+    client = client_as(auditor)
+    assert client.get("/admin/dashboard/").context["interrupted_sends"] == 0
+    for contact, status in ((anna, "uncertain"), (bob, "done")):
+        StepRun.objects.create(
+            enrolment=Enrolment.objects.get(contact=contact),
+            step=step,
+            status=status,
+            claimed_at=timezone.now(),
+        )
+    page = client.get("/admin/dashboard/")
+    assert page.context["interrupted_sends"] == 1
+    assert "1 email was interrupted" in page.content.decode()
+    listing = client.get("/admin/journeys/enrolment/", {"interrupted": "yes"})
+    assert [e.contact_id for e in listing.context["cl"].result_list] == [anna.pk]
